@@ -1,0 +1,63 @@
+package dev.statetune.backend;
+
+import dev.statetune.tensor.Tensor;
+
+/**
+ * The primitive ops of a Mamba forward pass; a backend (CPU now, CUDA later) implements each one.
+ * Activations are float32 (T, features) row-major matrices with T = batch·len rows, sequence-major.
+ * Where an op reads a column range of a wider matrix (x and z of in_proj's output; dt, B and C of
+ * x_proj's output) it takes the column offset, and the row stride is the matrix's width.
+ *
+ * The convolution and the scan take their state explicitly: a whole-sequence forward starts from
+ * zero states, a one-token decode step is the same op with len = 1 and the carried states.
+ */
+public interface Backend extends AutoCloseable {
+    String name();
+
+    /** A zero-filled float32 activation tensor. */
+    Tensor allocate(long... shape);
+
+    /** A stored weight in the form the kernels read (the CPU backend reads F32 and BF16 in place). */
+    Tensor prepareWeight(Tensor stored);
+
+    /** out (T, d) = table[ids] for table (vocab, d). */
+    void embedding(Tensor table, int[] ids, Tensor out);
+
+    /** out (T, d) = x / sqrt(mean(x²) + eps) ⊙ weight (d). */
+    void rmsNorm(Tensor x, Tensor weight, float eps, Tensor out);
+
+    /** acc (T, d) += x (T, d). */
+    void addInPlace(Tensor acc, Tensor x);
+
+    /** out (T, n) = x[:, xCol : xCol + k] · wᵀ + bias, for w (n, k), bias (n) or null. */
+    void linear(Tensor x, int xCol, Tensor w, Tensor bias, Tensor out);
+
+    /**
+     * Depthwise causal convolution + SiLU over x = in[:, 0:di] of in (b·len, ≥di):
+     * out (b·len, di) = silu(conv(x) + bias). convState (b, di, k−1) holds the k−1 inputs before
+     * the first position (zeros at the start of a sequence) and is updated to the last k−1 inputs.
+     */
+    void causalConv1dSilu(Tensor in, int batch, int len, Tensor weight, Tensor bias, Tensor convState, Tensor out);
+
+    /** x (T, n) = softplus(x), in place (torch's threshold: x > 20 stays x). */
+    void softplusInPlace(Tensor x);
+
+    /**
+     * The selective scan of PAPER_NOTES.md, gated (Mamba-1):
+     * h_t = exp(dt_t·A) ⊙ h_{t−1} + dt_t·B_t·x_t;  y_t = (C_t·h_t + D ⊙ x_t) ⊙ silu(z_t).
+     *
+     * @param x     (b·len, di) conv output
+     * @param dt    (b·len, di) after softplus
+     * @param A     (di, n) = −exp(A_log)
+     * @param bc    (b·len, ≥ bCol + 2n) x_proj output: B at columns [bCol, bCol+n), C at [bCol+n, bCol+2n)
+     * @param D     (di)
+     * @param z     (b·len, ≥ zCol + di) gate at columns [zCol, zCol+di)
+     * @param state (b, di, n) h before the first position, updated to the last position's h
+     * @param y     (b·len, di) output
+     */
+    void selectiveScan(Tensor x, Tensor dt, Tensor A, Tensor bc, int bCol, Tensor D, Tensor z, int zCol,
+                       int batch, int len, Tensor state, Tensor y);
+
+    @Override
+    void close();
+}

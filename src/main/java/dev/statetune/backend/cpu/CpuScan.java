@@ -1,0 +1,71 @@
+package dev.statetune.backend.cpu;
+
+import dev.statetune.tensor.Tensor;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+
+/**
+ * The Mamba-1 selective scan on the CPU, sequential in time as PAPER_NOTES.md writes it:
+ * h_t = exp(dt_t·A) ⊙ h_{t−1} + dt_t·B_t·x_t;  y_t = (C_t·h_t + D ⊙ x_t) ⊙ silu(z_t).
+ * Work items are (sequence, block of channels); a block's states stay in L1 while B_t and C_t,
+ * shared by all channels, are read once per time step. The state dimension is vectorised.
+ */
+final class CpuScan {
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    private static final int CHANNEL_BLOCK = 32;
+
+    private CpuScan() {}
+
+    static void scan(Parallel par, Tensor x, Tensor dt, Tensor A, Tensor bc, int bCol, Tensor D, Tensor z, int zCol,
+                     int batch, int len, Tensor state, Tensor y) {
+        int inner = (int) x.size(1), n = (int) A.size(1);
+        int bcStride = (int) bc.size(1), zStride = (int) z.size(1);
+        float[] a = A.toFloatArray();   // (di, n)
+        float[] d = D.toFloatArray();   // (di)
+        int blocks = (inner + CHANNEL_BLOCK - 1) / CHANNEL_BLOCK;
+        MemorySegment xs = x.data(), dts = dt.data(), bcs = bc.data(), zs = z.data(), hs = state.data(), ys = y.data();
+        int nv = n - n % F.length();
+        par.forEach(batch * blocks, item -> {
+            int s = item / blocks, c0 = (item % blocks) * CHANNEL_BLOCK, c1 = Math.min(inner, c0 + CHANNEL_BLOCK);
+            float[] h = new float[(c1 - c0) * n];     // (block, n)
+            MemorySegment.copy(hs, Tensor.F32, ((long) s * inner + c0) * n * 4, h, 0, h.length);
+            float[] bt = new float[n], ct = new float[n];
+            for (int t = 0; t < len; t++) {
+                long row = (long) s * len + t;
+                MemorySegment.copy(bcs, Tensor.F32, (row * bcStride + bCol) * 4, bt, 0, n);
+                MemorySegment.copy(bcs, Tensor.F32, (row * bcStride + bCol + n) * 4, ct, 0, n);
+                for (int c = c0; c < c1; c++) {
+                    float dtv = dts.getAtIndex(Tensor.F32, row * inner + c), xv = xs.getAtIndex(Tensor.F32, row * inner + c);
+                    float dtx = dtv * xv;
+                    int hb = (c - c0) * n, ab = c * n;
+                    float acc = 0;
+                    int p = 0;
+                    if (nv > 0) {
+                        FloatVector sum = FloatVector.zero(F);
+                        for (; p < nv; p += F.length()) {
+                            FloatVector dA = FloatVector.fromArray(F, a, ab + p).mul(dtv).lanewise(VectorOperators.EXP);
+                            FloatVector hv = FloatVector.fromArray(F, h, hb + p).mul(dA)
+                                    .add(FloatVector.fromArray(F, bt, p).mul(dtx));
+                            hv.intoArray(h, hb + p);
+                            sum = hv.fma(FloatVector.fromArray(F, ct, p), sum);
+                        }
+                        acc = sum.reduceLanes(VectorOperators.ADD);
+                    }
+                    for (; p < n; p++) {
+                        float hv = (float) Math.exp(dtv * a[ab + p]) * h[hb + p] + dtx * bt[p];
+                        h[hb + p] = hv;
+                        acc += hv * ct[p];
+                    }
+                    float zv = zs.getAtIndex(Tensor.F32, row * zStride + zCol + c);
+                    ys.setAtIndex(Tensor.F32, row * inner + c, (acc + d[c] * xv) * CpuBackend.silu(zv));
+                }
+            }
+            MemorySegment.copy(h, 0, hs, Tensor.F32, ((long) s * inner + c0) * n * 4, h.length);
+        });
+    }
+}

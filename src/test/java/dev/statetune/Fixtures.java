@@ -1,0 +1,58 @@
+package dev.statetune;
+
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+/** Test resources, the built-in tiny model, and ../shared/data when it is present. */
+public final class Fixtures {
+    private Fixtures() {}
+
+    public static Path resource(String name) {
+        var url = Fixtures.class.getClassLoader().getResource(name);
+        if (url == null) throw new AssertionError("test resource not found: " + name);
+        try {
+            return Path.of(url.toURI());
+        } catch (URISyntaxException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    /** The transformers-written tiny Mamba (hidden 96, 3 layers, vocab 1000) bundled as the built-in model. */
+    public static Path tinyModel() {
+        return resource("dev/statetune/tiny-mamba");
+    }
+
+    /** ../shared/data beside the checkout (or $STATETUNE_SHARED/data), or null when absent. */
+    public static Path sharedData() {
+        String env = System.getenv("STATETUNE_SHARED");
+        Path p = (env != null ? Path.of(env) : Path.of("..", "shared")).resolve("data");
+        return Files.isDirectory(p) ? p : null;
+    }
+
+    /** Fails with the worst difference and the first differing values unless |a−b| ≤ atol + rtol·|b| everywhere. */
+    public static void assertClose(float[] expected, float[] actual, double atol, double rtol, String what) {
+        if (expected.length != actual.length) fail(what + ": lengths " + expected.length + " vs " + actual.length);
+        double worst = 0;
+        int worstAt = -1, bad = 0;
+        StringBuilder first = new StringBuilder();
+        for (int i = 0; i < expected.length; i++) {
+            double diff = Math.abs((double) expected[i] - actual[i]);
+            if (!(diff <= atol + rtol * Math.abs(expected[i]))) {
+                if (bad++ < 5) first.append(String.format(" [%d] expected %.7g got %.7g;", i, expected[i], actual[i]));
+            }
+            if (diff > worst || Double.isNaN(diff)) { worst = diff; worstAt = i; }
+        }
+        assertTrue(bad == 0, what + ": " + bad + " of " + expected.length + " values differ, max |diff| " + worst
+                + " at " + worstAt + ";" + first);
+    }
+
+    public static double maxAbsDiff(float[] a, float[] b) {
+        double m = 0;
+        for (int i = 0; i < a.length; i++) m = Math.max(m, Math.abs((double) a[i] - b[i]));
+        return m;
+    }
+}

@@ -1,0 +1,99 @@
+package dev.statetune.model;
+
+import dev.statetune.Fixtures;
+import dev.statetune.backend.cpu.CpuBackend;
+import dev.statetune.io.Checkpoint;
+import dev.statetune.io.SafeTensors;
+import dev.statetune.tensor.Tensor;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+
+/**
+ * Logits and greedy continuations against transformers' MambaForCausalLM (fp32, CPU), from the
+ * fixtures written by scripts/reference/mamba1_fixtures.py: the HF layout, the state-spaces layout
+ * of the same weights, and a bf16, sharded, biased, untied variant.
+ */
+class TransformersParityTest {
+    static final CpuBackend BACKEND = new CpuBackend(2);
+
+    @AfterAll
+    static void close() { BACKEND.close(); }
+
+    static Path model(String name) {
+        return name.equals("tiny") ? Fixtures.tinyModel() : Fixtures.resource("fixtures/mamba1/" + name);
+    }
+
+    static int[][] ids(Tensor t) {
+        int b = (int) t.size(0), l = (int) t.size(1);
+        int[][] out = new int[b][l];
+        for (int i = 0; i < b; i++) for (int j = 0; j < l; j++) out[i][j] = (int) t.getLong((long) i * l + j);
+        return out;
+    }
+
+    @ParameterizedTest(name = "{0} vs {1}")
+    @CsvSource({"tiny, tiny", "tiny-original, tiny", "variant, variant"})
+    void logitsMatchTransformers(String modelName, String referenceName) {
+        try (SafeTensors ref = SafeTensors.open(Fixtures.resource("fixtures/mamba1/" + referenceName + ".reference.safetensors"));
+             MambaLM lm = new MambaLM(Checkpoint.open(model(modelName)), BACKEND)) {
+            for (String batch : new String[] {"a", "b"}) {
+                int[][] ids = ids(ref.get("ids_" + batch));
+                Tensor logits = lm.forward(ids, lm.newState(ids.length));
+                float[] expected = ref.get("logits_" + batch).toFloatArray();
+                float[] actual = logits.toFloatArray();
+                System.out.printf("%s batch %s: max |logit diff| vs transformers = %.3g%n", modelName, batch,
+                        Fixtures.maxAbsDiff(expected, actual));
+                Fixtures.assertClose(expected, actual, 1e-4, 0, modelName + " logits_" + batch);
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @CsvSource({"tiny, tiny", "tiny-original, tiny", "variant, variant"})
+    void greedyMatchesTransformers(String modelName, String referenceName) {
+        try (SafeTensors ref = SafeTensors.open(Fixtures.resource("fixtures/mamba1/" + referenceName + ".reference.safetensors"));
+             MambaLM lm = new MambaLM(Checkpoint.open(model(modelName)), BACKEND)) {
+            int[] prompt = ids(ref.get("greedy_prompt"))[0];
+            int[] expected = ids(ref.get("greedy_ids"))[0];
+            DecodeState state = lm.newState(1);
+            Tensor logits = lm.forward(new int[][] {prompt}, state);
+            int[] got = java.util.Arrays.copyOf(prompt, expected.length);
+            int next = argmax(MambaLM.row(logits, prompt.length - 1));
+            for (int t = prompt.length; t < expected.length; t++) {
+                got[t] = next;
+                next = argmax(MambaLM.row(lm.step(new int[] {next}, state), 0));
+            }
+            assertArrayEquals(expected, got);
+        }
+    }
+
+    @Test
+    void stepByStepEqualsWholeSequence() {
+        try (SafeTensors ref = SafeTensors.open(Fixtures.resource("fixtures/mamba1/variant.reference.safetensors"));
+             MambaLM lm = new MambaLM(Checkpoint.open(model("variant")), BACKEND)) {
+            int[][] ids = ids(ref.get("ids_a"));
+            int b = ids.length, l = ids[0].length, v = lm.config().vocabSize();
+            float[] whole = lm.forward(ids, lm.newState(b)).toFloatArray();
+            DecodeState state = lm.newState(b);
+            float[] stepped = new float[whole.length];
+            for (int t = 0; t < l; t++) {
+                int[] column = new int[b];
+                for (int s = 0; s < b; s++) column[s] = ids[s][t];
+                float[] logits = lm.step(column, state).toFloatArray();
+                for (int s = 0; s < b; s++) System.arraycopy(logits, s * v, stepped, (s * l + t) * v, v);
+            }
+            Fixtures.assertClose(whole, stepped, 1e-5, 1e-5, "step vs whole sequence");
+        }
+    }
+
+    static int argmax(float[] v) {
+        int best = 0;
+        for (int i = 1; i < v.length; i++) if (v[i] > v[best]) best = i;
+        return best;
+    }
+}
