@@ -53,6 +53,11 @@ public final class Checkpoint implements AutoCloseable {
         }
     }
 
+    /** A checkpoint held in memory (random weights for benchmarks, tests); `label` stands for its directory. */
+    public static Checkpoint inMemory(Path label, MambaConfig config, Map<String, Tensor> tensors) {
+        return new Checkpoint(label, config, List.of(), Map.copyOf(tensors));
+    }
+
     private static List<Path> weightFiles(Path dir) {
         Path single = dir.resolve("model.safetensors"), index = dir.resolve(INDEX);
         if (Files.exists(index)) {

@@ -4,8 +4,12 @@ import dev.statetune.backend.Backend;
 import dev.statetune.tensor.DType;
 import dev.statetune.tensor.Tensor;
 
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
 
 /**
  * The CPU backend: float32 compute on the Java heap, weights read in place from the checkpoint's
@@ -13,6 +17,8 @@ import java.lang.foreign.MemorySegment;
  * and the scan vectorised with the Vector API (this package is its only user).
  */
 public final class CpuBackend implements Backend {
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private final Parallel par;
     private final Arena weights = Arena.ofShared();
 
@@ -25,6 +31,8 @@ public final class CpuBackend implements Backend {
     }
 
     public int threads() { return par.threads; }
+
+    Parallel parallel() { return par; }
 
     @Override public String name() { return "cpu (" + par.threads + " threads)"; }
 
@@ -68,8 +76,10 @@ public final class CpuBackend implements Backend {
     @Override
     public void addInPlace(Tensor acc, Tensor x) {
         MemorySegment a = acc.data(), b = x.data();
-        for (long i = 0, n = acc.numel(); i < n; i++)
-            a.setAtIndex(Tensor.F32, i, a.getAtIndex(Tensor.F32, i) + b.getAtIndex(Tensor.F32, i));
+        long i = 0, n = acc.numel();
+        for (; i + F.length() <= n; i += F.length())
+            FloatVector.fromMemorySegment(F, a, i * 4, LE).add(FloatVector.fromMemorySegment(F, b, i * 4, LE)).intoMemorySegment(a, i * 4, LE);
+        for (; i < n; i++) a.setAtIndex(Tensor.F32, i, a.getAtIndex(Tensor.F32, i) + b.getAtIndex(Tensor.F32, i));
     }
 
     @Override
@@ -79,46 +89,25 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void causalConv1dSilu(Tensor in, int batch, int len, Tensor weight, Tensor bias, Tensor convState, Tensor out) {
-        int inner = (int) out.size(1), width = (int) weight.size(weight.rank() - 1), stride = (int) in.size(1);
-        float[] w = weight.toFloatArray();  // (di, 1, k)
-        float[] b = bias == null ? new float[inner] : bias.toFloatArray();
-        MemorySegment xs = in.data(), os = out.data(), st = convState.data();
-        par.forEach(batch, s -> {
-            float[] window = new float[width];
-            for (int c = 0; c < inner; c++) {
-                long stateBase = ((long) s * inner + c) * (width - 1);
-                for (int j = 0; j < width - 1; j++) window[j] = st.getAtIndex(Tensor.F32, stateBase + j);
-                for (int t = 0; t < len; t++) {
-                    long row = (long) s * len + t;
-                    window[width - 1] = xs.getAtIndex(Tensor.F32, row * stride + c);
-                    float acc = b[c];
-                    for (int j = 0; j < width; j++) acc += w[c * width + j] * window[j];
-                    os.setAtIndex(Tensor.F32, row * inner + c, silu(acc));
-                    System.arraycopy(window, 1, window, 0, width - 1);
-                }
-                for (int j = 0; j < width - 1; j++) st.setAtIndex(Tensor.F32, stateBase + j, window[j]);
-            }
-        });
+        CpuConv.convSilu(par, in, batch, len, weight, bias, convState, out);
     }
 
     @Override
     public void softplusInPlace(Tensor x) {
         MemorySegment s = x.data();
-        for (long i = 0, n = x.numel(); i < n; i++) s.setAtIndex(Tensor.F32, i, softplus(s.getAtIndex(Tensor.F32, i)));
+        long n = x.numel(), chunk = 4096;
+        par.forEach((int) ((n + chunk - 1) / chunk), item -> {
+            long i = item * chunk, end = Math.min(n, i + chunk);
+            for (; i + F.length() <= end; i += F.length())
+                CpuMath.softplus(FloatVector.fromMemorySegment(F, s, i * 4, LE)).intoMemorySegment(s, i * 4, LE);
+            for (; i < end; i++) s.setAtIndex(Tensor.F32, i, CpuMath.softplus(s.getAtIndex(Tensor.F32, i)));
+        });
     }
 
     @Override
     public void selectiveScan(Tensor x, Tensor dt, Tensor A, Tensor bc, int bCol, Tensor D, Tensor z, int zCol,
                               int batch, int len, Tensor state, Tensor y) {
         CpuScan.scan(par, x, dt, A, bc, bCol, D, z, zCol, batch, len, state, y);
-    }
-
-    static float silu(float v) {
-        return v / (1f + (float) Math.exp(-v));
-    }
-
-    static float softplus(float v) {
-        return v > 20f ? v : (float) Math.log1p(Math.exp(v));
     }
 
     @Override

@@ -34,7 +34,7 @@ final class CpuScan {
             int s = item / blocks, c0 = (item % blocks) * CHANNEL_BLOCK, c1 = Math.min(inner, c0 + CHANNEL_BLOCK);
             float[] h = new float[(c1 - c0) * n];     // (block, n)
             MemorySegment.copy(hs, Tensor.F32, ((long) s * inner + c0) * n * 4, h, 0, h.length);
-            float[] bt = new float[n], ct = new float[n];
+            float[] bt = new float[n], ct = new float[n], yt = new float[c1 - c0], zt = new float[c1 - c0];
             for (int t = 0; t < len; t++) {
                 long row = (long) s * len + t;
                 MemorySegment.copy(bcs, Tensor.F32, (row * bcStride + bCol) * 4, bt, 0, n);
@@ -61,11 +61,21 @@ final class CpuScan {
                         h[hb + p] = hv;
                         acc += hv * ct[p];
                     }
-                    float zv = zs.getAtIndex(Tensor.F32, row * zStride + zCol + c);
-                    ys.setAtIndex(Tensor.F32, row * inner + c, (acc + d[c] * xv) * CpuBackend.silu(zv));
+                    yt[c - c0] = acc + d[c] * xv;
                 }
+                gate(yt, c1 - c0, zs, (row * zStride + zCol + c0) * 4, ys, (row * inner + c0) * 4, zt);
             }
             MemorySegment.copy(h, 0, hs, Tensor.F32, ((long) s * inner + c0) * n * 4, h.length);
         });
+    }
+
+    /** y[0:width] ⊙ silu(z[0:width]) written to out (byte offsets into the segments). */
+    private static void gate(float[] y, int width, MemorySegment z, long zOffset, MemorySegment out, long outOffset, float[] zBuf) {
+        MemorySegment.copy(z, Tensor.F32, zOffset, zBuf, 0, width);
+        int c = 0;
+        for (; c + F.length() <= width; c += F.length())
+            FloatVector.fromArray(F, y, c).mul(CpuMath.silu(FloatVector.fromArray(F, zBuf, c))).intoArray(y, c);
+        for (; c < width; c++) y[c] *= CpuMath.silu(zBuf[c]);
+        MemorySegment.copy(y, 0, out, Tensor.F32, outOffset, width);
     }
 }

@@ -1,0 +1,53 @@
+package dev.statetune.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.statetune.io.Checkpoint;
+import dev.statetune.model.MambaConfig;
+import dev.statetune.tensor.DType;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.Callable;
+
+/** `statetune info`: what a checkpoint is (config, parameter count, stored dtypes, size). */
+@Command(name = "info", mixinStandardHelpOptions = true,
+        description = "Show a checkpoint's config, parameter count, stored dtype and size.")
+final class InfoCommand implements Callable<Integer> {
+    @Mixin ModelOptions model;
+
+    @Option(names = "--json", description = "print JSON instead of text")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+        try (Checkpoint ckpt = Checkpoint.open(model.modelDir())) {
+            MambaConfig c = ckpt.config();
+            Map<DType, Long> dtypes = new TreeMap<>();
+            ckpt.tensors().values().forEach(t -> dtypes.merge(t.dtype(), t.numel(), Long::sum));
+            Map<String, Object> info = new LinkedHashMap<>();
+            info.put("model", model.describe());
+            info.put("architecture", "mamba");
+            info.put("parameters", c.parameterCount());
+            info.put("stored_dtypes", dtypes.keySet().stream().map(d -> d.safetensorsName).toList());
+            info.put("size_bytes", ckpt.storedBytes());
+            info.put("config", c);
+            if (json) {
+                System.out.println(new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(info));
+                return 0;
+            }
+            System.out.printf("model        %s%n", info.get("model"));
+            System.out.printf("architecture Mamba-1, %d layers, d_model %d, d_inner %d, d_state %d, d_conv %d, dt_rank %d%n",
+                    c.nLayers(), c.modelDim(), c.innerDim(), c.stateDim(), c.convWidth(), c.dtRank());
+            System.out.printf("vocabulary   %d (embedding rows), lm_head %s, eos id %d%n", c.vocabSize(),
+                    c.tieEmbeddings() ? "tied" : "untied", c.eosTokenId());
+            System.out.printf("biases       in/out_proj %s, conv1d %s; rms-norm eps %g%n", c.useBias(), c.useConvBias(), c.normEps());
+            System.out.printf("parameters   %,d (%.1fM)%n", c.parameterCount(), c.parameterCount() / 1e6);
+            System.out.printf("stored as    %s, %.1f MB on disk%n", info.get("stored_dtypes"), ckpt.storedBytes() / 1e6);
+            return 0;
+        }
+    }
+}

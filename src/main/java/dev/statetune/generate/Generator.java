@@ -1,0 +1,37 @@
+package dev.statetune.generate;
+
+import dev.statetune.model.DecodeState;
+import dev.statetune.model.MambaLM;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.IntConsumer;
+
+/**
+ * Autoregressive generation over the recurrent state: one forward over the prompt, then one
+ * decode step per new token (no re-encoding of the prefix). Stops after maxNewTokens or at eos.
+ */
+public final class Generator {
+    private final MambaLM model;
+
+    public Generator(MambaLM model) {
+        this.model = model;
+    }
+
+    /** The new tokens (eos included when it ends the text); each is passed to onToken as it is chosen. */
+    public int[] generate(int[] prompt, int maxNewTokens, Sampler sampler, boolean stopAtEos, IntConsumer onToken) {
+        List<Integer> out = new ArrayList<>();
+        if (maxNewTokens <= 0) return new int[0];
+        DecodeState state = model.newState(1);
+        float[] logits = MambaLM.row(model.forward(new int[][] {prompt}, state), prompt.length - 1);
+        int eos = model.config().eosTokenId();
+        while (true) {
+            int next = sampler.next(logits);
+            out.add(next);
+            onToken.accept(next);
+            if ((stopAtEos && next == eos) || out.size() >= maxNewTokens) break;
+            logits = MambaLM.row(model.step(new int[] {next}, state), 0);
+        }
+        return out.stream().mapToInt(Integer::intValue).toArray();
+    }
+}
