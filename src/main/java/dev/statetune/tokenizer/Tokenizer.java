@@ -2,7 +2,6 @@ package dev.statetune.tokenizer;
 
 import dev.statetune.StatetuneException;
 import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.OptionalInt;
@@ -122,7 +121,7 @@ public final class Tokenizer {
                 k += tokenBytes[id].length;
             }
         }
-        return new String(bytes, StandardCharsets.UTF_8);
+        return Utf8.decodeLossy(bytes);
     }
 
     /** Model vocabulary plus added tokens: HF {@code get_vocab_size(with_added_tokens=True)}. */
