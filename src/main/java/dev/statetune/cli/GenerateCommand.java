@@ -57,6 +57,7 @@ final class GenerateCommand implements Callable<Integer> {
         if (ids.length == 0) throw new StatetuneException("the prompt is empty");
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
         try (MambaLM lm = model.load()) {
+            lm.checkTokenIds(ids);
             System.err.println("model: " + model.describe() + "; " + lm.backend().name());
             TextStream stream = new TextStream(tok, out);
             if (tok != null) out.print(tok.decode(ids));

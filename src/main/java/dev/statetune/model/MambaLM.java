@@ -80,12 +80,8 @@ public final class MambaLM implements AutoCloseable {
         int[] flat = new int[tokens];
         for (int s = 0; s < batch; s++) {
             if (ids[s].length != len) throw new StatetuneException("all sequences of a batch must have the same length");
-            for (int t = 0; t < len; t++) {
-                int id = ids[s][t];
-                if (id < 0 || id >= cfg.vocabSize())
-                    throw new StatetuneException("token id " + id + " is outside the vocabulary (0.." + (cfg.vocabSize() - 1) + ")");
-                flat[s * len + t] = id;
-            }
+            checkTokenIds(ids[s]);
+            System.arraycopy(ids[s], 0, flat, s * len, len);
         }
         Tensor residual = backend.allocate(tokens, cfg.modelDim());
         backend.embedding(embedding, flat, residual);
@@ -98,6 +94,13 @@ public final class MambaLM implements AutoCloseable {
         Tensor logits = backend.allocate(tokens, cfg.vocabSize());
         backend.linear(act.normed, 0, lmHead, null, logits);
         return logits;
+    }
+
+    /** Fails with one line for an id outside the vocabulary. */
+    public void checkTokenIds(int[] ids) {
+        for (int id : ids)
+            if (id < 0 || id >= cfg.vocabSize())
+                throw new StatetuneException("token id " + id + " is outside the vocabulary (0.." + (cfg.vocabSize() - 1) + ")");
     }
 
     /** Logits (batch, vocab) of one new token per sequence, advancing state by one position. */
