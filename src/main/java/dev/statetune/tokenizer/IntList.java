@@ -26,10 +26,6 @@ final class IntList {
         size += more.length;
     }
 
-    int size() {
-        return size;
-    }
-
     int[] toArray() {
         return Arrays.copyOf(values, size);
     }

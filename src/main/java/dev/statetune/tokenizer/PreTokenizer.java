@@ -29,7 +29,7 @@ record PreTokenizer(boolean addPrefixSpace, boolean useRegex) {
     }
 
     /** End of the regex match starting at {@code i} (a match always exists and is non-empty). */
-    static int wordEnd(String s, int i, int n) {
+    private static int wordEnd(String s, int i, int n) {
         char c = s.charAt(i);
         if (c == '\'' && i + 1 < n) {
             int len = contractionLength(s, i + 1, n);

@@ -31,11 +31,22 @@ final class Agreement {
         if (!Arrays.equals(actual, expected)) {
             mismatchCount++;
             if (mismatches.size() < SHOWN) {
-                mismatches.add(where + ": " + escape(text) + "\n    ours:   " + Arrays.toString(actual)
-                        + "\n    oracle: " + Arrays.toString(expected)
-                        + "\n    first difference at index " + Arrays.mismatch(actual, expected));
+                int at = Arrays.mismatch(actual, expected);
+                mismatches.add(where + ": " + escape(text) + "\n    first difference at index " + at
+                        + "\n    ours:   " + window(actual, at) + "\n    oracle: " + window(expected, at));
             }
         }
+    }
+
+    /** The ids around index {@code at} (all of them for short lists), and how many there are. */
+    private static String window(int[] ids, int at) {
+        int from = Math.max(0, at - 8);
+        int to = Math.min(ids.length, at + 16);
+        StringBuilder b = new StringBuilder(from > 0 ? "[... " : "[");
+        for (int i = from; i < to; i++) {
+            b.append(i > from ? ", " : "").append(ids[i]);
+        }
+        return b.append(to < ids.length ? " ...]" : "]").append(" (").append(ids.length).append(" ids)").toString();
     }
 
     int compared() {
@@ -50,7 +61,7 @@ final class Agreement {
         }
     }
 
-    /** The text with control and non-ASCII characters spelled as escapes, cut to 300 characters. */
+    /** The text with control and non-ASCII characters spelled as escapes, cut to 300 code points. */
     static String escape(String text) {
         StringBuilder b = new StringBuilder("\"");
         text.codePoints().limit(300).forEach(cp -> {

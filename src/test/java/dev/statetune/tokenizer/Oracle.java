@@ -1,6 +1,7 @@
 package dev.statetune.tokenizer;
 
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import ai.djl.huggingface.tokenizers.jni.TokenizersLibrary;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
@@ -25,6 +26,19 @@ final class Oracle implements AutoCloseable {
 
     int[] encode(String text) {
         return Arrays.stream(hf.encode(text, false, false).getIds()).mapToInt(Math::toIntExact).toArray();
+    }
+
+    /**
+     * Ids only, straight through DJL's JNI layer: skips the token strings, offsets and masks that
+     * {@link #encode} has DJL build, so the benchmark measures Hugging Face plus the JNI crossing.
+     */
+    long[] encodeIdsOnly(String text) {
+        long encoding = TokenizersLibrary.LIB.encode(hf.getHandle(), text, false);
+        try {
+            return TokenizersLibrary.LIB.getTokenIds(encoding);
+        } finally {
+            TokenizersLibrary.LIB.deleteEncoding(encoding);
+        }
     }
 
     String decode(int[] ids, boolean skipSpecialTokens) {

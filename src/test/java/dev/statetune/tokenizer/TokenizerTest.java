@@ -14,14 +14,19 @@ import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.text.Normalizer;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.OptionalInt;
+import java.util.Random;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Behaviour that needs no oracle: round trips, special tokens in decode, the vocabulary queries,
- * both spellings of merges, and the errors for broken or unsupported files. Uses the tiny-mamba
+ * concurrent use, both spellings of merges, and the errors for broken or unsupported files. Uses the tiny-mamba
  * tokenizer shipped in resources, and GPT-NeoX's where the shared data is present.
  */
 class TokenizerTest {
@@ -82,6 +87,32 @@ class TokenizerTest {
         assertEquals("token id 123456 is outside the vocabulary (0..50276) of " + file, e.getMessage());
         assertThrows(StatetuneException.class, () -> neox.decode(new int[] {-1}, true));
         assertThrows(StatetuneException.class, () -> neox.token(50_277));
+    }
+
+    /** One tokenizer (and its word cache) shared by several threads gives each the sequential ids. */
+    @Test
+    void concurrentEncoding() throws Exception {
+        Tokenizer tokenizer = tiny();
+        List<String> texts = new ArrayList<>();
+        Random random = new Random(1);
+        for (int i = 0; i < 2_000; i++) {
+            texts.add(random.ints(20, 'a', 'z' + 3).mapToObj(c -> c > 'z' ? " " : Character.toString(c))
+                    .collect(Collectors.joining()));
+        }
+        List<int[]> expected = texts.stream().map(tiny()::encode).toList();
+        try (var pool = Executors.newFixedThreadPool(4)) {
+            var runs = new ArrayList<Future<?>>();
+            for (int t = 0; t < 4; t++) {
+                runs.add(pool.submit(() -> {
+                    for (int i = 0; i < texts.size(); i++) {
+                        assertArrayEquals(expected.get(i), tokenizer.encode(texts.get(i)), texts.get(i));
+                    }
+                }));
+            }
+            for (var run : runs) {
+                run.get();
+            }
+        }
     }
 
     /** Older files spell merges "a b", newer ones ["a", "b"]: both give the same tokenizer. */
