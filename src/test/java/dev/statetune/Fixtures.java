@@ -1,13 +1,12 @@
 package dev.statetune;
 
 import java.net.URISyntaxException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-/** Test resources, the built-in tiny model, and ../shared/data when it is present. */
+/** Test resources, the built-in tiny model, and float comparisons that report what differs. */
 public final class Fixtures {
     private Fixtures() {}
 
@@ -24,13 +23,6 @@ public final class Fixtures {
     /** The transformers-written tiny Mamba (hidden 96, 3 layers, vocab 1000) bundled as the built-in model. */
     public static Path tinyModel() {
         return resource("dev/statetune/tiny-mamba");
-    }
-
-    /** ../shared/data beside the checkout (or $STATETUNE_SHARED/data), or null when absent. */
-    public static Path sharedData() {
-        String env = System.getenv("STATETUNE_SHARED");
-        Path p = (env != null ? Path.of(env) : Path.of("..", "shared")).resolve("data");
-        return Files.isDirectory(p) ? p : null;
     }
 
     /** Fails with the worst difference and the first differing values unless |a−b| ≤ atol + rtol·|b| everywhere. */

@@ -6,10 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 
 /**
  * GPT-NeoX tokenizer against Hugging Face's on text built to break it: Unicode that NFC changes,
@@ -17,26 +14,9 @@ import org.junit.jupiter.api.TestInstance;
  * contractions, every BMP code point in context, seeded random mixtures, and decoding of
  * arbitrary id sequences (cut UTF-8 included).
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class AdversarialAgreementTest {
+class AdversarialAgreementTest extends NeoxOracleTest {
     private static final String EOT = "<|endoftext|>";
     private static final String PAD = "<|padding|>";
-
-    private Tokenizer ours;
-    private Oracle oracle;
-
-    @BeforeAll
-    void load() {
-        ours = Tokenizer.load(SharedData.neoxTokenizer());
-        oracle = new Oracle(SharedData.neoxTokenizer());
-    }
-
-    @AfterAll
-    void close() {
-        if (oracle != null) {
-            oracle.close();
-        }
-    }
 
     @Test
     void handPickedStrings() {

@@ -8,37 +8,23 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 
 /**
  * GPT-NeoX tokenizer against Hugging Face's on the project's real data: every line of the GLUE
  * TSVs, every SAMSum dialogue and summary, every Spider question, query and schema name, and
  * paragraphs of Gutenberg books (plus one whole book as a single text).
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class RealTextAgreementTest {
+class RealTextAgreementTest extends NeoxOracleTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int GUTENBERG_BOOKS = 4;
 
     private Path data;
-    private Tokenizer ours;
-    private Oracle oracle;
 
     @BeforeAll
-    void load() {
+    void loadData() {
         data = SharedData.data();
-        ours = Tokenizer.load(SharedData.neoxTokenizer());
-        oracle = new Oracle(SharedData.neoxTokenizer());
-    }
-
-    @AfterAll
-    void close() {
-        if (oracle != null) {
-            oracle.close();
-        }
     }
 
     @Test
