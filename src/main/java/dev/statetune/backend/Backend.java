@@ -43,8 +43,8 @@ public interface Backend extends AutoCloseable {
     void softplusInPlace(Tensor x);
 
     /**
-     * The selective scan of PAPER_NOTES.md, gated (Mamba-1):
-     * h_t = exp(dt_t·A) ⊙ h_{t−1} + dt_t·B_t·x_t;  y_t = (C_t·h_t + D ⊙ x_t) ⊙ silu(z_t).
+     * The selective scan of PAPER_NOTES.md, gated (Mamba-1), with the State-offset seams:
+     * h_t = exp(dt_t·A) ⊙ h_{t−1} + dt_t·B_t·x_t;  y_t = (C_t·(h_t + h′) + D ⊙ x_t + y′) ⊙ silu(z_t).
      *
      * @param x     (b·len, di) conv output
      * @param dt    (b·len, di) after softplus
@@ -52,11 +52,21 @@ public interface Backend extends AutoCloseable {
      * @param bc    (b·len, ≥ bCol + 2n) x_proj output: B at columns [bCol, bCol+n), C at [bCol+n, bCol+2n)
      * @param D     (di)
      * @param z     (b·len, ≥ zCol + di) gate at columns [zCol, zCol+di)
-     * @param state (b, di, n) h before the first position, updated to the last position's h
-     * @param y     (b·len, di) output
+     * @param state   (b, di, n) h before the first position, updated to the last position's h
+     * @param hOffset (di, n) h′, read out only (State-offset Tuning, h), or null
+     * @param yOffset (di) y′ added before the gate (State-offset Tuning, y), or null
+     * @param y       (b·len, di) output
      */
     void selectiveScan(Tensor x, Tensor dt, Tensor A, Tensor bc, int bCol, Tensor D, Tensor z, int zCol,
-                       int batch, int len, Tensor state, Tensor y);
+                       int batch, int len, Tensor state, Tensor hOffset, Tensor yOffset, Tensor y);
+
+    /**
+     * Gradients of selectiveScan, accumulated (+=) into the non-null fields of grads, from dy (b·len, di)
+     * and the forward's inputs (h0 (b, di, n) is the state before the first position, not updated).
+     * Reads as the forward in reverse: a reverse scan over time.
+     */
+    void selectiveScanBackward(Tensor x, Tensor dt, Tensor A, Tensor bc, int bCol, Tensor D, Tensor z, int zCol,
+                               int batch, int len, Tensor h0, Tensor hOffset, Tensor yOffset, Tensor dy, ScanGrads grads);
 
     @Override
     void close();

@@ -119,7 +119,7 @@ public final class MambaLM implements AutoCloseable {
         backend.linear(act.x, 0, w.xProj(), null, act.dtBC);                               // (T, r+2n): dt | B | C
         backend.linear(act.dtBC, 0, w.dtProj(), w.dtProjBias(), act.dt);                   // (T, di)
         backend.softplusInPlace(act.dt);
-        backend.selectiveScan(act.x, act.dt, w.A(), act.dtBC, r, w.D(), act.xz, di, batch, len, ssmState, act.y);
+        backend.selectiveScan(act.x, act.dt, w.A(), act.dtBC, r, w.D(), act.xz, di, batch, len, ssmState, null, null, act.y);
         backend.linear(act.y, 0, w.outProj(), w.outProjBias(), act.out);
     }
 

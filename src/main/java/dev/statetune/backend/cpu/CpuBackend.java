@@ -1,6 +1,7 @@
 package dev.statetune.backend.cpu;
 
 import dev.statetune.backend.Backend;
+import dev.statetune.backend.ScanGrads;
 import dev.statetune.tensor.DType;
 import dev.statetune.tensor.Tensor;
 
@@ -106,8 +107,14 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void selectiveScan(Tensor x, Tensor dt, Tensor A, Tensor bc, int bCol, Tensor D, Tensor z, int zCol,
-                              int batch, int len, Tensor state, Tensor y) {
-        CpuScan.scan(par, x, dt, A, bc, bCol, D, z, zCol, batch, len, state, y);
+                              int batch, int len, Tensor state, Tensor hOffset, Tensor yOffset, Tensor y) {
+        CpuScan.scan(par, x, dt, A, bc, bCol, D, z, zCol, batch, len, state, hOffset, yOffset, y);
+    }
+
+    @Override
+    public void selectiveScanBackward(Tensor x, Tensor dt, Tensor A, Tensor bc, int bCol, Tensor D, Tensor z, int zCol,
+                                      int batch, int len, Tensor h0, Tensor hOffset, Tensor yOffset, Tensor dy, ScanGrads grads) {
+        CpuScanBackward.backward(par, x, dt, A, bc, bCol, D, z, zCol, batch, len, h0, hOffset, yOffset, dy, grads);
     }
 
     @Override

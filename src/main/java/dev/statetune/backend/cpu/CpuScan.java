@@ -9,8 +9,9 @@ import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 
 /**
- * The Mamba-1 selective scan on the CPU, sequential in time as PAPER_NOTES.md writes it:
- * h_t = exp(dt_t·A) ⊙ h_{t−1} + dt_t·B_t·x_t;  y_t = (C_t·h_t + D ⊙ x_t) ⊙ silu(z_t).
+ * The Mamba-1 selective scan on the CPU, sequential in time as PAPER_NOTES.md writes it, with the
+ * State-offset seams: h_t = exp(dt_t·A) ⊙ h_{t−1} + dt_t·B_t·x_t;
+ * y_t = (C_t·(h_t + h′) + D ⊙ x_t + y′) ⊙ silu(z_t). h′ is read out only, never fed back.
  * Work items are (sequence, block of channels); a block's states stay in L1 while B_t and C_t,
  * shared by all channels, are read once per time step. The state dimension is vectorised.
  */
@@ -22,8 +23,10 @@ final class CpuScan {
     private CpuScan() {}
 
     static void scan(Parallel par, Tensor x, Tensor dt, Tensor A, Tensor bc, int bCol, Tensor D, Tensor z, int zCol,
-                     int batch, int len, Tensor state, Tensor y) {
+                     int batch, int len, Tensor state, Tensor hOffset, Tensor yOffset, Tensor y) {
         int inner = (int) x.size(1), n = (int) A.size(1);
+        float[] hOff = hOffset == null ? new float[inner * n] : hOffset.toFloatArray();  // (di, n)
+        float[] yOff = yOffset == null ? new float[inner] : yOffset.toFloatArray();      // (di)
         int bcStride = (int) bc.size(1), zStride = (int) z.size(1);
         float[] a = A.toFloatArray();   // (di, n)
         float[] d = D.toFloatArray();   // (di)
@@ -52,16 +55,16 @@ final class CpuScan {
                             FloatVector hv = FloatVector.fromArray(F, h, hb + p).mul(dA)
                                     .add(FloatVector.fromArray(F, bt, p).mul(dtx));
                             hv.intoArray(h, hb + p);
-                            sum = hv.fma(FloatVector.fromArray(F, ct, p), sum);
+                            sum = hv.add(FloatVector.fromArray(F, hOff, ab + p)).fma(FloatVector.fromArray(F, ct, p), sum);
                         }
                         acc = sum.reduceLanes(VectorOperators.ADD);
                     }
                     for (; p < n; p++) {
                         float hv = (float) Math.exp(dtv * a[ab + p]) * h[hb + p] + dtx * bt[p];
                         h[hb + p] = hv;
-                        acc += hv * ct[p];
+                        acc += (hv + hOff[ab + p]) * ct[p];
                     }
-                    yt[c - c0] = acc + d[c] * xv;
+                    yt[c - c0] = acc + d[c] * xv + yOff[c];
                 }
                 gate(yt, c1 - c0, zs, (row * zStride + zCol + c0) * 4, ys, (row * inner + c0) * 4, zt);
             }
