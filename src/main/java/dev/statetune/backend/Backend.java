@@ -68,6 +68,31 @@ public interface Backend extends AutoCloseable {
     void selectiveScanBackward(Tensor x, Tensor dt, Tensor A, Tensor bc, int bCol, Tensor D, Tensor z, int zCol,
                                int batch, int len, Tensor h0, Tensor hOffset, Tensor yOffset, Tensor dy, ScanGrads grads);
 
+    // ---- backward: gradients accumulate (+=); a null gradient is not computed ----
+
+    /** dTable (vocab, d) rows ids[t] += dOut[t] (for a trained embedding). */
+    void embeddingBackward(int[] ids, Tensor dOut, Tensor dTable);
+
+    /** dx (T, d) += ∂/∂x, dWeight (d) += ∂/∂weight of rmsNorm. */
+    void rmsNormBackward(Tensor x, Tensor weight, float eps, Tensor dOut, Tensor dx, Tensor dWeight);
+
+    /** Of linear: dx[:, dxCol : dxCol+k] += dOut · w;  dW (n, k) += dOutᵀ · x[:, xCol : xCol+k];  dBias (n) += Σ dOut. */
+    void linearBackward(Tensor x, int xCol, Tensor w, Tensor dOut, Tensor dx, int dxCol, Tensor dW, Tensor dBias);
+
+    /** Of causalConv1dSilu started from state0 (b, di, k−1) or zeros: dIn[:, 0:di], dWeight, dBias, dState0 += …. */
+    void causalConv1dSiluBackward(Tensor in, int batch, int len, Tensor weight, Tensor bias, Tensor state0,
+                                  Tensor dOut, Tensor dIn, Tensor dWeight, Tensor dBias, Tensor dState0);
+
+    /** dPre += dOut ⊙ softplus′(pre). */
+    void softplusBackward(Tensor pre, Tensor dOut, Tensor dPre);
+
+    /**
+     * Cross entropy of logits = hidden (T, d) · wᵀ at rows whose target ≥ 0 (−100 = ignored),
+     * without materialising the whole logits; with dHidden non-null also dHidden += scale·∂L/∂hidden
+     * and dW (vocab, d) += scale·∂L/∂w where L is the summed loss.
+     */
+    LossResult crossEntropy(Tensor hidden, Tensor w, int[] targets, float scale, Tensor dHidden, Tensor dW);
+
     @Override
     void close();
 }

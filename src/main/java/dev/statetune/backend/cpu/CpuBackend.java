@@ -1,6 +1,7 @@
 package dev.statetune.backend.cpu;
 
 import dev.statetune.backend.Backend;
+import dev.statetune.backend.LossResult;
 import dev.statetune.backend.ScanGrads;
 import dev.statetune.tensor.DType;
 import dev.statetune.tensor.Tensor;
@@ -115,6 +116,42 @@ public final class CpuBackend implements Backend {
     public void selectiveScanBackward(Tensor x, Tensor dt, Tensor A, Tensor bc, int bCol, Tensor D, Tensor z, int zCol,
                                       int batch, int len, Tensor h0, Tensor hOffset, Tensor yOffset, Tensor dy, ScanGrads grads) {
         CpuScanBackward.backward(par, x, dt, A, bc, bCol, D, z, zCol, batch, len, h0, hOffset, yOffset, dy, grads);
+    }
+
+    @Override
+    public void embeddingBackward(int[] ids, Tensor dOut, Tensor dTable) {
+        int d = (int) dTable.size(1);
+        for (int t = 0; t < ids.length; t++)
+            for (int c = 0; c < d; c++) {
+                long at = (long) ids[t] * d + c;
+                dTable.data().setAtIndex(Tensor.F32, at, dTable.data().getAtIndex(Tensor.F32, at) + dOut.data().getAtIndex(Tensor.F32, (long) t * d + c));
+            }
+    }
+
+    @Override
+    public void rmsNormBackward(Tensor x, Tensor weight, float eps, Tensor dOut, Tensor dx, Tensor dWeight) {
+        CpuBackward.rmsNorm(x, weight, eps, dOut, dx, dWeight);
+    }
+
+    @Override
+    public void linearBackward(Tensor x, int xCol, Tensor w, Tensor dOut, Tensor dx, int dxCol, Tensor dW, Tensor dBias) {
+        CpuBackward.linear(par, x, xCol, w, dOut, dx, dxCol, dW, dBias);
+    }
+
+    @Override
+    public void causalConv1dSiluBackward(Tensor in, int batch, int len, Tensor weight, Tensor bias, Tensor state0,
+                                         Tensor dOut, Tensor dIn, Tensor dWeight, Tensor dBias, Tensor dState0) {
+        CpuBackward.causalConv1dSilu(par, in, batch, len, weight, bias, state0, dOut, dIn, dWeight, dBias, dState0);
+    }
+
+    @Override
+    public void softplusBackward(Tensor pre, Tensor dOut, Tensor dPre) {
+        CpuBackward.softplus(pre, dOut, dPre);
+    }
+
+    @Override
+    public LossResult crossEntropy(Tensor hidden, Tensor w, int[] targets, float scale, Tensor dHidden, Tensor dW) {
+        return CpuCrossEntropy.run(par, hidden, w, targets, scale, dHidden, dW);
     }
 
     @Override
