@@ -26,6 +26,9 @@ public interface Backend extends AutoCloseable {
     /** out (T, d) = x / sqrt(mean(x²) + eps) ⊙ weight (d). */
     void rmsNorm(Tensor x, Tensor weight, float eps, Tensor out);
 
+    /** dst = src (same shape and type). */
+    void copy(Tensor src, Tensor dst);
+
     /** acc (T, d) += x (T, d). */
     void addInPlace(Tensor acc, Tensor x);
 

@@ -2,6 +2,8 @@ package dev.statetune.model;
 
 import dev.statetune.StatetuneException;
 import dev.statetune.backend.Backend;
+import dev.statetune.backend.LossResult;
+import dev.statetune.backend.ScanGrads;
 import dev.statetune.io.Checkpoint;
 import dev.statetune.tensor.Tensor;
 
@@ -21,6 +23,7 @@ public final class MambaLM implements AutoCloseable {
     private final MambaLayer[] layers;
     private final Tensor normF;       // (d)
     private final Tensor lmHead;      // (vocab, d)
+    private Seams[] seams;            // per layer, filled by the PEFT methods
 
     public MambaLM(Checkpoint ckpt, Backend backend) {
         this.cfg = ckpt.config();
@@ -55,6 +58,14 @@ public final class MambaLM implements AutoCloseable {
                 : backend.prepareWeight(ckpt.get("lm_head.weight", cfg.vocabSize(), d));
         if (!cfg.tieEmbeddings() && !ckpt.has("lm_head.weight"))
             throw new StatetuneException(ckpt.dir() + ": config.json says the lm_head is not tied, but lm_head.weight is missing");
+        seams = new Seams[layers.length];
+        java.util.Arrays.fill(seams, Seams.NONE);
+    }
+
+    /** Plugs per-layer seams (one per layer) into the mixers; Seams.NONE leaves a layer as the checkpoint has it. */
+    public void setSeams(Seams[] perLayer) {
+        if (perLayer.length != layers.length) throw new IllegalArgumentException(perLayer.length + " seams for " + layers.length + " layers");
+        seams = perLayer.clone();
     }
 
     private static Tensor negExp(Tensor aLog) {
@@ -66,8 +77,20 @@ public final class MambaLM implements AutoCloseable {
     public MambaConfig config() { return cfg; }
     public Backend backend() { return backend; }
 
+    /** The state before the first token: zeros, or the initial states the seams hold. */
     public DecodeState newState(int batch) {
-        return new DecodeState(backend, cfg, batch);
+        DecodeState state = new DecodeState(backend, cfg, batch);
+        for (int i = 0; i < layers.length; i++) {
+            broadcast(seams[i].h0(), state.ssm[i]);
+            broadcast(seams[i].conv0(), state.conv[i]);
+        }
+        return state;
+    }
+
+    /** Each of perBatch's b rows = one (or zeros when one is null). */
+    private void broadcast(Tensor one, Tensor perBatch) {
+        if (one == null) return;
+        for (int s = 0; s < perBatch.size(0); s++) backend.copy(one, perBatch.rows(s, s + 1).reshape(one.shape()));
     }
 
     /**
@@ -87,7 +110,7 @@ public final class MambaLM implements AutoCloseable {
         backend.embedding(embedding, flat, residual);
         Activations act = new Activations(backend, cfg, tokens);
         for (int i = 0; i < layers.length; i++) {
-            mixer(layers[i], residual, act, batch, len, state.conv[i], state.ssm[i]);
+            mixer(layers[i], seams[i], residual, act, batch, len, state.conv[i], state.ssm[i]);
             backend.addInPlace(residual, act.out);
         }
         backend.rmsNorm(residual, normF, cfg.normEps(), act.normed);
@@ -111,7 +134,7 @@ public final class MambaLM implements AutoCloseable {
     }
 
     /** act.out (T, d) = mixer(rmsnorm(u)) of PAPER_NOTES.md, for u (T, d). */
-    private void mixer(MambaLayer w, Tensor u, Activations act, int batch, int len, Tensor convState, Tensor ssmState) {
+    private void mixer(MambaLayer w, Seams seam, Tensor u, Activations act, int batch, int len, Tensor convState, Tensor ssmState) {
         int di = cfg.innerDim(), r = cfg.dtRank();
         backend.rmsNorm(u, w.norm(), cfg.normEps(), act.normed);
         backend.linear(act.normed, 0, w.inProj(), w.inProjBias(), act.xz);                 // (T, 2di): x | z
@@ -119,7 +142,8 @@ public final class MambaLM implements AutoCloseable {
         backend.linear(act.x, 0, w.xProj(), null, act.dtBC);                               // (T, r+2n): dt | B | C
         backend.linear(act.dtBC, 0, w.dtProj(), w.dtProjBias(), act.dt);                   // (T, di)
         backend.softplusInPlace(act.dt);
-        backend.selectiveScan(act.x, act.dt, w.A(), act.dtBC, r, w.D(), act.xz, di, batch, len, ssmState, null, null, act.y);
+        backend.selectiveScan(act.x, act.dt, w.A(), act.dtBC, r, w.D(), act.xz, di, batch, len, ssmState,
+                seam.hOffset(), seam.yOffset(), act.y);
         backend.linear(act.y, 0, w.outProj(), w.outProjBias(), act.out);
     }
 
@@ -136,6 +160,100 @@ public final class MambaLM implements AutoCloseable {
             y = b.allocate(tokens, c.innerDim());
             out = b.allocate(tokens, c.modelDim());
         }
+    }
+
+    /**
+     * The token-mean cross entropy of ids (batch, len) against labels (batch, len) in Hugging
+     * Face's convention (aligned with ids, −100 ignored, shifted here: position t predicts
+     * labels[t+1]). With backward, the seams' gradients accumulate ∂loss/∂seam; the weights of
+     * the checkpoint are frozen and get none.
+     */
+    public LossResult loss(int[][] ids, int[][] labels, boolean backward) {
+        int batch = ids.length, len = ids[0].length, tokens = batch * len;
+        int[] flat = new int[tokens], targets = new int[tokens];
+        for (int s = 0; s < batch; s++) {
+            checkTokenIds(ids[s]);
+            System.arraycopy(ids[s], 0, flat, s * len, len);
+            for (int t = 0; t < len; t++) targets[s * len + t] = t + 1 < len ? labels[s][t + 1] : -100;
+        }
+        DecodeState start = newState(batch);
+        Tensor residual = backend.allocate(tokens, cfg.modelDim());
+        backend.embedding(embedding, flat, residual);
+        LayerActivations[] saved = new LayerActivations[layers.length];
+        for (int i = 0; i < layers.length; i++) {
+            saved[i] = mixerForTraining(layers[i], seams[i], residual, batch, len, start.conv[i], start.ssm[i]);
+            Tensor out = backend.allocate(tokens, cfg.modelDim());
+            backend.linear(saved[i].y(), 0, layers[i].outProj(), layers[i].outProjBias(), out);
+            residual = add(saved[i].u(), out);
+        }
+        Tensor hidden = backend.allocate(tokens, cfg.modelDim());
+        backend.rmsNorm(residual, normF, cfg.normEps(), hidden);
+        long count = java.util.Arrays.stream(targets).filter(t -> t >= 0).count();
+        float scale = count == 0 ? 0 : 1f / count;
+        Tensor dHidden = backward ? backend.allocate(tokens, cfg.modelDim()) : null;
+        LossResult result = backend.crossEntropy(hidden, lmHead, targets, scale, dHidden, null);
+        if (!backward || count == 0) return result;
+        Tensor dResidual = backend.allocate(tokens, cfg.modelDim());
+        backend.rmsNormBackward(residual, normF, cfg.normEps(), dHidden, dResidual, null);
+        for (int i = layers.length - 1; i >= 0; i--) mixerBackward(layers[i], seams[i], saved[i], batch, len, dResidual);
+        return result;
+    }
+
+    private Tensor add(Tensor a, Tensor b) {
+        Tensor sum = backend.allocate(a.shape());
+        backend.copy(a, sum);
+        backend.addInPlace(sum, b);
+        return sum;
+    }
+
+    /** The mixer of `mixer`, keeping what the backward needs. */
+    private LayerActivations mixerForTraining(MambaLayer w, Seams seam, Tensor u, int batch, int len, Tensor conv0, Tensor h0) {
+        int tokens = batch * len, di = cfg.innerDim(), r = cfg.dtRank();
+        Tensor normed = backend.allocate(tokens, cfg.modelDim()), xz = backend.allocate(tokens, 2L * di);
+        Tensor x = backend.allocate(tokens, di), dtBC = backend.allocate(tokens, r + 2L * cfg.stateDim());
+        Tensor dtRaw = backend.allocate(tokens, di), dt = backend.allocate(tokens, di), y = backend.allocate(tokens, di);
+        Tensor convState = backend.allocate(conv0.shape()), state = backend.allocate(h0.shape());
+        backend.copy(conv0, convState);
+        backend.copy(h0, state);
+        backend.rmsNorm(u, w.norm(), cfg.normEps(), normed);
+        backend.linear(normed, 0, w.inProj(), w.inProjBias(), xz);
+        backend.causalConv1dSilu(xz, batch, len, w.convWeight(), w.convBias(), convState, x);
+        backend.linear(x, 0, w.xProj(), null, dtBC);
+        backend.linear(dtBC, 0, w.dtProj(), w.dtProjBias(), dtRaw);
+        backend.copy(dtRaw, dt);
+        backend.softplusInPlace(dt);
+        backend.selectiveScan(x, dt, w.A(), dtBC, r, w.D(), xz, di, batch, len, state, seam.hOffset(), seam.yOffset(), y);
+        return new LayerActivations(u, normed, xz, x, dtBC, dtRaw, dt, y, h0, conv0);
+    }
+
+    /** dResidual (T, d) holds ∂loss/∂(block output); on return, ∂loss/∂(block input). The forward in reverse. */
+    private void mixerBackward(MambaLayer w, Seams seam, LayerActivations a, int batch, int len, Tensor dResidual) {
+        int tokens = batch * len, di = cfg.innerDim(), r = cfg.dtRank();
+        Tensor dy = backend.allocate(tokens, di);
+        backend.linearBackward(a.y(), 0, w.outProj(), dResidual, dy, 0, null, null);
+        Tensor dx = backend.allocate(tokens, di), ddt = backend.allocate(tokens, di);
+        Tensor ddtBC = backend.allocate(tokens, r + 2L * cfg.stateDim()), dxz = backend.allocate(tokens, 2L * di);
+        Tensor dh0 = seam.dh0() == null ? null : backend.allocate(a.h0().shape());
+        backend.selectiveScanBackward(a.x(), a.dt(), w.A(), a.dtBC(), r, w.D(), a.xz(), di, batch, len, a.h0(),
+                seam.hOffset(), seam.yOffset(), dy,
+                new ScanGrads(dx, ddt, ddtBC, dxz, null, null, dh0, seam.dhOffset(), seam.dyOffset()));
+        sumOverBatch(dh0, seam.dh0());
+        Tensor ddtRaw = backend.allocate(tokens, di);
+        backend.softplusBackward(a.dtRaw(), ddt, ddtRaw);
+        backend.linearBackward(a.dtBC(), 0, w.dtProj(), ddtRaw, ddtBC, 0, null, null);
+        backend.linearBackward(a.x(), 0, w.xProj(), ddtBC, dx, 0, null, null);
+        Tensor dconv0 = seam.dconv0() == null ? null : backend.allocate(a.conv0().shape());
+        backend.causalConv1dSiluBackward(a.xz(), batch, len, w.convWeight(), w.convBias(), a.conv0(), dx, dxz, null, null, dconv0);
+        sumOverBatch(dconv0, seam.dconv0());
+        Tensor dNormed = backend.allocate(tokens, cfg.modelDim());
+        backend.linearBackward(a.normed(), 0, w.inProj(), dxz, dNormed, 0, null, null);
+        backend.rmsNormBackward(a.u(), w.norm(), cfg.normEps(), dNormed, dResidual, null);
+    }
+
+    /** acc (…) += Σ_s perBatch[s] for perBatch (b, …); nothing when either is null. */
+    private void sumOverBatch(Tensor perBatch, Tensor acc) {
+        if (perBatch == null || acc == null) return;
+        for (int s = 0; s < perBatch.size(0); s++) backend.addInPlace(acc, perBatch.rows(s, s + 1).reshape(acc.shape()));
     }
 
     /** Row `row` of a (rows, vocab) logits tensor as a heap array. */

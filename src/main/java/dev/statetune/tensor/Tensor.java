@@ -48,6 +48,19 @@ public final class Tensor {
     public long size(int dim) { return shape[dim < 0 ? shape.length + dim : dim]; }
     public long numel() { return numel(shape); }
 
+    /** Rows [from, to) of dimension 0, sharing this tensor's memory. */
+    public Tensor rows(long from, long to) {
+        long rowBytes = data.byteSize() / shape[0];
+        long[] sub = shape.clone();
+        sub[0] = to - from;
+        return new Tensor(data.asSlice(from * rowBytes, (to - from) * rowBytes), dtype, sub);
+    }
+
+    /** The same memory under another shape of as many elements. */
+    public Tensor reshape(long... newShape) {
+        return new Tensor(data, dtype, newShape);
+    }
+
     /** Element i (flat, row-major) as a float, whatever the stored type. */
     public float getFloat(long i) {
         return switch (dtype) {

@@ -76,6 +76,11 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
+    public void copy(Tensor src, Tensor dst) {
+        MemorySegment.copy(src.data(), 0, dst.data(), 0, src.data().byteSize());
+    }
+
+    @Override
     public void addInPlace(Tensor acc, Tensor x) {
         MemorySegment a = acc.data(), b = x.data();
         long i = 0, n = acc.numel();
