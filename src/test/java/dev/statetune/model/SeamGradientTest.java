@@ -4,6 +4,7 @@ import dev.statetune.Fixtures;
 import dev.statetune.backend.LossResult;
 import dev.statetune.backend.cpu.CpuBackend;
 import dev.statetune.io.Checkpoint;
+import dev.statetune.io.SafeTensors;
 import dev.statetune.tensor.Tensor;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
@@ -70,6 +71,39 @@ class SeamGradientTest {
                     System.out.printf("layer %d %-12s max |analytic − numeric| = %.2e (float32 differences)%n", layer, names[p], worst);
                 }
             }
+        }
+    }
+
+    @Test
+    void lossAndSeamGradientsMatchPyTorchAutograd() {
+        try (SafeTensors ref = SafeTensors.open(Fixtures.resource("fixtures/mamba1/seams.reference.safetensors"));
+             MambaLM lm = new MambaLM(Checkpoint.open(Fixtures.tinyModel()), CPU)) {
+            MambaConfig c = lm.config();
+            Seams[] seams = new Seams[c.nLayers()];
+            String[] names = {"h_offset", "y_offset", "h0", "conv_state0"};
+            for (int i = 0; i < seams.length; i++) {
+                Tensor[] v = new Tensor[4], g = new Tensor[4];
+                for (int p = 0; p < 4; p++) {
+                    Tensor t = ref.get("backbone.layers." + i + ".mixer." + names[p]);
+                    v[p] = Tensor.of(t.toFloatArray(), t.shape());
+                    g[p] = Tensor.zeros(t.shape());
+                }
+                seams[i] = new Seams(v[0], v[1], v[2], v[3], g[0], g[1], g[2], g[3]);
+            }
+            lm.setSeams(seams);
+            int[][] ids = TransformersParityTest.ids(ref.get("input_ids")), labels = TransformersParityTest.ids(ref.get("labels"));
+            LossResult r = lm.loss(ids, labels, true);
+            System.out.printf("loss %.6f, PyTorch %.6f%n", r.meanLoss(), ref.get("loss").getFloat(0));
+            assertEquals(ref.get("loss").getFloat(0), r.meanLoss(), 2e-5);
+            Tensor[][] grads = new Tensor[seams.length][];
+            for (int i = 0; i < seams.length; i++) grads[i] = new Tensor[] {seams[i].dhOffset(), seams[i].dyOffset(), seams[i].dh0(), seams[i].dconv0()};
+            for (int i = 0; i < seams.length; i++)
+                for (int p = 0; p < 4; p++) {
+                    String key = "backbone.layers." + i + ".mixer." + names[p];
+                    float[] expected = ref.get("grad." + key).toFloatArray(), actual = grads[i][p].toFloatArray();
+                    System.out.printf("%-36s max |grad diff| vs PyTorch = %.2e%n", key, Fixtures.maxAbsDiff(expected, actual));
+                    Fixtures.assertClose(expected, actual, 2e-5, 1e-3, "grad of " + key);
+                }
         }
     }
 
