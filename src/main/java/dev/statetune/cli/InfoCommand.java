@@ -17,7 +17,7 @@ import java.util.concurrent.Callable;
 @Command(name = "info", mixinStandardHelpOptions = true,
         description = "Show a checkpoint's config, parameter count, stored dtype and size.")
 final class InfoCommand implements Callable<Integer> {
-    @Mixin ModelOptions model;
+    @Mixin ModelDirOption model;
 
     @Option(names = "--json", description = "print JSON instead of text")
     boolean json;

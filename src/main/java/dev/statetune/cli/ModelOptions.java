@@ -1,34 +1,41 @@
 package dev.statetune.cli;
 
 import dev.statetune.backend.cpu.CpuBackend;
-import dev.statetune.io.BuiltinModel;
 import dev.statetune.io.Checkpoint;
 import dev.statetune.model.MambaLM;
+import dev.statetune.peft.Adapter;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
 
-/** --model and --threads, shared by the commands that run a model. */
+/** --model, --threads and --adapter, shared by the commands that run a model. */
 final class ModelOptions {
-    @Option(names = "--model", paramLabel = "DIR",
-            description = "Hugging Face or state-spaces Mamba checkpoint directory (default: the built-in tiny model)")
-    Path model;
+    @Mixin ModelDirOption dir;
 
     @Option(names = "--threads", paramLabel = "N", description = "CPU threads (default: all cores)")
     Integer threads;
 
-    Path modelDir() {
-        return model != null ? model : BuiltinModel.directory();
-    }
+    @Option(names = "--adapter", paramLabel = "DIR", description = "an adapter directory written by `statetune train` (adapter_config.json + adapter_model.safetensors)")
+    Path adapter;
 
-    String describe() {
-        return model != null ? model.toString() : BuiltinModel.DESCRIPTION;
-    }
+    Path modelDir() { return dir.modelDir(); }
+
+    String describe() { return dir.describe(); }
 
     MambaLM load() {
         CpuBackend backend = threads != null ? new CpuBackend(threads) : new CpuBackend();
         try {
-            return new MambaLM(Checkpoint.open(modelDir()), backend);
+            MambaLM lm = new MambaLM(Checkpoint.open(modelDir()), backend);
+            if (adapter != null) {
+                try {
+                    lm.setSeams(Adapter.load(adapter, lm.config()).seams(lm.config()));
+                } catch (RuntimeException e) {
+                    lm.close();
+                    throw e;
+                }
+            }
+            return lm;
         } catch (RuntimeException e) {
             backend.close();
             throw e;

@@ -1,0 +1,157 @@
+package dev.statetune.peft;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.statetune.StatetuneException;
+import dev.statetune.io.Checkpoint;
+import dev.statetune.io.SafeTensors;
+import dev.statetune.io.SafeTensorsWriter;
+import dev.statetune.model.MambaConfig;
+import dev.statetune.model.Seams;
+import dev.statetune.tensor.Tensor;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The trainable parameters of one or several composed methods, and their PEFT-style directory:
+ * adapter_config.json (methods, options, the base model's config hash, library version) and
+ * adapter_model.safetensors with tensors named by module path, e.g.
+ * `backbone.layers.3.mixer.h_offset` (di, n). The state methods fill the model's Seams.
+ */
+public final class Adapter {
+    public static final String CONFIG = "adapter_config.json", WEIGHTS = "adapter_model.safetensors";
+    private static final String LIBRARY = "statetune 0.1.0";
+
+    private final List<Method> methods;
+    private final MethodOptions options;
+    private final String baseConfigHash;
+    private final Map<String, Parameter> params = new LinkedHashMap<>();
+
+    private Adapter(List<Method> methods, MethodOptions options, MambaConfig base) {
+        this.methods = List.copyOf(methods);
+        this.options = options;
+        this.baseConfigHash = hash(base);
+        for (Method m : methods)
+            if (!m.trainable) throw new StatetuneException("method '" + m.cliName + "' is not implemented yet in this build (issue 3)");
+        int di = base.innerDim(), n = base.stateDim(), k = base.convWidth();
+        for (int i = 0; i < base.nLayers(); i++) {
+            String p = "backbone.layers." + i + ".mixer.";
+            for (Method m : methods) {
+                switch (m) {   // all state parameters start at zero: the model is unchanged at step 0
+                    case STATE_OFFSET_H -> add(p + "h_offset", di, n);
+                    case STATE_OFFSET_Y -> add(p + "y_offset", di);
+                    case INITIAL_STATE -> {
+                        add(p + "h0", di, n);
+                        if (options.tuneConvState()) add(p + "conv_state0", di, k - 1);
+                    }
+                    default -> throw new IllegalStateException(m.cliName);
+                }
+            }
+        }
+    }
+
+    private void add(String name, long... shape) {
+        if (params.containsKey(name)) throw new StatetuneException("methods train " + name + " twice: " + methods);
+        params.put(name, new Parameter(name, new float[(int) Tensor.numel(shape)], false, shape));
+    }
+
+    /** A fresh adapter (zero-initialised) for these methods on this base model. */
+    public static Adapter create(MambaConfig base, List<Method> methods, MethodOptions options) {
+        return new Adapter(methods, options, base);
+    }
+
+    public List<Method> methods() { return methods; }
+    public MethodOptions options() { return options; }
+    public List<Parameter> parameters() { return List.copyOf(params.values()); }
+
+    public long parameterCount() {
+        return params.values().stream().mapToLong(p -> p.value.length).sum();
+    }
+
+    /** Per-layer seams whose values and gradients are this adapter's parameter arrays (no copies). */
+    public Seams[] seams(MambaConfig base) {
+        Seams[] out = new Seams[base.nLayers()];
+        for (int i = 0; i < out.length; i++) {
+            String p = "backbone.layers." + i + ".mixer.";
+            Parameter h = params.get(p + "h_offset"), y = params.get(p + "y_offset"), h0 = params.get(p + "h0"), c0 = params.get(p + "conv_state0");
+            out[i] = new Seams(value(h), value(y), value(h0), value(c0), grad(h), grad(y), grad(h0), grad(c0));
+        }
+        return out;
+    }
+
+    private static Tensor value(Parameter p) { return p == null ? null : Tensor.of(p.value, p.shape); }
+    private static Tensor grad(Parameter p) { return p == null ? null : Tensor.of(p.grad, p.shape); }
+
+    /** A stable fingerprint of the base model's architecture: an adapter only loads onto the model it was made for. */
+    public static String hash(MambaConfig base) {
+        try {
+            byte[] digest = MessageDigest.getInstance("SHA-256").digest(base.toString().getBytes(StandardCharsets.UTF_8));
+            return HexFormat.of().formatHex(digest, 0, 8);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Writes the directory; each file is written atomically. */
+    public void save(Path dir) {
+        Map<String, Tensor> tensors = new LinkedHashMap<>();
+        params.values().forEach(p -> tensors.put(p.name, Tensor.of(p.value, p.shape)));
+        SafeTensorsWriter.write(dir.resolve(WEIGHTS), tensors, Map.of("format", "pt", "producer", LIBRARY));
+        ObjectMapper json = new ObjectMapper();
+        ObjectNode cfg = json.createObjectNode();
+        cfg.put("peft_type", "STATETUNE");
+        cfg.set("methods", json.valueToTree(methods.stream().map(m -> m.cliName).toList()));
+        cfg.set("options", json.valueToTree(options));
+        cfg.put("base_model_config_hash", baseConfigHash);
+        cfg.put("library", LIBRARY);
+        cfg.put("trainable_parameters", parameterCount());
+        try {
+            Path tmp = Files.createTempFile(dir, "." + CONFIG, ".tmp");
+            Files.writeString(tmp, json.writerWithDefaultPrettyPrinter().writeValueAsString(cfg));
+            Files.move(tmp, dir.resolve(CONFIG), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new StatetuneException(dir.resolve(CONFIG) + ": cannot write (" + e.getMessage() + ")");
+        }
+    }
+
+    /** Reads an adapter directory made for this base model; another base model is an error. */
+    public static Adapter load(Path dir, MambaConfig base) {
+        Path cfgFile = dir.resolve(CONFIG);
+        JsonNode cfg = Checkpoint.readJson(cfgFile);
+        String madeFor = cfg.path("base_model_config_hash").asText("");
+        if (!madeFor.equals(hash(base)))
+            throw new StatetuneException(cfgFile + ": this adapter was made for another base model (config hash "
+                    + madeFor + ", this model's is " + hash(base) + ")");
+        List<Method> methods = new ArrayList<>();
+        cfg.path("methods").forEach(m -> methods.add(Method.parse(m.asText())));
+        MethodOptions options;
+        try {
+            options = new ObjectMapper().treeToValue(cfg.path("options"), MethodOptions.class);
+        } catch (IOException e) {
+            throw new StatetuneException(cfgFile + ": malformed options (" + e.getMessage().lines().findFirst().orElse("") + ")");
+        }
+        Adapter adapter = new Adapter(methods, options, base);
+        try (SafeTensors st = SafeTensors.open(dir.resolve(WEIGHTS))) {
+            for (Parameter p : adapter.params.values()) {
+                Tensor t = st.get(p.name);
+                if (!java.util.Arrays.equals(t.shape(), p.shape))
+                    throw new StatetuneException(dir.resolve(WEIGHTS) + ": " + p.name + " has shape " + java.util.Arrays.toString(t.shape())
+                            + ", expected " + java.util.Arrays.toString(p.shape));
+                System.arraycopy(t.toFloatArray(), 0, p.value, 0, p.value.length);
+            }
+        }
+        return adapter;
+    }
+}

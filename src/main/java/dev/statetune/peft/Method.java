@@ -1,0 +1,69 @@
+package dev.statetune.peft;
+
+import dev.statetune.StatetuneException;
+import dev.statetune.model.MambaConfig;
+
+import java.util.Arrays;
+import java.util.stream.Collectors;
+
+/**
+ * The fine-tuning methods of the paper (PAPER_NOTES.md, "The methods"), by their CLI names, with
+ * the number of parameters each trains. `trainable` says whether this build can train it yet.
+ */
+public enum Method {
+    STATE_OFFSET_H("state-offset-h", true),
+    STATE_OFFSET_Y("state-offset-y", true),
+    INITIAL_STATE("initial-state", true),
+    PREFIX("prefix", false),
+    PROMPT("prompt", false),
+    LORA("lora", false),
+    BITFIT("bitfit", false),
+    FULL("full", false),
+    ADDITIONAL_SCAN("additional-scan", false);
+
+    public final String cliName;
+    public final boolean trainable;
+
+    Method(String cliName, boolean trainable) {
+        this.cliName = cliName;
+        this.trainable = trainable;
+    }
+
+    public static Method parse(String name) {
+        for (Method m : values()) if (m.cliName.equals(name)) return m;
+        throw new StatetuneException("unknown method '" + name + "' (known: "
+                + Arrays.stream(values()).map(m -> m.cliName).collect(Collectors.joining(", ")) + ")");
+    }
+
+    /** Parameters this method trains on a model of this config, with the options' values. */
+    public long parameterCount(MambaConfig c, MethodOptions o) {
+        long L = c.nLayers(), d = c.modelDim(), di = c.innerDim(), n = c.stateDim(), r = c.dtRank(), k = c.convWidth();
+        return switch (this) {
+            case STATE_OFFSET_H -> L * di * n;
+            case STATE_OFFSET_Y -> L * di;
+            case INITIAL_STATE -> L * di * n + (o.tuneConvState() ? L * di * (k - 1) : 0);
+            case PREFIX -> L * o.virtualTokens() * d;
+            case PROMPT -> (long) o.virtualTokens() * d;
+            case LORA -> L * o.loraTargets().stream().mapToLong(t -> loraCount(t, c, o.loraRank())).sum();
+            case BITFIT -> L * ((c.useConvBias() ? di : 0) + di);
+            case FULL -> c.parameterCount();
+            case ADDITIONAL_SCAN -> L * (2L * o.extraStateDims() * di + di * (long) o.extraStateDims());
+        };
+    }
+
+    /** LoRA's A (rank × in) and B (out × rank) for one target of one layer. */
+    private static long loraCount(String target, MambaConfig c, int rank) {
+        long d = c.modelDim(), di = c.innerDim(), n = c.stateDim(), r = c.dtRank();
+        long[] inOut = switch (target) {
+            case "x_proj.dt" -> new long[] {di, r};
+            case "x_proj.B", "x_proj.C" -> new long[] {di, n};
+            case "x_proj" -> new long[] {di, r + 2 * n};
+            case "dt_proj" -> new long[] {r, di};
+            case "in_proj" -> new long[] {d, 2 * di};
+            case "out_proj" -> new long[] {di, d};
+            default -> throw new StatetuneException("unknown LoRA target '" + target
+                    + "' (known: x_proj.dt, x_proj.B, x_proj.C, x_proj, dt_proj, in_proj, out_proj)");
+        };
+        return rank * (inOut[0] + inOut[1]);
+    }
+}
