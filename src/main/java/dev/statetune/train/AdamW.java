@@ -41,6 +41,9 @@ public final class AdamW implements Optimizer {
         float w1 = (float) (1 - beta1), b2 = (float) beta2, w2 = (float) (1 - beta2);
         float bc2 = (float) bc2Sqrt, epsF = (float) eps;
         for (Parameter p : params) {
+            // One step count for all parameters: moments appearing after step 1 would be bias-corrected wrongly.
+            if (step > 1 && !expAvg.containsKey(p.name))
+                throw new StatetuneException("optimizer state: no moments for " + p.name + " (saved for other parameters?)");
             float[] m = expAvg.computeIfAbsent(p.name, k -> new float[p.value.length]);
             float[] v = expAvgSq.computeIfAbsent(p.name, k -> new float[p.value.length]);
             float[] x = p.value, g = p.grad;
@@ -86,6 +89,8 @@ public final class AdamW implements Optimizer {
             if (m.get(name).length != v.get(name).length)
                 throw new StatetuneException("optimizer state: " + name + " has moments of different sizes");
         long loadedStep = OptimizerState.step(state);
+        if (loadedStep > 0 && m.isEmpty())
+            throw new StatetuneException("optimizer state: step " + loadedStep + " but no AdamW moments (saved by another optimizer?)");
         expAvg.clear();
         expAvgSq.clear();
         expAvg.putAll(m);

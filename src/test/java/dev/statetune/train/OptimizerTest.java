@@ -150,6 +150,19 @@ class OptimizerTest {
         StatetuneException e = assertThrows(StatetuneException.class, () -> new Sgd(0).load(adam.state()));
         assertTrue(e.getMessage().contains("a.exp_avg"), e.getMessage());
         assertThrows(StatetuneException.class, () -> new AdamW(0).load(Map.of()));
+        Sgd sgd = new Sgd(0);
+        sgd.step(List.of(a), 0.1);
+        assertThrows(StatetuneException.class, () -> new AdamW(0).load(sgd.state()));
+    }
+
+    @Test
+    void aParameterWithoutMomentsAfterTheFirstStepIsAnError() {
+        Parameter a = new Parameter("a", new float[] {1f}, true, 1);
+        Parameter b = new Parameter("b", new float[] {1f}, true, 1);
+        AdamW opt = new AdamW(0);
+        opt.step(List.of(a), 0.1);
+        StatetuneException e = assertThrows(StatetuneException.class, () -> opt.step(List.of(a, b), 0.1));
+        assertTrue(e.getMessage().contains(" b "), e.getMessage());
     }
 
     private static void stepWithGradients(Optimizer opt, List<Parameter> params, int t) {
