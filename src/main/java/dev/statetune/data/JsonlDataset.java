@@ -15,6 +15,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -93,7 +94,7 @@ public final class JsonlDataset {
         else if (text) ex = promptCompletion(row, tok, eosId, noEos);
         else throw new BadRow("expected {\"prompt\", \"completion\"} or {\"input_ids\", \"labels\"}");
         if (maxLength > 0 && ex.length() > maxLength)
-            ex = new Example(java.util.Arrays.copyOf(ex.inputIds(), maxLength), java.util.Arrays.copyOf(ex.labels(), maxLength));
+            ex = new Example(Arrays.copyOf(ex.inputIds(), maxLength), Arrays.copyOf(ex.labels(), maxLength));
         if (!hasTarget(ex.labels()))
             throw new BadRow(maxLength > 0 ? "no target tokens within the first " + maxLength + " tokens" : "no target tokens (every label is -100)");
         return ex;
@@ -107,7 +108,7 @@ public final class JsonlDataset {
         int[] ids = new int[n], labels = new int[n];
         System.arraycopy(p, 0, ids, 0, p.length);
         System.arraycopy(c, 0, ids, p.length, c.length);
-        java.util.Arrays.fill(labels, 0, p.length, Example.IGNORE);
+        Arrays.fill(labels, 0, p.length, Example.IGNORE);
         System.arraycopy(c, 0, labels, p.length, c.length);
         if (!noEos) ids[n - 1] = labels[n - 1] = eosId;
         return new Example(ids, labels);

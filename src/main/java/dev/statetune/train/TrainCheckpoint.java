@@ -53,16 +53,17 @@ public final class TrainCheckpoint {
 
         /** Copies the saved values into {@code params} and the optimizer state into {@code optimizer}. */
         public void restore(List<Parameter> params, Optimizer optimizer) {
+            // Every check before any copy, so that a refused checkpoint leaves the model as it was.
+            if (this.params.size() != params.size())
+                throw new StatetuneException("checkpoint: holds " + this.params.size() + " parameters, the model trains " + params.size());
             for (Parameter p : params) {
                 Tensor t = this.params.get(p.name);
                 if (t == null) throw new StatetuneException("checkpoint: has no parameter " + p.name + " (saved by another method or model?)");
                 if (!Arrays.equals(t.shape(), p.shape))
                     throw new StatetuneException("checkpoint: " + p.name + " is " + Arrays.toString(t.shape()) + ", the model wants " + Arrays.toString(p.shape));
-                System.arraycopy(t.toFloatArray(), 0, p.value, 0, p.value.length);
             }
-            if (this.params.size() != params.size())
-                throw new StatetuneException("checkpoint: holds " + this.params.size() + " parameters, the model trains " + params.size());
             optimizer.load(this.optimizer);
+            for (Parameter p : params) System.arraycopy(this.params.get(p.name).toFloatArray(), 0, p.value, 0, p.value.length);
         }
     }
 

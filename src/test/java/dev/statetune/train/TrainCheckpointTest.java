@@ -142,6 +142,7 @@ class TrainCheckpointTest {
                 new Parameter("backbone.layers.0.mixer.lora_A", new float[2], true, 1, 2));
         StatetuneException e = assertThrows(StatetuneException.class, () -> c.restore(wrongShape, new Sgd(0)));
         assertEquals("checkpoint: backbone.layers.0.mixer.state_offset is [2, 3], the model wants [3, 2]", e.getMessage());
+        assertArrayEquals(new float[2], wrongShape.get(1).value, "a refused checkpoint changes nothing");
         List<Parameter> missing = List.of(new Parameter("backbone.layers.1.mixer.state_offset", new float[1], false, 1));
         assertThrows(StatetuneException.class, () -> c.restore(missing, new Sgd(0)));
         assertThrows(StatetuneException.class, () -> c.restore(params(), new AdamW(0)), "an SGD state into AdamW");
