@@ -1,0 +1,21 @@
+package dev.statetune.train;
+
+import dev.statetune.tensor.Tensor;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Updates parameters from their gradients. The state is a flat map of tensors (the same names a
+ * checkpoint stores) so that resuming restores it bit for bit.
+ */
+public sealed interface Optimizer permits AdamW, Sgd {
+    /** One update of every parameter with learning rate {@code lr}; gradients are left as they are. */
+    void step(List<Parameter> params, double lr);
+
+    /** "&lt;param&gt;.exp_avg", "&lt;param&gt;.exp_avg_sq" (AdamW) and "step" (an I64 scalar); copies, not views. */
+    Map<String, Tensor> state();
+
+    /** Restores what {@link #state()} returned, bit for bit; copies the values out of {@code state}. */
+    void load(Map<String, Tensor> state);
+}
