@@ -1,0 +1,23 @@
+package dev.statetune.eval;
+
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * The project's shared real data (never copied into the repository): {@code $STATETUNE_SHARED/data},
+ * else {@code ../shared/data} beside the checkout. Tests that need a file are skipped when it is absent.
+ */
+final class SharedData {
+    private SharedData() {}
+
+    static Path file(String relative) {
+        String configured = System.getenv("STATETUNE_SHARED");
+        Path data = Path.of(configured != null ? configured : "../shared").resolve("data");
+        assumeTrue(Files.isDirectory(data), "skipped: ../shared/data not found");
+        Path file = data.resolve(relative);
+        assumeTrue(Files.isRegularFile(file), "skipped: " + file + " not found");
+        return file;
+    }
+}
