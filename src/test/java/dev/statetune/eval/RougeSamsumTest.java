@@ -1,0 +1,59 @@
+package dev.statetune.eval;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** ROUGE on the 818 real SAMSum validation summaries: identity gives 100, a summary against its dialogue is partial. */
+class RougeSamsumTest {
+    private static final List<String> summaries = new ArrayList<>();
+    private static final List<String> dialogues = new ArrayList<>();
+
+    @BeforeAll
+    static void load() throws IOException {
+        ObjectMapper json = new ObjectMapper();
+        for (String line : Files.readAllLines(SharedData.file("samsum/validation.jsonl"))) {
+            if (line.isBlank()) continue;
+            JsonNode row = json.readTree(line);
+            summaries.add(row.get("summary").asText());
+            dialogues.add(row.get("dialogue").asText());
+        }
+        assertEquals(818, summaries.size());
+    }
+
+    @Test
+    void everySummaryAgainstItselfIsHundred() {
+        for (boolean stem : new boolean[] {false, true}) {
+            Rouge.Corpus c = new Rouge(stem).corpus(summaries, summaries);
+            assertEquals(100, c.rouge1(), 1e-9, "rouge1, stemmer " + stem);
+            assertEquals(100, c.rouge2(), 1e-9, "rouge2, stemmer " + stem);
+            assertEquals(100, c.rougeL(), 1e-9, "rougeL, stemmer " + stem);
+            assertEquals(100, c.rougeLsum(), 1e-9, "rougeLsum, stemmer " + stem);
+        }
+    }
+
+    @Test
+    void summaryAgainstDialogueIsPartial() {
+        Rouge rouge = new Rouge(true);
+        for (int i = 0; i < summaries.size(); i++) {
+            // A summary names the speakers and reuses some words, never all of them in the same order.
+            Rouge.Scores s = rouge.score(dialogues.get(i), summaries.get(i));
+            for (Rouge.Score score : List.of(s.rouge1(), s.rougeL(), s.rougeLsum())) {
+                assertTrue(score.fmeasure() > 0 && score.fmeasure() < 1, "example " + i + ": " + s);
+            }
+        }
+        Rouge.Corpus c = rouge.corpus(dialogues, summaries);
+        for (double v : new double[] {c.rouge1(), c.rouge2(), c.rougeL(), c.rougeLsum()}) {
+            assertTrue(v > 0 && v < 100, c.toString());
+        }
+        assertTrue(c.rouge1() > c.rouge2() && c.rouge1() >= c.rougeL(), c.toString());
+    }
+}
