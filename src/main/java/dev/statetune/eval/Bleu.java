@@ -1,0 +1,110 @@
+package dev.statetune.eval;
+
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Corpus BLEU with the defaults of {@code sacrebleu.corpus_bleu(hypotheses, [refs1, refs2, ...])}:
+ * 13a tokens, case kept, n-grams up to 4 clipped by the largest count in any one reference, the
+ * brevity penalty against each sentence's closest reference length (ties to the shorter), 'exp' smoothing.
+ */
+public final class Bleu {
+    private Bleu() {}
+
+    static final int MAX_ORDER = 4;
+
+    /**
+     * A corpus score as sacrebleu reports it: the score and the n-gram precisions ×100, the brevity
+     * penalty, and the summed statistics they came from.
+     */
+    public record Result(double score, double[] precisions, double brevityPenalty,
+                         long hypothesisLength, long referenceLength, long[] correct, long[] total) {}
+
+    /**
+     * @param hypotheses one line per segment
+     * @param referenceStreams one or more reference streams, each as long as {@code hypotheses};
+     *     a null or empty reference means that segment has fewer references
+     */
+    public static Result corpus(List<String> hypotheses, List<List<String>> referenceStreams) {
+        if (referenceStreams.isEmpty()) throw new IllegalArgumentException("no reference streams");
+        for (List<String> stream : referenceStreams) {
+            if (stream.size() != hypotheses.size()) {
+                throw new IllegalArgumentException("a reference stream has " + stream.size()
+                        + " lines for " + hypotheses.size() + " hypotheses");
+            }
+        }
+        long[] correct = new long[MAX_ORDER], total = new long[MAX_ORDER];
+        long hypothesisLength = 0, referenceLength = 0;
+        for (int i = 0; i < hypotheses.size(); i++) {
+            String[] hyp = tokens(hypotheses.get(i));
+            Map<List<String>, Integer> maxReferenceCounts = new HashMap<>();
+            int closest = -1;
+            for (List<String> stream : referenceStreams) {
+                String ref = stream.get(i);
+                if (ref == null || ref.isEmpty()) continue;
+                String[] refTokens = tokens(ref);
+                closest = closer(hyp.length, closest, refTokens.length);
+                ngrams(refTokens).forEach((ngram, count) -> maxReferenceCounts.merge(ngram, count, Math::max));
+            }
+            if (closest < 0) throw new IllegalArgumentException("segment " + i + " has no reference");
+            hypothesisLength += hyp.length;
+            referenceLength += closest;
+            for (var e : ngrams(hyp).entrySet()) {
+                correct[e.getKey().size() - 1] += Math.min(e.getValue(), maxReferenceCounts.getOrDefault(e.getKey(), 0));
+            }
+            for (int n = 1; n <= MAX_ORDER; n++) total[n - 1] += Math.max(0, hyp.length - n + 1);
+        }
+        return score(correct, total, hypothesisLength, referenceLength);
+    }
+
+    /** sacrebleu's {@code compute_bleu} with smooth_method='exp'. */
+    static Result score(long[] correct, long[] total, long hypothesisLength, long referenceLength) {
+        double bp = hypothesisLength >= referenceLength ? 1
+                : hypothesisLength > 0 ? Math.exp(1 - (double) referenceLength / hypothesisLength) : 0;
+        double[] precisions = new double[MAX_ORDER];
+        boolean anyCorrect = false;
+        for (long c : correct) anyCorrect |= c > 0;
+        if (!anyCorrect) return new Result(0, precisions, bp, hypothesisLength, referenceLength, correct, total);
+        // An order with no correct n-gram counts as 1/2^k of one, k counting such orders so far.
+        double smooth = 1;
+        for (int n = 0; n < MAX_ORDER; n++) {
+            if (total[n] == 0) break; // hypotheses too short for this order: its precision stays 0
+            if (correct[n] == 0) {
+                smooth *= 2;
+                precisions[n] = 100 / (smooth * total[n]);
+            } else {
+                precisions[n] = 100.0 * correct[n] / total[n];
+            }
+        }
+        double logSum = 0;
+        for (double p : precisions) {
+            // sacrebleu takes log(0) as -9999999999, which drives the score to exactly 0.
+            if (p == 0) return new Result(0, precisions, bp, hypothesisLength, referenceLength, correct, total);
+            logSum += Math.log(p);
+        }
+        return new Result(bp * Math.exp(logSum / MAX_ORDER), precisions, bp, hypothesisLength, referenceLength, correct, total);
+    }
+
+    /** The reference length closer to the hypothesis length; of two equally close, the shorter. */
+    static int closer(int hypothesisLength, int best, int candidate) {
+        if (best < 0) return candidate;
+        int dBest = Math.abs(hypothesisLength - best), dCandidate = Math.abs(hypothesisLength - candidate);
+        return dCandidate < dBest || (dCandidate == dBest && candidate < best) ? candidate : best;
+    }
+
+    /** sacrebleu tokenizes each segment after {@code rstrip()}. */
+    private static String[] tokens(String segment) {
+        String tokenized = Tokenizer13a.tokenize(PythonText.rstrip(segment));
+        return tokenized.isEmpty() ? new String[0] : tokenized.split(" ");
+    }
+
+    private static Map<List<String>, Integer> ngrams(String[] tokens) {
+        Map<List<String>, Integer> counts = new HashMap<>();
+        List<String> all = List.of(tokens);
+        for (int n = 1; n <= MAX_ORDER; n++) {
+            for (int i = 0; i + n <= tokens.length; i++) counts.merge(all.subList(i, i + n), 1, Integer::sum);
+        }
+        return counts;
+    }
+}
