@@ -12,8 +12,8 @@ import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** ROUGE on the 818 real SAMSum validation summaries: identity gives 100, a summary against its dialogue is partial. */
-class RougeSamsumTest {
+/** ROUGE and BLEU on the 818 real SAMSum validation summaries: identity gives 100, a summary against its dialogue is partial. */
+class SamsumMetricsTest {
     private static final List<String> summaries = new ArrayList<>();
     private static final List<String> dialogues = new ArrayList<>();
 
@@ -55,5 +55,14 @@ class RougeSamsumTest {
             assertTrue(v > 0 && v < 100, c.toString());
         }
         assertTrue(c.rouge1() > c.rouge2() && c.rouge1() >= c.rougeL(), c.toString());
+    }
+
+    @Test
+    void bleuOfTheSummariesIs100AgainstThemselvesAndPartialAgainstTheDialogues() {
+        assertEquals(100, Bleu.corpus(summaries, List.of(summaries)).score(), 1e-9);
+        Bleu.Result r = Bleu.corpus(summaries, List.of(dialogues));
+        assertTrue(r.score() > 0 && r.score() < 100, "BLEU " + r.score());
+        // Dialogues are longer than their summaries, so the brevity penalty bites.
+        assertTrue(r.brevityPenalty() < 1, "BP " + r.brevityPenalty());
     }
 }
