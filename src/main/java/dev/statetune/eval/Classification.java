@@ -7,21 +7,21 @@ import java.util.Map;
 /**
  * The GLUE classification and regression metrics, with the semantics of scikit-learn's
  * accuracy_score, f1_score (binary, pos_label=1), matthews_corrcoef and SciPy's pearsonr / spearmanr.
- * Arguments are (predicted, gold); every metric here is symmetric or counts agreement, except F1.
+ * Arguments come in sklearn's order, (gold, predicted); all five metrics are symmetric in them anyway.
  */
 public final class Classification {
     private Classification() {}
 
-    public static double accuracy(int[] predicted, int[] gold) {
-        checkLengths(predicted.length, gold.length);
+    public static double accuracy(int[] gold, int[] predicted) {
+        checkLengths(gold.length, predicted.length);
         int correct = 0;
         for (int i = 0; i < gold.length; i++) if (predicted[i] == gold[i]) correct++;
         return (double) correct / gold.length;
     }
 
     /** F1 of class 1; 0 when class 1 is neither predicted nor present (sklearn's zero_division). */
-    public static double f1(int[] predicted, int[] gold) {
-        checkLengths(predicted.length, gold.length);
+    public static double f1(int[] gold, int[] predicted) {
+        checkLengths(gold.length, predicted.length);
         long tp = 0, fp = 0, fn = 0;
         for (int i = 0; i < gold.length; i++) {
             boolean p = predicted[i] == 1, g = gold[i] == 1;
@@ -37,8 +37,8 @@ public final class Classification {
      * Matthews correlation in sklearn's multiclass form, (c·s − Σ p_k t_k) / √((s² − Σ p_k²)(s² − Σ t_k²)),
      * which is the binary formula for two labels; 0 when either side holds a single label.
      */
-    public static double matthews(int[] predicted, int[] gold) {
-        checkLengths(predicted.length, gold.length);
+    public static double matthews(int[] gold, int[] predicted) {
+        checkLengths(gold.length, predicted.length);
         Map<Integer, long[]> counts = new HashMap<>(); // label -> {times predicted, times gold}
         long correct = 0;
         for (int i = 0; i < gold.length; i++) {
@@ -100,8 +100,8 @@ public final class Classification {
         return sum / v.length;
     }
 
-    private static void checkLengths(int predicted, int gold) {
-        if (predicted != gold) throw new IllegalArgumentException("lengths differ: " + predicted + " vs " + gold);
+    private static void checkLengths(int gold, int predicted) {
+        if (predicted != gold) throw new IllegalArgumentException("lengths differ: " + gold + " gold vs " + predicted + " predicted");
         if (gold == 0) throw new IllegalArgumentException("no examples");
     }
 }

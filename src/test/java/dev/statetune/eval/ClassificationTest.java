@@ -13,37 +13,36 @@ class ClassificationTest {
 
     @Test
     void accuracyCountsAgreement() {
-        assertEquals(0.75, Classification.accuracy(new int[] {1, 0, 2, 1}, new int[] {1, 0, 2, 0}), EPS);
+        assertEquals(0.75, Classification.accuracy(new int[] {1, 0, 2, 0}, new int[] {1, 0, 2, 1}), EPS);
         assertEquals(0, Classification.accuracy(new int[] {1}, new int[] {0}), EPS);
     }
 
     @Test
     void f1OfClassOne() {
         // gold 1 1 0 1 0, predicted 1 0 1 1 0: tp = 2 (0, 3), fp = 1 (2), fn = 1 (1); F1 = 2·2 / (4 + 1 + 1) = 2/3.
-        assertEquals(2.0 / 3, Classification.f1(new int[] {1, 0, 1, 1, 0}, new int[] {1, 1, 0, 1, 0}), EPS);
-        // Swapping the arguments swaps fp and fn, which F1 treats alike.
         assertEquals(2.0 / 3, Classification.f1(new int[] {1, 1, 0, 1, 0}, new int[] {1, 0, 1, 1, 0}), EPS);
-        // tp = 1, fp = 3, fn = 0: 2 / (2 + 3) = 0.4.
+        // gold 1 0 0 0, predicted all 1: tp = 1, fp = 3, fn = 0: 2 / (2 + 3) = 0.4; swapped, fp and fn trade places.
+        assertEquals(0.4, Classification.f1(new int[] {1, 0, 0, 0}, new int[] {1, 1, 1, 1}), EPS);
         assertEquals(0.4, Classification.f1(new int[] {1, 1, 1, 1}, new int[] {1, 0, 0, 0}), EPS);
     }
 
     @Test
     void f1IsZeroWithoutPositives() {
         assertEquals(0, Classification.f1(new int[] {0, 0}, new int[] {0, 0}), EPS);
-        assertEquals(0, Classification.f1(new int[] {0, 0}, new int[] {1, 1}), EPS);
+        assertEquals(0, Classification.f1(new int[] {1, 1}, new int[] {0, 0}), EPS);
     }
 
     @Test
     void matthewsSklearnDocExample() {
         // sklearn's matthews_corrcoef docstring: y_true [+1, +1, +1, -1], y_pred [+1, -1, +1, +1] -> -0.33...
         // tp = 2, fn = 1, fp = 1, tn = 0: (2·0 − 1·1) / √(3·3·1·1) = −1/3.
-        assertEquals(-1.0 / 3, Classification.matthews(new int[] {1, -1, 1, 1}, new int[] {1, 1, 1, -1}), EPS);
+        assertEquals(-1.0 / 3, Classification.matthews(new int[] {1, 1, 1, -1}, new int[] {1, -1, 1, 1}), EPS);
     }
 
     @Test
     void matthewsBinaryByHand() {
         // gold 1 1 0 1 0, predicted 1 0 1 1 0: tp 2, tn 1, fp 1, fn 1: (2 − 1) / √(3·3·2·2) = 1/6.
-        assertEquals(1.0 / 6, Classification.matthews(new int[] {1, 0, 1, 1, 0}, new int[] {1, 1, 0, 1, 0}), EPS);
+        assertEquals(1.0 / 6, Classification.matthews(new int[] {1, 1, 0, 1, 0}, new int[] {1, 0, 1, 1, 0}), EPS);
         assertEquals(1, Classification.matthews(new int[] {0, 1, 1}, new int[] {0, 1, 1}), EPS);
         assertEquals(-1, Classification.matthews(new int[] {1, 0, 0}, new int[] {0, 1, 1}), EPS);
     }
@@ -52,7 +51,7 @@ class ClassificationTest {
     void matthewsMulticlassByHand() {
         // gold 0 1 2, predicted 0 1 1: c = 2, s = 3, t = (1, 1, 1), p = (1, 2, 0);
         // (2·3 − 3) / √((9 − 5)(9 − 3)) = 3 / √24.
-        assertEquals(3 / Math.sqrt(24), Classification.matthews(new int[] {0, 1, 1}, new int[] {0, 1, 2}), EPS);
+        assertEquals(3 / Math.sqrt(24), Classification.matthews(new int[] {0, 1, 2}, new int[] {0, 1, 1}), EPS);
     }
 
     @Test

@@ -70,6 +70,15 @@ class RougeTest {
     }
 
     @Test
+    void summaryLevelTakesTheLcsRougeScoreBacktracksTo() {
+        // LCS([a b], [b a]) is 'a' or 'b'; walking back, rouge_score steps left only when strictly better,
+        // so it keeps 'a' (position 0). With candidate [a] also giving position 0 the union is {0}: 1 hit.
+        // R 1/2, P 1/3, F 2·(1/6) / (5/6) = 0.4. (Choosing 'b' would make the union {0, 1}: 2 hits.)
+        assertEquals(List.of(0), Rouge.lcsPositions(List.of("a", "b"), List.of("b", "a")));
+        assertScore(1.0 / 3, 0.5, 0.4, plain.score("a b", "b a\na").rougeLsum(), "rougeLsum");
+    }
+
+    @Test
     void summaryLevelIgnoresSentenceOrderButRougeLDoesNot() {
         // Flat: [a b c d] vs [c d a b], LCS 2 of 4. Per sentence: each reference sentence meets its twin.
         Rouge.Scores s = plain.score("a b\nc d", "c d\na b");
