@@ -2,6 +2,7 @@ package dev.statetune.eval;
 
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -10,16 +11,24 @@ import java.util.Map;
  * brevity penalty against each sentence's closest reference length (ties to the shorter), 'exp' smoothing.
  */
 public final class Bleu {
-    private Bleu() {}
-
     static final int MAX_ORDER = 4;
+
+    private Bleu() {}
 
     /**
      * A corpus score as sacrebleu reports it: the score and the n-gram precisions ×100, the brevity
      * penalty, and the summed statistics they came from.
      */
     public record Result(double score, double[] precisions, double brevityPenalty,
-                         long hypothesisLength, long referenceLength, long[] correct, long[] total) {}
+                         long hypothesisLength, long referenceLength, long[] correct, long[] total) {
+        /** sacrebleu's line, e.g. {@code BLEU = 48.53 82.4/50.0/45.5/37.5 (BP = 0.943 ratio = 0.944 hyp_len = 17 ref_len = 18)}. */
+        @Override
+        public String toString() {
+            return String.format(Locale.ROOT, "BLEU = %.2f %.1f/%.1f/%.1f/%.1f (BP = %.3f ratio = %.3f hyp_len = %d ref_len = %d)",
+                    score, precisions[0], precisions[1], precisions[2], precisions[3], brevityPenalty,
+                    (double) hypothesisLength / referenceLength, hypothesisLength, referenceLength);
+        }
+    }
 
     /**
      * @param hypotheses one line per segment

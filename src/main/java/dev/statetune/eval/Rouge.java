@@ -25,7 +25,11 @@ public final class Rouge {
 
     public record Scores(Score rouge1, Score rouge2, Score rougeL, Score rougeLsum) {}
 
-    /** Corpus figures as papers report them: the mean over examples of each F-measure, times 100. */
+    /**
+     * Corpus figures as papers report them: the mean over examples of each F-measure, times 100.
+     * rouge_score's BootstrapAggregator (and HF evaluate on top of it) reports a resampled estimate of
+     * this same mean, so its 'mid' can differ in the last digits.
+     */
     public record Corpus(double rouge1, double rouge2, double rougeL, double rougeLsum, int examples) {}
 
     private final RougeTokenizer tokenizer;

@@ -32,6 +32,7 @@ class BleuTest {
         assertArrayEquals(new double[] {1400.0 / 17, 50, 500.0 / 11, 37.5}, r.precisions(), EPS);
         assertEquals(100 * Math.exp(1 - 18.0 / 17) * Math.pow(14.0 / 17 * 7 / 14 * 5 / 11 * 3 / 8, 0.25), r.score(), EPS);
         assertEquals(48.53, r.score(), 0.005);
+        assertEquals("BLEU = 48.53 82.4/50.0/45.5/37.5 (BP = 0.943 ratio = 0.944 hyp_len = 17 ref_len = 18)", r.toString());
     }
 
     @Test
