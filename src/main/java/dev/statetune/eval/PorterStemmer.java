@@ -19,10 +19,14 @@ public final class PorterStemmer {
             Map.entry("howe", "howe"),
             Map.entry("proceed", "proceed"), Map.entry("exceed", "exceed"), Map.entry("succeed", "succeed"));
 
-    /** A suffix rule: when the word ends with {@code suffix}, the stem before it is tested. */
+    /** Tests the stem left once a rule's suffix is cut from the word (a few NLTK rules look at the word). */
     private interface Condition {
-        boolean test(String stem);
+        boolean test(String word, String stem);
     }
+
+    private static final Condition ALWAYS = (w, s) -> true;
+    private static final Condition M_POSITIVE = (w, s) -> measure(s) > 0;
+    private static final Condition M_ABOVE_1 = (w, s) -> measure(s) > 1;
 
     private record Rule(String suffix, String replacement, Condition condition) {}
 
@@ -57,10 +61,6 @@ public final class PorterStemmer {
         return m;
     }
 
-    private static boolean positiveMeasure(String stem) {
-        return measure(stem) > 0;
-    }
-
     private static boolean containsVowel(String stem) {
         for (int i = 0; i < stem.length(); i++) if (!isConsonant(stem, i)) return true;
         return false;
@@ -83,9 +83,10 @@ public final class PorterStemmer {
 
     /**
      * The first rule whose suffix matches decides: its replacement when the condition holds, else the
-     * word unchanged (later rules are not tried). Suffix "*d" matches a double consonant.
+     * word unchanged (later rules are not tried). Suffix "*d" matches a double consonant, which the
+     * replacement "*" puts back single.
      */
-    private static String applyRules(String w, Rule... rules) {
+    private static String applyRules(String w, Rule[] rules) {
         for (Rule rule : rules) {
             String stem;
             if (rule.suffix.equals("*d")) {
@@ -96,7 +97,8 @@ public final class PorterStemmer {
             } else {
                 continue;
             }
-            return rule.condition == null || rule.condition.test(stem) ? stem + rule.replacement : w;
+            if (!rule.condition.test(w, stem)) return w;
+            return stem + (rule.replacement.equals("*") ? w.substring(w.length() - 1) : rule.replacement);
         }
         return w;
     }
@@ -104,12 +106,14 @@ public final class PorterStemmer {
     private static String step1a(String w) {
         // NLTK: 'dies' → 'die' but 'flies' → 'fli'.
         if (w.length() == 4 && w.endsWith("ies")) return w.substring(0, 1) + "ie";
-        return applyRules(w,
-                new Rule("sses", "ss", null),
-                new Rule("ies", "i", null),
-                new Rule("ss", "ss", null),
-                new Rule("s", "", null));
+        return applyRules(w, STEP_1A);
     }
+
+    private static final Rule[] STEP_1A = {
+            new Rule("sses", "ss", ALWAYS),
+            new Rule("ies", "i", ALWAYS),
+            new Rule("ss", "ss", ALWAYS),
+            new Rule("s", "", ALWAYS)};
 
     private static String step1b(String w) {
         // NLTK: 'died' → 'die' but 'spied' → 'spi'.
@@ -128,88 +132,93 @@ public final class PorterStemmer {
                 }
             }
         }
-        if (stem == null) return w;
-        char last = stem.isEmpty() ? 0 : stem.charAt(stem.length() - 1);
-        return applyRules(stem,
-                new Rule("at", "ate", null),
-                new Rule("bl", "ble", null),
-                new Rule("iz", "ize", null),
-                new Rule("*d", String.valueOf(last), s -> last != 'l' && last != 's' && last != 'z'),
-                new Rule("", "e", s -> measure(s) == 1 && endsCvc(s)));
+        return stem == null ? w : applyRules(stem, STEP_1B_AFTER_ED_ING);
     }
+
+    private static final Rule[] STEP_1B_AFTER_ED_ING = {
+            new Rule("at", "ate", ALWAYS),
+            new Rule("bl", "ble", ALWAYS),
+            new Rule("iz", "ize", ALWAYS),
+            new Rule("*d", "*", (w, s) -> "lsz".indexOf(w.charAt(w.length() - 1)) < 0),
+            new Rule("", "e", (w, s) -> measure(s) == 1 && endsCvc(s))};
 
     private static String step1c(String w) {
         // NLTK: y → i only after a consonant that is not the whole stem ('happy' → 'happi', 'enjoy' stays).
-        return applyRules(w, new Rule("y", "i", s -> s.length() > 1 && isConsonant(s, s.length() - 1)));
+        return applyRules(w, STEP_1C);
     }
+
+    private static final Rule[] STEP_1C = {new Rule("y", "i", (w, s) -> s.length() > 1 && isConsonant(s, s.length() - 1))};
 
     private static String step2(String w) {
         // NLTK applies 'alli' → 'al' first and, when it fires, runs step 2 again on the result.
-        if (w.endsWith("alli") && positiveMeasure(w.substring(0, w.length() - 4))) {
+        if (w.endsWith("alli") && measure(w.substring(0, w.length() - 4)) > 0) {
             return step2(w.substring(0, w.length() - 4) + "al");
         }
-        Condition m0 = PorterStemmer::positiveMeasure;
-        return applyRules(w,
-                new Rule("ational", "ate", m0),
-                new Rule("tional", "tion", m0),
-                new Rule("enci", "ence", m0),
-                new Rule("anci", "ance", m0),
-                new Rule("izer", "ize", m0),
-                new Rule("bli", "ble", m0),
-                new Rule("alli", "al", m0),
-                new Rule("entli", "ent", m0),
-                new Rule("eli", "e", m0),
-                new Rule("ousli", "ous", m0),
-                new Rule("ization", "ize", m0),
-                new Rule("ation", "ate", m0),
-                new Rule("ator", "ate", m0),
-                new Rule("alism", "al", m0),
-                new Rule("iveness", "ive", m0),
-                new Rule("fulness", "ful", m0),
-                new Rule("ousness", "ous", m0),
-                new Rule("aliti", "al", m0),
-                new Rule("iviti", "ive", m0),
-                new Rule("biliti", "ble", m0),
-                new Rule("fulli", "ful", m0),
-                // The 'l' of 'logi' counts with the stem, so short stems like 'geo' and 'theo' qualify.
-                new Rule("logi", "log", s -> positiveMeasure(w.substring(0, w.length() - 3))));
+        return applyRules(w, STEP_2);
     }
+
+    private static final Rule[] STEP_2 = {
+            new Rule("ational", "ate", M_POSITIVE),
+            new Rule("tional", "tion", M_POSITIVE),
+            new Rule("enci", "ence", M_POSITIVE),
+            new Rule("anci", "ance", M_POSITIVE),
+            new Rule("izer", "ize", M_POSITIVE),
+            new Rule("bli", "ble", M_POSITIVE),
+            new Rule("alli", "al", M_POSITIVE),
+            new Rule("entli", "ent", M_POSITIVE),
+            new Rule("eli", "e", M_POSITIVE),
+            new Rule("ousli", "ous", M_POSITIVE),
+            new Rule("ization", "ize", M_POSITIVE),
+            new Rule("ation", "ate", M_POSITIVE),
+            new Rule("ator", "ate", M_POSITIVE),
+            new Rule("alism", "al", M_POSITIVE),
+            new Rule("iveness", "ive", M_POSITIVE),
+            new Rule("fulness", "ful", M_POSITIVE),
+            new Rule("ousness", "ous", M_POSITIVE),
+            new Rule("aliti", "al", M_POSITIVE),
+            new Rule("iviti", "ive", M_POSITIVE),
+            new Rule("biliti", "ble", M_POSITIVE),
+            new Rule("fulli", "ful", M_POSITIVE),
+            // The 'l' of 'logi' counts with the stem, so short stems like 'geo' and 'theo' qualify.
+            new Rule("logi", "log", (w, s) -> measure(w.substring(0, w.length() - 3)) > 0)};
 
     private static String step3(String w) {
-        Condition m0 = PorterStemmer::positiveMeasure;
-        return applyRules(w,
-                new Rule("icate", "ic", m0),
-                new Rule("ative", "", m0),
-                new Rule("alize", "al", m0),
-                new Rule("iciti", "ic", m0),
-                new Rule("ical", "ic", m0),
-                new Rule("ful", "", m0),
-                new Rule("ness", "", m0));
+        return applyRules(w, STEP_3);
     }
 
+    private static final Rule[] STEP_3 = {
+            new Rule("icate", "ic", M_POSITIVE),
+            new Rule("ative", "", M_POSITIVE),
+            new Rule("alize", "al", M_POSITIVE),
+            new Rule("iciti", "ic", M_POSITIVE),
+            new Rule("ical", "ic", M_POSITIVE),
+            new Rule("ful", "", M_POSITIVE),
+            new Rule("ness", "", M_POSITIVE)};
+
     private static String step4(String w) {
-        Condition m1 = s -> measure(s) > 1;
-        return applyRules(w,
-                new Rule("al", "", m1),
-                new Rule("ance", "", m1),
-                new Rule("ence", "", m1),
-                new Rule("er", "", m1),
-                new Rule("ic", "", m1),
-                new Rule("able", "", m1),
-                new Rule("ible", "", m1),
-                new Rule("ant", "", m1),
-                new Rule("ement", "", m1),
-                new Rule("ment", "", m1),
-                new Rule("ent", "", m1),
-                new Rule("ion", "", s -> measure(s) > 1 && (s.endsWith("s") || s.endsWith("t"))),
-                new Rule("ou", "", m1),
-                new Rule("ism", "", m1),
-                new Rule("ate", "", m1),
-                new Rule("iti", "", m1),
-                new Rule("ous", "", m1),
-                new Rule("ive", "", m1),
-                new Rule("ize", "", m1));
+        return applyRules(w, STEP_4);
     }
+
+    private static final Rule[] STEP_4 = {
+            new Rule("al", "", M_ABOVE_1),
+            new Rule("ance", "", M_ABOVE_1),
+            new Rule("ence", "", M_ABOVE_1),
+            new Rule("er", "", M_ABOVE_1),
+            new Rule("ic", "", M_ABOVE_1),
+            new Rule("able", "", M_ABOVE_1),
+            new Rule("ible", "", M_ABOVE_1),
+            new Rule("ant", "", M_ABOVE_1),
+            new Rule("ement", "", M_ABOVE_1),
+            new Rule("ment", "", M_ABOVE_1),
+            new Rule("ent", "", M_ABOVE_1),
+            new Rule("ion", "", (w, s) -> measure(s) > 1 && (s.endsWith("s") || s.endsWith("t"))),
+            new Rule("ou", "", M_ABOVE_1),
+            new Rule("ism", "", M_ABOVE_1),
+            new Rule("ate", "", M_ABOVE_1),
+            new Rule("iti", "", M_ABOVE_1),
+            new Rule("ous", "", M_ABOVE_1),
+            new Rule("ive", "", M_ABOVE_1),
+            new Rule("ize", "", M_ABOVE_1)};
 
     private static String step5a(String w) {
         if (!w.endsWith("e")) return w;
@@ -219,6 +228,8 @@ public final class PorterStemmer {
     }
 
     private static String step5b(String w) {
-        return applyRules(w, new Rule("ll", "l", s -> measure(w.substring(0, w.length() - 1)) > 1));
+        return applyRules(w, STEP_5B);
     }
+
+    private static final Rule[] STEP_5B = {new Rule("ll", "l", (w, s) -> measure(w.substring(0, w.length() - 1)) > 1)};
 }
