@@ -1,5 +1,7 @@
 package dev.statetune.eval;
 
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
@@ -47,22 +49,29 @@ public final class Bleu {
         long hypothesisLength = 0, referenceLength = 0;
         for (int i = 0; i < hypotheses.size(); i++) {
             String[] hyp = tokens(hypotheses.get(i));
-            Map<List<String>, Integer> maxReferenceCounts = new HashMap<>();
+            List<Map<String, Integer>> maxReferenceCounts = new ArrayList<>();
+            for (int n = 1; n <= MAX_ORDER; n++) maxReferenceCounts.add(new HashMap<>());
             int closest = -1;
             for (List<String> stream : referenceStreams) {
                 String ref = stream.get(i);
                 if (ref == null || ref.isEmpty()) continue;
                 String[] refTokens = tokens(ref);
                 closest = closer(hyp.length, closest, refTokens.length);
-                ngrams(refTokens).forEach((ngram, count) -> maxReferenceCounts.merge(ngram, count, Math::max));
+                for (int n = 1; n <= MAX_ORDER; n++) {
+                    Map<String, Integer> max = maxReferenceCounts.get(n - 1);
+                    ngrams(refTokens, n).forEach((ngram, count) -> max.merge(ngram, count, Math::max));
+                }
             }
             if (closest < 0) throw new IllegalArgumentException("segment " + i + " has no reference");
             hypothesisLength += hyp.length;
             referenceLength += closest;
-            for (var e : ngrams(hyp).entrySet()) {
-                correct[e.getKey().size() - 1] += Math.min(e.getValue(), maxReferenceCounts.getOrDefault(e.getKey(), 0));
+            for (int n = 1; n <= MAX_ORDER; n++) {
+                Map<String, Integer> reference = maxReferenceCounts.get(n - 1);
+                for (var e : ngrams(hyp, n).entrySet()) {
+                    correct[n - 1] += Math.min(e.getValue(), reference.getOrDefault(e.getKey(), 0));
+                }
+                total[n - 1] += Math.max(0, hyp.length - n + 1);
             }
-            for (int n = 1; n <= MAX_ORDER; n++) total[n - 1] += Math.max(0, hyp.length - n + 1);
         }
         return score(correct, total, hypothesisLength, referenceLength);
     }
@@ -108,11 +117,11 @@ public final class Bleu {
         return tokenized.isEmpty() ? new String[0] : tokenized.split(" ");
     }
 
-    private static Map<List<String>, Integer> ngrams(String[] tokens) {
-        Map<List<String>, Integer> counts = new HashMap<>();
-        List<String> all = List.of(tokens);
-        for (int n = 1; n <= MAX_ORDER; n++) {
-            for (int i = 0; i + n <= tokens.length; i++) counts.merge(all.subList(i, i + n), 1, Integer::sum);
+    /** n-grams keyed by their tokens joined with spaces, which 13a tokens never contain. */
+    private static Map<String, Integer> ngrams(String[] tokens, int n) {
+        Map<String, Integer> counts = new HashMap<>();
+        for (int i = 0; i + n <= tokens.length; i++) {
+            counts.merge(String.join(" ", Arrays.asList(tokens).subList(i, i + n)), 1, Integer::sum);
         }
         return counts;
     }

@@ -71,7 +71,7 @@ public final class Rouge {
 
     /** Clipped n-gram overlap; precision and recall divide by at least 1, so no n-grams scores 0. */
     static Score ngrams(List<String> target, List<String> prediction, int n) {
-        Map<List<String>, Integer> t = countNgrams(target, n), p = countNgrams(prediction, n);
+        Map<String, Integer> t = countNgrams(target, n), p = countNgrams(prediction, n);
         long overlap = 0, targetTotal = 0, predictionTotal = 0;
         for (var e : t.entrySet()) {
             overlap += Math.min(e.getValue(), p.getOrDefault(e.getKey(), 0));
@@ -81,9 +81,10 @@ public final class Rouge {
         return Score.of((double) overlap / Math.max(predictionTotal, 1), (double) overlap / Math.max(targetTotal, 1));
     }
 
-    private static Map<List<String>, Integer> countNgrams(List<String> tokens, int n) {
-        Map<List<String>, Integer> counts = new HashMap<>();
-        for (int i = 0; i + n <= tokens.size(); i++) counts.merge(tokens.subList(i, i + n), 1, Integer::sum);
+    /** Keyed by the tokens joined with spaces, which [a-z0-9] tokens never contain. */
+    private static Map<String, Integer> countNgrams(List<String> tokens, int n) {
+        Map<String, Integer> counts = new HashMap<>();
+        for (int i = 0; i + n <= tokens.size(); i++) counts.merge(String.join(" ", tokens.subList(i, i + n)), 1, Integer::sum);
         return counts;
     }
 
