@@ -63,7 +63,7 @@ public final class Rouge {
     }
 
     /** rougeLsum's sentences: split on '\n', empty strings dropped (a sentence may still have no tokens). */
-    List<List<String>> sentences(String text) {
+    private List<List<String>> sentences(String text) {
         List<List<String>> sentences = new ArrayList<>();
         for (String line : text.split("\n", -1)) if (!line.isEmpty()) sentences.add(tokenizer.tokenize(line));
         return sentences;

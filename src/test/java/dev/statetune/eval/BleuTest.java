@@ -89,6 +89,13 @@ class BleuTest {
     }
 
     @Test
+    void aDuplicatedReferenceStreamChangesNothing() {
+        List<String> hyps = List.of("The dog bit the man.", "It wasn't surprising.", "The man had just bitten him.");
+        List<String> refs = List.of("The dog had bit the man.", "No one was surprised.", "The man had bitten the dog.");
+        assertEquals(bleu(hyps, refs).toString(), Bleu.corpus(hyps, List.of(refs, refs)).toString());
+    }
+
+    @Test
     void identityIsHundredAndNoOverlapIsZero() {
         List<String> corpus = List.of("The dog bit the man.", "It was not unexpected, was it?", "Yes");
         assertEquals(100, bleu(corpus, corpus).score(), EPS);

@@ -69,4 +69,19 @@ class SamsumMetricsTest {
         // Dialogues are longer than their summaries, so the brevity penalty bites.
         assertTrue(r.brevityPenalty() < 1, "BP " + r.brevityPenalty());
     }
+
+    @Test
+    void invariantsOnRealPairs() {
+        Rouge rouge = new Rouge(true);
+        for (int i = 0; i < summaries.size(); i++) {
+            String flatDialogue = dialogues.get(i).replace('\n', ' ');
+            Rouge.Scores s = rouge.score(flatDialogue, summaries.get(i));
+            // One sentence on each side: the union LCS is the LCS, and no token is spent twice.
+            assertEquals(s.rougeL(), s.rougeLsum(), "example " + i);
+            // Swapping reference and prediction swaps precision and recall.
+            Rouge.Scores swapped = rouge.score(summaries.get(i), flatDialogue);
+            assertEquals(s.rouge2().precision(), swapped.rouge2().recall(), 1e-15, "example " + i);
+            assertEquals(s.rougeL().fmeasure(), swapped.rougeL().fmeasure(), 1e-15, "example " + i);
+        }
+    }
 }
