@@ -22,12 +22,21 @@ public final class Batcher {
     private final List<Example> examples;
     private final int batchSize, padId;
     private final long seed;
-    private final boolean groupByLength;
+    private final boolean groupByLength, shuffle;
     private int epoch, position;
     private int[] order; // example indices of the current epoch, in batch order
     private int orderEpoch = -1;
 
     public Batcher(List<Example> examples, int batchSize, long seed, int padId, boolean groupByLength) {
+        this(examples, batchSize, seed, padId, groupByLength, true);
+    }
+
+    /** The examples in their own order, for evaluation. */
+    public static Batcher inOrder(List<Example> examples, int batchSize, int padId) {
+        return new Batcher(examples, batchSize, 0, padId, false, false);
+    }
+
+    private Batcher(List<Example> examples, int batchSize, long seed, int padId, boolean groupByLength, boolean shuffle) {
         if (examples.isEmpty()) throw new IllegalArgumentException("no examples");
         if (batchSize < 1) throw new IllegalArgumentException("batch size " + batchSize);
         this.examples = List.copyOf(examples);
@@ -35,6 +44,7 @@ public final class Batcher {
         this.seed = seed;
         this.padId = padId;
         this.groupByLength = groupByLength;
+        this.shuffle = shuffle;
     }
 
     /** The last batch of an epoch is smaller when the examples do not divide evenly (no drop_last). */
@@ -77,6 +87,7 @@ public final class Batcher {
         // java.util.Random's algorithm is specified, so an order survives JDK upgrades.
         Random rng = new Random(seed * 0x9E3779B97F4A7C15L + epoch);
         int[] perm = IntStream.range(0, examples.size()).toArray();
+        if (!shuffle) return perm;
         for (int i = perm.length - 1; i > 0; i--) {
             int j = rng.nextInt(i + 1);
             int t = perm[i];

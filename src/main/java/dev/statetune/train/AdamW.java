@@ -1,5 +1,6 @@
 package dev.statetune.train;
 
+import dev.statetune.peft.Parameter;
 import dev.statetune.StatetuneException;
 import dev.statetune.tensor.Tensor;
 

@@ -1,5 +1,6 @@
 package dev.statetune.train;
 
+import dev.statetune.peft.Parameter;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;

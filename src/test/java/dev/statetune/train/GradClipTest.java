@@ -1,5 +1,6 @@
 package dev.statetune.train;
 
+import dev.statetune.peft.Parameter;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;

@@ -80,7 +80,7 @@ final class CpuBackward {
                 for (int t = 0; t < len; t++) {
                     float u = b[c];
                     for (int j = 0; j < k; j++) u += w[c * k + j] * pad[t + j];
-                    float sig = 1f / (1f + (float) Math.exp(-u));
+                    float sig = CpuMath.sigmoid(u);
                     float du = gs.getAtIndex(Tensor.F32, ((long) s * len + t) * inner + c) * sig * (1 + u * (1 - sig));
                     db += du;
                     for (int j = 0; j < k; j++) {
@@ -110,7 +110,7 @@ final class CpuBackward {
         MemorySegment p = pre.data(), g = dOut.data(), d = dPre.data();
         for (long i = 0, n = pre.numel(); i < n; i++) {
             float v = p.getAtIndex(Tensor.F32, i);
-            float slope = v > 20f ? 1f : 1f / (1f + (float) Math.exp(-v));
+            float slope = v > 20f ? 1f : CpuMath.sigmoid(v);
             d.setAtIndex(Tensor.F32, i, d.getAtIndex(Tensor.F32, i) + g.getAtIndex(Tensor.F32, i) * slope);
         }
     }

@@ -40,13 +40,18 @@ final class CpuCrossEntropy {
                     float x = lg.getAtIndex(Tensor.F32, base + v);
                     if (x > max) { max = x; argmax = v; }
                 }
+                float targetLogit = lg.getAtIndex(Tensor.F32, base + target);
                 double sum = 0;
-                for (int v = 0; v < vocab; v++) sum += Math.exp(lg.getAtIndex(Tensor.F32, base + v) - max);
-                loss += Math.log(sum) + max - lg.getAtIndex(Tensor.F32, base + target);
+                for (int v = 0; v < vocab; v++) {   // the row becomes exp(logit − max), summed in a fixed order
+                    float e = CpuMath.exp(lg.getAtIndex(Tensor.F32, base + v) - max);
+                    lg.setAtIndex(Tensor.F32, base + v, e);
+                    sum += e;
+                }
+                loss += StrictMath.log(sum) + max - targetLogit;
                 if (argmax == target) correct++;
                 if (dHidden == null) continue;
-                for (int v = 0; v < vocab; v++) {   // logits become dlogits = scale·(softmax − onehot)
-                    float p = (float) (Math.exp(lg.getAtIndex(Tensor.F32, base + v) - max) / sum);
+                for (int v = 0; v < vocab; v++) {   // and then dlogits = scale·(softmax − onehot)
+                    float p = (float) (lg.getAtIndex(Tensor.F32, base + v) / sum);
                     lg.setAtIndex(Tensor.F32, base + v, scale * (p - (v == target ? 1f : 0f)));
                 }
             }

@@ -1,26 +1,77 @@
 package dev.statetune.backend.cpu;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
+import jdk.incubator.vector.VectorSpecies;
 
-/** The elementwise activations, scalar and vectorised, with torch's definitions. */
+/**
+ * Elementwise math of the CPU backend, written so that every result is the same bits whether the
+ * JIT has compiled the code or not: the Vector API's own EXP and reduceLanes(ADD) give different
+ * last bits in the interpreter and in C2, which would break "a fixed seed gives identical runs"
+ * and bit-exact resumes. Only IEEE-exact operations (add, mul, fma, conversions, shuffles) are
+ * used, and the scalar exp is the vector one's algorithm lane by lane, so the two agree too.
+ */
 final class CpuMath {
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED.withShape(F.vectorShape());
+    private static final float LOG2E = 1.44269504f, LN2_HI = 0.693145752f, LN2_LO = 1.42860677e-6f;
+    private static final float ROUND = 12582912f;            // 1.5·2²³: adding it rounds to an integer
+    private static final float MIN_ARG = -87.3f, MAX_ARG = 88.7f;
+    // e^r on |r| ≤ ln2/2: Taylor coefficients 1/6! … 1/2!, 1, 1 (max relative error ~2e-7)
+    private static final float C6 = 1.3888889e-3f, C5 = 8.3333333e-3f, C4 = 4.1666667e-2f, C3 = 1.6666667e-1f, C2 = 0.5f;
+    @SuppressWarnings("unchecked")
+    private static final VectorShuffle<Float>[] HALVES = new VectorShuffle[Integer.numberOfTrailingZeros(F.length())];
+
+    static {
+        for (int level = 0; level < HALVES.length; level++) {
+            int half = F.length() >> (level + 1);
+            HALVES[level] = VectorShuffle.fromOp(F, i -> (i + half) % F.length());
+        }
+    }
+
     private CpuMath() {}
 
+    static float exp(float x) {
+        x = Math.min(Math.max(x, MIN_ARG), MAX_ARG);
+        float n = (x * LOG2E + ROUND) - ROUND;
+        float r = Math.fma(-n, LN2_LO, Math.fma(-n, LN2_HI, x));
+        float p = Math.fma(Math.fma(Math.fma(Math.fma(Math.fma(Math.fma(C6, r, C5), r, C4), r, C3), r, C2), r, 1f), r, 1f);
+        return p * Float.intBitsToFloat(((int) n + 127) << 23);
+    }
+
+    static FloatVector exp(FloatVector x) {
+        x = x.max(MIN_ARG).min(MAX_ARG);
+        FloatVector n = x.mul(LOG2E).add(ROUND).sub(ROUND);
+        FloatVector r = n.neg().fma(FloatVector.broadcast(F, LN2_LO), n.neg().fma(FloatVector.broadcast(F, LN2_HI), x));
+        FloatVector p = FloatVector.broadcast(F, C6).fma(r, FloatVector.broadcast(F, C5)).fma(r, FloatVector.broadcast(F, C4))
+                .fma(r, FloatVector.broadcast(F, C3)).fma(r, FloatVector.broadcast(F, C2))
+                .fma(r, FloatVector.broadcast(F, 1f)).fma(r, FloatVector.broadcast(F, 1f));
+        IntVector bits = ((IntVector) n.convertShape(VectorOperators.F2I, I, 0)).add(127).lanewise(VectorOperators.LSHL, 23);
+        return p.mul(bits.reinterpretAsFloats());
+    }
+
+    /** Σ lanes, always in the same order: a fixed tree of halvings. */
+    static float sum(FloatVector v) {
+        for (VectorShuffle<Float> s : HALVES) v = v.add(v.rearrange(s));
+        return v.lane(0);
+    }
+
+    static float sigmoid(float v) {
+        return 1f / (1f + exp(-v));
+    }
+
     static float silu(float v) {
-        return v / (1f + (float) Math.exp(-v));
+        return v / (1f + exp(-v));
     }
 
     static FloatVector silu(FloatVector v) {
-        return v.div(v.neg().lanewise(VectorOperators.EXP).add(1f));
+        return v.div(exp(v.neg()).add(1f));
     }
 
     /** torch.nn.functional.softplus with its default threshold: x > 20 stays x. */
     static float softplus(float v) {
-        return v > 20f ? v : (float) Math.log1p(Math.exp(v));
-    }
-
-    static FloatVector softplus(FloatVector v) {
-        return v.lanewise(VectorOperators.EXP).lanewise(VectorOperators.LOG1P).blend(v, v.compare(VectorOperators.GT, 20f));
+        return v > 20f ? v : (float) StrictMath.log1p(exp(v));
     }
 }

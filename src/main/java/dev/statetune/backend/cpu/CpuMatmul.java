@@ -84,10 +84,10 @@ final class CpuMatmul {
             d0 = v.fma(wa, d0); d1 = v.fma(wb, d1); d2 = v.fma(wc, d2); d3 = v.fma(wd, d3);
         }
         float[][] acc = {
-                {a0.reduceLanes(VectorOperators.ADD), a1.reduceLanes(VectorOperators.ADD), a2.reduceLanes(VectorOperators.ADD), a3.reduceLanes(VectorOperators.ADD)},
-                {b0.reduceLanes(VectorOperators.ADD), b1.reduceLanes(VectorOperators.ADD), b2.reduceLanes(VectorOperators.ADD), b3.reduceLanes(VectorOperators.ADD)},
-                {c0.reduceLanes(VectorOperators.ADD), c1.reduceLanes(VectorOperators.ADD), c2.reduceLanes(VectorOperators.ADD), c3.reduceLanes(VectorOperators.ADD)},
-                {d0.reduceLanes(VectorOperators.ADD), d1.reduceLanes(VectorOperators.ADD), d2.reduceLanes(VectorOperators.ADD), d3.reduceLanes(VectorOperators.ADD)}};
+                {CpuMath.sum(a0), CpuMath.sum(a1), CpuMath.sum(a2), CpuMath.sum(a3)},
+                {CpuMath.sum(b0), CpuMath.sum(b1), CpuMath.sum(b2), CpuMath.sum(b3)},
+                {CpuMath.sum(c0), CpuMath.sum(c1), CpuMath.sum(c2), CpuMath.sum(c3)},
+                {CpuMath.sum(d0), CpuMath.sum(d1), CpuMath.sum(d2), CpuMath.sum(d3)}};
         for (int i = 0; i < 4; i++) {
             long xo = ((long) (r + i) * xStride + xCol) * 4;
             for (int j = 0; j < 4 && j0 + j < n; j++) {
@@ -112,8 +112,8 @@ final class CpuMatmul {
             a2 = v.fma(loadW(w, jc, k, p, bf16), a2);
             a3 = v.fma(loadW(w, jd, k, p, bf16), a3);
         }
-        float[] acc = {a0.reduceLanes(VectorOperators.ADD), a1.reduceLanes(VectorOperators.ADD),
-                a2.reduceLanes(VectorOperators.ADD), a3.reduceLanes(VectorOperators.ADD)};
+        float[] acc = {CpuMath.sum(a0), CpuMath.sum(a1),
+                CpuMath.sum(a2), CpuMath.sum(a3)};
         for (int j = 0; j < 4 && j0 + j < n; j++) {
             float s = acc[j];
             for (int q = p; q < k; q++) s += x.get(Tensor.F32, xa + q * 4L) * wScalar(w, j0 + j, k, q, bf16);

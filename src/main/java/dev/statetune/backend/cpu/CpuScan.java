@@ -51,16 +51,16 @@ final class CpuScan {
                     if (nv > 0) {
                         FloatVector sum = FloatVector.zero(F);
                         for (; p < nv; p += F.length()) {
-                            FloatVector dA = FloatVector.fromArray(F, a, ab + p).mul(dtv).lanewise(VectorOperators.EXP);
+                            FloatVector dA = CpuMath.exp(FloatVector.fromArray(F, a, ab + p).mul(dtv));
                             FloatVector hv = FloatVector.fromArray(F, h, hb + p).mul(dA)
                                     .add(FloatVector.fromArray(F, bt, p).mul(dtx));
                             hv.intoArray(h, hb + p);
                             sum = hv.add(FloatVector.fromArray(F, hOff, ab + p)).fma(FloatVector.fromArray(F, ct, p), sum);
                         }
-                        acc = sum.reduceLanes(VectorOperators.ADD);
+                        acc = CpuMath.sum(sum);
                     }
                     for (; p < n; p++) {
-                        float hv = (float) Math.exp(dtv * a[ab + p]) * h[hb + p] + dtx * bt[p];
+                        float hv = CpuMath.exp(dtv * a[ab + p]) * h[hb + p] + dtx * bt[p];
                         h[hb + p] = hv;
                         acc += (hv + hOff[ab + p]) * ct[p];
                     }

@@ -42,7 +42,7 @@ final class CpuScanBackward {
                         float dtv = dts.getAtIndex(Tensor.F32, row * inner + c0 + c), xv = xs.getAtIndex(Tensor.F32, row * inner + c0 + c);
                         int prev = (t * width + c) * n, cur = prev + width * n, ab = (c0 + c) * n;
                         for (int p = 0; p < n; p++)
-                            hist[cur + p] = (float) Math.exp(dtv * a[ab + p]) * hist[prev + p]
+                            hist[cur + p] = CpuMath.exp(dtv * a[ab + p]) * hist[prev + p]
                                     + dtv * xv * bcs.getAtIndex(Tensor.F32, row * bcStride + bCol + p);
                     }
                 }
@@ -57,7 +57,7 @@ final class CpuScanBackward {
                         float y = d[ch] * xv + yOff[ch];
                         for (int p = 0; p < n; p++)
                             y += bcs.getAtIndex(Tensor.F32, row * bcStride + bCol + n + p) * (hist[cur + p] + hOff[ab + p]);
-                        float sig = 1f / (1f + (float) Math.exp(-zv));
+                        float sig = CpuMath.sigmoid(zv);
                         float gy = dys.getAtIndex(Tensor.F32, at);
                         float dyv = gy * zv * sig;                                  // through the gate
                         add(g.dz(), row * zStride + zCol + ch, gy * y * sig * (1 + zv * (1 - sig)));
@@ -70,7 +70,7 @@ final class CpuScanBackward {
                             partial[(int) row * 2 * n + n + p] += dyv * (hist[cur + p] + hOff[ab + p]);   // dC_t
                             if (g.dhOffset() != null) add(g.dhOffset(), ab + p, dyv * cv);
                             float dht = dh[c * n + p] + dyv * cv;                   // dL/dh_t
-                            float decay = (float) Math.exp(dtv * a[ab + p]);
+                            float decay = CpuMath.exp(dtv * a[ab + p]);
                             partial[(int) row * 2 * n + p] += dht * dtv * xv;       // dB_t
                             dx += dht * dtv * bv;
                             ddt += dht * (xv * bv + a[ab + p] * decay * hist[prev + p]);

@@ -1,0 +1,131 @@
+package dev.statetune.train;
+
+import dev.statetune.StatetuneException;
+import dev.statetune.backend.LossResult;
+import dev.statetune.data.Batch;
+import dev.statetune.data.Batcher;
+import dev.statetune.data.Example;
+import dev.statetune.model.MambaLM;
+import dev.statetune.peft.Adapter;
+import dev.statetune.peft.Parameter;
+
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The training loop of PAPER_NOTES.md's recipe: token-mean cross entropy over target tokens,
+ * gradient accumulation, clipping, AdamW or SGD on fp32 master copies of the adapter, a learning
+ * rate schedule; metrics.jsonl, a progress bar, evaluation and resumable checkpoints in the run
+ * directory. Everything that decides the result is in the checkpoint, so a resumed run ends with
+ * the adapter of an uninterrupted one, bit for bit.
+ */
+public final class Trainer {
+    /** The run's hyperparameters (the CLI's flags). maxSteps > 0 overrides epochs. */
+    public record Options(String optimizer, double lr, double weightDecay, String schedule, int warmupSteps,
+                          double maxGradNorm, int gradAccum, int batchSize, int epochs, int maxSteps, long seed,
+                          int evalEvery, int saveEvery, boolean groupByLength, int padId) {
+        public Options {
+            if (lr <= 0) throw new StatetuneException("--lr must be > 0");
+            if (batchSize <= 0 || gradAccum <= 0) throw new StatetuneException("--batch-size and --grad-accum must be > 0");
+            if (epochs <= 0 && maxSteps <= 0) throw new StatetuneException("give --epochs or --max-steps > 0");
+        }
+    }
+
+    /** How the run ended. eval fields are NaN without eval data. */
+    public record Summary(int steps, double trainLoss, double evalLoss, double evalTokenAccuracy, double seconds, long tokens) {}
+
+    private Trainer() {}
+
+    public static Summary train(MambaLM lm, Adapter adapter, List<Example> train, List<Example> eval, Options o, Path runDir, boolean resume) {
+        if (train.isEmpty()) throw new StatetuneException("no training examples");
+        List<Parameter> params = adapter.parameters();
+        lm.setSeams(adapter.seams(lm.config()));
+        Batcher batcher = new Batcher(train, o.batchSize(), o.seed(), o.padId(), o.groupByLength());
+        int totalSteps = o.maxSteps() > 0 ? o.maxSteps() : o.epochs() * Math.max(1, batcher.batchesPerEpoch() / o.gradAccum());
+        Optimizer optimizer = switch (o.optimizer()) {
+            case "adamw" -> new AdamW(o.weightDecay());
+            case "sgd" -> new Sgd(o.weightDecay());
+            default -> throw new StatetuneException("--optimizer must be adamw or sgd, not '" + o.optimizer() + "'");
+        };
+        Schedule schedule = Schedule.of(o.schedule(), o.lr(), o.warmupSteps(), totalSteps);
+        int step = 0;
+        if (resume) {
+            TrainCheckpoint.Contents saved = TrainCheckpoint.load(runDir)
+                    .orElseThrow(() -> new StatetuneException(runDir + ": no checkpoint to resume from"));
+            saved.restore(params, optimizer);
+            batcher.seek(saved.data());
+            step = saved.step();
+            System.err.printf("resuming %s at step %d of %d%n", runDir, step, totalSteps);
+        }
+        long tokens = 0;
+        double loss = Double.NaN, evalLoss = Double.NaN, evalAccuracy = Double.NaN;
+        long start = System.nanoTime();
+        try (MetricsLog metrics = MetricsLog.open(runDir, step); Progress progress = new Progress(totalSteps, step)) {
+            while (step < totalSteps) {
+                long stepStart = System.nanoTime(), stepTokens = 0;
+                params.forEach(Parameter::zeroGrad);
+                double lossSum = 0;
+                for (int micro = 0; micro < o.gradAccum(); micro++) {
+                    Batch batch = batcher.next();
+                    lossSum += lm.loss(batch.inputIds(), batch.labels(), true).meanLoss();
+                    stepTokens += batch.tokens();
+                }
+                if (o.gradAccum() > 1) scaleGradients(params, 1.0 / o.gradAccum());
+                double gradNorm = o.maxGradNorm() > 0 ? GradClip.clip(params, o.maxGradNorm()) : GradClip.globalNorm(params);
+                double lr = schedule.lr(step);
+                optimizer.step(params, lr);
+                step++;
+                loss = lossSum / o.gradAccum();
+                tokens += stepTokens;
+                double tokensPerS = stepTokens / ((System.nanoTime() - stepStart) / 1e9);
+                Map<String, Object> row = new LinkedHashMap<>();
+                row.put("loss", loss);
+                row.put("lr", lr);
+                row.put("grad_norm", gradNorm);
+                row.put("tokens_per_s", tokensPerS);
+                row.put("epoch", batcher.state().epoch());
+                if (!eval.isEmpty() && o.evalEvery() > 0 && (step % o.evalEvery() == 0 || step == totalSteps)) {
+                    LossResult e = evaluate(lm, eval, o.batchSize(), o.padId());
+                    evalLoss = e.meanLoss();
+                    evalAccuracy = e.targets() == 0 ? Double.NaN : (double) e.correct() / e.targets();
+                    row.put("eval_loss", evalLoss);
+                    row.put("eval_token_accuracy", evalAccuracy);
+                }
+                metrics.log(step, row);
+                progress.update(step, loss, lr, tokensPerS);
+                if (step == totalSteps || (o.saveEvery() > 0 && step % o.saveEvery() == 0)) {
+                    TrainCheckpoint.save(runDir, TrainCheckpoint.Contents.of(step, params, optimizer, batcher.state(),
+                            Map.of("seed", o.seed()), Map.of("methods", adapter.methods().toString())));
+                    adapter.save(runDir);
+                }
+            }
+        }
+        if (!eval.isEmpty() && Double.isNaN(evalLoss)) {
+            LossResult e = evaluate(lm, eval, o.batchSize(), o.padId());
+            evalLoss = e.meanLoss();
+            evalAccuracy = e.targets() == 0 ? Double.NaN : (double) e.correct() / e.targets();
+        }
+        return new Summary(step, loss, evalLoss, evalAccuracy, (System.nanoTime() - start) / 1e9, tokens);
+    }
+
+    /** Loss and argmax accuracy over every target token of the examples, in order, without gradients. */
+    public static LossResult evaluate(MambaLM lm, List<Example> examples, int batchSize, int padId) {
+        Batcher inOrder = Batcher.inOrder(examples, batchSize, padId);
+        double lossSum = 0;
+        int targets = 0, correct = 0;
+        for (int b = 0; b < inOrder.batchesPerEpoch(); b++) {
+            Batch batch = inOrder.next();
+            LossResult r = lm.loss(batch.inputIds(), batch.labels(), false);
+            lossSum += r.lossSum();
+            targets += r.targets();
+            correct += r.correct();
+        }
+        return new LossResult(lossSum, targets, correct);
+    }
+
+    private static void scaleGradients(List<Parameter> params, double factor) {
+        for (Parameter p : params) for (int i = 0; i < p.grad.length; i++) p.grad[i] *= (float) factor;
+    }
+}
