@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.IntConsumer;
 
 /**
  * The training loop of PAPER_NOTES.md's recipe: token-mean cross entropy over target tokens,
@@ -39,6 +40,12 @@ public final class Trainer {
     private Trainer() {}
 
     public static Summary train(MambaLM lm, Adapter adapter, List<Example> train, List<Example> eval, Options o, Path runDir, boolean resume) {
+        return train(lm, adapter, train, eval, o, runDir, resume, step -> {});
+    }
+
+    /** As above; afterStep(step) runs once each step is done and saved (a test stops a run there as a kill would). */
+    public static Summary train(MambaLM lm, Adapter adapter, List<Example> train, List<Example> eval, Options o, Path runDir,
+                                boolean resume, IntConsumer afterStep) {
         if (train.isEmpty()) throw new StatetuneException("no training examples");
         List<Parameter> params = adapter.parameters();
         lm.setSeams(adapter.seams(lm.config()));
@@ -100,6 +107,7 @@ public final class Trainer {
                             Map.of("seed", o.seed()), Map.of("methods", adapter.methods().toString())));
                     adapter.save(runDir);
                 }
+                afterStep.accept(step);
             }
         }
         if (!eval.isEmpty() && Double.isNaN(evalLoss)) {
