@@ -33,7 +33,8 @@ import java.util.concurrent.Callable;
                 + "late in long sequences; print a comparison table.")
 final class DemoCommand implements Callable<Integer> {
     @Option(names = "--steps", defaultValue = "120", description = "optimizer steps per method (default: ${DEFAULT-VALUE})") int steps;
-    @Option(names = "--lr", defaultValue = "1e-2", description = "peak learning rate, all methods (default: ${DEFAULT-VALUE})") double lr;
+    @Option(names = "--lr", defaultValue = "1e-2", description = "peak learning rate (state-offset-y: 5×, as the paper's "
+            + "learning-rate table sets SO(y) several times above SO(h)) (default: ${DEFAULT-VALUE})") double lr;
     @Option(names = "--short-context", defaultValue = "4", description = "default: ${DEFAULT-VALUE}") int shortContext;
     @Option(names = "--long-context", defaultValue = "192", description = "default: ${DEFAULT-VALUE}") int longContext;
     @Option(names = "--threads", description = "CPU threads (default: all cores)") Integer threads;
@@ -60,7 +61,8 @@ final class DemoCommand implements Callable<Integer> {
                 Adapter adapter = Adapter.create(lm.config(), List.of(m), MethodOptions.defaults());
                 Path run = out.resolve(m.cliName);
                 Files.createDirectories(run);
-                Trainer.Summary s = Trainer.train(lm, adapter, train, List.of(), new Trainer.Options("adamw", lr, 0, "linear", 0,
+                double methodLr = m == Method.STATE_OFFSET_Y ? 5 * lr : lr;
+                Trainer.Summary s = Trainer.train(lm, adapter, train, List.of(), new Trainer.Options("adamw", methodLr, 0, "linear", 0,
                         1.0, 1, 8, 1, steps, 42, 0, 0, true, lm.config().eosTokenId()), run, false);
                 table.add(row(m.cliName, adapter.parameterCount(), lm, shortEval, longEval, s.seconds(), s.trainLoss()));
                 lm.setSeams(noSeams(lm));
@@ -72,6 +74,7 @@ final class DemoCommand implements Callable<Integer> {
                 System.out.printf("%-24s %10s %8s %11s %14s %14s %8s%n", r[0], r[1],
                         String.format("%.3f%%", 100.0 * Long.parseLong(r[1].replace(",", "")) / base), r[2], r[3], r[4], r[5]);
             System.out.println("accuracy = the answer is the argmax after the context (64 held-out contexts per length)");
+            System.out.println("model: " + BuiltinModel.DESCRIPTION);
         }
         return 0;
     }
