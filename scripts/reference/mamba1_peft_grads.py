@@ -4,7 +4,8 @@ A plain-PyTorch Mamba-1 forward that reads the weights of transformers' MambaFor
 the seams of PAPER_NOTES.md: h' (State-offset Tuning, h: read out only, never fed back), y'
 (State-offset Tuning, y: before the gate), h0 and the conv state (Initial State Tuning). It is
 first checked against transformers' own logits with no seams; then, with random seams, the
-token-mean cross entropy over target tokens and its autograd gradients, all in float64.
+token-mean cross entropy over target tokens and its autograd gradients (for the seams and for every
+weight of the model, as full fine-tuning needs), all in float64.
 
   python3 scripts/reference/mamba1_peft_grads.py --model src/main/resources/dev/statetune/tiny-mamba --out FILE
 """
@@ -72,6 +73,8 @@ def main():
     print(f"loss with random seams = {loss.item():.6f}")
     tensors = {"input_ids": ids.to(torch.int32), "labels": labels.to(torch.int32),
                "loss": loss.detach().reshape(1).float()}
+    for name, p in model.named_parameters():   # full fine-tuning: every weight (the tied lm_head is the embedding)
+        tensors["grad." + name] = p.grad.float().contiguous()
     for i, layer in enumerate(seams):
         for name, t in layer.items():
             key = f"backbone.layers.{i}.mixer.{name}"

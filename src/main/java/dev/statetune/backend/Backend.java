@@ -29,6 +29,9 @@ public interface Backend extends AutoCloseable {
     /** dst = src (same shape and type). */
     void copy(Tensor src, Tensor dst);
 
+    /** acc (…) ⊙= x (…), elementwise. */
+    void multiplyInPlace(Tensor acc, Tensor x);
+
     /** acc (T, d) += x (T, d). */
     void addInPlace(Tensor acc, Tensor x);
 

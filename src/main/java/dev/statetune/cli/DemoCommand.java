@@ -7,7 +7,6 @@ import dev.statetune.data.LateSignalTask;
 import dev.statetune.io.BuiltinModel;
 import dev.statetune.io.Checkpoint;
 import dev.statetune.model.MambaLM;
-import dev.statetune.model.Seams;
 import dev.statetune.peft.Adapter;
 import dev.statetune.peft.Method;
 import dev.statetune.peft.MethodOptions;
@@ -58,14 +57,14 @@ final class DemoCommand implements Callable<Integer> {
             List<Example> longEval = LateSignalTask.examples(64, longContext, answer, vocab, 4);
             table.add(row("base model (no tuning)", 0, lm, shortEval, longEval, 0, Double.NaN));
             for (Method m : List.of(Method.STATE_OFFSET_H, Method.STATE_OFFSET_Y, Method.INITIAL_STATE)) {
-                Adapter adapter = Adapter.create(lm.config(), List.of(m), MethodOptions.defaults());
+                Adapter adapter = Adapter.create(lm, List.of(m), MethodOptions.defaults());
                 Path run = out.resolve(m.cliName);
                 Files.createDirectories(run);
                 double methodLr = m == Method.STATE_OFFSET_Y ? 5 * lr : lr;
                 Trainer.Summary s = Trainer.train(lm, adapter, train, List.of(), new Trainer.Options("adamw", methodLr, 0, "linear", 0,
                         1.0, 1, 8, 1, steps, 42, 0, 0, true, lm.config().eosTokenId()), run, false);
                 table.add(row(m.cliName, adapter.parameterCount(), lm, shortEval, longEval, s.seconds(), s.trainLoss()));
-                lm.setSeams(noSeams(lm));
+                lm.clearAdaptation();
             }
             long base = lm.config().parameterCount();
             System.out.printf("%-24s %10s %8s %11s %14s %14s %8s%n", "method", "params", "% base", "final loss",
@@ -85,11 +84,5 @@ final class DemoCommand implements Callable<Integer> {
         return new String[] {name, String.format("%,d", params), Double.isNaN(finalLoss) ? "-" : String.format("%.3f", finalLoss),
                 String.format("%.0f%%", 100.0 * s.correct() / s.targets()), String.format("%.0f%%", 100.0 * l.correct() / l.targets()),
                 seconds == 0 ? "-" : String.format("%.0f s", seconds)};
-    }
-
-    private static Seams[] noSeams(MambaLM lm) {
-        Seams[] none = new Seams[lm.config().nLayers()];
-        java.util.Arrays.fill(none, Seams.NONE);
-        return none;
     }
 }

@@ -29,7 +29,7 @@ final class ModelOptions {
             MambaLM lm = new MambaLM(Checkpoint.open(modelDir()), backend);
             if (adapter != null) {
                 try {
-                    lm.setSeams(Adapter.load(adapter, lm.config()).seams(lm.config()));
+                    Adapter.load(adapter, lm).attach(lm);
                 } catch (RuntimeException e) {
                     lm.close();
                     throw e;

@@ -63,8 +63,8 @@ final class TrainCommand implements Callable<Integer> {
             List<Example> train = JsonlDataset.read(data, tok, eos, noEos, maxLength, skipBadRows);
             List<Example> eval = evalData == null ? List.of() : JsonlDataset.read(evalData, tok, eos, noEos, maxLength, skipBadRows);
             Files.createDirectories(out);
-            Adapter adapter = initAdapter != null ? Adapter.load(initAdapter, lm.config())
-                    : Adapter.create(lm.config(), chosen, methodFlags.options());
+            Adapter adapter = initAdapter != null ? Adapter.load(initAdapter, lm)
+                    : Adapter.create(lm, chosen, methodFlags.options());
             if (!adapter.methods().equals(chosen))
                 throw new StatetuneException(initAdapter + ": holds " + adapter.methods() + ", --method asks for " + chosen);
             System.err.printf("train: %s on %s, %,d trainable parameters (%.3f%% of %,d), %d examples%n", methods, model.describe(),

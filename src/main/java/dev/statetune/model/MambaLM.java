@@ -8,6 +8,8 @@ import dev.statetune.io.Checkpoint;
 import dev.statetune.tensor.Tensor;
 
 import java.lang.foreign.MemorySegment;
+import java.util.HashMap;
+import java.util.Map;
 
 /**
  * Mamba-1 causal language model (Hugging Face `MambaForCausalLM`): embedding, L residual blocks
@@ -19,10 +21,12 @@ public final class MambaLM implements AutoCloseable {
     private final MambaConfig cfg;
     private final Backend backend;
     private final Checkpoint checkpoint;
-    private final Tensor embedding;   // (vocab, d)
-    private final MambaLayer[] layers;
-    private final Tensor normF;       // (d)
-    private final Tensor lmHead;      // (vocab, d)
+    private final Map<String, Tensor> stored = new HashMap<>();   // Hugging Face name → checkpoint tensor
+    private Map<String, TrainedWeight> trained = Map.of();        // the weights a method trains, by name
+    private Tensor embedding;         // (vocab, d)
+    private MambaLayer[] layers;
+    private Tensor normF;             // (d)
+    private Tensor lmHead;            // (vocab, d)
     private Seams[] seams;            // per layer, filled by the PEFT methods
 
     public MambaLM(Checkpoint ckpt, Backend backend) {
@@ -34,32 +38,91 @@ public final class MambaLM implements AutoCloseable {
         if (emb == null) throw new StatetuneException(ckpt.dir() + ": missing tensor backbone.embeddings.weight");
         if (emb.size(0) != cfg.vocabSize())
             throw new StatetuneException(ckpt.dir() + ": the embedding has " + emb.size(0) + " rows but config.json implies a vocabulary of " + cfg.vocabSize());
-        embedding = backend.prepareWeight(ckpt.get("backbone.embeddings.weight", cfg.vocabSize(), d));
+        store(ckpt, "backbone.embeddings.weight", cfg.vocabSize(), d);
+        for (int i = 0; i < cfg.nLayers(); i++) {
+            String m = "backbone.layers." + i + ".mixer.";
+            store(ckpt, "backbone.layers." + i + ".norm.weight", d);
+            store(ckpt, m + "in_proj.weight", 2L * di, d);
+            if (cfg.useBias()) store(ckpt, m + "in_proj.bias", 2L * di);
+            store(ckpt, m + "conv1d.weight", di, 1, k);
+            if (cfg.useConvBias()) store(ckpt, m + "conv1d.bias", di);
+            store(ckpt, m + "x_proj.weight", r + 2L * n, di);
+            store(ckpt, m + "dt_proj.weight", di, r);
+            store(ckpt, m + "dt_proj.bias", di);
+            store(ckpt, m + "A_log", di, n);
+            store(ckpt, m + "D", di);
+            store(ckpt, m + "out_proj.weight", d, di);
+            if (cfg.useBias()) store(ckpt, m + "out_proj.bias", d);
+        }
+        store(ckpt, "backbone.norm_f.weight", d);
+        if (!cfg.tieEmbeddings()) {
+            if (!ckpt.has("lm_head.weight"))
+                throw new StatetuneException(ckpt.dir() + ": config.json says the lm_head is not tied, but lm_head.weight is missing");
+            store(ckpt, "lm_head.weight", cfg.vocabSize(), d);
+        }
+        seams = new Seams[cfg.nLayers()];
+        java.util.Arrays.fill(seams, Seams.NONE);
+        build();
+    }
+
+    private void store(Checkpoint ckpt, String name, long... shape) {
+        stored.put(name, backend.prepareWeight(ckpt.get(name, shape)));
+    }
+
+    /** The current weight under this name: the trained master copy, else the checkpoint's. */
+    private Tensor weight(String name) {
+        TrainedWeight t = trained.get(name);
+        return t != null ? t.value() : stored.get(name);
+    }
+
+    /** Its gradient buffer, or null when the weight is frozen. */
+    private Tensor grad(String name) {
+        TrainedWeight t = trained.get(name);
+        return t == null ? null : t.grad();
+    }
+
+    /** (Re)assembles the layers from the current weights; A = −exp(A_log) is derived here. */
+    private void build() {
+        embedding = weight("backbone.embeddings.weight");
         layers = new MambaLayer[cfg.nLayers()];
         for (int i = 0; i < layers.length; i++) {
-            String p = "backbone.layers." + i + ".";
-            String m = p + "mixer.";
-            layers[i] = new MambaLayer(
-                    ckpt.get(p + "norm.weight", d),
-                    backend.prepareWeight(ckpt.get(m + "in_proj.weight", 2L * di, d)),
-                    cfg.useBias() ? ckpt.get(m + "in_proj.bias", 2L * di) : null,
-                    ckpt.get(m + "conv1d.weight", di, 1, k),
-                    cfg.useConvBias() ? ckpt.get(m + "conv1d.bias", di) : null,
-                    backend.prepareWeight(ckpt.get(m + "x_proj.weight", r + 2L * n, di)),
-                    backend.prepareWeight(ckpt.get(m + "dt_proj.weight", di, r)),
-                    ckpt.get(m + "dt_proj.bias", di),
-                    negExp(ckpt.get(m + "A_log", di, n)),
-                    ckpt.get(m + "D", di),
-                    backend.prepareWeight(ckpt.get(m + "out_proj.weight", d, di)),
-                    cfg.useBias() ? ckpt.get(m + "out_proj.bias", d) : null);
+            String m = "backbone.layers." + i + ".mixer.";
+            layers[i] = new MambaLayer(weight("backbone.layers." + i + ".norm.weight"), weight(m + "in_proj.weight"),
+                    weight(m + "in_proj.bias"), weight(m + "conv1d.weight"), weight(m + "conv1d.bias"), weight(m + "x_proj.weight"),
+                    weight(m + "dt_proj.weight"), weight(m + "dt_proj.bias"), negExp(weight(m + "A_log")), weight(m + "D"),
+                    weight(m + "out_proj.weight"), weight(m + "out_proj.bias"));
         }
-        normF = ckpt.get("backbone.norm_f.weight", d);
-        lmHead = cfg.tieEmbeddings() || !ckpt.has("lm_head.weight") ? embedding
-                : backend.prepareWeight(ckpt.get("lm_head.weight", cfg.vocabSize(), d));
-        if (!cfg.tieEmbeddings() && !ckpt.has("lm_head.weight"))
-            throw new StatetuneException(ckpt.dir() + ": config.json says the lm_head is not tied, but lm_head.weight is missing");
-        seams = new Seams[layers.length];
+        normF = weight("backbone.norm_f.weight");
+        lmHead = cfg.tieEmbeddings() ? embedding : weight("lm_head.weight");
+    }
+
+    /** The checkpoint's tensor under its Hugging Face name (shape-checked at load), for methods that start from it. */
+    public Tensor storedWeight(String name) {
+        Tensor t = stored.get(name);
+        if (t == null) throw new IllegalArgumentException("no weight " + name);
+        return t;
+    }
+
+    /** Names of the checkpoint's weights, in state-dict order of the layers. */
+    public java.util.List<String> weightNames() {
+        return java.util.List.copyOf(new java.util.TreeMap<>(stored).keySet());
+    }
+
+    /** Trains these checkpoint weights: their values replace the stored ones and the backward fills their gradients. */
+    public void setTrainedWeights(Map<String, TrainedWeight> weights) {
+        for (var e : weights.entrySet()) {
+            Tensor s = storedWeight(e.getKey());
+            if (!java.util.Arrays.equals(s.shape(), e.getValue().value().shape()))
+                throw new IllegalArgumentException(e.getKey() + ": trained shape " + java.util.Arrays.toString(e.getValue().value().shape()));
+        }
+        trained = Map.copyOf(weights);
+        build();
+    }
+
+    /** Back to the checkpoint as it is: no seams, no trained weights. */
+    public void clearAdaptation() {
         java.util.Arrays.fill(seams, Seams.NONE);
+        setTrainedWeights(Map.of());
     }
 
     /** Plugs per-layer seams (one per layer) into the mixers; Seams.NONE leaves a layer as the checkpoint has it. */
@@ -169,6 +232,7 @@ public final class MambaLM implements AutoCloseable {
      * the checkpoint are frozen and get none.
      */
     public LossResult loss(int[][] ids, int[][] labels, boolean backward) {
+        if (!trained.isEmpty()) build();   // the optimizer changed the trained values (A_log's A is derived)
         int batch = ids.length, len = ids[0].length, tokens = batch * len;
         int[] flat = new int[tokens], targets = new int[tokens];
         for (int s = 0; s < batch; s++) {
@@ -191,11 +255,14 @@ public final class MambaLM implements AutoCloseable {
         long count = java.util.Arrays.stream(targets).filter(t -> t >= 0).count();
         float scale = count == 0 ? 0 : 1f / count;
         Tensor dHidden = backward ? backend.allocate(tokens, cfg.modelDim()) : null;
-        LossResult result = backend.crossEntropy(hidden, lmHead, targets, scale, dHidden, null);
+        Tensor dEmbedding = grad("backbone.embeddings.weight");
+        LossResult result = backend.crossEntropy(hidden, lmHead, targets, scale, dHidden,
+                cfg.tieEmbeddings() ? dEmbedding : grad("lm_head.weight"));
         if (!backward || count == 0) return result;
         Tensor dResidual = backend.allocate(tokens, cfg.modelDim());
-        backend.rmsNormBackward(residual, normF, cfg.normEps(), dHidden, dResidual, null);
-        for (int i = layers.length - 1; i >= 0; i--) mixerBackward(layers[i], seams[i], saved[i], batch, len, dResidual);
+        backend.rmsNormBackward(residual, normF, cfg.normEps(), dHidden, dResidual, grad("backbone.norm_f.weight"));
+        for (int i = layers.length - 1; i >= 0; i--) mixerBackward(i, saved[i], batch, len, dResidual);
+        if (dEmbedding != null) backend.embeddingBackward(flat, dResidual, dEmbedding);
         return result;
     }
 
@@ -227,27 +294,36 @@ public final class MambaLM implements AutoCloseable {
     }
 
     /** dResidual (T, d) holds ∂loss/∂(block output); on return, ∂loss/∂(block input). The forward in reverse. */
-    private void mixerBackward(MambaLayer w, Seams seam, LayerActivations a, int batch, int len, Tensor dResidual) {
+    private void mixerBackward(int layer, LayerActivations a, int batch, int len, Tensor dResidual) {
+        MambaLayer w = layers[layer];
+        Seams seam = seams[layer];
+        String m = "backbone.layers." + layer + ".mixer.";
         int tokens = batch * len, di = cfg.innerDim(), r = cfg.dtRank();
         Tensor dy = backend.allocate(tokens, di);
-        backend.linearBackward(a.y(), 0, w.outProj(), dResidual, dy, 0, null, null);
+        backend.linearBackward(a.y(), 0, w.outProj(), dResidual, dy, 0, grad(m + "out_proj.weight"), grad(m + "out_proj.bias"));
         Tensor dx = backend.allocate(tokens, di), ddt = backend.allocate(tokens, di);
         Tensor ddtBC = backend.allocate(tokens, r + 2L * cfg.stateDim()), dxz = backend.allocate(tokens, 2L * di);
         Tensor dh0 = seam.dh0() == null ? null : backend.allocate(a.h0().shape());
+        Tensor dALog = grad(m + "A_log"), dA = dALog == null ? null : backend.allocate(dALog.shape());
         backend.selectiveScanBackward(a.x(), a.dt(), w.A(), a.dtBC(), r, w.D(), a.xz(), di, batch, len, a.h0(),
                 seam.hOffset(), seam.yOffset(), dy,
-                new ScanGrads(dx, ddt, ddtBC, dxz, null, null, dh0, seam.dhOffset(), seam.dyOffset()));
+                new ScanGrads(dx, ddt, ddtBC, dxz, dA, grad(m + "D"), dh0, seam.dhOffset(), seam.dyOffset()));
         sumOverBatch(dh0, seam.dh0());
+        if (dA != null) {   // A = −exp(A_log), so ∂A/∂A_log = A
+            backend.multiplyInPlace(dA, w.A());
+            backend.addInPlace(dALog, dA);
+        }
         Tensor ddtRaw = backend.allocate(tokens, di);
         backend.softplusBackward(a.dtRaw(), ddt, ddtRaw);
-        backend.linearBackward(a.dtBC(), 0, w.dtProj(), ddtRaw, ddtBC, 0, null, null);
-        backend.linearBackward(a.x(), 0, w.xProj(), ddtBC, dx, 0, null, null);
+        backend.linearBackward(a.dtBC(), 0, w.dtProj(), ddtRaw, ddtBC, 0, grad(m + "dt_proj.weight"), grad(m + "dt_proj.bias"));
+        backend.linearBackward(a.x(), 0, w.xProj(), ddtBC, dx, 0, grad(m + "x_proj.weight"), null);
         Tensor dconv0 = seam.dconv0() == null ? null : backend.allocate(a.conv0().shape());
-        backend.causalConv1dSiluBackward(a.xz(), batch, len, w.convWeight(), w.convBias(), a.conv0(), dx, dxz, null, null, dconv0);
+        backend.causalConv1dSiluBackward(a.xz(), batch, len, w.convWeight(), w.convBias(), a.conv0(), dx, dxz,
+                grad(m + "conv1d.weight"), grad(m + "conv1d.bias"), dconv0);
         sumOverBatch(dconv0, seam.dconv0());
         Tensor dNormed = backend.allocate(tokens, cfg.modelDim());
-        backend.linearBackward(a.normed(), 0, w.inProj(), dxz, dNormed, 0, null, null);
-        backend.rmsNormBackward(a.u(), w.norm(), cfg.normEps(), dNormed, dResidual, null);
+        backend.linearBackward(a.normed(), 0, w.inProj(), dxz, dNormed, 0, grad(m + "in_proj.weight"), grad(m + "in_proj.bias"));
+        backend.rmsNormBackward(a.u(), w.norm(), cfg.normEps(), dNormed, dResidual, grad("backbone.layers." + layer + ".norm.weight"));
     }
 
     /** acc (…) += Σ_s perBatch[s] for perBatch (b, …); nothing when either is null. */

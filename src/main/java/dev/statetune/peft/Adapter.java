@@ -8,6 +8,8 @@ import dev.statetune.io.Checkpoint;
 import dev.statetune.io.SafeTensors;
 import dev.statetune.io.SafeTensorsWriter;
 import dev.statetune.model.MambaConfig;
+import dev.statetune.model.MambaLM;
+import dev.statetune.model.TrainedWeight;
 import dev.statetune.model.Seams;
 import dev.statetune.tensor.Tensor;
 
@@ -38,14 +40,29 @@ public final class Adapter {
     private final MethodOptions options;
     private final String baseConfigHash;
     private final Map<String, Parameter> params = new LinkedHashMap<>();
+    private final Map<String, Parameter> weights = new LinkedHashMap<>();   // the checkpoint weights trained, by HF name
 
-    private Adapter(List<Method> methods, MethodOptions options, MambaConfig base) {
+    private Adapter(List<Method> methods, MethodOptions options, MambaLM model) {
+        MambaConfig base = model.config();
         this.methods = List.copyOf(methods);
         this.options = options;
         this.baseConfigHash = hash(base);
         for (Method m : methods)
             if (!m.trainable) throw new StatetuneException("method '" + m.cliName + "' is not implemented yet in this build (issue 3)");
         int di = base.innerDim(), n = base.stateDim(), k = base.convWidth();
+        for (Method m : methods) {
+            switch (m) {   // weight methods start from the checkpoint's values, as fp32 master copies
+                case BITFIT -> {
+                    for (int i = 0; i < base.nLayers(); i++) {
+                        String p = "backbone.layers." + i + ".mixer.";
+                        if (base.useConvBias()) addWeight(model, p + "conv1d.bias");
+                        addWeight(model, p + "dt_proj.bias");
+                    }
+                }
+                case FULL -> model.weightNames().forEach(name -> addWeight(model, name));
+                default -> { }
+            }
+        }
         for (int i = 0; i < base.nLayers(); i++) {
             String p = "backbone.layers." + i + ".mixer.";
             for (Method m : methods) {
@@ -56,20 +73,41 @@ public final class Adapter {
                         add(p + "h0", di, n);
                         if (options.tuneConvState()) add(p + "conv_state0", di, k - 1);
                     }
-                    default -> throw new IllegalStateException(m.cliName);
+                    default -> { }
                 }
             }
         }
     }
 
     private void add(String name, long... shape) {
-        if (params.containsKey(name)) throw new StatetuneException("methods train " + name + " twice: " + methods);
-        params.put(name, new Parameter(name, new float[(int) Tensor.numel(shape)], false, shape));
+        put(new Parameter(name, new float[(int) Tensor.numel(shape)], false, shape));
     }
 
-    /** A fresh adapter (zero-initialised) for these methods on this base model. */
-    public static Adapter create(MambaConfig base, List<Method> methods, MethodOptions options) {
+    /** Matrices and the embedding decay (when --weight-decay is set); biases, norms, A_log and D never do. */
+    private void addWeight(MambaLM model, String name) {
+        Tensor t = model.storedWeight(name);
+        boolean decay = t.rank() >= 2 && !name.endsWith("A_log") && !name.endsWith("conv1d.weight");
+        Parameter p = new Parameter(name, t.toFloatArray(), decay, t.shape());
+        put(p);
+        weights.put(name, p);
+    }
+
+    private void put(Parameter p) {
+        if (params.containsKey(p.name)) throw new StatetuneException("methods train " + p.name + " twice: " + methods);
+        params.put(p.name, p);
+    }
+
+    /** A fresh adapter for these methods on this base model: states and offsets at zero, weights as the checkpoint has them. */
+    public static Adapter create(MambaLM base, List<Method> methods, MethodOptions options) {
         return new Adapter(methods, options, base);
+    }
+
+    /** Plugs this adapter into the model: its seams, and its weights in place of the checkpoint's. */
+    public void attach(MambaLM model) {
+        model.setSeams(seams(model.config()));
+        Map<String, TrainedWeight> trained = new LinkedHashMap<>();
+        weights.forEach((name, p) -> trained.put(name, new TrainedWeight(Tensor.of(p.value, p.shape), Tensor.of(p.grad, p.shape))));
+        model.setTrainedWeights(trained);
     }
 
     public List<Method> methods() { return methods; }
@@ -81,7 +119,7 @@ public final class Adapter {
     }
 
     /** Per-layer seams whose values and gradients are this adapter's parameter arrays (no copies). */
-    public Seams[] seams(MambaConfig base) {
+    private Seams[] seams(MambaConfig base) {
         Seams[] out = new Seams[base.nLayers()];
         for (int i = 0; i < out.length; i++) {
             String p = "backbone.layers." + i + ".mixer.";
@@ -127,7 +165,8 @@ public final class Adapter {
     }
 
     /** Reads an adapter directory made for this base model; another base model is an error. */
-    public static Adapter load(Path dir, MambaConfig base) {
+    public static Adapter load(Path dir, MambaLM model) {
+        MambaConfig base = model.config();
         Path cfgFile = dir.resolve(CONFIG);
         JsonNode cfg = Checkpoint.readJson(cfgFile);
         String madeFor = cfg.path("base_model_config_hash").asText("");
@@ -142,7 +181,7 @@ public final class Adapter {
         } catch (IOException e) {
             throw new StatetuneException(cfgFile + ": malformed options (" + e.getMessage().lines().findFirst().orElse("") + ")");
         }
-        Adapter adapter = new Adapter(methods, options, base);
+        Adapter adapter = new Adapter(methods, options, model);
         try (SafeTensors st = SafeTensors.open(dir.resolve(WEIGHTS))) {
             for (Parameter p : adapter.params.values()) {
                 Tensor t = st.get(p.name);

@@ -17,8 +17,8 @@ public enum Method {
     PREFIX("prefix", false),
     PROMPT("prompt", false),
     LORA("lora", false),
-    BITFIT("bitfit", false),
-    FULL("full", false),
+    BITFIT("bitfit", true),
+    FULL("full", true),
     ADDITIONAL_SCAN("additional-scan", false);
 
     public final String cliName;

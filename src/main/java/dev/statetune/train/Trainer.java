@@ -48,7 +48,7 @@ public final class Trainer {
                                 boolean resume, IntConsumer afterStep) {
         if (train.isEmpty()) throw new StatetuneException("no training examples");
         List<Parameter> params = adapter.parameters();
-        lm.setSeams(adapter.seams(lm.config()));
+        adapter.attach(lm);
         Batcher batcher = new Batcher(train, o.batchSize(), o.seed(), o.padId(), o.groupByLength());
         int totalSteps = o.maxSteps() > 0 ? o.maxSteps() : o.epochs() * Math.max(1, batcher.batchesPerEpoch() / o.gradAccum());
         Optimizer optimizer = switch (o.optimizer()) {

@@ -5,6 +5,12 @@ import dev.statetune.backend.LossResult;
 import dev.statetune.backend.cpu.CpuBackend;
 import dev.statetune.io.Checkpoint;
 import dev.statetune.io.SafeTensors;
+import dev.statetune.peft.Adapter;
+import dev.statetune.peft.Method;
+import dev.statetune.peft.MethodOptions;
+import dev.statetune.peft.Parameter;
+
+import java.util.List;
 import dev.statetune.tensor.Tensor;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
@@ -74,22 +80,48 @@ class SeamGradientTest {
         }
     }
 
+    /** The fixture's random seams, with zeroed gradient buffers. */
+    static Seams[] fixtureSeams(SafeTensors ref, MambaConfig c) {
+        Seams[] seams = new Seams[c.nLayers()];
+        String[] names = {"h_offset", "y_offset", "h0", "conv_state0"};
+        for (int i = 0; i < seams.length; i++) {
+            Tensor[] v = new Tensor[4], g = new Tensor[4];
+            for (int p = 0; p < 4; p++) {
+                Tensor t = ref.get("backbone.layers." + i + ".mixer." + names[p]);
+                v[p] = Tensor.of(t.toFloatArray(), t.shape());
+                g[p] = Tensor.zeros(t.shape());
+            }
+            seams[i] = new Seams(v[0], v[1], v[2], v[3], g[0], g[1], g[2], g[3]);
+        }
+        return seams;
+    }
+
+    @Test
+    void everyWeightGradientMatchesPyTorchAutograd() {
+        try (SafeTensors ref = SafeTensors.open(Fixtures.resource("fixtures/mamba1/seams.reference.safetensors"));
+             MambaLM lm = new MambaLM(Checkpoint.open(Fixtures.tinyModel()), CPU)) {
+            Adapter full = Adapter.create(lm, List.of(Method.FULL), MethodOptions.defaults());
+            full.attach(lm);
+            lm.setSeams(fixtureSeams(ref, lm.config()));
+            int[][] ids = TransformersParityTest.ids(ref.get("input_ids")), labels = TransformersParityTest.ids(ref.get("labels"));
+            assertEquals(ref.get("loss").getFloat(0), lm.loss(ids, labels, true).meanLoss(), 2e-5);
+            double worst = 0;
+            for (Parameter p : full.parameters()) {
+                float[] expected = ref.get("grad." + p.name).toFloatArray();
+                worst = Math.max(worst, Fixtures.maxAbsDiff(expected, p.grad));
+                Fixtures.assertClose(expected, p.grad, 2e-5, 2e-3, "grad of " + p.name);
+            }
+            System.out.printf("full fine-tuning: %d weight gradients, max |diff| vs PyTorch %.2e%n", full.parameters().size(), worst);
+        }
+    }
+
     @Test
     void lossAndSeamGradientsMatchPyTorchAutograd() {
         try (SafeTensors ref = SafeTensors.open(Fixtures.resource("fixtures/mamba1/seams.reference.safetensors"));
              MambaLM lm = new MambaLM(Checkpoint.open(Fixtures.tinyModel()), CPU)) {
             MambaConfig c = lm.config();
-            Seams[] seams = new Seams[c.nLayers()];
+            Seams[] seams = fixtureSeams(ref, c);
             String[] names = {"h_offset", "y_offset", "h0", "conv_state0"};
-            for (int i = 0; i < seams.length; i++) {
-                Tensor[] v = new Tensor[4], g = new Tensor[4];
-                for (int p = 0; p < 4; p++) {
-                    Tensor t = ref.get("backbone.layers." + i + ".mixer." + names[p]);
-                    v[p] = Tensor.of(t.toFloatArray(), t.shape());
-                    g[p] = Tensor.zeros(t.shape());
-                }
-                seams[i] = new Seams(v[0], v[1], v[2], v[3], g[0], g[1], g[2], g[3]);
-            }
             lm.setSeams(seams);
             int[][] ids = TransformersParityTest.ids(ref.get("input_ids")), labels = TransformersParityTest.ids(ref.get("labels"));
             LossResult r = lm.loss(ids, labels, true);

@@ -1,8 +1,14 @@
 package dev.statetune.peft;
 
+import dev.statetune.Fixtures;
+import dev.statetune.backend.cpu.CpuBackend;
+import dev.statetune.io.Checkpoint;
 import dev.statetune.model.MambaConfig;
+import dev.statetune.model.MambaLM;
 import dev.statetune.model.ModelShapes;
 import org.junit.jupiter.api.Test;
+
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -33,11 +39,17 @@ class ParameterCountTest {
 
     @Test
     void anAdapterHoldsWhatItsMethodsCount() {
-        MambaConfig c = ModelShapes.config("130m");
         MethodOptions withConv = new MethodOptions(8, 8, 0.1, MethodOptions.PAPER_LORA_TARGETS, 16, true, 8);
-        Adapter a = Adapter.create(c, java.util.List.of(Method.STATE_OFFSET_H, Method.STATE_OFFSET_Y, Method.INITIAL_STATE), withConv);
-        assertEquals(Method.STATE_OFFSET_H.parameterCount(c, withConv) + Method.STATE_OFFSET_Y.parameterCount(c, withConv)
-                + Method.INITIAL_STATE.parameterCount(c, withConv), a.parameterCount());
-        assertEquals(589_824L + 36_864L + 589_824L + 24L * 1536 * 3, a.parameterCount());
+        try (CpuBackend cpu = new CpuBackend(1); MambaLM tiny = new MambaLM(Checkpoint.open(Fixtures.tinyModel()), cpu)) {
+            MambaConfig c = tiny.config();   // 3 layers, d_inner 192, d_state 16, d_conv 4
+            for (List<Method> methods : List.of(List.of(Method.STATE_OFFSET_H, Method.STATE_OFFSET_Y, Method.INITIAL_STATE),
+                    List.of(Method.BITFIT), List.of(Method.FULL)))
+                assertEquals(methods.stream().mapToLong(m -> m.parameterCount(c, withConv)).sum(),
+                        Adapter.create(tiny, methods, withConv).parameterCount(), methods.toString());
+            assertEquals(3L * (192 * 16 + 192 + 192 * 16 + 192 * 3), Method.STATE_OFFSET_H.parameterCount(c, withConv)
+                    + Method.STATE_OFFSET_Y.parameterCount(c, withConv) + Method.INITIAL_STATE.parameterCount(c, withConv));
+            assertEquals(3L * (192 + 192), Method.BITFIT.parameterCount(c, withConv));
+            assertEquals(300_864L, Method.FULL.parameterCount(c, withConv));
+        }
     }
 }

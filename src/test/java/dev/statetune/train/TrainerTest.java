@@ -47,12 +47,12 @@ class TrainerTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = Method.class, names = {"STATE_OFFSET_H", "STATE_OFFSET_Y", "INITIAL_STATE"})
+    @EnumSource(value = Method.class, names = {"STATE_OFFSET_H", "STATE_OFFSET_Y", "INITIAL_STATE", "BITFIT", "FULL"})
     void everyTrainableMethodLowersTheLoss(Method method) {
         try (MambaLM lm = tiny()) {
             List<Example> eval = task(16, 9);
-            Adapter adapter = Adapter.create(lm.config(), List.of(method), MethodOptions.defaults());
-            lm.setSeams(adapter.seams(lm.config()));
+            Adapter adapter = Adapter.create(lm, List.of(method), MethodOptions.defaults());
+            adapter.attach(lm);
             double before = Trainer.evaluate(lm, eval, 8, 0).meanLoss();
             Trainer.train(lm, adapter, task(64, 1), List.of(), options(30, 0), dir, false);
             double after = Trainer.evaluate(lm, eval, 8, 0).meanLoss();
@@ -69,24 +69,24 @@ class TrainerTest {
     void sameSeedSameAdapterAndResumeEndsBitIdentical() throws IOException {
         try (MambaLM lm = tiny()) {
             List<Method> methods = List.of(Method.STATE_OFFSET_H, Method.STATE_OFFSET_Y);
-            Adapter straight = Adapter.create(lm.config(), methods, MethodOptions.defaults());
+            Adapter straight = Adapter.create(lm, methods, MethodOptions.defaults());
             Trainer.train(lm, straight, task(40, 1), List.of(), options(12, 0), dir.resolve("straight"), false);
 
-            Adapter again = Adapter.create(lm.config(), methods, MethodOptions.defaults());
+            Adapter again = Adapter.create(lm, methods, MethodOptions.defaults());
             Trainer.train(lm, again, task(40, 1), List.of(), options(12, 0), dir.resolve("again"), false);
             assertArrayEquals(values(straight), values(again), "a fixed seed gives identical runs");
 
             // killed after step 7 (last checkpoint at step 5), then resumed in a fresh process-like state
             Path run = dir.resolve("resumed");
-            Adapter first = Adapter.create(lm.config(), methods, MethodOptions.defaults());
+            Adapter first = Adapter.create(lm, methods, MethodOptions.defaults());
             assertThrows(Killed.class, () -> Trainer.train(lm, first, task(40, 1), List.of(), options(12, 5), run, false,
                     step -> { if (step == 7) throw new Killed(); }));
-            Adapter resumed = Adapter.create(lm.config(), methods, MethodOptions.defaults());
+            Adapter resumed = Adapter.create(lm, methods, MethodOptions.defaults());
             Trainer.Summary s = Trainer.train(lm, resumed, task(40, 1), List.of(), options(12, 0), run, true);
             assertEquals(12, s.steps());
             assertArrayEquals(values(straight), values(resumed), "resumed = uninterrupted, bit for bit");
             // and the adapter on disk is that final one
-            Adapter onDisk = Adapter.load(run, lm.config());
+            Adapter onDisk = Adapter.load(run, lm);
             assertArrayEquals(values(straight), values(onDisk));
             List<String> metrics = Files.readAllLines(run.resolve("metrics.jsonl"));
             assertEquals(12, metrics.size(), "one metrics line per step, steps 6 and 7 of the killed run not repeated");
@@ -98,16 +98,16 @@ class TrainerTest {
     void aCrashWhileWritingTheCheckpointResumesFromTheLastGoodOne() throws IOException {
         try (MambaLM lm = tiny()) {
             List<Method> methods = List.of(Method.INITIAL_STATE);
-            Adapter straight = Adapter.create(lm.config(), methods, MethodOptions.defaults());
+            Adapter straight = Adapter.create(lm, methods, MethodOptions.defaults());
             Trainer.train(lm, straight, task(24, 1), List.of(), options(8, 0), dir.resolve("straight"), false);
             Path run = dir.resolve("crashed");
-            Adapter first = Adapter.create(lm.config(), methods, MethodOptions.defaults());
+            Adapter first = Adapter.create(lm, methods, MethodOptions.defaults());
             assertThrows(Killed.class, () -> Trainer.train(lm, first, task(24, 1), List.of(), options(8, 3), run, false,
                     step -> { if (step == 6) throw new Killed(); }));
             // killed after its step-6 checkpoint while writing a later one: a temp directory with a truncated file is left
             Path torn = Files.createDirectories(run.resolve("checkpoint.tmp-crash"));
             Files.write(torn.resolve("params.safetensors"), new byte[] {1, 2, 3});
-            Adapter resumed = Adapter.create(lm.config(), methods, MethodOptions.defaults());
+            Adapter resumed = Adapter.create(lm, methods, MethodOptions.defaults());
             Trainer.train(lm, resumed, task(24, 1), List.of(), options(8, 3), run, true);
             assertArrayEquals(values(straight), values(resumed));
         }
@@ -121,10 +121,10 @@ class TrainerTest {
         int[][] ids = {{5, 9, 300, 2}};
         try (MambaLM lm = tiny()) {
             float[] logitsBefore = lm.forward(ids, lm.newState(1)).toFloatArray();
-            Adapter adapter = Adapter.create(lm.config(), List.of(Method.STATE_OFFSET_H, Method.INITIAL_STATE), MethodOptions.defaults());
+            Adapter adapter = Adapter.create(lm, List.of(Method.STATE_OFFSET_H, Method.INITIAL_STATE), MethodOptions.defaults());
             Trainer.train(lm, adapter, task(16, 1), List.of(), options(5, 0), dir, false);
             assertTrue(adapter.parameters().stream().anyMatch(p -> p.value[0] != 0 || p.value[1] != 0), "the adapter did train");
-            lm.setSeams(Adapter.create(lm.config(), List.of(Method.STATE_OFFSET_H), MethodOptions.defaults()).seams(lm.config()));
+            Adapter.create(lm, List.of(Method.STATE_OFFSET_H), MethodOptions.defaults()).attach(lm);
             assertArrayEquals(logitsBefore, lm.forward(ids, lm.newState(1)).toFloatArray(), "zero adapter = base model, bit for bit");
         }
         assertArrayEquals(before, Files.readAllBytes(Fixtures.tinyModel().resolve("model.safetensors")));
@@ -133,11 +133,11 @@ class TrainerTest {
     @Test
     void anAdapterForAnotherBaseModelFailsClearly() {
         try (MambaLM lm = tiny(); MambaLM other = new MambaLM(Checkpoint.open(Fixtures.resource("fixtures/mamba1/variant")), CPU)) {
-            Adapter a = Adapter.create(lm.config(), List.of(Method.STATE_OFFSET_Y), MethodOptions.defaults());
+            Adapter a = Adapter.create(lm, List.of(Method.STATE_OFFSET_Y), MethodOptions.defaults());
             a.save(dir);
-            var e = assertThrows(dev.statetune.StatetuneException.class, () -> Adapter.load(dir, other.config()));
+            var e = assertThrows(dev.statetune.StatetuneException.class, () -> Adapter.load(dir, other));
             assertTrue(e.getMessage().contains("made for another base model"), e.getMessage());
-            assertEquals(a.parameterCount(), Adapter.load(dir, lm.config()).parameterCount());
+            assertEquals(a.parameterCount(), Adapter.load(dir, lm).parameterCount());
         }
     }
 }

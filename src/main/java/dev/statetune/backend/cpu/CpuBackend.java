@@ -81,6 +81,12 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
+    public void multiplyInPlace(Tensor acc, Tensor x) {
+        for (long i = 0, n = acc.numel(); i < n; i++)
+            acc.data().setAtIndex(Tensor.F32, i, acc.data().getAtIndex(Tensor.F32, i) * x.data().getAtIndex(Tensor.F32, i));
+    }
+
+    @Override
     public void addInPlace(Tensor acc, Tensor x) {
         MemorySegment a = acc.data(), b = x.data();
         long i = 0, n = acc.numel();
