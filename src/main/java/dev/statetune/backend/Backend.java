@@ -29,6 +29,18 @@ public interface Backend extends AutoCloseable {
     /** dst = src (same shape and type). */
     void copy(Tensor src, Tensor dst);
 
+    /** dst (T, w) = src[:, col : col+w]. */
+    void copyColumns(Tensor src, int col, Tensor dst);
+
+    /** dst[:, col : col+w] += scale · src (T, w). */
+    void addScaledColumns(Tensor dst, int col, Tensor src, float scale);
+
+    /**
+     * Inverted dropout in place: each element of x is zeroed with probability p, else scaled by
+     * 1/(1−p); mask gets the factor used (0 or 1/(1−p)). The draws are a function of seed alone.
+     */
+    void dropout(Tensor x, float p, long seed, Tensor mask);
+
     /** acc (…) ⊙= x (…), elementwise. */
     void multiplyInPlace(Tensor acc, Tensor x);
 

@@ -25,7 +25,7 @@ final class TrainCommand implements Callable<Integer> {
     @Mixin ModelOptions model;
     @Mixin MethodFlags methodFlags;
 
-    @Option(names = "--method", required = true, split = ",", description = "state-offset-h, state-offset-y, initial-state (comma list to compose)")
+    @Option(names = "--method", required = true, split = ",", description = "state-offset-h, state-offset-y, initial-state, lora, bitfit, full (comma list to compose)")
     List<String> methods;
     @Option(names = "--data", required = true, paramLabel = "FILE", description = "training JSONL: {\"prompt\",\"completion\"} or {\"input_ids\",\"labels\"} rows")
     Path data;
@@ -64,7 +64,7 @@ final class TrainCommand implements Callable<Integer> {
             List<Example> eval = evalData == null ? List.of() : JsonlDataset.read(evalData, tok, eos, noEos, maxLength, skipBadRows);
             Files.createDirectories(out);
             Adapter adapter = initAdapter != null ? Adapter.load(initAdapter, lm)
-                    : Adapter.create(lm, chosen, methodFlags.options());
+                    : Adapter.create(lm, chosen, methodFlags.options(), seed);
             if (!adapter.methods().equals(chosen))
                 throw new StatetuneException(initAdapter + ": holds " + adapter.methods() + ", --method asks for " + chosen);
             System.err.printf("train: %s on %s, %,d trainable parameters (%.3f%% of %,d), %d examples%n", methods, model.describe(),

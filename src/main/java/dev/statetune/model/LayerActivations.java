@@ -2,6 +2,8 @@ package dev.statetune.model;
 
 import dev.statetune.tensor.Tensor;
 
+import java.util.List;
+
 /** What one block's forward keeps for its backward (T = batch·len rows). */
 record LayerActivations(Tensor u,        // (T, d) the block's input (residual stream)
                         Tensor normed,   // (T, d) rmsnorm(u)
@@ -12,5 +14,9 @@ record LayerActivations(Tensor u,        // (T, d) the block's input (residual s
                         Tensor dt,       // (T, di) softplus(dtRaw)
                         Tensor y,        // (T, di) gated scan output
                         Tensor h0,       // (b, di, n) the scan's initial state
-                        Tensor conv0) {  // (b, di, k−1) the conv's initial inputs
+                        Tensor conv0,    // (b, di, k−1) the conv's initial inputs
+                        List<LowRankActivation> lowRank) {
+
+    /** What a low-rank update keeps: its dropped-out input xd (T, in), the dropout mask (or null), h = xd·Aᵀ (T, rank). */
+    record LowRankActivation(LowRank update, Tensor xd, Tensor mask, Tensor h) {}
 }

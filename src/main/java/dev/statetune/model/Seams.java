@@ -2,6 +2,8 @@ package dev.statetune.model;
 
 import dev.statetune.tensor.Tensor;
 
+import java.util.List;
+
 /**
  * The places where parameter-efficient methods plug into the Mamba-1 mixer, per layer (the model
  * never knows which method fills them). Each value has a gradient beside it; null means absent
@@ -11,8 +13,18 @@ import dev.statetune.tensor.Tensor;
  * @param yOffset  (di) y′ added to the scan output before the gate (State-offset Tuning, y)
  * @param h0       (di, n) the SSM state before the first token (Initial State Tuning)
  * @param conv0    (di, k−1) the conv inputs before the first token (Initial State Tuning's conv state)
+ * @param lowRank  low-rank updates of the mixer's linear layers (LoRA)
  */
 public record Seams(Tensor hOffset, Tensor yOffset, Tensor h0, Tensor conv0,
-                    Tensor dhOffset, Tensor dyOffset, Tensor dh0, Tensor dconv0) {
+                    Tensor dhOffset, Tensor dyOffset, Tensor dh0, Tensor dconv0, List<LowRank> lowRank) {
     public static final Seams NONE = new Seams(null, null, null, null, null, null, null, null);
+
+    public Seams(Tensor hOffset, Tensor yOffset, Tensor h0, Tensor conv0, Tensor dhOffset, Tensor dyOffset, Tensor dh0, Tensor dconv0) {
+        this(hOffset, yOffset, h0, conv0, dhOffset, dyOffset, dh0, dconv0, List.of());
+    }
+
+    /** The low-rank updates of one module. */
+    public List<LowRank> lowRank(String module) {
+        return lowRank.stream().filter(l -> l.module().equals(module)).toList();
+    }
 }

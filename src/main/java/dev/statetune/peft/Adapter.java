@@ -8,6 +8,7 @@ import dev.statetune.io.Checkpoint;
 import dev.statetune.io.SafeTensors;
 import dev.statetune.io.SafeTensorsWriter;
 import dev.statetune.model.MambaConfig;
+import dev.statetune.model.LowRank;
 import dev.statetune.model.MambaLM;
 import dev.statetune.model.TrainedWeight;
 import dev.statetune.model.Seams;
@@ -42,7 +43,7 @@ public final class Adapter {
     private final Map<String, Parameter> params = new LinkedHashMap<>();
     private final Map<String, Parameter> weights = new LinkedHashMap<>();   // the checkpoint weights trained, by HF name
 
-    private Adapter(List<Method> methods, MethodOptions options, MambaLM model) {
+    private Adapter(List<Method> methods, MethodOptions options, MambaLM model, long seed) {
         MambaConfig base = model.config();
         this.methods = List.copyOf(methods);
         this.options = options;
@@ -60,6 +61,7 @@ public final class Adapter {
                     }
                 }
                 case FULL -> model.weightNames().forEach(name -> addWeight(model, name));
+                case LORA -> addLora(base, seed);
                 default -> { }
             }
         }
@@ -77,6 +79,21 @@ public final class Adapter {
                 }
             }
         }
+    }
+
+    /** LoRA's A kaiming-uniform (a = √5, i.e. U(±1/√in)) as PEFT initialises it, B zeros: the model is unchanged at step 0. */
+    private void addLora(MambaConfig base, long seed) {
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(seed);
+        for (int i = 0; i < base.nLayers(); i++)
+            for (String name : options.loraTargets()) {
+                LoraTarget t = LoraTarget.of(name, base);
+                float[] a = new float[options.loraRank() * t.in()];
+                double bound = 1 / Math.sqrt(t.in());
+                for (int j = 0; j < a.length; j++) a[j] = (float) rnd.nextDouble(-bound, bound);
+                put(new Parameter(t.key(i, "A"), a, true, options.loraRank(), t.in()));
+                put(new Parameter(t.key(i, "B"), new float[(t.rowTo() - t.rowFrom()) * options.loraRank()], true,
+                        t.rowTo() - t.rowFrom(), options.loraRank()));
+            }
     }
 
     private void add(String name, long... shape) {
@@ -98,8 +115,12 @@ public final class Adapter {
     }
 
     /** A fresh adapter for these methods on this base model: states and offsets at zero, weights as the checkpoint has them. */
+    public static Adapter create(MambaLM base, List<Method> methods, MethodOptions options, long seed) {
+        return new Adapter(methods, options, base, seed);
+    }
+
     public static Adapter create(MambaLM base, List<Method> methods, MethodOptions options) {
-        return new Adapter(methods, options, base);
+        return create(base, methods, options, 42);
     }
 
     /** Plugs this adapter into the model: its seams, and its weights in place of the checkpoint's. */
@@ -124,7 +145,15 @@ public final class Adapter {
         for (int i = 0; i < out.length; i++) {
             String p = "backbone.layers." + i + ".mixer.";
             Parameter h = params.get(p + "h_offset"), y = params.get(p + "y_offset"), h0 = params.get(p + "h0"), c0 = params.get(p + "conv_state0");
-            out[i] = new Seams(value(h), value(y), value(h0), value(c0), grad(h), grad(y), grad(h0), grad(c0));
+            List<LowRank> lowRank = new ArrayList<>();
+            if (methods.contains(Method.LORA))
+                for (String name : options.loraTargets()) {
+                    LoraTarget t = LoraTarget.of(name, base);
+                    Parameter a = params.get(t.key(i, "A")), b = params.get(t.key(i, "B"));
+                    lowRank.add(new LowRank(t.module(), t.rowFrom(), t.rowTo(), value(a), value(b),
+                            (float) (options.loraAlpha() / options.loraRank()), (float) options.loraDropout(), grad(a), grad(b)));
+                }
+            out[i] = new Seams(value(h), value(y), value(h0), value(c0), grad(h), grad(y), grad(h0), grad(c0), lowRank);
         }
         return out;
     }
@@ -181,7 +210,7 @@ public final class Adapter {
         } catch (IOException e) {
             throw new StatetuneException(cfgFile + ": malformed options (" + e.getMessage().lines().findFirst().orElse("") + ")");
         }
-        Adapter adapter = new Adapter(methods, options, model);
+        Adapter adapter = new Adapter(methods, options, model, 0);
         try (SafeTensors st = SafeTensors.open(dir.resolve(WEIGHTS))) {
             for (Parameter p : adapter.params.values()) {
                 Tensor t = st.get(p.name);

@@ -16,7 +16,7 @@ public enum Method {
     INITIAL_STATE("initial-state", true),
     PREFIX("prefix", false),
     PROMPT("prompt", false),
-    LORA("lora", false),
+    LORA("lora", true),
     BITFIT("bitfit", true),
     FULL("full", true),
     ADDITIONAL_SCAN("additional-scan", false);

@@ -76,6 +76,7 @@ public final class Trainer {
                 double lossSum = 0;
                 for (int micro = 0; micro < o.gradAccum(); micro++) {
                     Batch batch = batcher.next();
+                    lm.setDropoutSeed(o.seed() * 1_000_003L + (long) step * o.gradAccum() + micro);
                     lossSum += lm.loss(batch.inputIds(), batch.labels(), true).meanLoss();
                     stepTokens += batch.tokens();
                 }

@@ -81,6 +81,34 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
+    public void copyColumns(Tensor src, int col, Tensor dst) {
+        int rows = (int) dst.size(0), w = (int) dst.size(1), stride = (int) src.size(1);
+        for (int t = 0; t < rows; t++)
+            MemorySegment.copy(src.data(), ((long) t * stride + col) * 4, dst.data(), (long) t * w * 4, (long) w * 4);
+    }
+
+    @Override
+    public void addScaledColumns(Tensor dst, int col, Tensor src, float scale) {
+        int rows = (int) src.size(0), w = (int) src.size(1), stride = (int) dst.size(1);
+        for (int t = 0; t < rows; t++)
+            for (int j = 0; j < w; j++) {
+                long at = (long) t * stride + col + j;
+                dst.data().setAtIndex(Tensor.F32, at, dst.data().getAtIndex(Tensor.F32, at) + scale * src.data().getAtIndex(Tensor.F32, (long) t * w + j));
+            }
+    }
+
+    @Override
+    public void dropout(Tensor x, float p, long seed, Tensor mask) {
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(seed);
+        float keep = 1f / (1f - p);
+        for (long i = 0, n = x.numel(); i < n; i++) {
+            float m = rnd.nextFloat() < p ? 0f : keep;
+            mask.data().setAtIndex(Tensor.F32, i, m);
+            x.data().setAtIndex(Tensor.F32, i, x.data().getAtIndex(Tensor.F32, i) * m);
+        }
+    }
+
+    @Override
     public void multiplyInPlace(Tensor acc, Tensor x) {
         for (long i = 0, n = acc.numel(); i < n; i++)
             acc.data().setAtIndex(Tensor.F32, i, acc.data().getAtIndex(Tensor.F32, i) * x.data().getAtIndex(Tensor.F32, i));

@@ -1,0 +1,90 @@
+package dev.statetune.peft;
+
+import dev.statetune.Fixtures;
+import dev.statetune.backend.cpu.CpuBackend;
+import dev.statetune.io.Checkpoint;
+import dev.statetune.model.MambaLM;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.SplittableRandom;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * LoRA on every target of the mixer (x_proj's dt, B, C parts, dt_proj, in_proj, out_proj):
+ * zero B leaves the model unchanged, the gradients of A and B match central differences of the
+ * loss, and the paper's recipe has the paper's parameter count.
+ */
+class LoraTest {
+    static final CpuBackend CPU = new CpuBackend(2);
+    static final int[][] IDS = {{12, 400, 7, 88, 912, 3, 55}, {5, 6, 7, 8, 9, 10, 11}};
+    static final int[][] LABELS = {{-100, -100, 7, 88, 912, 3, 55}, {-100, 6, 7, 8, 9, 10, -100}};
+    static final List<String> ALL = List.of("x_proj.dt", "x_proj.B", "x_proj.C", "dt_proj", "in_proj", "out_proj");
+
+    @AfterAll
+    static void close() { CPU.close(); }
+
+    static MethodOptions options(double dropout) {
+        return new MethodOptions(4, 8, dropout, ALL, 16, false, 8);
+    }
+
+    @Test
+    void freshLoraLeavesLogitsBitIdentical() {
+        try (MambaLM lm = new MambaLM(Checkpoint.open(Fixtures.tinyModel()), CPU)) {
+            float[] plain = lm.forward(IDS, lm.newState(2)).toFloatArray();
+            Adapter.create(lm, List.of(Method.LORA), options(0.1)).attach(lm);
+            assertArrayEquals(plain, lm.forward(IDS, lm.newState(2)).toFloatArray());
+        }
+    }
+
+    @Test
+    void gradientsOfAAndBMatchFiniteDifferences() {
+        try (MambaLM lm = new MambaLM(Checkpoint.open(Fixtures.tinyModel()), CPU)) {
+            Adapter lora = Adapter.create(lm, List.of(Method.LORA), options(0));
+            SplittableRandom rnd = new SplittableRandom(3);
+            for (Parameter p : lora.parameters())   // B away from zero so that both A's and B's gradients are non-trivial
+                if (p.name.contains("lora_B")) for (int i = 0; i < p.value.length; i++) p.value[i] = (float) rnd.nextDouble(-0.3, 0.3);
+            lora.attach(lm);
+            lm.loss(IDS, LABELS, true);
+            SplittableRandom pick = new SplittableRandom(5);
+            int checked = 0;
+            for (Parameter p : lora.parameters()) {
+                if (!p.name.contains("layers.0.") && !p.name.contains("layers.2.")) continue;
+                for (int trial = 0; trial < 2; trial++) {
+                    int i = pick.nextInt(p.value.length);
+                    float keep = p.value[i], eps = 2e-2f;
+                    p.value[i] = keep + eps;
+                    double plus = lm.loss(IDS, LABELS, false).meanLoss();
+                    p.value[i] = keep - eps;
+                    double minus = lm.loss(IDS, LABELS, false).meanLoss();
+                    p.value[i] = keep;
+                    double numeric = (plus - minus) / (2 * eps);
+                    assertEquals(numeric, p.grad[i], 2e-4 + 0.03 * Math.abs(numeric), p.name + "[" + i + "]");
+                    checked++;
+                }
+            }
+            assertEquals(2 * 2 * 2 * ALL.size(), checked);
+        }
+    }
+
+    @Test
+    void dropoutIsFixedByTheSeedAndOffInEvaluation() {
+        try (MambaLM lm = new MambaLM(Checkpoint.open(Fixtures.tinyModel()), CPU)) {
+            Adapter lora = Adapter.create(lm, List.of(Method.LORA), options(0.5));
+            for (Parameter p : lora.parameters()) if (p.name.contains("lora_B")) java.util.Arrays.fill(p.value, 0.05f);
+            lora.attach(lm);
+            lm.setDropoutSeed(1);
+            double a = lm.loss(IDS, LABELS, true).meanLoss();
+            lm.setDropoutSeed(1);
+            double b = lm.loss(IDS, LABELS, true).meanLoss();
+            lm.setDropoutSeed(2);
+            double c = lm.loss(IDS, LABELS, true).meanLoss();
+            double eval1 = lm.loss(IDS, LABELS, false).meanLoss(), eval2 = lm.loss(IDS, LABELS, false).meanLoss();
+            assertEquals(a, b);
+            assertNotEquals(a, c);
+            assertEquals(eval1, eval2);
+        }
+    }
+}
