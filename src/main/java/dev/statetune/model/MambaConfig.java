@@ -73,6 +73,32 @@ public record MambaConfig(int modelDim, int nLayers, int vocabSize, int stateDim
         return v.asInt();
     }
 
+    /** This config as a Hugging Face `MambaConfig` config.json (what `statetune merge` writes). */
+    public java.util.Map<String, Object> toHuggingFace() {
+        java.util.Map<String, Object> j = new java.util.LinkedHashMap<>();
+        j.put("architectures", java.util.List.of("MambaForCausalLM"));
+        j.put("model_type", "mamba");
+        j.put("hidden_size", modelDim);
+        j.put("num_hidden_layers", nLayers);
+        j.put("vocab_size", vocabSize);
+        j.put("state_size", stateDim);
+        j.put("intermediate_size", innerDim);
+        j.put("expand", innerDim / modelDim);
+        j.put("conv_kernel", convWidth);
+        j.put("time_step_rank", dtRank);
+        j.put("use_bias", useBias);
+        j.put("use_conv_bias", useConvBias);
+        j.put("layer_norm_epsilon", normEps);
+        j.put("tie_word_embeddings", tieEmbeddings);
+        j.put("eos_token_id", eosTokenId);
+        j.put("pad_token_id", eosTokenId);
+        j.put("bos_token_id", eosTokenId);
+        j.put("residual_in_fp32", true);
+        j.put("hidden_act", "silu");
+        j.put("dtype", "float32");
+        return j;
+    }
+
     /** Parameters of the model, the tied lm_head counted once. */
     public long parameterCount() {
         long perLayer = (long) modelDim * 2 * innerDim + (useBias ? 2L * innerDim : 0)     // in_proj

@@ -161,6 +161,42 @@ public final class Adapter {
     private static Tensor value(Parameter p) { return p == null ? null : Tensor.of(p.value, p.shape); }
     private static Tensor grad(Parameter p) { return p == null ? null : Tensor.of(p.grad, p.shape); }
 
+    /**
+     * The base model's weights with this adapter folded in (float32, by Hugging Face name): LoRA's
+     * W[rows] += (α/r)·B·A, BitFit's and full fine-tuning's trained values. State methods act on
+     * the recurrence's read-out and start, not on a weight, so they cannot be merged.
+     */
+    public Map<String, Tensor> mergedWeights(MambaLM model) {
+        for (Method m : methods)
+            if (m != Method.LORA && m != Method.BITFIT && m != Method.FULL)
+                throw new StatetuneException("method '" + m.cliName + "' cannot be merged into the weights (it is not a weight update); "
+                        + "use the adapter directory with --adapter instead");
+        MambaConfig base = model.config();
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        for (String name : model.weightNames()) {
+            Parameter trainedWeight = weights.get(name);
+            out.put(name, Tensor.of(trainedWeight != null ? trainedWeight.value.clone() : model.storedWeight(name).toFloatArray(),
+                    model.storedWeight(name).shape()));
+        }
+        if (methods.contains(Method.LORA))
+            for (int i = 0; i < base.nLayers(); i++)
+                for (String name : options.loraTargets()) {
+                    LoraTarget t = LoraTarget.of(name, base);
+                    float[] a = params.get(t.key(i, "A")).value, b = params.get(t.key(i, "B")).value;
+                    Tensor w = out.get("backbone.layers." + i + ".mixer." + t.module() + ".weight");
+                    int rank = options.loraRank(), in = t.in();
+                    float scale = (float) (options.loraAlpha() / rank);
+                    for (int row = t.rowFrom(); row < t.rowTo(); row++)
+                        for (int col = 0; col < in; col++) {
+                            float delta = 0;
+                            for (int q = 0; q < rank; q++) delta += b[(row - t.rowFrom()) * rank + q] * a[q * in + col];
+                            long at = (long) row * in + col;
+                            w.data().setAtIndex(Tensor.F32, at, w.data().getAtIndex(Tensor.F32, at) + scale * delta);
+                        }
+                }
+        return out;
+    }
+
     /** A stable fingerprint of the base model's architecture: an adapter only loads onto the model it was made for. */
     public static String hash(MambaConfig base) {
         try {

@@ -7,10 +7,7 @@ import dev.statetune.tensor.Tensor;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -22,23 +19,11 @@ import static org.junit.jupiter.api.Assertions.*;
 class CliErrorsTest {
     @TempDir Path dir;
 
-    record Result(int code, String out, String err) {}
-
-    static Result run(String... args) {
-        PrintStream oldOut = System.out, oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            int code = Main.run(args);
-            return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
+    static CliRunner.Result run(String... args) {
+        return CliRunner.run(args);
     }
 
-    static void assertUserError(Result r, String... expected) {
+    static void assertUserError(CliRunner.Result r, String... expected) {
         assertEquals(1, r.code(), "exit code; stderr: " + r.err());
         String line = r.err().strip();
         assertFalse(line.contains("\n"), "one line: " + r.err());
@@ -110,7 +95,7 @@ class CliErrorsTest {
 
     @Test
     void unknownFlagIsAUsageError() {
-        Result r = run("generate", "--no-such-flag");
+        CliRunner.Result r = run("generate", "--no-such-flag");
         assertEquals(2, r.code());
         assertTrue(r.err().contains("Unknown option: '--no-such-flag'"), r.err());
     }

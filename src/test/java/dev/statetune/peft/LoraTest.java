@@ -87,4 +87,26 @@ class LoraTest {
             assertEquals(eval1, eval2);
         }
     }
+
+    @Test
+    void mergedEqualsUnmerged() throws Exception {
+        java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("merge");
+        try (MambaLM lm = new MambaLM(Checkpoint.open(Fixtures.tinyModel()), CPU)) {
+            Adapter adapter = Adapter.create(lm, List.of(Method.LORA, Method.BITFIT), options(0.1));
+            SplittableRandom rnd = new SplittableRandom(8);
+            for (Parameter p : adapter.parameters())
+                for (int i = 0; i < p.value.length; i++) p.value[i] += (float) rnd.nextDouble(-0.05, 0.05);
+            adapter.save(dir);
+            adapter.attach(lm);
+            float[] unmerged = lm.forward(IDS, lm.newState(2)).toFloatArray();
+            var r = dev.statetune.cli.CliRunner.run("merge", "--adapter", dir.toString(), "--out", dir.resolve("merged").toString());
+            assertEquals(0, r.code(), r.err());
+            try (MambaLM merged = new MambaLM(Checkpoint.open(dir.resolve("merged")), CPU)) {
+                Fixtures.assertClose(unmerged, merged.forward(IDS, merged.newState(2)).toFloatArray(), 1e-5, 1e-5, "merged vs unmerged");
+            }
+            Adapter states = Adapter.create(lm, List.of(Method.STATE_OFFSET_H), options(0));
+            var e = assertThrows(dev.statetune.StatetuneException.class, () -> states.mergedWeights(lm));
+            assertTrue(e.getMessage().contains("cannot be merged"), e.getMessage());
+        }
+    }
 }
