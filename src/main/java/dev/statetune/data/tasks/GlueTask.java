@@ -11,39 +11,49 @@ import java.util.List;
  * The GLUE tasks from their original TSV files: {@code instruction + s1 + "###" + s2 + "###"} (one
  * sentence: {@code instruction + s + "###"}) → the label id as one digit, no eos (PAPER_NOTES "Data
  * formats"). The instructions are the authors' (furiosa-ai/ssm-peft dataset/glue.py, from promptbench);
- * STS-B, which they did not run, gets one of the same pattern.
+ * STS-B, which they did not run, gets one of the same pattern. That code also puts a "###" between the
+ * instruction and s1; PAPER_NOTES has none, and PAPER_NOTES is followed here.
  *
  * <p>STS-B is regression: its target is the gold score rounded half up to a digit 0–5 (2.5 → "3"), so it
  * is scored like the others by one class token, while {@link TaskExample#score()} keeps the float for
  * Pearson/Spearman.
  */
 public final class GlueTask implements Task {
-    public static final GlueTask COLA = new GlueTask("glue/cola", "Review the sentence below and identify whether its grammar is Unacceptable or Acceptable. "
+    public static final GlueTask COLA = new GlueTask("glue/cola",
+            "Review the sentence below and identify whether its grammar is Unacceptable or Acceptable. "
             + "Respond with '0' if Unacceptable or '1' if Acceptable: ",
             List.of("source", "label", "original_mark", "sentence"), "sentence", null, "label",
             Labels.DIGIT, List.of("unacceptable", "acceptable"));
-    public static final GlueTask SST2 = new GlueTask("glue/sst2", "Read the provided excerpt and choose between negative and positive to describe its sentiment. "
+    public static final GlueTask SST2 = new GlueTask("glue/sst2",
+            "Read the provided excerpt and choose between negative and positive to describe its sentiment. "
             + "Respond with '0' if negative or '1' if positive: ",
             null, "sentence", null, "label", Labels.DIGIT, List.of("negative", "positive"));
-    public static final GlueTask MRPC = new GlueTask("glue/mrpc", "Can the given sentences be considered semantically identical? "
+    public static final GlueTask MRPC = new GlueTask("glue/mrpc",
+            "Can the given sentences be considered semantically identical? "
             + "Respond with '0' if not_equivalent or '1' if equivalent: ",
             null, "#1 String", "#2 String", "Quality", Labels.DIGIT, List.of("not_equivalent", "equivalent"));
-    public static final GlueTask QQP = new GlueTask("glue/qqp", "Can these two statements be considered equal in meaning? "
+    public static final GlueTask QQP = new GlueTask("glue/qqp",
+            "Can these two statements be considered equal in meaning? "
             + "Respond with '0' if not_equivalent or '1' if equivalent: ",
             null, "question1", "question2", "is_duplicate", Labels.DIGIT, List.of("not_duplicate", "duplicate"));
-    public static final GlueTask STSB = new GlueTask("glue/stsb", "Rate how similar in meaning the given pair of sentences is. "
+    public static final GlueTask STSB = new GlueTask("glue/stsb",
+            "Rate how similar in meaning the given pair of sentences is. "
             + "Respond with '0' if unrelated, '1', '2', '3', '4' or '5' if equivalent: ",
             null, "sentence1", "sentence2", "score", Labels.SCORE, List.of("0", "1", "2", "3", "4", "5"));
-    public static final GlueTask MNLI = new GlueTask("glue/mnli", "Assess the connection between the following sentences and classify it as entailment, neutral, "
+    public static final GlueTask MNLI = new GlueTask("glue/mnli",
+            "Assess the connection between the following sentences and classify it as entailment, neutral, "
             + "or contradiction. Respond with '0' if entailment, '1' if neutral or '2' if contradiction: ",
             null, "sentence1", "sentence2", "gold_label", Labels.NAMED, List.of("entailment", "neutral", "contradiction"));
-    public static final GlueTask QNLI = new GlueTask("glue/qnli", "Consider the context and question, and indicate if the answer can be logically deduced from "
+    public static final GlueTask QNLI = new GlueTask("glue/qnli",
+            "Consider the context and question, and indicate if the answer can be logically deduced from "
             + "the context. Respond with '0' if entailment or '1' if not_entailment: ",
             null, "question", "sentence", "label", Labels.NAMED, List.of("entailment", "not_entailment"));
-    public static final GlueTask RTE = new GlueTask("glue/rte", "Determine if the given pair of sentences displays entailment or not_entailment. "
+    public static final GlueTask RTE = new GlueTask("glue/rte",
+            "Determine if the given pair of sentences displays entailment or not_entailment. "
             + "Respond with '0' if entailment or '1' if not_entailment: ",
             null, "sentence1", "sentence2", "label", Labels.NAMED, List.of("entailment", "not_entailment"));
-    public static final GlueTask WNLI = new GlueTask("glue/wnli", "Identify whether the given pair of sentences demonstrates entailment or not_entailment. "
+    public static final GlueTask WNLI = new GlueTask("glue/wnli",
+            "Identify whether the given pair of sentences demonstrates entailment or not_entailment. "
             + "Respond with '0' if not_entailment or '1' if entailment: ",
             null, "sentence1", "sentence2", "label", Labels.DIGIT, List.of("not_entailment", "entailment"));
 

@@ -22,7 +22,8 @@ public sealed interface Task permits GlueTask, SamsumTask, DartTask, SpiderTask 
 
     /**
      * Reads a split from the task's own directory (e.g. .../glue/RTE, .../spider), one example per
-     * evaluation item. The tokenizer measures lengths where the task has a limit.
+     * evaluation item. The tokenizer measures lengths where the task has a limit (Spider; the others
+     * accept null).
      *
      * @throws dev.statetune.StatetuneException naming the file (and line) when it is missing or malformed
      */

@@ -4,6 +4,7 @@ import dev.statetune.data.Example;
 import dev.statetune.tokenizer.Tokenizer;
 import org.junit.jupiter.api.Test;
 
+import java.util.Arrays;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.*;
@@ -81,7 +82,7 @@ class GenerationTasksTest {
             int[] reference = tok.encode(multi.references().get(r));
             Example ex = train.get(r);
             assertEquals(promptLength + reference.length + 1, ex.length(), "reference " + r);
-            assertArrayEquals(reference, java.util.Arrays.copyOfRange(ex.labels(), promptLength, ex.length() - 1), "reference " + r);
+            assertArrayEquals(reference, Arrays.copyOfRange(ex.labels(), promptLength, ex.length() - 1), "reference " + r);
             assertEquals(EOS, ex.labels()[ex.length() - 1]);
         }
     }

@@ -9,6 +9,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -36,7 +37,7 @@ class TaskErrorsTest {
 
     @Test
     void registryKnowsThePapersTasks() {
-        assertEquals(java.util.List.of("glue/cola", "glue/sst2", "glue/mrpc", "glue/qqp", "glue/stsb", "glue/mnli",
+        assertEquals(List.of("glue/cola", "glue/sst2", "glue/mrpc", "glue/qqp", "glue/stsb", "glue/mnli",
                 "glue/qnli", "glue/rte", "glue/wnli", "samsum", "spider", "dart"), Tasks.names());
         String message = assertThrows(StatetuneException.class, () -> Tasks.byName("glue/sst-2")).getMessage();
         assertTrue(message.startsWith("unknown task \"glue/sst-2\" (tasks: glue/cola, "), message);
