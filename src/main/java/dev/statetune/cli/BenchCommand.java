@@ -9,12 +9,19 @@ import dev.statetune.model.DecodeState;
 import dev.statetune.model.MambaConfig;
 import dev.statetune.model.MambaLM;
 import dev.statetune.model.ModelShapes;
+import dev.statetune.peft.Adapter;
+import dev.statetune.peft.Method;
+import dev.statetune.peft.MethodOptions;
+import dev.statetune.peft.Parameter;
 import dev.statetune.tensor.Tensor;
+import dev.statetune.train.AdamW;
+import dev.statetune.train.GradClip;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
@@ -33,9 +40,15 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--decode", defaultValue = "32", description = "tokens for the decode measurement (default: ${DEFAULT-VALUE})") int decode;
     @Option(names = "--gemm-rows", defaultValue = "512", description = "token rows of the GEMM measurement (default: ${DEFAULT-VALUE})") int gemmRows;
     @Option(names = "--json", description = "print JSON instead of text") boolean json;
+    @Option(names = "--train", description = "measure training steps instead: tokens/s of state-offset-h, lora and full")
+    boolean train;
+    @Option(names = "--batch", defaultValue = "4", description = "with --train: sequences per step (default: ${DEFAULT-VALUE})") int batch;
+    @Option(names = "--seq", defaultValue = "128", description = "with --train: tokens per sequence (default: ${DEFAULT-VALUE})") int seq;
+    @Option(names = "--steps", defaultValue = "3", description = "with --train: timed steps per method, after one warm-up (default: ${DEFAULT-VALUE})") int steps;
 
     @Override
     public Integer call() throws Exception {
+        if (train) return trainBench();
         MambaConfig cfg = ModelShapes.config(size);
         Map<String, Object> r = new LinkedHashMap<>();
         try (CpuBackend cpu = threads != null ? new CpuBackend(threads) : new CpuBackend()) {
@@ -81,6 +94,48 @@ final class BenchCommand implements Callable<Integer> {
             System.out.printf("prefill, %d tokens, batch 1   %8.1f tokens/s%n", prefill, r.get("prefill_tokens_per_s"));
             System.out.printf("decode, batch 1                %8.1f tokens/s%n", r.get("decode_tokens_per_s"));
         }
+        return 0;
+    }
+
+    /** Training tokens/s per method: one optimizer step = forward, backward, clipping and AdamW, as the Trainer runs it. */
+    private int trainBench() throws Exception {
+        MambaConfig cfg = ModelShapes.config(size);
+        Map<String, Object> r = new LinkedHashMap<>();
+        try (CpuBackend cpu = threads != null ? new CpuBackend(threads) : new CpuBackend();
+             MambaLM lm = new MambaLM(Checkpoint.inMemory(Path.of("random-" + size), cfg, ModelShapes.randomWeights(cfg, 0)), cpu)) {
+            System.err.printf("bench --train: mamba-%s shape, batch %d × %d tokens, %s%n", size, batch, seq, cpu.name());
+            SplittableRandom rnd = new SplittableRandom(3);
+            int[][] ids = new int[batch][], labels = new int[batch][];
+            for (int b = 0; b < batch; b++) {
+                ids[b] = rnd.ints(seq, 1, cfg.vocabSize()).toArray();
+                labels[b] = ids[b].clone();
+            }
+            for (Method m : List.of(Method.STATE_OFFSET_H, Method.LORA, Method.FULL)) {
+                Adapter adapter = Adapter.create(lm, List.of(m), MethodOptions.defaults());
+                adapter.attach(lm);
+                List<Parameter> params = adapter.parameters();
+                AdamW adamW = new AdamW(0);
+                double best = Double.MAX_VALUE;
+                for (int step = 0; step <= steps; step++) {
+                    long t0 = System.nanoTime();
+                    params.forEach(Parameter::zeroGrad);
+                    lm.loss(ids, labels, true);
+                    GradClip.clip(params, 1.0);
+                    adamW.step(params, 1e-4);
+                    if (step > 0) best = Math.min(best, (System.nanoTime() - t0) / 1e9);
+                }
+                r.put(m.cliName + "_tokens_per_s", batch * seq / best);
+                r.put(m.cliName + "_step_s", best);
+                System.err.printf("  %-16s %8.1f tokens/s (%.2f s a step, %,d trainable)%n", m.cliName, batch * seq / best, best,
+                        adapter.parameterCount());
+                lm.clearAdaptation();
+            }
+        }
+        r.put("full_step_over_state_offset_h_step", (double) r.get("full_step_s") / (double) r.get("state-offset-h_step_s"));
+        System.out.println(json ? new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(r)
+                : String.format("training tokens/s: state-offset-h %.1f, lora %.1f, full %.1f; a full step costs %.2f× a state-offset-h step",
+                r.get("state-offset-h_tokens_per_s"), r.get("lora_tokens_per_s"), r.get("full_tokens_per_s"),
+                r.get("full_step_over_state_offset_h_step")));
         return 0;
     }
 
