@@ -21,14 +21,11 @@ final class CpuMath {
     private static final float MIN_ARG = -87.3f, MAX_ARG = 88.7f;
     // e^r on |r| ≤ ln2/2: Taylor coefficients 1/6! … 1/2!, 1, 1 (max relative error ~2e-7)
     private static final float C6 = 1.3888889e-3f, C5 = 8.3333333e-3f, C4 = 4.1666667e-2f, C3 = 1.6666667e-1f, C2 = 0.5f;
-    @SuppressWarnings("unchecked")
-    private static final VectorShuffle<Float>[] HALVES = new VectorShuffle[Integer.numberOfTrailingZeros(F.length())];
+    // rotations by 8, 4, 2, 1 lanes: constants, so that C2 compiles the reduction to permutes
+    private static final VectorShuffle<Float> ROT8 = rotation(8), ROT4 = rotation(4), ROT2 = rotation(2), ROT1 = rotation(1);
 
-    static {
-        for (int level = 0; level < HALVES.length; level++) {
-            int half = F.length() >> (level + 1);
-            HALVES[level] = VectorShuffle.fromOp(F, i -> (i + half) % F.length());
-        }
+    private static VectorShuffle<Float> rotation(int by) {
+        return VectorShuffle.fromOp(F, i -> (i + by) % F.length());
     }
 
     private CpuMath() {}
@@ -54,8 +51,10 @@ final class CpuMath {
 
     /** Σ lanes, always in the same order: a fixed tree of halvings. */
     static float sum(FloatVector v) {
-        for (VectorShuffle<Float> s : HALVES) v = v.add(v.rearrange(s));
-        return v.lane(0);
+        if (F.length() >= 16) v = v.add(v.rearrange(ROT8));
+        if (F.length() >= 8) v = v.add(v.rearrange(ROT4));
+        if (F.length() >= 4) v = v.add(v.rearrange(ROT2));
+        return v.add(v.rearrange(ROT1)).lane(0);
     }
 
     static float sigmoid(float v) {

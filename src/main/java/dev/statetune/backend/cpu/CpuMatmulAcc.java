@@ -40,49 +40,58 @@ final class CpuMatmulAcc {
     static void accumulate(Parallel par, View a, View b, View c, int m, int p, int n) {
         int tiles = (m + 3) / 4;
         int chunks = Math.min(tiles, par.threads * 4);
+        boolean bf16 = b.dtype == DType.BF16;
         par.forEach(chunks, chunk -> {
             int from = (int) ((long) tiles * chunk / chunks) * 4, to = Math.min(m, (int) ((long) tiles * (chunk + 1) / chunks) * 4);
+            float[] aPack = new float[4 * p];   // (4, p): this block's rows of A, contiguous, missing rows repeat the last
+            float[] sums = new float[4 * 2 * L];
             for (int i0 = from; i0 < to; i0 += 4) {
                 int rowsHere = Math.min(4, to - i0);
+                for (int r = 0; r < 4; r++)
+                    for (int q = 0; q < p; q++) aPack[r * p + q] = a.get(i0 + Math.min(r, rowsHere - 1), q);
                 int j = 0;
-                for (; j + 2 * L <= n; j += 2 * L) tile(a, b, c, i0, rowsHere, j, p);
+                for (; j + 2 * L <= n; j += 2 * L) {
+                    tile(aPack, p, b.data, b.offset + j, b.rowStride, bf16, sums);
+                    for (int r = 0; r < rowsHere; r++)
+                        for (int h = 0; h < 2 * L; h++) {
+                            long at = c.offset + (i0 + r) * c.rowStride + j + h;
+                            c.data.setAtIndex(Tensor.F32, at, c.data.getAtIndex(Tensor.F32, at) + sums[r * 2 * L + h]);
+                        }
+                }
                 for (; j < n; j++)
-                    for (int i = i0; i < i0 + rowsHere; i++) {
+                    for (int r = 0; r < rowsHere; r++) {
                         float s = 0;
-                        for (int q = 0; q < p; q++) s += a.get(i, q) * b.get(q, j);
-                        long at = c.offset + i * c.rowStride + j;
+                        for (int q = 0; q < p; q++) s += aPack[r * p + q] * b.get(q, j);
+                        long at = c.offset + (i0 + r) * c.rowStride + j;
                         c.data.setAtIndex(Tensor.F32, at, c.data.getAtIndex(Tensor.F32, at) + s);
                     }
             }
         });
     }
 
-    private static FloatVector loadB(View b, int q, int j) {
-        long at = b.offset + q * b.rowStride + j;
-        if (b.dtype == DType.F32) return FloatVector.fromMemorySegment(F, b.data, at * 4, LE);
-        return (FloatVector) ShortVector.fromMemorySegment(S, b.data, at * 2, LE)
+    private static FloatVector loadB(MemorySegment b, long at, boolean bf16) {
+        if (!bf16) return FloatVector.fromMemorySegment(F, b, at * 4, LE);
+        return (FloatVector) ShortVector.fromMemorySegment(S, b, at * 2, LE)
                 .convertShape(VectorOperators.S2I, I, 0).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
     }
 
-    /** Rows i0..i0+rows (rows ≤ 4) × columns j..j+2L of C, over the whole inner dimension. */
-    private static void tile(View a, View b, View c, int i0, int rows, int j, int p) {
+    /** sums (4, 2L) = aPack (4, p) · B[:, col : col+2L] over the whole inner dimension. */
+    private static void tile(float[] aPack, int p, MemorySegment b, long col, long bStride, boolean bf16, float[] sums) {
         FloatVector z = FloatVector.zero(F);
         FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z;
-        int r1 = Math.min(i0 + 1, i0 + rows - 1), r2 = Math.min(i0 + 2, i0 + rows - 1), r3 = Math.min(i0 + 3, i0 + rows - 1);
         for (int q = 0; q < p; q++) {
-            FloatVector b0 = loadB(b, q, j), b1 = loadB(b, q, j + L);
-            FloatVector a0 = FloatVector.broadcast(F, a.get(i0, q)), a1 = FloatVector.broadcast(F, a.get(r1, q));
-            FloatVector a2 = FloatVector.broadcast(F, a.get(r2, q)), a3 = FloatVector.broadcast(F, a.get(r3, q));
+            long at = col + q * bStride;
+            FloatVector b0 = loadB(b, at, bf16), b1 = loadB(b, at + L, bf16);
+            FloatVector a0 = FloatVector.broadcast(F, aPack[q]), a1 = FloatVector.broadcast(F, aPack[p + q]);
+            FloatVector a2 = FloatVector.broadcast(F, aPack[2 * p + q]), a3 = FloatVector.broadcast(F, aPack[3 * p + q]);
             c00 = b0.fma(a0, c00); c01 = b1.fma(a0, c01);
             c10 = b0.fma(a1, c10); c11 = b1.fma(a1, c11);
             c20 = b0.fma(a2, c20); c21 = b1.fma(a2, c21);
             c30 = b0.fma(a3, c30); c31 = b1.fma(a3, c31);
         }
-        FloatVector[][] acc = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}};
-        for (int i = 0; i < rows; i++)
-            for (int h = 0; h < 2; h++) {
-                long at = (c.offset + (i0 + i) * c.rowStride + j + h * L) * 4;
-                FloatVector.fromMemorySegment(F, c.data, at, LE).add(acc[i][h]).intoMemorySegment(c.data, at, LE);
-            }
+        c00.intoArray(sums, 0); c01.intoArray(sums, L);
+        c10.intoArray(sums, 2 * L); c11.intoArray(sums, 3 * L);
+        c20.intoArray(sums, 4 * L); c21.intoArray(sums, 5 * L);
+        c30.intoArray(sums, 6 * L); c31.intoArray(sums, 7 * L);
     }
 }

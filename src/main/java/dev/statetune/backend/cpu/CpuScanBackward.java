@@ -32,31 +32,33 @@ final class CpuScanBackward {
             float[] hist = new float[(len + 1) * width * n];   // (len+1, width, n): h_0 .. h_len
             float[] dh = new float[width * n];                 // (width, n) the carry
             float[] partial = dBC[block];
+            float[] bt = new float[n], ct = new float[n];   // B_t, C_t of the current step
             for (int s = 0; s < batch; s++) {
                 for (int c = 0; c < width; c++)
                     for (int p = 0; p < n; p++)
                         hist[c * n + p] = h0 == null ? 0 : h0.data().getAtIndex(Tensor.F32, ((long) s * inner + c0 + c) * n + p);
                 for (int t = 0; t < len; t++) {          // recompute h_1..h_len
                     long row = (long) s * len + t;
+                    MemorySegment.copy(bcs, Tensor.F32, (row * bcStride + bCol) * 4, bt, 0, n);
                     for (int c = 0; c < width; c++) {
                         float dtv = dts.getAtIndex(Tensor.F32, row * inner + c0 + c), xv = xs.getAtIndex(Tensor.F32, row * inner + c0 + c);
                         int prev = (t * width + c) * n, cur = prev + width * n, ab = (c0 + c) * n;
                         for (int p = 0; p < n; p++)
-                            hist[cur + p] = CpuMath.exp(dtv * a[ab + p]) * hist[prev + p]
-                                    + dtv * xv * bcs.getAtIndex(Tensor.F32, row * bcStride + bCol + p);
+                            hist[cur + p] = CpuMath.exp(dtv * a[ab + p]) * hist[prev + p] + dtv * xv * bt[p];
                     }
                 }
                 java.util.Arrays.fill(dh, 0f);
                 for (int t = len - 1; t >= 0; t--) {
                     long row = (long) s * len + t;
+                    MemorySegment.copy(bcs, Tensor.F32, (row * bcStride + bCol) * 4, bt, 0, n);
+                    MemorySegment.copy(bcs, Tensor.F32, (row * bcStride + bCol + n) * 4, ct, 0, n);
                     for (int c = 0; c < width; c++) {
                         int ch = c0 + c, ab = ch * n, prev = (t * width + c) * n, cur = prev + width * n;
                         long at = row * inner + ch;
                         float dtv = dts.getAtIndex(Tensor.F32, at), xv = xs.getAtIndex(Tensor.F32, at);
                         float zv = zs.getAtIndex(Tensor.F32, row * zStride + zCol + ch);
                         float y = d[ch] * xv + yOff[ch];
-                        for (int p = 0; p < n; p++)
-                            y += bcs.getAtIndex(Tensor.F32, row * bcStride + bCol + n + p) * (hist[cur + p] + hOff[ab + p]);
+                        for (int p = 0; p < n; p++) y += ct[p] * (hist[cur + p] + hOff[ab + p]);
                         float sig = CpuMath.sigmoid(zv);
                         float gy = dys.getAtIndex(Tensor.F32, at);
                         float dyv = gy * zv * sig;                                  // through the gate
@@ -65,8 +67,7 @@ final class CpuScanBackward {
                         if (g.dyOffset() != null) add(g.dyOffset(), ch, dyv);
                         float dx = dyv * d[ch], ddt = 0;
                         for (int p = 0; p < n; p++) {
-                            float bv = bcs.getAtIndex(Tensor.F32, row * bcStride + bCol + p);
-                            float cv = bcs.getAtIndex(Tensor.F32, row * bcStride + bCol + n + p);
+                            float bv = bt[p], cv = ct[p];
                             partial[(int) row * 2 * n + n + p] += dyv * (hist[cur + p] + hOff[ab + p]);   // dC_t
                             if (g.dhOffset() != null) add(g.dhOffset(), ab + p, dyv * cv);
                             float dht = dh[c * n + p] + dyv * cv;                   // dL/dh_t
