@@ -31,6 +31,7 @@ public final class MambaLM implements AutoCloseable {
     private Tensor lmHead;            // (vocab, d)
     private Seams[] seams;            // per layer, filled by the PEFT methods
     private long dropoutSeed;         // fixes the dropout draws of the next training forward
+    private Tensor softPrompt, dSoftPrompt;   // (M, d) Prompt Tuning's virtual input embeddings, its gradient
 
     public MambaLM(Checkpoint ckpt, Backend backend) {
         this.cfg = ckpt.config();
@@ -130,6 +131,7 @@ public final class MambaLM implements AutoCloseable {
     /** Back to the checkpoint as it is: no seams, no trained weights. */
     public void clearAdaptation() {
         java.util.Arrays.fill(seams, Seams.NONE);
+        setSoftPrompt(null, null);
         setTrainedWeights(Map.of());
     }
 
@@ -148,14 +150,38 @@ public final class MambaLM implements AutoCloseable {
     public MambaConfig config() { return cfg; }
     public Backend backend() { return backend; }
 
-    /** The state before the first token: zeros, or the initial states the seams hold. */
+    /**
+     * The state before the first token: zeros, or the initial states the seams hold, and then the
+     * soft prompt (Prompt Tuning) read, so that generation continues after it.
+     */
     public DecodeState newState(int batch) {
+        DecodeState state = seamState(batch);
+        if (softPrompt == null) return state;
+        DecodeState one = seamState(1);
+        Tensor residual = backend.allocate(softPrompt.shape());
+        backend.copy(softPrompt, residual);
+        runLayers(residual, 1, (int) softPrompt.size(0), one);
+        for (int i = 0; i < layers.length; i++) {
+            broadcast(one.ssm[i].reshape(one.ssm[i].shape()[1], one.ssm[i].shape()[2]), state.ssm[i]);
+            broadcast(one.conv[i].reshape(one.conv[i].shape()[1], one.conv[i].shape()[2]), state.conv[i]);
+        }
+        return state;
+    }
+
+    /** Zeros, or the initial states the seams hold. */
+    private DecodeState seamState(int batch) {
         DecodeState state = new DecodeState(backend, cfg, batch);
         for (int i = 0; i < layers.length; i++) {
             broadcast(seams[i].h0(), state.ssm[i]);
             broadcast(seams[i].conv0(), state.conv[i]);
         }
         return state;
+    }
+
+    /** Prompt Tuning: M virtual input embeddings (M, d) read before every sequence, and their gradient (or null). */
+    public void setSoftPrompt(Tensor prompt, Tensor grad) {
+        softPrompt = prompt;
+        dSoftPrompt = grad;
     }
 
     /** Each of perBatch's b rows = one (or zeros when one is null). */
@@ -179,15 +205,21 @@ public final class MambaLM implements AutoCloseable {
         }
         Tensor residual = backend.allocate(tokens, cfg.modelDim());
         backend.embedding(embedding, flat, residual);
-        Activations act = new Activations(backend, cfg, tokens);
+        runLayers(residual, batch, len, state);
+        Tensor normed = backend.allocate(tokens, cfg.modelDim());
+        backend.rmsNorm(residual, normF, cfg.normEps(), normed);
+        Tensor logits = backend.allocate(tokens, cfg.vocabSize());
+        backend.linear(normed, 0, lmHead, null, logits);
+        return logits;
+    }
+
+    /** residual (b·len, d) through every block, continuing from state. */
+    private void runLayers(Tensor residual, int batch, int len, DecodeState state) {
+        Activations act = new Activations(backend, cfg, batch * len);
         for (int i = 0; i < layers.length; i++) {
             mixer(layers[i], seams[i], residual, act, batch, len, state.conv[i], state.ssm[i]);
             backend.addInPlace(residual, act.out);
         }
-        backend.rmsNorm(residual, normF, cfg.normEps(), act.normed);
-        Tensor logits = backend.allocate(tokens, cfg.vocabSize());
-        backend.linear(act.normed, 0, lmHead, null, logits);
-        return logits;
     }
 
     /** Fails with one line for an id outside the vocabulary. */
@@ -245,16 +277,19 @@ public final class MambaLM implements AutoCloseable {
      */
     public LossResult loss(int[][] ids, int[][] labels, boolean backward) {
         if (!trained.isEmpty()) build();   // the optimizer changed the trained values (A_log's A is derived)
-        int batch = ids.length, len = ids[0].length, tokens = batch * len;
-        int[] flat = new int[tokens], targets = new int[tokens];
+        int batch = ids.length, real = ids[0].length, virtual = softPrompt == null ? 0 : (int) softPrompt.size(0);
+        int len = virtual + real, tokens = batch * len;     // each sequence: the soft prompt, then its tokens
+        int[] flat = new int[batch * real], targets = new int[tokens];
+        java.util.Arrays.fill(targets, -100);
         for (int s = 0; s < batch; s++) {
             checkTokenIds(ids[s]);
-            System.arraycopy(ids[s], 0, flat, s * len, len);
-            for (int t = 0; t < len; t++) targets[s * len + t] = t + 1 < len ? labels[s][t + 1] : -100;
+            System.arraycopy(ids[s], 0, flat, s * real, real);
+            for (int t = 0; t + 1 < real; t++) targets[s * len + virtual + t] = labels[s][t + 1];
         }
-        DecodeState start = newState(batch);
-        Tensor residual = backend.allocate(tokens, cfg.modelDim());
-        backend.embedding(embedding, flat, residual);
+        DecodeState start = seamState(batch);
+        Tensor embedded = backend.allocate(batch * real, cfg.modelDim());
+        backend.embedding(embedding, flat, embedded);
+        Tensor residual = withSoftPrompt(embedded, batch, real, virtual);
         LayerActivations[] saved = new LayerActivations[layers.length];
         for (int i = 0; i < layers.length; i++) {
             saved[i] = mixerForTraining(i, residual, batch, len, start.conv[i], start.ssm[i]);
@@ -275,8 +310,25 @@ public final class MambaLM implements AutoCloseable {
         Tensor dResidual = backend.allocate(tokens, cfg.modelDim());
         backend.rmsNormBackward(residual, normF, cfg.normEps(), dHidden, dResidual, grad("backbone.norm_f.weight"));
         for (int i = layers.length - 1; i >= 0; i--) mixerBackward(i, saved[i], batch, len, dResidual);
-        if (dEmbedding != null) backend.embeddingBackward(flat, dResidual, dEmbedding);
+        Tensor dEmbedded = virtual == 0 ? dResidual : backend.allocate(batch * real, cfg.modelDim());
+        for (int s = 0; s < batch && virtual > 0; s++) {
+            if (dSoftPrompt != null) backend.addInPlace(dSoftPrompt, dResidual.rows((long) s * len, (long) s * len + virtual));
+            backend.copy(dResidual.rows((long) s * len + virtual, (long) (s + 1) * len), dEmbedded.rows((long) s * real, (long) (s + 1) * real));
+        }
+        if (dEmbedding != null) backend.embeddingBackward(flat, dEmbedded, dEmbedding);
         return result;
+    }
+
+    /** (b·(M+len), d): each sequence's embeddings (b·len, d) after the M soft-prompt rows; the input itself when there is none. */
+    private Tensor withSoftPrompt(Tensor embedded, int batch, int real, int virtual) {
+        if (virtual == 0) return embedded;
+        int len = virtual + real;
+        Tensor out = backend.allocate((long) batch * len, cfg.modelDim());
+        for (int s = 0; s < batch; s++) {
+            backend.copy(softPrompt, out.rows((long) s * len, (long) s * len + virtual));
+            backend.copy(embedded.rows((long) s * real, (long) (s + 1) * real), out.rows((long) s * len + virtual, (long) (s + 1) * len));
+        }
+        return out;
     }
 
     private Tensor add(Tensor a, Tensor b) {

@@ -35,6 +35,7 @@ import java.util.Map;
  */
 public final class Adapter {
     public static final String CONFIG = "adapter_config.json", WEIGHTS = "adapter_model.safetensors";
+    private static final String PROMPT_EMBEDDINGS = "prompt_embeddings";   // Hugging Face PEFT's name
     private static final String LIBRARY = "statetune 0.1.0";
 
     private final List<Method> methods;
@@ -62,6 +63,7 @@ public final class Adapter {
                 }
                 case FULL -> model.weightNames().forEach(name -> addWeight(model, name));
                 case LORA -> addLora(base, seed);
+                case PROMPT -> addPrompt(model, seed);
                 default -> { }
             }
         }
@@ -96,6 +98,19 @@ public final class Adapter {
             }
     }
 
+    /** Prompt Tuning's M virtual embeddings start as the embeddings of M random vocabulary tokens (PAPER_NOTES.md). */
+    private void addPrompt(MambaLM model, long seed) {
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(seed);
+        Tensor table = model.storedWeight("backbone.embeddings.weight");
+        int m = options.virtualTokens(), d = model.config().modelDim();
+        float[] v = new float[m * d];
+        for (int row = 0; row < m; row++) {
+            long token = rnd.nextInt(model.config().vocabSize());
+            for (int c = 0; c < d; c++) v[row * d + c] = table.getFloat(token * d + c);
+        }
+        put(new Parameter(PROMPT_EMBEDDINGS, v, false, m, d));
+    }
+
     private void add(String name, long... shape) {
         put(new Parameter(name, new float[(int) Tensor.numel(shape)], false, shape));
     }
@@ -126,6 +141,8 @@ public final class Adapter {
     /** Plugs this adapter into the model: its seams, and its weights in place of the checkpoint's. */
     public void attach(MambaLM model) {
         model.setSeams(seams(model.config()));
+        Parameter prompt = params.get(PROMPT_EMBEDDINGS);
+        model.setSoftPrompt(value(prompt), grad(prompt));
         Map<String, TrainedWeight> trained = new LinkedHashMap<>();
         weights.forEach((name, p) -> trained.put(name, new TrainedWeight(Tensor.of(p.value, p.shape), Tensor.of(p.grad, p.shape))));
         model.setTrainedWeights(trained);

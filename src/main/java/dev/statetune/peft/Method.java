@@ -15,7 +15,7 @@ public enum Method {
     STATE_OFFSET_Y("state-offset-y", true),
     INITIAL_STATE("initial-state", true),
     PREFIX("prefix", false),
-    PROMPT("prompt", false),
+    PROMPT("prompt", true),
     LORA("lora", true),
     BITFIT("bitfit", true),
     FULL("full", true),

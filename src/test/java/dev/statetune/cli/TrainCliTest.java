@@ -62,7 +62,7 @@ class TrainCliTest {
     void unknownAndUnimplementedMethodsAreClearErrors() throws IOException {
         assertUserError(run("train", "--method", "nope", "--data", data().toString(), "--out", dir.resolve("r").toString()),
                 "unknown method 'nope'");
-        assertUserError(run("train", "--method", "prefix", "--data", data().toString(), "--out", dir.resolve("r").toString()),
-                "'prefix' is not implemented yet");
+        assertUserError(run("train", "--method", "additional-scan", "--data", data().toString(), "--out", dir.resolve("r").toString()),
+                "'additional-scan' is not implemented yet");
     }
 }

@@ -47,7 +47,7 @@ class TrainerTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = Method.class, names = {"STATE_OFFSET_H", "STATE_OFFSET_Y", "INITIAL_STATE", "LORA", "BITFIT", "FULL"})
+    @EnumSource(value = Method.class, names = {"STATE_OFFSET_H", "STATE_OFFSET_Y", "INITIAL_STATE", "PROMPT", "LORA", "BITFIT", "FULL"})
     void everyTrainableMethodLowersTheLoss(Method method) {
         try (MambaLM lm = tiny()) {
             List<Example> eval = task(16, 9);
@@ -57,7 +57,7 @@ class TrainerTest {
             Trainer.train(lm, adapter, task(64, 1), List.of(), options(30, 0), dir, false);
             double after = Trainer.evaluate(lm, eval, 8, 0).meanLoss();
             System.out.printf("%s: eval loss %.3f -> %.3f%n", method.cliName, before, after);
-            assertTrue(after < before - 0.5, method.cliName + ": " + before + " -> " + after);
+            assertTrue(after < 0.95 * before, method.cliName + ": " + before + " -> " + after);
         }
     }
 

@@ -16,7 +16,8 @@ import java.nio.ByteOrder;
  * C (m, n) += A (m, p) · B (p, n), the GEMM of the linear layers' backward: dx = dy · W
  * (A = dy, B = W) and dW = dyᵀ · x (A = dy read transposed, B = x). A is read one element at a
  * time through its two strides and broadcast; B rows (float32 or bfloat16) and C rows are
- * contiguous and vectorised: a 4-row × 2-vector register tile, threads split the rows of C.
+ * contiguous and vectorised: a 4-row × 2-vector register tile, threads split the rows of C, and the
+ * inner dimension is cut into blocks so that a block of B is reused from cache by every row of A.
  */
 final class CpuMatmulAcc {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
@@ -24,6 +25,7 @@ final class CpuMatmulAcc {
     private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
     private static final int L = F.length();
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    private static final int INNER_BLOCK = 256;
 
     /** A strided matrix view: element (i, j) at offset + i·rowStride + j·colStride (in elements). */
     record View(MemorySegment data, DType dtype, long offset, long rowStride, long colStride) {
@@ -43,28 +45,31 @@ final class CpuMatmulAcc {
         boolean bf16 = b.dtype == DType.BF16;
         par.forEach(chunks, chunk -> {
             int from = (int) ((long) tiles * chunk / chunks) * 4, to = Math.min(m, (int) ((long) tiles * (chunk + 1) / chunks) * 4);
-            float[] aPack = new float[4 * p];   // (4, p): this block's rows of A, contiguous, missing rows repeat the last
+            float[] aPack = new float[4 * INNER_BLOCK];   // (4, block): rows of A in the current inner block, contiguous
             float[] sums = new float[4 * 2 * L];
-            for (int i0 = from; i0 < to; i0 += 4) {
-                int rowsHere = Math.min(4, to - i0);
-                for (int r = 0; r < 4; r++)
-                    for (int q = 0; q < p; q++) aPack[r * p + q] = a.get(i0 + Math.min(r, rowsHere - 1), q);
-                int j = 0;
-                for (; j + 2 * L <= n; j += 2 * L) {
-                    tile(aPack, p, b.data, b.offset + j, b.rowStride, bf16, sums);
-                    for (int r = 0; r < rowsHere; r++)
-                        for (int h = 0; h < 2 * L; h++) {
-                            long at = c.offset + (i0 + r) * c.rowStride + j + h;
-                            c.data.setAtIndex(Tensor.F32, at, c.data.getAtIndex(Tensor.F32, at) + sums[r * 2 * L + h]);
+            for (int q0 = 0; q0 < p; q0 += INNER_BLOCK) {   // B's rows q0..q1 stay in cache while every row block of A passes
+                int q1 = Math.min(p, q0 + INNER_BLOCK), width = q1 - q0;
+                for (int i0 = from; i0 < to; i0 += 4) {
+                    int rowsHere = Math.min(4, to - i0);
+                    for (int r = 0; r < 4; r++)   // missing rows repeat the last one; their sums are not stored
+                        for (int q = 0; q < width; q++) aPack[r * width + q] = a.get(i0 + Math.min(r, rowsHere - 1), q0 + q);
+                    int j = 0;
+                    for (; j + 2 * L <= n; j += 2 * L) {
+                        tile(aPack, width, b.data, b.offset + q0 * b.rowStride + j, b.rowStride, bf16, sums);
+                        for (int r = 0; r < rowsHere; r++)
+                            for (int h = 0; h < 2 * L; h++) {
+                                long at = c.offset + (i0 + r) * c.rowStride + j + h;
+                                c.data.setAtIndex(Tensor.F32, at, c.data.getAtIndex(Tensor.F32, at) + sums[r * 2 * L + h]);
+                            }
+                    }
+                    for (; j < n; j++)
+                        for (int r = 0; r < rowsHere; r++) {
+                            float s = 0;
+                            for (int q = 0; q < width; q++) s += aPack[r * width + q] * b.get(q0 + q, j);
+                            long at = c.offset + (i0 + r) * c.rowStride + j;
+                            c.data.setAtIndex(Tensor.F32, at, c.data.getAtIndex(Tensor.F32, at) + s);
                         }
                 }
-                for (; j < n; j++)
-                    for (int r = 0; r < rowsHere; r++) {
-                        float s = 0;
-                        for (int q = 0; q < p; q++) s += aPack[r * p + q] * b.get(q, j);
-                        long at = c.offset + (i0 + r) * c.rowStride + j;
-                        c.data.setAtIndex(Tensor.F32, at, c.data.getAtIndex(Tensor.F32, at) + s);
-                    }
             }
         });
     }
