@@ -25,17 +25,18 @@ import java.util.concurrent.Callable;
  * `statetune demo`: the paper's point in a few minutes on the built-in model. Each method is
  * trained (the same Trainer as `statetune train`) to answer one fixed token after a random
  * context, then evaluated after short and long contexts: state offsets act at every step and keep
- * working; an initial state's influence decays over the context and fades.
+ * working; an initial state's (and a soft prompt's, which can only set the state) influence decays
+ * over the context and fades.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
-        description = "Train State-offset Tuning and Initial State Tuning on a built-in task where the adaptation must act "
+        description = "Train State-offset Tuning, Initial State Tuning and Prompt Tuning on a built-in task where the adaptation must act "
                 + "late in long sequences; print a comparison table.")
 final class DemoCommand implements Callable<Integer> {
-    @Option(names = "--steps", defaultValue = "120", description = "optimizer steps per method (default: ${DEFAULT-VALUE})") int steps;
+    @Option(names = "--steps", defaultValue = "100", description = "optimizer steps per method (default: ${DEFAULT-VALUE})") int steps;
     @Option(names = "--lr", defaultValue = "1e-2", description = "peak learning rate (state-offset-y: 5×, as the paper's "
             + "learning-rate table sets SO(y) several times above SO(h)) (default: ${DEFAULT-VALUE})") double lr;
     @Option(names = "--short-context", defaultValue = "4", description = "default: ${DEFAULT-VALUE}") int shortContext;
-    @Option(names = "--long-context", defaultValue = "192", description = "default: ${DEFAULT-VALUE}") int longContext;
+    @Option(names = "--long-context", defaultValue = "160", description = "default: ${DEFAULT-VALUE}") int longContext;
     @Option(names = "--threads", description = "CPU threads (default: all cores)") Integer threads;
     @Option(names = "--out", defaultValue = "runs/demo", description = "where each method's run directory goes (default: ${DEFAULT-VALUE})") Path out;
 
@@ -56,7 +57,7 @@ final class DemoCommand implements Callable<Integer> {
             List<Example> shortEval = LateSignalTask.examples(64, shortContext, answer, vocab, 3);
             List<Example> longEval = LateSignalTask.examples(64, longContext, answer, vocab, 4);
             table.add(row("base model (no tuning)", 0, lm, shortEval, longEval, 0, Double.NaN));
-            for (Method m : List.of(Method.STATE_OFFSET_H, Method.STATE_OFFSET_Y, Method.INITIAL_STATE)) {
+            for (Method m : List.of(Method.STATE_OFFSET_H, Method.STATE_OFFSET_Y, Method.INITIAL_STATE, Method.PROMPT)) {
                 Adapter adapter = Adapter.create(lm, List.of(m), MethodOptions.defaults());
                 Path run = out.resolve(m.cliName);
                 Files.createDirectories(run);
