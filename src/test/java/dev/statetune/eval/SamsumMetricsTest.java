@@ -1,5 +1,7 @@
 package dev.statetune.eval;
 
+import dev.statetune.SharedData;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -21,7 +23,7 @@ class SamsumMetricsTest {
     /** Per test rather than in @BeforeAll, so that each test reports itself skipped when the data is absent. */
     @BeforeEach
     void load() throws IOException {
-        Path file = SharedData.file("samsum/validation.jsonl");
+        Path file = SharedData.path("samsum/validation.jsonl");
         if (!summaries.isEmpty()) return;
         ObjectMapper json = new ObjectMapper();
         for (String line : Files.readAllLines(file)) {

@@ -1,5 +1,7 @@
 package dev.statetune.tokenizer;
 
+import dev.statetune.Fixtures;
+
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -24,7 +26,7 @@ class AddedTokenFlagsTest {
 
     @Test
     void everyFlagAgreesWithHuggingFace() throws IOException {
-        ObjectNode json = (ObjectNode) JSON.readTree(SharedData.tinyMambaTokenizer().toFile());
+        ObjectNode json = (ObjectNode) JSON.readTree(Fixtures.tinyModel().resolve("tokenizer.json").toFile());
         ArrayNode added = (ArrayNode) json.get("added_tokens");
         add(added, "[MASK]", true, false, false, false, true);
         add(added, "<sep>", false, true, false, false, true);

@@ -1,5 +1,7 @@
 package dev.statetune.tokenizer;
 
+import dev.statetune.SharedData;
+
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.TestInstance;
@@ -12,8 +14,8 @@ abstract class NeoxOracleTest {
 
     @BeforeAll
     void loadBoth() {
-        ours = Tokenizer.load(SharedData.neoxTokenizer());
-        oracle = new Oracle(SharedData.neoxTokenizer());
+        ours = Tokenizer.load(SharedData.neoxTokenizerFile());
+        oracle = new Oracle(SharedData.neoxTokenizerFile());
     }
 
     @AfterAll

@@ -1,5 +1,7 @@
 package dev.statetune.tokenizer;
 
+import dev.statetune.Fixtures;
+
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -86,7 +88,7 @@ class PipelineVariantsTest {
     }
 
     private void check(Consumer<ObjectNode> change) throws IOException {
-        ObjectNode json = (ObjectNode) JSON.readTree(SharedData.tinyMambaTokenizer().toFile());
+        ObjectNode json = (ObjectNode) JSON.readTree(Fixtures.tinyModel().resolve("tokenizer.json").toFile());
         change.accept(json);
         Path file = dir.resolve("tokenizer.json");
         JSON.writeValue(file.toFile(), json);

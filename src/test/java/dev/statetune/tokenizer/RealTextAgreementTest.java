@@ -1,5 +1,7 @@
 package dev.statetune.tokenizer;
 
+import dev.statetune.SharedData;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.BufferedReader;

@@ -1,5 +1,8 @@
 package dev.statetune.tokenizer;
 
+import dev.statetune.SharedData;
+import dev.statetune.Fixtures;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -20,7 +23,7 @@ class TinyMambaAgreementTest {
 
     @Test
     void handPickedAndRandomTexts() {
-        try (Oracle oracle = new Oracle(SharedData.tinyMambaTokenizer())) {
+        try (Oracle oracle = new Oracle(Fixtures.tinyModel().resolve("tokenizer.json"))) {
             checkHandPickedAndRandomTexts(new Agreement(TokenizerTest.tiny(), oracle));
         }
     }
@@ -49,7 +52,7 @@ class TinyMambaAgreementTest {
     void samsumDialogues() throws IOException {
         var file = SharedData.data().resolve("samsum/validation.jsonl");
         List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
-        try (Oracle oracle = new Oracle(SharedData.tinyMambaTokenizer())) {
+        try (Oracle oracle = new Oracle(Fixtures.tinyModel().resolve("tokenizer.json"))) {
             Agreement agreement = new Agreement(TokenizerTest.tiny(), oracle);
             for (int i = 0; i < lines.size(); i++) {
                 agreement.check(file + ":" + (i + 1), JSON.readTree(lines.get(i)).get("dialogue").asText());

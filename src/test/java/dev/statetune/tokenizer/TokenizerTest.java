@@ -1,5 +1,8 @@
 package dev.statetune.tokenizer;
 
+import dev.statetune.SharedData;
+import dev.statetune.Fixtures;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -44,7 +47,7 @@ class TokenizerTest {
 
     @Test
     void decodeOfEncodeIsTheNfcTextForNeox() {
-        assertRoundTrips(Tokenizer.load(SharedData.neoxTokenizer()));
+        assertRoundTrips(Tokenizer.load(SharedData.neoxTokenizerFile()));
     }
 
     private static void assertRoundTrips(Tokenizer tokenizer) {
@@ -56,7 +59,7 @@ class TokenizerTest {
 
     @Test
     void specialTokensAreKeptOrSkippedInDecode() {
-        Tokenizer neox = Tokenizer.load(SharedData.neoxTokenizer());
+        Tokenizer neox = Tokenizer.load(SharedData.neoxTokenizerFile());
         int[] ids = neox.encode("<|endoftext|>Hello  world<|padding|>");
         assertArrayEquals(new int[] {0, 12092, 50276, 10186, 1}, ids);
         assertEquals("<|endoftext|>Hello  world<|padding|>", neox.decode(ids));
@@ -66,7 +69,7 @@ class TokenizerTest {
 
     @Test
     void vocabularyQueries() {
-        Tokenizer neox = Tokenizer.load(SharedData.neoxTokenizer());
+        Tokenizer neox = Tokenizer.load(SharedData.neoxTokenizerFile());
         assertEquals(50_277, neox.vocabSize());
         assertEquals(OptionalInt.of(0), neox.tokenId("<|endoftext|>"));
         assertEquals(OptionalInt.of(50_276), neox.tokenId("  "));
@@ -81,7 +84,7 @@ class TokenizerTest {
 
     @Test
     void unknownIdsAreRejectedNamingTheFile() {
-        Path file = SharedData.neoxTokenizer();
+        Path file = SharedData.neoxTokenizerFile();
         Tokenizer neox = Tokenizer.load(file);
         var e = assertThrows(StatetuneException.class, () -> neox.decode(new int[] {5, 123_456}));
         assertEquals("token id 123456 is outside the vocabulary (0..50276) of " + file, e.getMessage());
@@ -176,11 +179,11 @@ class TokenizerTest {
     }
 
     static Tokenizer tiny() {
-        return Tokenizer.load(SharedData.tinyMambaTokenizer());
+        return Tokenizer.load(Fixtures.tinyModel().resolve("tokenizer.json"));
     }
 
     private static ObjectNode tinyJson() throws IOException {
-        try (InputStream in = Files.newInputStream(SharedData.tinyMambaTokenizer())) {
+        try (InputStream in = Files.newInputStream(Fixtures.tinyModel().resolve("tokenizer.json"))) {
             return (ObjectNode) JSON.readTree(in);
         }
     }

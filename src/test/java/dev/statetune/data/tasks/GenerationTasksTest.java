@@ -1,5 +1,7 @@
 package dev.statetune.data.tasks;
 
+import dev.statetune.SharedData;
+
 import dev.statetune.data.Example;
 import dev.statetune.tokenizer.Tokenizer;
 import org.junit.jupiter.api.Test;
@@ -18,7 +20,7 @@ class GenerationTasksTest {
 
     @Test
     void firstSamsumValidationExample() {
-        TaskSplit split = Tasks.byName("samsum").read(SharedData.dir("samsum"), "validation", SharedData.neox());
+        TaskSplit split = Tasks.byName("samsum").read(SharedData.path("samsum"), "validation", SharedData.neox());
         assertEquals(818, split.examples().size());
         TaskExample ex = split.examples().getFirst();
         assertEquals("A: Hi Tom, are you busy tomorrow\u2019s afternoon?\r\nB: I\u2019m pretty sure I am. What\u2019s up?\r\n"
@@ -41,7 +43,7 @@ class GenerationTasksTest {
     void samsumMasksThePromptAndAppendsEos() {
         Tokenizer tok = SharedData.neox();
         Task samsum = Tasks.byName("samsum");
-        TaskExample ex = samsum.read(SharedData.dir("samsum"), "validation", tok).examples().getFirst();
+        TaskExample ex = samsum.read(SharedData.path("samsum"), "validation", tok).examples().getFirst();
         int[] prompt = tok.encode(ex.prompt()), target = tok.encode(ex.target());
         Example train = samsum.toTrainingExample(ex, tok, EOS);
         assertEquals(prompt.length + target.length + 1, train.length());
@@ -59,7 +61,7 @@ class GenerationTasksTest {
 
     @Test
     void firstDartDevTripleSet() {
-        TaskExample ex = Tasks.byName("dart").read(SharedData.dir("dart"), "dev", SharedData.neox()).examples().getFirst();
+        TaskExample ex = Tasks.byName("dart").read(SharedData.path("dart"), "dev", SharedData.neox()).examples().getFirst();
         assertEquals("Generate text for the following RDF triples:\n"
                 + "Mars Hill College : JOINED : 1973 | Mars Hill College : LOCATION : Mars Hill, North Carolina###", ex.prompt());
         assertEquals("A school from Mars Hill, North Carolina, joined in 1973.", ex.target());
@@ -70,7 +72,7 @@ class GenerationTasksTest {
     void dartEvaluatesPerTripleSetAndTrainsPerReference() {
         Tokenizer tok = SharedData.neox();
         Task dart = Tasks.byName("dart");
-        TaskSplit dev = dart.read(SharedData.dir("dart"), "dev", tok);
+        TaskSplit dev = dart.read(SharedData.path("dart"), "dev", tok);
         assertEquals(2_768, dev.examples().size());
         assertEquals(6_980, dev.examples().stream().mapToInt(e -> e.references().size()).sum());
 

@@ -1,5 +1,7 @@
 package dev.statetune.data.tasks;
 
+import dev.statetune.SharedData;
+
 import dev.statetune.data.Example;
 import dev.statetune.tokenizer.Tokenizer;
 import org.junit.jupiter.api.Test;
@@ -22,7 +24,7 @@ class GlueTaskTest {
     @TempDir Path tmp;
 
     private static TaskSplit read(String task, String folder, String split) {
-        return Tasks.byName(task).read(SharedData.dir("glue/" + folder), split, SharedData.neox());
+        return Tasks.byName(task).read(SharedData.path("glue/" + folder), split, SharedData.neox());
     }
 
     @Test
@@ -86,7 +88,7 @@ class GlueTaskTest {
     void promptIsMaskedAndNoEosFollowsTheLabel() {
         Tokenizer tok = SharedData.neox();
         Task rte = Tasks.byName("glue/rte");
-        TaskExample ex = rte.read(SharedData.dir("glue/RTE"), "dev", tok).examples().getFirst();
+        TaskExample ex = rte.read(SharedData.path("glue/RTE"), "dev", tok).examples().getFirst();
         int[] prompt = tok.encode(ex.prompt());
         int one = tok.tokenId("1").orElseThrow();
         Example train = rte.toTrainingExample(ex, tok, EOS);
@@ -103,7 +105,7 @@ class GlueTaskTest {
     void allOfSst2TrainTokenizes() {
         Tokenizer tok = SharedData.neox();
         Task sst2 = Tasks.byName("glue/sst2");
-        List<Example> train = sst2.trainingExamples(sst2.read(SharedData.dir("glue/SST-2"), "train", tok), tok, EOS);
+        List<Example> train = sst2.trainingExamples(sst2.read(SharedData.path("glue/SST-2"), "train", tok), tok, EOS);
         assertEquals(67_349, train.size());
         int[] classes = GlueTask.SST2.classTokenIds(tok);
         for (Example ex : train) {

@@ -1,5 +1,7 @@
 package dev.statetune.data.tasks;
 
+import dev.statetune.SharedData;
+
 import dev.statetune.data.Example;
 import dev.statetune.tokenizer.Tokenizer;
 import org.junit.jupiter.api.Test;
@@ -22,7 +24,7 @@ class SpiderTaskTest {
 
     @Test
     void firstDevExampleWithItsFullSchema() {
-        TaskExample ex = Tasks.byName("spider").read(SharedData.dir("spider"), "dev", SharedData.neox()).examples().getFirst();
+        TaskExample ex = Tasks.byName("spider").read(SharedData.path("spider"), "dev", SharedData.neox()).examples().getFirst();
         String schema = "stadium: stadium_id number ,  location text ,  name text ,  capacity number ,  highest number ,  "
                 + "lowest number ,  average number ,  foreign:  ,  primary: stadium_id"
                 + " | singer: singer_id number ,  name text ,  country text ,  song_name text ,  song_release_year text ,  "
@@ -42,7 +44,7 @@ class SpiderTaskTest {
     void devKeepsWhatFitsIn1536TokensAndAppendsEos() {
         Tokenizer tok = SharedData.neox();
         Task spider = Tasks.byName("spider");
-        TaskSplit dev = spider.read(SharedData.dir("spider"), "dev", tok);
+        TaskSplit dev = spider.read(SharedData.path("spider"), "dev", tok);
         assertEquals(1_034, dev.examples().size() + dev.droppedTooLong());
         assertEquals(0, dev.droppedTooLong(), "the dev schemas are short; no example comes near 1536 tokens");
         int longest = 0;
@@ -56,7 +58,7 @@ class SpiderTaskTest {
 
     @Test
     void trainFallsBackToSpiderSynAndItsQuestionField() {
-        TaskSplit train = Tasks.byName("spider").read(SharedData.dir("spider"), "train", SharedData.neox());
+        TaskSplit train = Tasks.byName("spider").read(SharedData.path("spider"), "train", SharedData.neox());
         // baseball_1's schema alone is longer than 1536 tokens: all 82 of its questions go
         assertEquals(82, train.droppedTooLong());
         assertEquals(0, train.examples().stream().filter(e -> e.dbId().equals("baseball_1")).count());

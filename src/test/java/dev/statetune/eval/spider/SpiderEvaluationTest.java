@@ -1,5 +1,7 @@
 package dev.statetune.eval.spider;
 
+import dev.statetune.SharedData;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -27,7 +29,7 @@ class SpiderEvaluationTest {
 
     @BeforeEach
     void load() throws IOException {
-        spider = SpiderData.spider();
+        spider = SharedData.path("spider");
         dev = SpiderExample.load(spider.resolve("dev.json"));
         assertEquals(1034, dev.size());
     }

@@ -1,5 +1,7 @@
 package dev.statetune.eval.spider;
 
+import dev.statetune.SharedData;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
@@ -84,7 +86,7 @@ class SpiderHardnessTest {
 
     @Test
     void spiderDevSplitsAsPublished() throws IOException {
-        JsonNode dev = new ObjectMapper().readTree(SpiderData.spider().resolve("dev.json").toFile());
+        JsonNode dev = new ObjectMapper().readTree(SharedData.path("spider").resolve("dev.json").toFile());
         Map<SpiderHardness, Integer> split = new EnumMap<>(SpiderHardness.class);
         for (JsonNode example : dev) split.merge(SpiderHardness.of(example.get("query").asText()), 1, Integer::sum);
         assertEquals(Map.of(SpiderHardness.EASY, 248, SpiderHardness.MEDIUM, 446, SpiderHardness.HARD, 174,
