@@ -139,6 +139,8 @@ public final class CpuBackend implements Backend {
         long n = x.numel(), chunk = 4096;
         par.forEach((int) ((n + chunk - 1) / chunk), item -> {
             long i = item * chunk, end = Math.min(n, i + chunk);
+            for (; i + F.length() <= end; i += F.length())
+                CpuMath.softplus(FloatVector.fromMemorySegment(F, s, i * 4, LE)).intoMemorySegment(s, i * 4, LE);
             for (; i < end; i++) s.setAtIndex(Tensor.F32, i, CpuMath.softplus(s.getAtIndex(Tensor.F32, i)));
         });
     }

@@ -69,8 +69,25 @@ final class CpuMath {
         return v.div(exp(v.neg()).add(1f));
     }
 
-    /** torch.nn.functional.softplus with its default threshold: x > 20 stays x. */
-    static float softplus(float v) {
-        return v > 20f ? v : (float) StrictMath.log1p(exp(v));
+    /**
+     * torch.nn.functional.softplus with its default threshold (x > 20 stays x), as
+     * max(x, 0) + log1p(e^−|x|), where log1p(u) = 2·atanh(s) with s = u/(2+u) ≤ 1/3, whose odd
+     * series to s¹³ is exact to float precision.
+     */
+    static float softplus(float x) {
+        if (x > 20f) return x;
+        float u = exp(-Math.abs(x)), s = u / (2f + u), s2 = s * s;
+        float p = Math.fma(Math.fma(Math.fma(Math.fma(Math.fma(Math.fma(T13, s2, T11), s2, T9), s2, T7), s2, T5), s2, T3), s2, 2f);
+        return Math.max(x, 0f) + s * p;
     }
+
+    static FloatVector softplus(FloatVector x) {
+        FloatVector u = exp(x.abs().neg()), s = u.div(u.add(2f)), s2 = s.mul(s);
+        FloatVector p = FloatVector.broadcast(F, T13).fma(s2, FloatVector.broadcast(F, T11)).fma(s2, FloatVector.broadcast(F, T9))
+                .fma(s2, FloatVector.broadcast(F, T7)).fma(s2, FloatVector.broadcast(F, T5)).fma(s2, FloatVector.broadcast(F, T3))
+                .fma(s2, FloatVector.broadcast(F, 2f));
+        return x.max(0f).add(s.mul(p)).blend(x, x.compare(VectorOperators.GT, 20f));
+    }
+
+    private static final float T3 = 2f / 3, T5 = 2f / 5, T7 = 2f / 7, T9 = 2f / 9, T11 = 2f / 11, T13 = 2f / 13;
 }
