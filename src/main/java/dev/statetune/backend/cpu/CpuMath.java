@@ -3,7 +3,6 @@ package dev.statetune.backend.cpu;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -11,7 +10,8 @@ import jdk.incubator.vector.VectorSpecies;
  * JIT has compiled the code or not: the Vector API's own EXP and reduceLanes(ADD) give different
  * last bits in the interpreter and in C2, which would break "a fixed seed gives identical runs"
  * and bit-exact resumes. Only IEEE-exact operations (add, mul, fma, conversions, shuffles) are
- * used, and the scalar exp is the vector one's algorithm lane by lane, so the two agree too.
+ * used, lanes are summed left to right, and the scalar exp is the vector one's algorithm lane by
+ * lane, so the two agree too.
  */
 final class CpuMath {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
@@ -21,13 +21,6 @@ final class CpuMath {
     private static final float MIN_ARG = -87.3f, MAX_ARG = 88.7f;
     // e^r on |r| ≤ ln2/2: Taylor coefficients 1/6! … 1/2!, 1, 1 (max relative error ~2e-7)
     private static final float C6 = 1.3888889e-3f, C5 = 8.3333333e-3f, C4 = 4.1666667e-2f, C3 = 1.6666667e-1f, C2 = 0.5f;
-    // rotations by 8, 4, 2, 1 lanes: constants, so that C2 compiles the reduction to permutes
-    private static final VectorShuffle<Float> ROT8 = rotation(8), ROT4 = rotation(4), ROT2 = rotation(2), ROT1 = rotation(1);
-
-    private static VectorShuffle<Float> rotation(int by) {
-        return VectorShuffle.fromOp(F, i -> (i + by) % F.length());
-    }
-
     private CpuMath() {}
 
     static float exp(float x) {
@@ -49,12 +42,15 @@ final class CpuMath {
         return p.mul(bits.reinterpretAsFloats());
     }
 
-    /** Σ lanes, always in the same order: a fixed tree of halvings. */
-    static float sum(FloatVector v) {
-        if (F.length() >= 16) v = v.add(v.rearrange(ROT8));
-        if (F.length() >= 8) v = v.add(v.rearrange(ROT4));
-        if (F.length() >= 4) v = v.add(v.rearrange(ROT2));
-        return v.add(v.rearrange(ROT1)).lane(0);
+    /**
+     * Σ a[from .. from+L), left to right: the lanes of an accumulator stored with intoArray. (The
+     * Vector API's reduceLanes adds in a different order in the interpreter and in C2; a helper
+     * taking a vector argument is not reliably inlined into a large kernel, which boxes it.)
+     */
+    static float sumLanes(float[] a, int from) {
+        float s = 0;
+        for (int i = from; i < from + F.length(); i++) s += a[i];
+        return s;
     }
 
     static float sigmoid(float v) {

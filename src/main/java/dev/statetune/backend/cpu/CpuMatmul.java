@@ -38,13 +38,14 @@ final class CpuMatmul {
         int chunks = Math.min(tiles, par.threads * 8);
         par.forEach(chunks, c -> {
             int tileFrom = (int) ((long) tiles * c / chunks), tileTo = (int) ((long) tiles * (c + 1) / chunks);
+            float[] lanes = new float[16 * L];   // the accumulators' lanes, summed in a fixed order
             for (int r0 = 0; r0 < rows; r0 += ROW_BLOCK) {
                 int r1 = Math.min(rows, r0 + ROW_BLOCK);
                 for (int tile = tileFrom; tile < tileTo; tile++) {
                     int j0 = tile * 4;
                     int r = r0;
-                    for (; r + 4 <= r1; r += 4) tile4x4(xs, r, xStride, xCol, ws, j0, n, k, bf16, b, os);
-                    for (; r < r1; r++) tile1x4(xs, r, xStride, xCol, ws, j0, n, k, bf16, b, os);
+                    for (; r + 4 <= r1; r += 4) tile4x4(xs, r, xStride, xCol, ws, j0, n, k, bf16, b, os, lanes);
+                    for (; r < r1; r++) tile1x4(xs, r, xStride, xCol, ws, j0, n, k, bf16, b, os, lanes);
                 }
             }
         });
@@ -65,7 +66,7 @@ final class CpuMatmul {
     }
 
     private static void tile4x4(MemorySegment x, int r, int xStride, int xCol, MemorySegment w, int j0, int n, int k,
-                                boolean bf16, float[] bias, MemorySegment out) {
+                                boolean bf16, float[] bias, MemorySegment out, float[] lanes) {
         long xa = ((long) r * xStride + xCol) * 4, xb = xa + xStride * 4L, xc = xb + xStride * 4L, xd = xc + xStride * 4L;
         int ja = j0, jb = Math.min(j0 + 1, n - 1), jc = Math.min(j0 + 2, n - 1), jd = Math.min(j0 + 3, n - 1);
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
@@ -83,15 +84,14 @@ final class CpuMatmul {
             v = FloatVector.fromMemorySegment(F, x, xd + p * 4L, LE);
             d0 = v.fma(wa, d0); d1 = v.fma(wb, d1); d2 = v.fma(wc, d2); d3 = v.fma(wd, d3);
         }
-        float[][] acc = {
-                {CpuMath.sum(a0), CpuMath.sum(a1), CpuMath.sum(a2), CpuMath.sum(a3)},
-                {CpuMath.sum(b0), CpuMath.sum(b1), CpuMath.sum(b2), CpuMath.sum(b3)},
-                {CpuMath.sum(c0), CpuMath.sum(c1), CpuMath.sum(c2), CpuMath.sum(c3)},
-                {CpuMath.sum(d0), CpuMath.sum(d1), CpuMath.sum(d2), CpuMath.sum(d3)}};
+        a0.intoArray(lanes, 0); a1.intoArray(lanes, L); a2.intoArray(lanes, 2 * L); a3.intoArray(lanes, 3 * L);
+        b0.intoArray(lanes, 4 * L); b1.intoArray(lanes, 5 * L); b2.intoArray(lanes, 6 * L); b3.intoArray(lanes, 7 * L);
+        c0.intoArray(lanes, 8 * L); c1.intoArray(lanes, 9 * L); c2.intoArray(lanes, 10 * L); c3.intoArray(lanes, 11 * L);
+        d0.intoArray(lanes, 12 * L); d1.intoArray(lanes, 13 * L); d2.intoArray(lanes, 14 * L); d3.intoArray(lanes, 15 * L);
         for (int i = 0; i < 4; i++) {
             long xo = ((long) (r + i) * xStride + xCol) * 4;
             for (int j = 0; j < 4 && j0 + j < n; j++) {
-                float s = acc[i][j];
+                float s = CpuMath.sumLanes(lanes, (4 * i + j) * L);
                 for (int q = p; q < k; q++) s += x.get(Tensor.F32, xo + q * 4L) * wScalar(w, j0 + j, k, q, bf16);
                 if (bias != null) s += bias[j0 + j];
                 out.setAtIndex(Tensor.F32, (long) (r + i) * n + j0 + j, s);
@@ -100,7 +100,7 @@ final class CpuMatmul {
     }
 
     private static void tile1x4(MemorySegment x, int r, int xStride, int xCol, MemorySegment w, int j0, int n, int k,
-                                boolean bf16, float[] bias, MemorySegment out) {
+                                boolean bf16, float[] bias, MemorySegment out, float[] lanes) {
         long xa = ((long) r * xStride + xCol) * 4;
         int ja = j0, jb = Math.min(j0 + 1, n - 1), jc = Math.min(j0 + 2, n - 1), jd = Math.min(j0 + 3, n - 1);
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
@@ -112,10 +112,9 @@ final class CpuMatmul {
             a2 = v.fma(loadW(w, jc, k, p, bf16), a2);
             a3 = v.fma(loadW(w, jd, k, p, bf16), a3);
         }
-        float[] acc = {CpuMath.sum(a0), CpuMath.sum(a1),
-                CpuMath.sum(a2), CpuMath.sum(a3)};
+        a0.intoArray(lanes, 0); a1.intoArray(lanes, L); a2.intoArray(lanes, 2 * L); a3.intoArray(lanes, 3 * L);
         for (int j = 0; j < 4 && j0 + j < n; j++) {
-            float s = acc[j];
+            float s = CpuMath.sumLanes(lanes, j * L);
             for (int q = p; q < k; q++) s += x.get(Tensor.F32, xa + q * 4L) * wScalar(w, j0 + j, k, q, bf16);
             if (bias != null) s += bias[j0 + j];
             out.setAtIndex(Tensor.F32, (long) r * n + j0 + j, s);

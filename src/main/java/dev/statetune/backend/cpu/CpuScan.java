@@ -38,6 +38,7 @@ final class CpuScan {
             float[] h = new float[(c1 - c0) * n];     // (block, n)
             MemorySegment.copy(hs, Tensor.F32, ((long) s * inner + c0) * n * 4, h, 0, h.length);
             float[] bt = new float[n], ct = new float[n], yt = new float[c1 - c0], zt = new float[c1 - c0];
+            float[] lanes = new float[F.length()];
             for (int t = 0; t < len; t++) {
                 long row = (long) s * len + t;
                 MemorySegment.copy(bcs, Tensor.F32, (row * bcStride + bCol) * 4, bt, 0, n);
@@ -57,7 +58,8 @@ final class CpuScan {
                             hv.intoArray(h, hb + p);
                             sum = hv.add(FloatVector.fromArray(F, hOff, ab + p)).fma(FloatVector.fromArray(F, ct, p), sum);
                         }
-                        acc = CpuMath.sum(sum);
+                        sum.intoArray(lanes, 0);
+                        acc = CpuMath.sumLanes(lanes, 0);
                     }
                     for (; p < n; p++) {
                         float hv = CpuMath.exp(dtv * a[ab + p]) * h[hb + p] + dtx * bt[p];

@@ -9,8 +9,9 @@ import java.util.SplittableRandom;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
- * The CPU backend's own exp, softplus and lane sum: accurate against StrictMath, and the scalar
- * and vector forms give the same bits (which is what makes results independent of JIT tiers).
+ * The CPU backend's own exp, softplus and lane sum: accurate against StrictMath, the scalar and
+ * vector forms give the same bits, and lanes add in one fixed order (what makes results
+ * independent of JIT tiers).
  */
 class CpuMathTest {
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
@@ -48,16 +49,12 @@ class CpuMathTest {
     }
 
     @Test
-    void laneSumIsTheFixedTree() {
-        float[] x = new float[F.length()];
-        SplittableRandom rnd = new SplittableRandom(3);
-        for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextDouble(-1e3, 1e3);
-        float[] tree = x.clone();   // the halvings, written out: lane i += lane i+half (mod L), then lane 0
-        for (int half = x.length / 2; half >= 1; half /= 2) {
-            float[] next = new float[x.length];
-            for (int i = 0; i < x.length; i++) next[i] = tree[i] + tree[(i + half) % x.length];
-            tree = next;
-        }
-        assertEquals(Float.floatToRawIntBits(tree[0]), Float.floatToRawIntBits(CpuMath.sum(FloatVector.fromArray(F, x, 0))));
+    void laneSumIsLeftToRight() {
+        float[] x = {1e8f, 1f, -1e8f, 1f, 0.5f, 3f, 2f, 7f, 1e-3f, 4f, 5f, 6f, 7f, 8f, 9f, 10f};
+        float expected = 0;
+        for (int i = 0; i < F.length(); i++) expected += x[i % x.length];
+        float[] lanes = new float[F.length()];
+        for (int i = 0; i < lanes.length; i++) lanes[i] = x[i % x.length];
+        assertEquals(Float.floatToRawIntBits(expected), Float.floatToRawIntBits(CpuMath.sumLanes(lanes, 0)));
     }
 }
