@@ -21,7 +21,4 @@ public final class DecodeState {
             ssm[i] = backend.allocate(batch, cfg.innerDim(), cfg.stateDim());
         }
     }
-
-    public Tensor convState(int layer) { return conv[layer]; }
-    public Tensor ssmState(int layer) { return ssm[layer]; }
 }

@@ -23,6 +23,7 @@ public final class MambaLM implements AutoCloseable {
     private final MambaConfig cfg;
     private final Backend backend;
     private final Checkpoint checkpoint;
+    private final LowRankPass lowRank;
     private final Map<String, Tensor> stored = new HashMap<>();   // Hugging Face name → checkpoint tensor
     private Map<String, TrainedWeight> trained = Map.of();        // the weights a method trains, by name
     private Tensor embedding;         // (vocab, d)
@@ -37,6 +38,7 @@ public final class MambaLM implements AutoCloseable {
         this.cfg = ckpt.config();
         this.backend = backend;
         this.checkpoint = ckpt;
+        this.lowRank = new LowRankPass(backend);
         int d = cfg.modelDim(), di = cfg.innerDim(), n = cfg.stateDim(), r = cfg.dtRank(), k = cfg.convWidth();
         Tensor emb = ckpt.tensors().get("backbone.embeddings.weight");
         if (emb == null) throw new StatetuneException(ckpt.dir() + ": missing tensor backbone.embeddings.weight");
@@ -241,17 +243,17 @@ public final class MambaLM implements AutoCloseable {
         int di = cfg.innerDim(), r = cfg.dtRank();
         backend.rmsNorm(u, w.norm(), cfg.normEps(), act.normed);
         backend.linear(act.normed, 0, w.inProj(), w.inProjBias(), act.xz);                 // (T, 2di): x | z
-        lowRank(seam, "in_proj", act.normed, 0, act.xz, null, 0);
+        lowRank.forward(seam, "in_proj", act.normed, 0, act.xz, null, 0);
         backend.causalConv1dSilu(act.xz, batch, len, w.convWeight(), w.convBias(), convState, act.x);
         backend.linear(act.x, 0, w.xProj(), null, act.dtBC);                               // (T, r+2n): dt | B | C
-        lowRank(seam, "x_proj", act.x, 0, act.dtBC, null, 0);
+        lowRank.forward(seam, "x_proj", act.x, 0, act.dtBC, null, 0);
         backend.linear(act.dtBC, 0, w.dtProj(), w.dtProjBias(), act.dt);                   // (T, di)
-        lowRank(seam, "dt_proj", act.dtBC, 0, act.dt, null, 0);
+        lowRank.forward(seam, "dt_proj", act.dtBC, 0, act.dt, null, 0);
         backend.softplusInPlace(act.dt);
         backend.selectiveScan(act.x, act.dt, w.A(), act.dtBC, r, w.D(), act.xz, di, batch, len, ssmState,
                 seam.hOffset(), seam.yOffset(), act.y);
         backend.linear(act.y, 0, w.outProj(), w.outProjBias(), act.out);
-        lowRank(seam, "out_proj", act.y, 0, act.out, null, 0);
+        lowRank.forward(seam, "out_proj", act.y, 0, act.out, null, 0);
     }
 
     /** Per-forward scratch buffers, reused by every layer. */
@@ -295,7 +297,7 @@ public final class MambaLM implements AutoCloseable {
             saved[i] = mixerForTraining(i, residual, batch, len, start.conv[i], start.ssm[i]);
             Tensor out = backend.allocate(tokens, cfg.modelDim());
             backend.linear(saved[i].y(), 0, layers[i].outProj(), layers[i].outProjBias(), out);
-            lowRank(seams[i], "out_proj", saved[i].y(), 0, out, saved[i].lowRank(), dropoutSeed * 1_000_003L + i);
+            lowRank.forward(seams[i], "out_proj", saved[i].y(), 0, out, saved[i].lowRank(), dropoutSeed * 1_000_003L + i);
             residual = add(saved[i].u(), out);
         }
         Tensor hidden = backend.allocate(tokens, cfg.modelDim());
@@ -353,12 +355,12 @@ public final class MambaLM implements AutoCloseable {
         long seed = dropoutSeed * 1_000_003L + layer;
         backend.rmsNorm(u, w.norm(), cfg.normEps(), normed);
         backend.linear(normed, 0, w.inProj(), w.inProjBias(), xz);
-        lowRank(seam, "in_proj", normed, 0, xz, lr, seed);
+        lowRank.forward(seam, "in_proj", normed, 0, xz, lr, seed);
         backend.causalConv1dSilu(xz, batch, len, w.convWeight(), w.convBias(), convState, x);
         backend.linear(x, 0, w.xProj(), null, dtBC);
-        lowRank(seam, "x_proj", x, 0, dtBC, lr, seed);
+        lowRank.forward(seam, "x_proj", x, 0, dtBC, lr, seed);
         backend.linear(dtBC, 0, w.dtProj(), w.dtProjBias(), dtRaw);
-        lowRank(seam, "dt_proj", dtBC, 0, dtRaw, lr, seed);
+        lowRank.forward(seam, "dt_proj", dtBC, 0, dtRaw, lr, seed);
         backend.copy(dtRaw, dt);
         backend.softplusInPlace(dt);
         backend.selectiveScan(x, dt, w.A(), dtBC, r, w.D(), xz, di, batch, len, state, seam.hOffset(), seam.yOffset(), y);
@@ -373,7 +375,7 @@ public final class MambaLM implements AutoCloseable {
         int tokens = batch * len, di = cfg.innerDim(), r = cfg.dtRank();
         Tensor dy = backend.allocate(tokens, di);
         backend.linearBackward(a.y(), 0, w.outProj(), dResidual, dy, 0, grad(m + "out_proj.weight"), grad(m + "out_proj.bias"));
-        lowRankBackward(a, "out_proj", dResidual, dy);
+        lowRank.backward(a.lowRank(), "out_proj", dResidual, dy);
         Tensor dx = backend.allocate(tokens, di), ddt = backend.allocate(tokens, di);
         Tensor ddtBC = backend.allocate(tokens, r + 2L * cfg.stateDim()), dxz = backend.allocate(tokens, 2L * di);
         Tensor dh0 = seam.dh0() == null ? null : backend.allocate(a.h0().shape());
@@ -389,64 +391,17 @@ public final class MambaLM implements AutoCloseable {
         Tensor ddtRaw = backend.allocate(tokens, di);
         backend.softplusBackward(a.dtRaw(), ddt, ddtRaw);
         backend.linearBackward(a.dtBC(), 0, w.dtProj(), ddtRaw, ddtBC, 0, grad(m + "dt_proj.weight"), grad(m + "dt_proj.bias"));
-        lowRankBackward(a, "dt_proj", ddtRaw, ddtBC);
+        lowRank.backward(a.lowRank(), "dt_proj", ddtRaw, ddtBC);
         backend.linearBackward(a.x(), 0, w.xProj(), ddtBC, dx, 0, grad(m + "x_proj.weight"), null);
-        lowRankBackward(a, "x_proj", ddtBC, dx);
+        lowRank.backward(a.lowRank(), "x_proj", ddtBC, dx);
         Tensor dconv0 = seam.dconv0() == null ? null : backend.allocate(a.conv0().shape());
         backend.causalConv1dSiluBackward(a.xz(), batch, len, w.convWeight(), w.convBias(), a.conv0(), dx, dxz,
                 grad(m + "conv1d.weight"), grad(m + "conv1d.bias"), dconv0);
         sumOverBatch(dconv0, seam.dconv0());
         Tensor dNormed = backend.allocate(tokens, cfg.modelDim());
         backend.linearBackward(a.normed(), 0, w.inProj(), dxz, dNormed, 0, grad(m + "in_proj.weight"), grad(m + "in_proj.bias"));
-        lowRankBackward(a, "in_proj", dxz, dNormed);
+        lowRank.backward(a.lowRank(), "in_proj", dxz, dNormed);
         backend.rmsNormBackward(a.u(), w.norm(), cfg.normEps(), dNormed, dResidual, grad("backbone.layers." + layer + ".norm.weight"));
-    }
-
-    /**
-     * out[:, rows] += scale · B · A · x[:, xCol : xCol+in] for each low-rank update of `module`.
-     * When saved is non-null (training) dropout applies, with draws fixed by seed, and what the
-     * backward needs is kept.
-     */
-    private void lowRank(Seams seam, String module, Tensor x, int xCol, Tensor out,
-                         List<LayerActivations.LowRankActivation> saved, long seed) {
-        int tokens = (int) x.size(0), k = 0;
-        for (LowRank lr : seam.lowRank(module)) {
-            Tensor xd = backend.allocate(tokens, lr.A().size(1)), mask = null;
-            backend.copyColumns(x, xCol, xd);
-            if (saved != null && lr.dropout() > 0) {
-                mask = backend.allocate(xd.shape());
-                backend.dropout(xd, lr.dropout(), seed * 31 + module.hashCode() * 7L + k, mask);
-            }
-            Tensor h = backend.allocate(tokens, lr.A().size(0)), up = backend.allocate(tokens, lr.rowTo() - lr.rowFrom());
-            backend.linear(xd, 0, lr.A(), null, h);
-            backend.linear(h, 0, lr.B(), null, up);
-            backend.addScaledColumns(out, lr.rowFrom(), up, lr.scale());
-            if (saved != null) saved.add(new LayerActivations.LowRankActivation(lr, xd, mask, h));
-            k++;
-        }
-    }
-
-    /** The backward of `lowRank`: dA, dB += …, and dx[:, 0:in] += ∂/∂x, from dOut of the whole linear. */
-    private void lowRankBackward(LayerActivations a, String module, Tensor dOut, Tensor dx) {
-        for (LayerActivations.LowRankActivation act : a.lowRank()) {
-            LowRank lr = act.update();
-            if (!lr.module().equals(module)) continue;
-            int tokens = (int) dOut.size(0);
-            Tensor dUp = backend.allocate(tokens, lr.rowTo() - lr.rowFrom());
-            backend.addScaledColumns(dUp, 0, columns(dOut, lr.rowFrom(), lr.rowTo()), lr.scale());
-            Tensor dh = backend.allocate(act.h().shape()), dxd = backend.allocate(act.xd().shape());
-            backend.linearBackward(act.h(), 0, lr.B(), dUp, dh, 0, lr.dB(), null);
-            backend.linearBackward(act.xd(), 0, lr.A(), dh, dxd, 0, lr.dA(), null);
-            if (act.mask() != null) backend.multiplyInPlace(dxd, act.mask());
-            backend.addScaledColumns(dx, 0, dxd, 1f);
-        }
-    }
-
-    /** src[:, from:to] as a contiguous (T, to−from) tensor. */
-    private Tensor columns(Tensor src, int from, int to) {
-        Tensor out = backend.allocate(src.size(0), to - from);
-        backend.copyColumns(src, from, out);
-        return out;
     }
 
     /** acc (…) += Σ_s perBatch[s] for perBatch (b, …); nothing when either is null. */

@@ -1,0 +1,65 @@
+package dev.statetune.model;
+
+import dev.statetune.backend.Backend;
+import dev.statetune.tensor.Tensor;
+
+import java.util.List;
+
+/**
+ * The low-rank (LoRA) updates of a mixer's linear layers, forward and backward, beside the frozen
+ * layers' own linear ops: out[:, rows] += scale·B·A·dropout(x) (the LowRank seams of Seams).
+ */
+final class LowRankPass {
+    private final Backend backend;
+
+    LowRankPass(Backend backend) {
+        this.backend = backend;
+    }
+
+    /**
+     * out[:, rows] += scale · B · A · x[:, xCol : xCol+in] for each low-rank update of `module`.
+     * When saved is non-null (training) dropout applies, with draws fixed by seed, and what the
+     * backward needs is kept.
+     */
+    void forward(Seams seam, String module, Tensor x, int xCol, Tensor out,
+                         List<LayerActivations.LowRankActivation> saved, long seed) {
+        int tokens = (int) x.size(0), k = 0;
+        for (LowRank lr : seam.lowRank(module)) {
+            Tensor xd = backend.allocate(tokens, lr.A().size(1)), mask = null;
+            backend.copyColumns(x, xCol, xd);
+            if (saved != null && lr.dropout() > 0) {
+                mask = backend.allocate(xd.shape());
+                backend.dropout(xd, lr.dropout(), seed * 31 + module.hashCode() * 7L + k, mask);
+            }
+            Tensor h = backend.allocate(tokens, lr.A().size(0)), up = backend.allocate(tokens, lr.rowTo() - lr.rowFrom());
+            backend.linear(xd, 0, lr.A(), null, h);
+            backend.linear(h, 0, lr.B(), null, up);
+            backend.addScaledColumns(out, lr.rowFrom(), up, lr.scale());
+            if (saved != null) saved.add(new LayerActivations.LowRankActivation(lr, xd, mask, h));
+            k++;
+        }
+    }
+
+    /** The backward of `forward`: dA, dB += …, and dx[:, 0:in] += ∂/∂x, from dOut of the whole linear. */
+    void backward(List<LayerActivations.LowRankActivation> saved, String module, Tensor dOut, Tensor dx) {
+        for (LayerActivations.LowRankActivation act : saved) {
+            LowRank lr = act.update();
+            if (!lr.module().equals(module)) continue;
+            int tokens = (int) dOut.size(0);
+            Tensor dUp = backend.allocate(tokens, lr.rowTo() - lr.rowFrom());
+            backend.addScaledColumns(dUp, 0, columns(dOut, lr.rowFrom(), lr.rowTo()), lr.scale());
+            Tensor dh = backend.allocate(act.h().shape()), dxd = backend.allocate(act.xd().shape());
+            backend.linearBackward(act.h(), 0, lr.B(), dUp, dh, 0, lr.dB(), null);
+            backend.linearBackward(act.xd(), 0, lr.A(), dh, dxd, 0, lr.dA(), null);
+            if (act.mask() != null) backend.multiplyInPlace(dxd, act.mask());
+            backend.addScaledColumns(dx, 0, dxd, 1f);
+        }
+    }
+
+    /** src[:, from:to] as a contiguous (T, to−from) tensor. */
+    private Tensor columns(Tensor src, int from, int to) {
+        Tensor out = backend.allocate(src.size(0), to - from);
+        backend.copyColumns(src, from, out);
+        return out;
+    }
+}
