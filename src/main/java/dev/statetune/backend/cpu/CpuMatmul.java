@@ -54,7 +54,7 @@ final class CpuMatmul {
     /** Loads L weights from w[row, col...] as floats. */
     private static FloatVector loadW(MemorySegment w, long row, int k, int col, boolean bf16) {
         if (!bf16) return FloatVector.fromMemorySegment(F, w, (row * k + col) * 4, LE);
-        return (FloatVector) ShortVector.fromMemorySegment(S, w, (row * k + col) * 2, LE)
+        return ShortVector.fromMemorySegment(S, w, (row * k + col) * 2, LE)
                 .convertShape(VectorOperators.S2I, I, 0)
                 .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
     }

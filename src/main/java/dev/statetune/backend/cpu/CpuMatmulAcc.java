@@ -76,7 +76,7 @@ final class CpuMatmulAcc {
 
     private static FloatVector loadB(MemorySegment b, long at, boolean bf16) {
         if (!bf16) return FloatVector.fromMemorySegment(F, b, at * 4, LE);
-        return (FloatVector) ShortVector.fromMemorySegment(S, b, at * 2, LE)
+        return ShortVector.fromMemorySegment(S, b, at * 2, LE)
                 .convertShape(VectorOperators.S2I, I, 0).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
     }
 
