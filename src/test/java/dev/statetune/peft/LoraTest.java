@@ -1,6 +1,7 @@
 package dev.statetune.peft;
 
 import dev.statetune.Fixtures;
+import dev.statetune.GradCheck;
 import dev.statetune.backend.cpu.CpuBackend;
 import dev.statetune.io.Checkpoint;
 import dev.statetune.model.MambaLM;
@@ -54,13 +55,7 @@ class LoraTest {
                 if (!p.name.contains("layers.0.") && !p.name.contains("layers.2.")) continue;
                 for (int trial = 0; trial < 2; trial++) {
                     int i = pick.nextInt(p.value.length);
-                    float keep = p.value[i], eps = 2e-2f;
-                    p.value[i] = keep + eps;
-                    double plus = lm.loss(IDS, LABELS, false).meanLoss();
-                    p.value[i] = keep - eps;
-                    double minus = lm.loss(IDS, LABELS, false).meanLoss();
-                    p.value[i] = keep;
-                    double numeric = (plus - minus) / (2 * eps);
+                    double numeric = GradCheck.centralDifference(lm, p.value, i, 2e-2f, IDS, LABELS);
                     assertEquals(numeric, p.grad[i], 2e-4 + 0.03 * Math.abs(numeric), p.name + "[" + i + "]");
                     checked++;
                 }

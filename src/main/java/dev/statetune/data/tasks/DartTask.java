@@ -36,8 +36,7 @@ public final class DartTask implements Task {
 
     @Override
     public TaskSplit read(Path dir, String split, Tokenizer tok) {
-        if (!splits().contains(split))
-            throw new StatetuneException("dart has no split \"" + split + "\" (splits: " + String.join(", ", splits()) + ")");
+        requireSplit(split);
         List<TaskExample> out = new ArrayList<>();
         for (JsonRows.Row row : JsonRows.read(dir.resolve("dart-v1.1.1-full-" + split + ".json"))) {
             List<String> triples = new ArrayList<>();

@@ -124,8 +124,7 @@ public final class GlueTask implements Task {
 
     @Override
     public TaskSplit read(Path dir, String split, Tokenizer tok) {
-        if (!splits().contains(split))
-            throw new StatetuneException(name + " has no split \"" + split + "\" (splits: " + String.join(", ", splits()) + ")");
+        requireSplit(split);
         Path file = dir.resolve(split + ".tsv");
         Tsv tsv = Tsv.read(file, fixedHeader);
         int s1 = tsv.column(sentence1), s2 = sentence2 == null ? -1 : tsv.column(sentence2), y = tsv.column(labelColumn);

@@ -33,8 +33,7 @@ public final class SamsumTask implements Task {
 
     @Override
     public TaskSplit read(Path dir, String split, Tokenizer tok) {
-        if (!splits().contains(split))
-            throw new StatetuneException("samsum has no split \"" + split + "\" (splits: " + String.join(", ", splits()) + ")");
+        requireSplit(split);
         Path jsonl = dir.resolve(split + ".jsonl");
         List<TaskExample> out = new ArrayList<>();
         for (JsonRows.Row row : JsonRows.read(Files.exists(jsonl) ? jsonl : dir.resolve(split + ".json")))

@@ -1,5 +1,7 @@
 package dev.statetune.data.tasks;
 
+import dev.statetune.StatetuneException;
+
 import dev.statetune.data.Example;
 import dev.statetune.tokenizer.Tokenizer;
 
@@ -33,6 +35,12 @@ public sealed interface Task permits GlueTask, SamsumTask, DartTask, SpiderTask 
     boolean appendsEos();
 
     /** The prompt's tokens then the target's (then eos), labels -100 on the prompt. */
+    /** Fails with one line unless this task has the split. */
+    default void requireSplit(String split) {
+        if (!splits().contains(split))
+            throw new StatetuneException(name() + " has no split \"" + split + "\" (splits: " + String.join(", ", splits()) + ")");
+    }
+
     default Example toTrainingExample(TaskExample ex, Tokenizer tok, int eos) {
         int[] prompt = tok.encode(ex.prompt()), target = tok.encode(ex.target());
         int n = prompt.length + target.length + (appendsEos() ? 1 : 0);
