@@ -23,6 +23,7 @@ import java.util.concurrent.Callable;
         description = "Continue a prompt, streaming the text as it is produced; stops at eos.")
 final class GenerateCommand implements Callable<Integer> {
     @Mixin ModelOptions model;
+    @Mixin AdapterOption adapter;
 
     @Option(names = "--tokenizer", paramLabel = "FILE", description = "tokenizer.json (default: the one in the model directory)")
     Path tokenizer;
@@ -56,7 +57,7 @@ final class GenerateCommand implements Callable<Integer> {
         }
         if (ids.length == 0) throw new StatetuneException("the prompt is empty");
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
-        try (MambaLM lm = model.load()) {
+        try (MambaLM lm = adapter.apply(model.load())) {
             lm.checkTokenIds(ids);
             System.err.println("model: " + model.describe() + "; " + lm.backend().name());
             TextStream stream = new TextStream(tok, out);

@@ -20,6 +20,7 @@ import java.util.concurrent.Callable;
         description = "Write the float32 logits (batch, seq, vocab) of token ids to a safetensors file (tensor 'logits').")
 final class LogitsCommand implements Callable<Integer> {
     @Mixin ModelOptions model;
+    @Mixin AdapterOption adapter;
 
     @Option(names = "--prompt-ids", required = true, paramLabel = "IDS",
             description = "sequences of equal length, ids comma-separated, sequences separated by ';' (e.g. \"1,2,3;4,5,6\")")
@@ -31,7 +32,7 @@ final class LogitsCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         int[][] ids = parse(promptIds);
-        try (MambaLM lm = model.load()) {
+        try (MambaLM lm = adapter.apply(model.load())) {
             Tensor logits = lm.forward(ids, lm.newState(ids.length));
             int b = ids.length, l = ids[0].length;
             int[] flat = new int[b * l];

@@ -18,7 +18,7 @@ import java.util.concurrent.Callable;
 
 /** `statetune params`: what every method trains on a model, in parameters and % of the base. */
 @Command(name = "params", mixinStandardHelpOptions = true,
-        description = "Trainable parameters of every fine-tuning method on a model (count and % of the base).")
+        description = "Trainable parameters of every fine-tuning method on a model (count and %% of the base).")
 final class ParamsCommand implements Callable<Integer> {
     @Mixin ModelDirOption model;
     @Mixin MethodFlags flags;

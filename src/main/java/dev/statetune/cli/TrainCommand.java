@@ -55,7 +55,6 @@ final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (model.adapter != null) throw new StatetuneException("train takes --init-adapter, not --adapter");
         List<Method> chosen = methods.stream().map(Method::parse).toList();
         Tokenizer tok = Tokenizer.load(tokenizer != null ? tokenizer : model.modelDir().resolve("tokenizer.json"));
         try (MambaLM lm = model.load()) {
