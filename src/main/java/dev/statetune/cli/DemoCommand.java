@@ -25,19 +25,19 @@ import java.util.concurrent.Callable;
  * `statetune demo`: the paper's point in a few minutes on the built-in model. Each method is
  * trained (the same Trainer as `statetune train`) to answer one fixed token after a random
  * context, then evaluated after short and long contexts: state offsets act at every step and keep
- * working; an initial state's (and a soft prompt's, which can only set the state) influence decays
- * over the context and fades.
+ * working; an initial state's, a prefix's and a soft prompt's (which can only set the state)
+ * influence decays over the context and fades.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
-        description = "Train State-offset Tuning, Initial State Tuning and Prompt Tuning on a built-in task where the adaptation must act "
+        description = "Train State-offset Tuning, Initial State, Prefix and Prompt Tuning on a built-in task where the adaptation must act "
                 + "late in long sequences; print a comparison table.")
 final class DemoCommand implements Callable<Integer> {
     @Option(names = "--steps", defaultValue = "100", description = "optimizer steps per method (default: ${DEFAULT-VALUE})") int steps;
-    @Option(names = "--lr", defaultValue = "1e-2", description = "peak learning rate (state-offset-y 5×, prompt 10×) (default: ${DEFAULT-VALUE})") double lr;
+    @Option(names = "--lr", defaultValue = "1e-2", description = "peak learning rate (state-offset-y 5×, prefix and prompt 10×) (default: ${DEFAULT-VALUE})") double lr;
     @Option(names = "--short-context", defaultValue = "4", description = "default: ${DEFAULT-VALUE}") int shortContext;
     @Option(names = "--long-context", defaultValue = "160", description = "default: ${DEFAULT-VALUE}") int longContext;
     @Option(names = "--threads", description = "CPU threads (default: all cores)") Integer threads;
-    @Option(names = "--methods", split = ",", defaultValue = "state-offset-h,state-offset-y,initial-state,prompt",
+    @Option(names = "--methods", split = ",", defaultValue = "state-offset-h,state-offset-y,initial-state,prefix,prompt",
             description = "methods to compare (default: ${DEFAULT-VALUE})") List<String> methods;
     @Option(names = "--out", defaultValue = "runs/demo", description = "where each method's run directory goes (default: ${DEFAULT-VALUE})") Path out;
 
@@ -65,7 +65,7 @@ final class DemoCommand implements Callable<Integer> {
                 Files.createDirectories(run);
                 double methodLr = switch (m) {   // the paper's table sets SO(y) several times above SO(h); soft prompts live at the embeddings' scale
                     case STATE_OFFSET_Y -> 5 * lr;
-                    case PROMPT -> 10 * lr;
+                    case PROMPT, PREFIX -> 10 * lr;
                     default -> lr;
                 };
                 Trainer.Summary s = Trainer.train(lm, adapter, train, List.of(), new Trainer.Options("adamw", methodLr, 0, "linear", 0,

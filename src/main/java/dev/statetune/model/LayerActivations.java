@@ -4,15 +4,16 @@ import dev.statetune.tensor.Tensor;
 
 import java.util.List;
 
-/** What one block's forward keeps for its backward (T = batch·len rows). */
-record LayerActivations(Tensor u,        // (T, d) the block's input (residual stream)
-                        Tensor normed,   // (T, d) rmsnorm(u)
-                        Tensor xz,       // (T, 2di) in_proj output: x | z
-                        Tensor x,        // (T, di) silu(conv(x))
-                        Tensor dtBC,     // (T, r+2n) x_proj output: dt | B | C
-                        Tensor dtRaw,    // (T, di) dt_proj output before softplus
-                        Tensor dt,       // (T, di) softplus(dtRaw)
-                        Tensor y,        // (T, di) gated scan output
+/** What one block's forward keeps for its backward (T = batch·len rows; T′ with the prefix tokens). */
+record LayerActivations(int virtual,      // M prefix tokens before each sequence at the mixer (T′ = b·(M+len) rows below)
+                        Tensor u,        // (T, d) the block's input (residual stream)
+                        Tensor normedIn, // (T′, d) the mixer's input: the prefix, then rmsnorm(u), per sequence
+                        Tensor xz,       // (T′, 2di) in_proj output: x | z
+                        Tensor x,        // (T′, di) silu(conv(x))
+                        Tensor dtBC,     // (T′, r+2n) x_proj output: dt | B | C
+                        Tensor dtRaw,    // (T′, di) dt_proj output before softplus
+                        Tensor dt,       // (T′, di) softplus(dtRaw)
+                        Tensor y,        // (T′, di) gated scan output
                         Tensor h0,       // (b, di, n) the scan's initial state
                         Tensor conv0,    // (b, di, k−1) the conv's initial inputs
                         List<LowRankActivation> lowRank) {

@@ -158,16 +158,32 @@ public final class MambaLM implements AutoCloseable {
      */
     public DecodeState newState(int batch) {
         DecodeState state = seamState(batch);
-        if (softPrompt == null) return state;
+        if (softPrompt == null && java.util.Arrays.stream(seams).allMatch(s -> s.prefix() == null)) return state;
         DecodeState one = seamState(1);
+        for (int i = 0; i < layers.length; i++) {   // Prefix-Tuning: each mixer reads its virtual tokens first
+            Seams seam = seams[i];
+            if (seam.prefix() == null) continue;
+            Activations act = new Activations(backend, cfg, seam.virtualTokens());
+            backend.copy(seam.prefix(), act.normed);
+            mixerOnNormed(layers[i], seam, act, 1, seam.virtualTokens(), one.conv[i], one.ssm[i]);
+        }
+        if (softPrompt == null) {
+            broadcastStates(one, state);
+            return state;
+        }
         Tensor residual = backend.allocate(softPrompt.shape());
         backend.copy(softPrompt, residual);
         runLayers(residual, 1, (int) softPrompt.size(0), one);
-        for (int i = 0; i < layers.length; i++) {
-            broadcast(one.ssm[i].reshape(one.ssm[i].shape()[1], one.ssm[i].shape()[2]), state.ssm[i]);
-            broadcast(one.conv[i].reshape(one.conv[i].shape()[1], one.conv[i].shape()[2]), state.conv[i]);
-        }
+        broadcastStates(one, state);
         return state;
+    }
+
+    /** Every sequence of `to` starts from the single sequence of `one`. */
+    private void broadcastStates(DecodeState one, DecodeState to) {
+        for (int i = 0; i < layers.length; i++) {
+            broadcast(one.ssm[i].reshape(one.ssm[i].shape()[1], one.ssm[i].shape()[2]), to.ssm[i]);
+            broadcast(one.conv[i].reshape(one.conv[i].shape()[1], one.conv[i].shape()[2]), to.conv[i]);
+        }
     }
 
     /** Zeros, or the initial states the seams hold. */
@@ -240,8 +256,13 @@ public final class MambaLM implements AutoCloseable {
 
     /** act.out (T, d) = mixer(rmsnorm(u)) of PAPER_NOTES.md, for u (T, d). */
     private void mixer(MambaLayer w, Seams seam, Tensor u, Activations act, int batch, int len, Tensor convState, Tensor ssmState) {
-        int di = cfg.innerDim(), r = cfg.dtRank();
         backend.rmsNorm(u, w.norm(), cfg.normEps(), act.normed);
+        mixerOnNormed(w, seam, act, batch, len, convState, ssmState);
+    }
+
+    /** act.out (T, d) from the mixer's input act.normed (T, d). */
+    private void mixerOnNormed(MambaLayer w, Seams seam, Activations act, int batch, int len, Tensor convState, Tensor ssmState) {
+        int di = cfg.innerDim(), r = cfg.dtRank();
         backend.linear(act.normed, 0, w.inProj(), w.inProjBias(), act.xz);                 // (T, 2di): x | z
         lowRank.forward(seam, "in_proj", act.normed, 0, act.xz, null, 0);
         backend.causalConv1dSilu(act.xz, batch, len, w.convWeight(), w.convBias(), convState, act.x);
@@ -291,14 +312,14 @@ public final class MambaLM implements AutoCloseable {
         DecodeState start = seamState(batch);
         Tensor embedded = backend.allocate(batch * real, cfg.modelDim());
         backend.embedding(embedding, flat, embedded);
-        Tensor residual = withSoftPrompt(embedded, batch, real, virtual);
+        Tensor residual = prepend(softPrompt, embedded, batch, real);
         LayerActivations[] saved = new LayerActivations[layers.length];
         for (int i = 0; i < layers.length; i++) {
             saved[i] = mixerForTraining(i, residual, batch, len, start.conv[i], start.ssm[i]);
-            Tensor out = backend.allocate(tokens, cfg.modelDim());
+            Tensor out = backend.allocate(saved[i].y().size(0), cfg.modelDim());   // the prefix's rows are dropped below
             backend.linear(saved[i].y(), 0, layers[i].outProj(), layers[i].outProjBias(), out);
             lowRank.forward(seams[i], "out_proj", saved[i].y(), 0, out, saved[i].lowRank(), dropoutSeed * 1_000_003L + i);
-            residual = add(saved[i].u(), out);
+            residual = add(saved[i].u(), dropLeading(out, batch, len, saved[i].virtual(), null));
         }
         Tensor hidden = backend.allocate(tokens, cfg.modelDim());
         backend.rmsNorm(residual, normF, cfg.normEps(), hidden);
@@ -312,23 +333,34 @@ public final class MambaLM implements AutoCloseable {
         Tensor dResidual = backend.allocate(tokens, cfg.modelDim());
         backend.rmsNormBackward(residual, normF, cfg.normEps(), dHidden, dResidual, grad("backbone.norm_f.weight"));
         for (int i = layers.length - 1; i >= 0; i--) mixerBackward(i, saved[i], batch, len, dResidual);
-        Tensor dEmbedded = virtual == 0 ? dResidual : backend.allocate(batch * real, cfg.modelDim());
-        for (int s = 0; s < batch && virtual > 0; s++) {
-            if (dSoftPrompt != null) backend.addInPlace(dSoftPrompt, dResidual.rows((long) s * len, (long) s * len + virtual));
-            backend.copy(dResidual.rows((long) s * len + virtual, (long) (s + 1) * len), dEmbedded.rows((long) s * real, (long) (s + 1) * real));
-        }
+        Tensor dEmbedded = dropLeading(dResidual, batch, real, virtual, dSoftPrompt);
         if (dEmbedding != null) backend.embeddingBackward(flat, dEmbedded, dEmbedding);
         return result;
     }
 
-    /** (b·(M+len), d): each sequence's embeddings (b·len, d) after the M soft-prompt rows; the input itself when there is none. */
-    private Tensor withSoftPrompt(Tensor embedded, int batch, int real, int virtual) {
-        if (virtual == 0) return embedded;
-        int len = virtual + real;
-        Tensor out = backend.allocate((long) batch * len, cfg.modelDim());
+    /** (b·(M+len), d): before each sequence's rows of x (b·len, d), the M rows of lead; x itself when lead is null. */
+    private Tensor prepend(Tensor lead, Tensor x, int batch, int len) {
+        if (lead == null) return x;
+        int m = (int) lead.size(0), full = m + len;
+        Tensor out = backend.allocate((long) batch * full, x.size(1));
         for (int s = 0; s < batch; s++) {
-            backend.copy(softPrompt, out.rows((long) s * len, (long) s * len + virtual));
-            backend.copy(embedded.rows((long) s * real, (long) (s + 1) * real), out.rows((long) s * len + virtual, (long) (s + 1) * len));
+            backend.copy(lead, out.rows((long) s * full, (long) s * full + m));
+            backend.copy(x.rows((long) s * len, (long) (s + 1) * len), out.rows((long) s * full + m, (long) (s + 1) * full));
+        }
+        return out;
+    }
+
+    /**
+     * The inverse of prepend for a gradient: the (b·len, d) rows after each sequence's first m, and
+     * those m rows summed over the batch into dLead (when it is non-null).
+     */
+    private Tensor dropLeading(Tensor full, int batch, int len, int m, Tensor dLead) {
+        if (m == 0) return full;
+        Tensor out = backend.allocate((long) batch * len, full.size(1));
+        for (int s = 0; s < batch; s++) {
+            long at = (long) s * (m + len);
+            if (dLead != null) backend.addInPlace(dLead, full.rows(at, at + m));
+            backend.copy(full.rows(at + m, at + m + len), out.rows((long) s * len, (long) (s + 1) * len));
         }
         return out;
     }
@@ -344,8 +376,13 @@ public final class MambaLM implements AutoCloseable {
     private LayerActivations mixerForTraining(int layer, Tensor u, int batch, int len, Tensor conv0, Tensor h0) {
         MambaLayer w = layers[layer];
         Seams seam = seams[layer];
+        Tensor normed = backend.allocate(u.shape());
+        backend.rmsNorm(u, w.norm(), cfg.normEps(), normed);
+        int virtual = seam.virtualTokens();
+        Tensor normedIn = prepend(seam.prefix(), normed, batch, len);
+        len += virtual;
         int tokens = batch * len, di = cfg.innerDim(), r = cfg.dtRank();
-        Tensor normed = backend.allocate(tokens, cfg.modelDim()), xz = backend.allocate(tokens, 2L * di);
+        Tensor xz = backend.allocate(tokens, 2L * di);
         Tensor x = backend.allocate(tokens, di), dtBC = backend.allocate(tokens, r + 2L * cfg.stateDim());
         Tensor dtRaw = backend.allocate(tokens, di), dt = backend.allocate(tokens, di), y = backend.allocate(tokens, di);
         Tensor convState = backend.allocate(conv0.shape()), state = backend.allocate(h0.shape());
@@ -353,9 +390,8 @@ public final class MambaLM implements AutoCloseable {
         backend.copy(h0, state);
         List<LayerActivations.LowRankActivation> lr = new ArrayList<>();
         long seed = dropoutSeed * 1_000_003L + layer;
-        backend.rmsNorm(u, w.norm(), cfg.normEps(), normed);
-        backend.linear(normed, 0, w.inProj(), w.inProjBias(), xz);
-        lowRank.forward(seam, "in_proj", normed, 0, xz, lr, seed);
+        backend.linear(normedIn, 0, w.inProj(), w.inProjBias(), xz);
+        lowRank.forward(seam, "in_proj", normedIn, 0, xz, lr, seed);
         backend.causalConv1dSilu(xz, batch, len, w.convWeight(), w.convBias(), convState, x);
         backend.linear(x, 0, w.xProj(), null, dtBC);
         lowRank.forward(seam, "x_proj", x, 0, dtBC, lr, seed);
@@ -364,7 +400,7 @@ public final class MambaLM implements AutoCloseable {
         backend.copy(dtRaw, dt);
         backend.softplusInPlace(dt);
         backend.selectiveScan(x, dt, w.A(), dtBC, r, w.D(), xz, di, batch, len, state, seam.hOffset(), seam.yOffset(), y);
-        return new LayerActivations(u, normed, xz, x, dtBC, dtRaw, dt, y, h0, conv0, lr);
+        return new LayerActivations(virtual, u, normedIn, xz, x, dtBC, dtRaw, dt, y, h0, conv0, lr);
     }
 
     /** dResidual (T, d) holds ∂loss/∂(block output); on return, ∂loss/∂(block input). The forward in reverse. */
@@ -372,10 +408,13 @@ public final class MambaLM implements AutoCloseable {
         MambaLayer w = layers[layer];
         Seams seam = seams[layer];
         String m = "backbone.layers." + layer + ".mixer.";
+        int realLen = len;
+        Tensor dOut = prepend(a.virtual() == 0 ? null : backend.allocate(a.virtual(), cfg.modelDim()), dResidual, batch, len);
+        len += a.virtual();
         int tokens = batch * len, di = cfg.innerDim(), r = cfg.dtRank();
         Tensor dy = backend.allocate(tokens, di);
-        backend.linearBackward(a.y(), 0, w.outProj(), dResidual, dy, 0, grad(m + "out_proj.weight"), grad(m + "out_proj.bias"));
-        lowRank.backward(a.lowRank(), "out_proj", dResidual, dy);
+        backend.linearBackward(a.y(), 0, w.outProj(), dOut, dy, 0, grad(m + "out_proj.weight"), grad(m + "out_proj.bias"));
+        lowRank.backward(a.lowRank(), "out_proj", dOut, dy);
         Tensor dx = backend.allocate(tokens, di), ddt = backend.allocate(tokens, di);
         Tensor ddtBC = backend.allocate(tokens, r + 2L * cfg.stateDim()), dxz = backend.allocate(tokens, 2L * di);
         Tensor dh0 = seam.dh0() == null ? null : backend.allocate(a.h0().shape());
@@ -398,9 +437,10 @@ public final class MambaLM implements AutoCloseable {
         backend.causalConv1dSiluBackward(a.xz(), batch, len, w.convWeight(), w.convBias(), a.conv0(), dx, dxz,
                 grad(m + "conv1d.weight"), grad(m + "conv1d.bias"), dconv0);
         sumOverBatch(dconv0, seam.dconv0());
-        Tensor dNormed = backend.allocate(tokens, cfg.modelDim());
-        backend.linearBackward(a.normed(), 0, w.inProj(), dxz, dNormed, 0, grad(m + "in_proj.weight"), grad(m + "in_proj.bias"));
-        lowRank.backward(a.lowRank(), "in_proj", dxz, dNormed);
+        Tensor dNormedIn = backend.allocate(tokens, cfg.modelDim());
+        backend.linearBackward(a.normedIn(), 0, w.inProj(), dxz, dNormedIn, 0, grad(m + "in_proj.weight"), grad(m + "in_proj.bias"));
+        lowRank.backward(a.lowRank(), "in_proj", dxz, dNormedIn);
+        Tensor dNormed = dropLeading(dNormedIn, batch, realLen, a.virtual(), seam.dPrefix());
         backend.rmsNormBackward(a.u(), w.norm(), cfg.normEps(), dNormed, dResidual, grad("backbone.layers." + layer + ".norm.weight"));
     }
 

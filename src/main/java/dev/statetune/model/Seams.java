@@ -14,13 +14,20 @@ import java.util.List;
  * @param h0       (di, n) the SSM state before the first token (Initial State Tuning)
  * @param conv0    (di, k−1) the conv inputs before the first token (Initial State Tuning's conv state)
  * @param lowRank  low-rank updates of the mixer's linear layers (LoRA)
+ * @param prefix   (M, d) virtual tokens prepended to the mixer's input, their outputs dropped (Prefix-Tuning)
  */
 public record Seams(Tensor hOffset, Tensor yOffset, Tensor h0, Tensor conv0,
-                    Tensor dhOffset, Tensor dyOffset, Tensor dh0, Tensor dconv0, List<LowRank> lowRank) {
+                    Tensor dhOffset, Tensor dyOffset, Tensor dh0, Tensor dconv0, List<LowRank> lowRank,
+                    Tensor prefix, Tensor dPrefix) {
     public static final Seams NONE = new Seams(null, null, null, null, null, null, null, null);
 
     public Seams(Tensor hOffset, Tensor yOffset, Tensor h0, Tensor conv0, Tensor dhOffset, Tensor dyOffset, Tensor dh0, Tensor dconv0) {
-        this(hOffset, yOffset, h0, conv0, dhOffset, dyOffset, dh0, dconv0, List.of());
+        this(hOffset, yOffset, h0, conv0, dhOffset, dyOffset, dh0, dconv0, List.of(), null, null);
+    }
+
+    /** Virtual tokens before each sequence at this layer's mixer (0 without Prefix-Tuning). */
+    public int virtualTokens() {
+        return prefix == null ? 0 : (int) prefix.size(0);
     }
 
     /** The low-rank updates of one module. */

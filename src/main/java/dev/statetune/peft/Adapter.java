@@ -52,6 +52,7 @@ public final class Adapter {
         for (Method m : methods)
             if (!m.trainable) throw new StatetuneException("method '" + m.cliName + "' is not implemented yet in this build (issue 3)");
         int di = base.innerDim(), n = base.stateDim(), k = base.convWidth();
+        java.util.SplittableRandom prefixInit = new java.util.SplittableRandom(seed + 1);
         for (Method m : methods) {
             switch (m) {   // weight methods start from the checkpoint's values, as fp32 master copies
                 case BITFIT -> {
@@ -76,6 +77,11 @@ public final class Adapter {
                     case INITIAL_STATE -> {
                         add(p + "h0", di, n);
                         if (options.tuneConvState()) add(p + "conv_state0", di, k - 1);
+                    }
+                    case PREFIX -> {   // small random virtual tokens at the mixer input (PAPER_NOTES: "small random")
+                        float[] v = new float[options.virtualTokens() * base.modelDim()];
+                        for (int j = 0; j < v.length; j++) v[j] = (float) prefixInit.nextDouble(-0.02, 0.02);
+                        put(new Parameter(p + "prefix_tokens", v, false, options.virtualTokens(), base.modelDim()));
                     }
                     default -> { }
                 }
@@ -170,7 +176,9 @@ public final class Adapter {
                     lowRank.add(new LowRank(t.module(), t.rowFrom(), t.rowTo(), value(a), value(b),
                             (float) (options.loraAlpha() / options.loraRank()), (float) options.loraDropout(), grad(a), grad(b)));
                 }
-            out[i] = new Seams(value(h), value(y), value(h0), value(c0), grad(h), grad(y), grad(h0), grad(c0), lowRank);
+            Parameter prefix = params.get(p + "prefix_tokens");
+            out[i] = new Seams(value(h), value(y), value(h0), value(c0), grad(h), grad(y), grad(h0), grad(c0), lowRank,
+                    value(prefix), grad(prefix));
         }
         return out;
     }

@@ -14,7 +14,7 @@ public enum Method {
     STATE_OFFSET_H("state-offset-h", true),
     STATE_OFFSET_Y("state-offset-y", true),
     INITIAL_STATE("initial-state", true),
-    PREFIX("prefix", false),
+    PREFIX("prefix", true),
     PROMPT("prompt", true),
     LORA("lora", true),
     BITFIT("bitfit", true),
