@@ -48,7 +48,6 @@ final class ParamsCommand implements Callable<Integer> {
             row.put("method", m.cliName);
             row.put("trainable_parameters", count);
             row.put("percent_of_base", 100.0 * count / base);
-            row.put("trainable_in_this_build", m.trainable);
             rows.add(row);
         }
         if (json) {
@@ -57,10 +56,9 @@ final class ParamsCommand implements Callable<Integer> {
             return 0;
         }
         System.out.printf("%s: %,d parameters%n", what, base);
-        System.out.printf("%-16s %14s %9s  %s%n", "method", "trainable", "% base", "");
+        System.out.printf("%-16s %14s %9s%n", "method", "trainable", "% base");
         for (Map<String, Object> r : rows)
-            System.out.printf("%-16s %,14d %8.3f%%  %s%n", r.get("method"), r.get("trainable_parameters"), r.get("percent_of_base"),
-                    (boolean) r.get("trainable_in_this_build") ? "" : "(not trainable yet in this build)");
+            System.out.printf("%-16s %,14d %8.3f%%%n", r.get("method"), r.get("trainable_parameters"), r.get("percent_of_base"));
         return 0;
     }
 }

@@ -25,7 +25,7 @@ final class TrainCommand implements Callable<Integer> {
     @Mixin ModelOptions model;
     @Mixin MethodFlags methodFlags;
 
-    @Option(names = "--method", required = true, split = ",", description = "state-offset-h, state-offset-y, initial-state, lora, bitfit, full (comma list to compose)")
+    @Option(names = "--method", required = true, split = ",", description = "state-offset-h, state-offset-y, initial-state, prefix, prompt, lora, bitfit, full, additional-scan (comma list to compose)")
     List<String> methods;
     @Option(names = "--data", required = true, paramLabel = "FILE", description = "training JSONL: {\"prompt\",\"completion\"} or {\"input_ids\",\"labels\"} rows")
     Path data;

@@ -12,13 +12,14 @@ public final class DecodeState {
     final Tensor[] ssm;
     public final int batch;
 
-    public DecodeState(Backend backend, MambaConfig cfg, int batch) {
+    /** stateDims[i]: layer i's SSM state width (d_state, wider with Additional-scan). */
+    public DecodeState(Backend backend, MambaConfig cfg, int batch, int[] stateDims) {
         this.batch = batch;
         conv = new Tensor[cfg.nLayers()];
         ssm = new Tensor[cfg.nLayers()];
         for (int i = 0; i < cfg.nLayers(); i++) {
             conv[i] = backend.allocate(batch, cfg.innerDim(), cfg.convWidth() - 1);
-            ssm[i] = backend.allocate(batch, cfg.innerDim(), cfg.stateDim());
+            ssm[i] = backend.allocate(batch, cfg.innerDim(), stateDims[i]);
         }
     }
 }

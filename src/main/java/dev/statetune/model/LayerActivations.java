@@ -14,6 +14,9 @@ record LayerActivations(int virtual,      // M prefix tokens before each sequenc
                         Tensor dtRaw,    // (T′, di) dt_proj output before softplus
                         Tensor dt,       // (T′, di) softplus(dtRaw)
                         Tensor y,        // (T′, di) gated scan output
+                        Tensor scanA,    // (di, n[+n′]) the A the scan ran with
+                        Tensor scanBC,   // the matrix the scan read B and C from (dtBC, or B|B′|C|C′)
+                        int scanBCol,    // where B starts in it
                         Tensor h0,       // (b, di, n) the scan's initial state
                         Tensor conv0,    // (b, di, k−1) the conv's initial inputs
                         List<LowRankActivation> lowRank) {

@@ -24,6 +24,7 @@ public final class MambaLM implements AutoCloseable {
     private final Backend backend;
     private final Checkpoint checkpoint;
     private final LowRankPass lowRank;
+    private final WideScan wide;
     private final Map<String, Tensor> stored = new HashMap<>();   // Hugging Face name → checkpoint tensor
     private Map<String, TrainedWeight> trained = Map.of();        // the weights a method trains, by name
     private Tensor embedding;         // (vocab, d)
@@ -39,6 +40,7 @@ public final class MambaLM implements AutoCloseable {
         this.backend = backend;
         this.checkpoint = ckpt;
         this.lowRank = new LowRankPass(backend);
+        this.wide = new WideScan(backend);
         int d = cfg.modelDim(), di = cfg.innerDim(), n = cfg.stateDim(), r = cfg.dtRank(), k = cfg.convWidth();
         Tensor emb = ckpt.tensors().get("backbone.embeddings.weight");
         if (emb == null) throw new StatetuneException(ckpt.dir() + ": missing tensor backbone.embeddings.weight");
@@ -188,7 +190,8 @@ public final class MambaLM implements AutoCloseable {
 
     /** Zeros, or the initial states the seams hold. */
     private DecodeState seamState(int batch) {
-        DecodeState state = new DecodeState(backend, cfg, batch);
+        int[] widths = java.util.Arrays.stream(seams).mapToInt(s -> s.stateDim(cfg.stateDim())).toArray();
+        DecodeState state = new DecodeState(backend, cfg, batch, widths);
         for (int i = 0; i < layers.length; i++) {
             broadcast(seams[i].h0(), state.ssm[i]);
             broadcast(seams[i].conv0(), state.conv[i]);
@@ -271,8 +274,10 @@ public final class MambaLM implements AutoCloseable {
         backend.linear(act.dtBC, 0, w.dtProj(), w.dtProjBias(), act.dt);                   // (T, di)
         lowRank.forward(seam, "dt_proj", act.dtBC, 0, act.dt, null, 0);
         backend.softplusInPlace(act.dt);
-        backend.selectiveScan(act.x, act.dt, w.A(), act.dtBC, r, w.D(), act.xz, di, batch, len, ssmState,
-                seam.hOffset(), seam.yOffset(), act.y);
+        ExtraState extra = seam.extra();
+        backend.selectiveScan(act.x, act.dt, extra == null ? w.A() : wide.A(w.A(), extra),
+                extra == null ? act.dtBC : wide.bc(act.dtBC, r, cfg.stateDim(), act.x, extra), extra == null ? r : 0,
+                w.D(), act.xz, di, batch, len, ssmState, seam.hOffset(), seam.yOffset(), act.y);
         backend.linear(act.y, 0, w.outProj(), w.outProjBias(), act.out);
         lowRank.forward(seam, "out_proj", act.y, 0, act.out, null, 0);
     }
@@ -399,8 +404,12 @@ public final class MambaLM implements AutoCloseable {
         lowRank.forward(seam, "dt_proj", dtBC, 0, dtRaw, lr, seed);
         backend.copy(dtRaw, dt);
         backend.softplusInPlace(dt);
-        backend.selectiveScan(x, dt, w.A(), dtBC, r, w.D(), xz, di, batch, len, state, seam.hOffset(), seam.yOffset(), y);
-        return new LayerActivations(virtual, u, normedIn, xz, x, dtBC, dtRaw, dt, y, h0, conv0, lr);
+        ExtraState extra = seam.extra();
+        Tensor scanA = extra == null ? w.A() : wide.A(w.A(), extra);
+        Tensor scanBC = extra == null ? dtBC : wide.bc(dtBC, r, cfg.stateDim(), x, extra);
+        int scanBCol = extra == null ? r : 0;
+        backend.selectiveScan(x, dt, scanA, scanBC, scanBCol, w.D(), xz, di, batch, len, state, seam.hOffset(), seam.yOffset(), y);
+        return new LayerActivations(virtual, u, normedIn, xz, x, dtBC, dtRaw, dt, y, scanA, scanBC, scanBCol, h0, conv0, lr);
     }
 
     /** dResidual (T, d) holds ∂loss/∂(block output); on return, ∂loss/∂(block input). The forward in reverse. */
@@ -418,12 +427,16 @@ public final class MambaLM implements AutoCloseable {
         Tensor dx = backend.allocate(tokens, di), ddt = backend.allocate(tokens, di);
         Tensor ddtBC = backend.allocate(tokens, r + 2L * cfg.stateDim()), dxz = backend.allocate(tokens, 2L * di);
         Tensor dh0 = seam.dh0() == null ? null : backend.allocate(a.h0().shape());
-        Tensor dALog = grad(m + "A_log"), dA = dALog == null ? null : backend.allocate(dALog.shape());
-        backend.selectiveScanBackward(a.x(), a.dt(), w.A(), a.dtBC(), r, w.D(), a.xz(), di, batch, len, a.h0(),
+        ExtraState extra = seam.extra();
+        Tensor dALog = grad(m + "A_log");
+        Tensor dA = dALog == null && extra == null ? null : backend.allocate(a.scanA().shape());
+        Tensor dbc = extra == null ? ddtBC : backend.allocate(a.scanBC().shape());
+        backend.selectiveScanBackward(a.x(), a.dt(), a.scanA(), a.scanBC(), a.scanBCol(), w.D(), a.xz(), di, batch, len, a.h0(),
                 seam.hOffset(), seam.yOffset(), dy,
-                new ScanGrads(dx, ddt, ddtBC, dxz, dA, grad(m + "D"), dh0, seam.dhOffset(), seam.dyOffset()));
+                new ScanGrads(dx, ddt, dbc, dxz, dA, grad(m + "D"), dh0, seam.dhOffset(), seam.dyOffset()));
         sumOverBatch(dh0, seam.dh0());
-        if (dA != null) {   // A = −exp(A_log), so ∂A/∂A_log = A
+        if (extra != null) dA = wide.backward(dbc, dA, a.scanA(), r, cfg.stateDim(), a.x(), extra, ddtBC, dx);
+        if (dALog != null) {   // A = −exp(A_log), so ∂A/∂A_log = A
             backend.multiplyInPlace(dA, w.A());
             backend.addInPlace(dALog, dA);
         }

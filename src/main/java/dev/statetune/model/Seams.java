@@ -15,14 +15,20 @@ import java.util.List;
  * @param conv0    (di, k−1) the conv inputs before the first token (Initial State Tuning's conv state)
  * @param lowRank  low-rank updates of the mixer's linear layers (LoRA)
  * @param prefix   (M, d) virtual tokens prepended to the mixer's input, their outputs dropped (Prefix-Tuning)
+ * @param extra    extra state dimensions of the scan (Additional-scan), or null
  */
 public record Seams(Tensor hOffset, Tensor yOffset, Tensor h0, Tensor conv0,
                     Tensor dhOffset, Tensor dyOffset, Tensor dh0, Tensor dconv0, List<LowRank> lowRank,
-                    Tensor prefix, Tensor dPrefix) {
+                    Tensor prefix, Tensor dPrefix, ExtraState extra) {
     public static final Seams NONE = new Seams(null, null, null, null, null, null, null, null);
 
     public Seams(Tensor hOffset, Tensor yOffset, Tensor h0, Tensor conv0, Tensor dhOffset, Tensor dyOffset, Tensor dh0, Tensor dconv0) {
-        this(hOffset, yOffset, h0, conv0, dhOffset, dyOffset, dh0, dconv0, List.of(), null, null);
+        this(hOffset, yOffset, h0, conv0, dhOffset, dyOffset, dh0, dconv0, List.of(), null, null, null);
+    }
+
+    /** The scan's state width at this layer: n, plus Additional-scan's extra dimensions. */
+    public int stateDim(int n) {
+        return extra == null ? n : n + extra.dims();
     }
 
     /** Virtual tokens before each sequence at this layer's mixer (0 without Prefix-Tuning). */

@@ -8,6 +8,7 @@ import dev.statetune.io.Checkpoint;
 import dev.statetune.io.SafeTensors;
 import dev.statetune.io.SafeTensorsWriter;
 import dev.statetune.model.MambaConfig;
+import dev.statetune.model.ExtraState;
 import dev.statetune.model.LowRank;
 import dev.statetune.model.MambaLM;
 import dev.statetune.model.TrainedWeight;
@@ -49,8 +50,8 @@ public final class Adapter {
         this.methods = List.copyOf(methods);
         this.options = options;
         this.baseConfigHash = hash(base);
-        for (Method m : methods)
-            if (!m.trainable) throw new StatetuneException("method '" + m.cliName + "' is not implemented yet in this build (issue 3)");
+        if (methods.contains(Method.ADDITIONAL_SCAN) && (methods.contains(Method.STATE_OFFSET_H) || methods.contains(Method.INITIAL_STATE)))
+            throw new StatetuneException("additional-scan widens the state, so it does not compose with state-offset-h or initial-state");
         int di = base.innerDim(), n = base.stateDim(), k = base.convWidth();
         java.util.SplittableRandom prefixInit = new java.util.SplittableRandom(seed + 1);
         for (Method m : methods) {
@@ -77,6 +78,16 @@ public final class Adapter {
                     case INITIAL_STATE -> {
                         add(p + "h0", di, n);
                         if (options.tuneConvState()) add(p + "conv_state0", di, k - 1);
+                    }
+                    case ADDITIONAL_SCAN -> {   // B′ rows kaiming-uniform, C′ rows zero (unchanged at step 0), A_log′ = log(1..n′)
+                        int extra = options.extraStateDims();
+                        float[] b = new float[extra * di], a = new float[di * extra];
+                        double bound = 1 / Math.sqrt(di);
+                        for (int j = 0; j < b.length; j++) b[j] = (float) prefixInit.nextDouble(-bound, bound);
+                        for (int j = 0; j < a.length; j++) a[j] = (float) Math.log(1 + j % extra);
+                        put(new Parameter(p + "x_proj.extra_B", b, true, extra, di));
+                        put(new Parameter(p + "x_proj.extra_C", new float[extra * di], true, extra, di));
+                        put(new Parameter(p + "A_log.extra", a, false, di, extra));
                     }
                     case PREFIX -> {   // small random virtual tokens at the mixer input (PAPER_NOTES: "small random")
                         float[] v = new float[options.virtualTokens() * base.modelDim()];
@@ -177,8 +188,10 @@ public final class Adapter {
                             (float) (options.loraAlpha() / options.loraRank()), (float) options.loraDropout(), grad(a), grad(b)));
                 }
             Parameter prefix = params.get(p + "prefix_tokens");
+            Parameter eb = params.get(p + "x_proj.extra_B"), ec = params.get(p + "x_proj.extra_C"), ea = params.get(p + "A_log.extra");
+            ExtraState extra = eb == null ? null : new ExtraState(value(eb), value(ec), value(ea), grad(eb), grad(ec), grad(ea));
             out[i] = new Seams(value(h), value(y), value(h0), value(c0), grad(h), grad(y), grad(h0), grad(c0), lowRank,
-                    value(prefix), grad(prefix));
+                    value(prefix), grad(prefix), extra);
         }
         return out;
     }

@@ -8,25 +8,23 @@ import java.util.stream.Collectors;
 
 /**
  * The fine-tuning methods of the paper (PAPER_NOTES.md, "The methods"), by their CLI names, with
- * the number of parameters each trains. `trainable` says whether this build can train it yet.
+ * the number of parameters each trains.
  */
 public enum Method {
-    STATE_OFFSET_H("state-offset-h", true),
-    STATE_OFFSET_Y("state-offset-y", true),
-    INITIAL_STATE("initial-state", true),
-    PREFIX("prefix", true),
-    PROMPT("prompt", true),
-    LORA("lora", true),
-    BITFIT("bitfit", true),
-    FULL("full", true),
-    ADDITIONAL_SCAN("additional-scan", false);
+    STATE_OFFSET_H("state-offset-h"),
+    STATE_OFFSET_Y("state-offset-y"),
+    INITIAL_STATE("initial-state"),
+    PREFIX("prefix"),
+    PROMPT("prompt"),
+    LORA("lora"),
+    BITFIT("bitfit"),
+    FULL("full"),
+    ADDITIONAL_SCAN("additional-scan");
 
     public final String cliName;
-    public final boolean trainable;
 
-    Method(String cliName, boolean trainable) {
+    Method(String cliName) {
         this.cliName = cliName;
-        this.trainable = trainable;
     }
 
     public static Method parse(String name) {

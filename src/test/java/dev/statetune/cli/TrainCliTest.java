@@ -59,10 +59,10 @@ class TrainCliTest {
     }
 
     @Test
-    void unknownAndUnimplementedMethodsAreClearErrors() throws IOException {
+    void unknownMethodsAndImpossibleCompositionsAreClearErrors() throws IOException {
         assertUserError(run("train", "--method", "nope", "--data", data().toString(), "--out", dir.resolve("r").toString()),
                 "unknown method 'nope'");
-        assertUserError(run("train", "--method", "additional-scan", "--data", data().toString(), "--out", dir.resolve("r").toString()),
-                "'additional-scan' is not implemented yet");
+        assertUserError(run("train", "--method", "additional-scan,state-offset-h", "--data", data().toString(), "--out", dir.resolve("r").toString()),
+                "does not compose");
     }
 }

@@ -47,7 +47,7 @@ class TrainerTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = Method.class, names = {"STATE_OFFSET_H", "STATE_OFFSET_Y", "INITIAL_STATE", "PREFIX", "PROMPT", "LORA", "BITFIT", "FULL"})
+    @EnumSource(value = Method.class, names = {"STATE_OFFSET_H", "STATE_OFFSET_Y", "INITIAL_STATE", "PREFIX", "PROMPT", "LORA", "BITFIT", "FULL", "ADDITIONAL_SCAN"})
     void everyTrainableMethodLowersTheLoss(Method method) {
         try (MambaLM lm = tiny()) {
             List<Example> eval = task(16, 9);
