@@ -42,6 +42,14 @@ public final class Fixtures {
                 + " at " + worstAt + ";" + first);
     }
 
+    /** An integer (batch, len) tensor of a fixture as id arrays. */
+    public static int[][] ids(dev.statetune.tensor.Tensor t) {
+        int b = (int) t.size(0), l = (int) t.size(1);
+        int[][] out = new int[b][l];
+        for (int i = 0; i < b; i++) for (int j = 0; j < l; j++) out[i][j] = (int) t.getLong((long) i * l + j);
+        return out;
+    }
+
     public static double maxAbsDiff(float[] a, float[] b) {
         double m = 0;
         for (int i = 0; i < a.length; i++) m = Math.max(m, Math.abs((double) a[i] - b[i]));

@@ -103,7 +103,7 @@ class SeamGradientTest {
             Adapter full = Adapter.create(lm, List.of(Method.FULL), MethodOptions.defaults());
             full.attach(lm);
             lm.setSeams(fixtureSeams(ref, lm.config()));
-            int[][] ids = TransformersParityTest.ids(ref.get("input_ids")), labels = TransformersParityTest.ids(ref.get("labels"));
+            int[][] ids = Fixtures.ids(ref.get("input_ids")), labels = Fixtures.ids(ref.get("labels"));
             assertEquals(ref.get("loss").getFloat(0), lm.loss(ids, labels, true).meanLoss(), 2e-5);
             double worst = 0;
             for (Parameter p : full.parameters()) {
@@ -123,7 +123,7 @@ class SeamGradientTest {
             Seams[] seams = fixtureSeams(ref, c);
             String[] names = {"h_offset", "y_offset", "h0", "conv_state0"};
             lm.setSeams(seams);
-            int[][] ids = TransformersParityTest.ids(ref.get("input_ids")), labels = TransformersParityTest.ids(ref.get("labels"));
+            int[][] ids = Fixtures.ids(ref.get("input_ids")), labels = Fixtures.ids(ref.get("labels"));
             LossResult r = lm.loss(ids, labels, true);
             System.out.printf("loss %.6f, PyTorch %.6f%n", r.meanLoss(), ref.get("loss").getFloat(0));
             assertEquals(ref.get("loss").getFloat(0), r.meanLoss(), 2e-5);

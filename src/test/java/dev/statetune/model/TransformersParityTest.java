@@ -29,20 +29,13 @@ class TransformersParityTest {
         return name.equals("tiny") ? Fixtures.tinyModel() : Fixtures.resource("fixtures/mamba1/" + name);
     }
 
-    static int[][] ids(Tensor t) {
-        int b = (int) t.size(0), l = (int) t.size(1);
-        int[][] out = new int[b][l];
-        for (int i = 0; i < b; i++) for (int j = 0; j < l; j++) out[i][j] = (int) t.getLong((long) i * l + j);
-        return out;
-    }
-
     @ParameterizedTest(name = "{0} vs {1}")
     @CsvSource({"tiny, tiny", "tiny-original, tiny", "variant, variant"})
     void logitsMatchTransformers(String modelName, String referenceName) {
         try (SafeTensors ref = SafeTensors.open(Fixtures.resource("fixtures/mamba1/" + referenceName + ".reference.safetensors"));
              MambaLM lm = new MambaLM(Checkpoint.open(model(modelName)), BACKEND)) {
             for (String batch : new String[] {"a", "b"}) {
-                int[][] ids = ids(ref.get("ids_" + batch));
+                int[][] ids = Fixtures.ids(ref.get("ids_" + batch));
                 Tensor logits = lm.forward(ids, lm.newState(ids.length));
                 float[] expected = ref.get("logits_" + batch).toFloatArray();
                 float[] actual = logits.toFloatArray();
@@ -58,8 +51,8 @@ class TransformersParityTest {
     void greedyMatchesTransformers(String modelName, String referenceName) {
         try (SafeTensors ref = SafeTensors.open(Fixtures.resource("fixtures/mamba1/" + referenceName + ".reference.safetensors"));
              MambaLM lm = new MambaLM(Checkpoint.open(model(modelName)), BACKEND)) {
-            int[] prompt = ids(ref.get("greedy_prompt"))[0];
-            int[] expected = ids(ref.get("greedy_ids"))[0];
+            int[] prompt = Fixtures.ids(ref.get("greedy_prompt"))[0];
+            int[] expected = Fixtures.ids(ref.get("greedy_ids"))[0];
             DecodeState state = lm.newState(1);
             Tensor logits = lm.forward(new int[][] {prompt}, state);
             int[] got = java.util.Arrays.copyOf(prompt, expected.length);
@@ -85,7 +78,7 @@ class TransformersParityTest {
     void stepByStepEqualsWholeSequence() {
         try (SafeTensors ref = SafeTensors.open(Fixtures.resource("fixtures/mamba1/variant.reference.safetensors"));
              MambaLM lm = new MambaLM(Checkpoint.open(model("variant")), BACKEND)) {
-            int[][] ids = ids(ref.get("ids_a"));
+            int[][] ids = Fixtures.ids(ref.get("ids_a"));
             int b = ids.length, l = ids[0].length, v = lm.config().vocabSize();
             float[] whole = lm.forward(ids, lm.newState(b)).toFloatArray();
             DecodeState state = lm.newState(b);
