@@ -52,8 +52,6 @@ public final class Adapter {
         this.baseConfigHash = hash(base);
         if (methods.contains(Method.ADDITIONAL_SCAN) && (methods.contains(Method.STATE_OFFSET_H) || methods.contains(Method.INITIAL_STATE)))
             throw new StatetuneException("additional-scan widens the state, so it does not compose with state-offset-h or initial-state");
-        int di = base.innerDim(), n = base.stateDim(), k = base.convWidth();
-        java.util.SplittableRandom prefixInit = new java.util.SplittableRandom(seed + 1);
         for (Method m : methods) {
             switch (m) {   // weight methods start from the checkpoint's values, as fp32 master copies
                 case BITFIT -> {
@@ -69,34 +67,38 @@ public final class Adapter {
                 default -> { }
             }
         }
-        for (int i = 0; i < base.nLayers(); i++) {
-            String p = "backbone.layers." + i + ".mixer.";
-            for (Method m : methods) {
-                switch (m) {   // all state parameters start at zero: the model is unchanged at step 0
-                    case STATE_OFFSET_H -> add(p + "h_offset", di, n);
-                    case STATE_OFFSET_Y -> add(p + "y_offset", di);
-                    case INITIAL_STATE -> {
-                        add(p + "h0", di, n);
-                        if (options.tuneConvState()) add(p + "conv_state0", di, k - 1);
-                    }
-                    case ADDITIONAL_SCAN -> {   // B′ rows kaiming-uniform, C′ rows zero (unchanged at step 0), A_log′ = log(1..n′)
-                        int extra = options.extraStateDims();
-                        float[] b = new float[extra * di], a = new float[di * extra];
-                        double bound = 1 / Math.sqrt(di);
-                        for (int j = 0; j < b.length; j++) b[j] = (float) prefixInit.nextDouble(-bound, bound);
-                        for (int j = 0; j < a.length; j++) a[j] = (float) Math.log(1 + j % extra);
-                        put(new Parameter(p + "x_proj.extra_B", b, true, extra, di));
-                        put(new Parameter(p + "x_proj.extra_C", new float[extra * di], true, extra, di));
-                        put(new Parameter(p + "A_log.extra", a, false, di, extra));
-                    }
-                    case PREFIX -> {   // small random virtual tokens at the mixer input (PAPER_NOTES: "small random")
-                        float[] v = new float[options.virtualTokens() * base.modelDim()];
-                        for (int j = 0; j < v.length; j++) v[j] = (float) prefixInit.nextDouble(-0.02, 0.02);
-                        put(new Parameter(p + "prefix_tokens", v, false, options.virtualTokens(), base.modelDim()));
-                    }
-                    default -> { }
-                }
+        java.util.SplittableRandom init = new java.util.SplittableRandom(seed + 1);
+        for (int i = 0; i < base.nLayers(); i++)
+            for (Method m : methods) addLayerParameters(i, m, base, init);
+    }
+
+    /** The per-layer parameters of the state methods, prefix and additional-scan, for layer i. */
+    private void addLayerParameters(int i, Method m, MambaConfig base, java.util.SplittableRandom init) {
+        String p = "backbone.layers." + i + ".mixer.";
+        int di = base.innerDim(), n = base.stateDim(), k = base.convWidth();
+        switch (m) {   // state parameters start at zero: the model is unchanged at step 0
+            case STATE_OFFSET_H -> add(p + "h_offset", di, n);
+            case STATE_OFFSET_Y -> add(p + "y_offset", di);
+            case INITIAL_STATE -> {
+                add(p + "h0", di, n);
+                if (options.tuneConvState()) add(p + "conv_state0", di, k - 1);
             }
+            case ADDITIONAL_SCAN -> {   // B′ rows kaiming-uniform, C′ rows zero (unchanged at step 0), A_log′ = log(1..n′)
+                int extra = options.extraStateDims();
+                float[] b = new float[extra * di], a = new float[di * extra];
+                double bound = 1 / Math.sqrt(di);
+                for (int j = 0; j < b.length; j++) b[j] = (float) init.nextDouble(-bound, bound);
+                for (int j = 0; j < a.length; j++) a[j] = (float) Math.log(1 + j % extra);
+                put(new Parameter(p + "x_proj.extra_B", b, true, extra, di));
+                put(new Parameter(p + "x_proj.extra_C", new float[extra * di], true, extra, di));
+                put(new Parameter(p + "A_log.extra", a, false, di, extra));
+            }
+            case PREFIX -> {   // small random virtual tokens at the mixer input (PAPER_NOTES: "small random")
+                float[] v = new float[options.virtualTokens() * base.modelDim()];
+                for (int j = 0; j < v.length; j++) v[j] = (float) init.nextDouble(-0.02, 0.02);
+                put(new Parameter(p + "prefix_tokens", v, false, options.virtualTokens(), base.modelDim()));
+            }
+            default -> { }
         }
     }
 

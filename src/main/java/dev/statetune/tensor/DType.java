@@ -14,10 +14,6 @@ public enum DType {
         this.bytes = bytes;
     }
 
-    public boolean isFloat() {
-        return this == F32 || this == F16 || this == BF16 || this == F64;
-    }
-
     public static Optional<DType> fromSafetensors(String name) {
         for (DType t : values()) if (t.safetensorsName.equals(name)) return Optional.of(t);
         return Optional.empty();
