@@ -1,5 +1,7 @@
 package dev.statetune.cli;
 
+import static dev.statetune.cli.CliRunner.run;
+
 import dev.statetune.Fixtures;
 import dev.statetune.io.SafeTensors;
 import dev.statetune.io.SafeTensorsWriter;
@@ -18,10 +20,6 @@ import static org.junit.jupiter.api.Assertions.*;
 /** Bad input through the CLI: exit code 1 and one line naming the file and the problem, never a stack trace. */
 class CliErrorsTest {
     @TempDir Path dir;
-
-    static CliRunner.Result run(String... args) {
-        return CliRunner.run(args);
-    }
 
     static void assertUserError(CliRunner.Result r, String... expected) {
         assertEquals(1, r.code(), "exit code; stderr: " + r.err());

@@ -7,7 +7,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
 
-import static dev.statetune.cli.CliErrorsTest.run;
+import static dev.statetune.cli.CliRunner.run;
 import static org.junit.jupiter.api.Assertions.*;
 
 /** The commands on the built-in model: what they print and write. */

@@ -8,7 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 import static dev.statetune.cli.CliErrorsTest.assertUserError;
-import static dev.statetune.cli.CliErrorsTest.run;
+import static dev.statetune.cli.CliRunner.run;
 import static org.junit.jupiter.api.Assertions.*;
 
 /** `statetune train` end to end on the built-in model: the run directory, the adapter in use, bad input. */
