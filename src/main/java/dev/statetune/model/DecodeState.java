@@ -22,4 +22,40 @@ public final class DecodeState {
             ssm[i] = backend.allocate(batch, cfg.innerDim(), stateDims[i]);
         }
     }
+
+    private DecodeState(Tensor[] conv, Tensor[] ssm, int batch) {
+        this.conv = conv;
+        this.ssm = ssm;
+        this.batch = batch;
+    }
+
+    /**
+     * A state of rows.length sequences where sequence s continues this state's sequence rows[s]
+     * (beam search reorders and duplicates its beams this way; a row may repeat).
+     */
+    public DecodeState select(Backend backend, int[] rows) {
+        Tensor[] newConv = new Tensor[conv.length], newSsm = new Tensor[ssm.length];
+        for (int i = 0; i < conv.length; i++) {
+            newConv[i] = gather(backend, conv[i], rows);
+            newSsm[i] = gather(backend, ssm[i], rows);
+        }
+        return new DecodeState(newConv, newSsm, rows.length);
+    }
+
+    /** Sequence `row` of this state becomes a copy of sequence `fromRow` of `from` (same layer widths). */
+    public void copyRow(Backend backend, DecodeState from, int fromRow, int row) {
+        for (int i = 0; i < conv.length; i++) {
+            backend.copy(from.conv[i].rows(fromRow, fromRow + 1), conv[i].rows(row, row + 1));
+            backend.copy(from.ssm[i].rows(fromRow, fromRow + 1), ssm[i].rows(row, row + 1));
+        }
+    }
+
+    /** (rows.length, ...) = t[rows] for t (b, ...). */
+    private static Tensor gather(Backend backend, Tensor t, int[] rows) {
+        long[] shape = t.shape();
+        shape[0] = rows.length;
+        Tensor out = backend.allocate(shape);
+        for (int s = 0; s < rows.length; s++) backend.copy(t.rows(rows[s], rows[s] + 1), out.rows(s, s + 1));
+        return out;
+    }
 }

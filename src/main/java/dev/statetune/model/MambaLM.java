@@ -216,6 +216,50 @@ public final class MambaLM implements AutoCloseable {
      * the end of the sequences). A fresh state gives the whole-sequence forward.
      */
     public Tensor forward(int[][] ids, DecodeState state) {
+        Tensor residual = residualStream(ids, state);
+        return head(residual);
+    }
+
+    /**
+     * Logits (b, vocab) at position lengths[s]−1 of each right-padded sequence of ids (b, len), from
+     * {@link #newState} so that adapters act as in generation. A causal model's logits there do not
+     * depend on the padding after them; only these b rows go through the LM head.
+     */
+    public Tensor lastLogits(int[][] ids, int[] lengths) {
+        int len = ids[0].length;
+        long[] rows = new long[ids.length];
+        for (int s = 0; s < ids.length; s++) {
+            if (lengths[s] < 1 || lengths[s] > len) throw new IllegalArgumentException("length " + lengths[s] + " of a row of " + len);
+            rows[s] = (long) s * len + lengths[s] - 1;
+        }
+        return head(gatherRows(residualStream(ids, newState(ids.length)), rows));
+    }
+
+    /** Logits (1, vocab) after the whole of ids, continuing state (batch 1), which ends after ids. */
+    public Tensor forwardLast(int[] ids, DecodeState state) {
+        Tensor residual = residualStream(new int[][] {ids}, state);   // (len, d)
+        return head(gatherRows(residual, new long[] {ids.length - 1}));
+    }
+
+    /** (rows.length, d) = residual[rows] for residual (T, d). */
+    private Tensor gatherRows(Tensor residual, long[] rows) {
+        Tensor out = backend.allocate(rows.length, cfg.modelDim());
+        for (int s = 0; s < rows.length; s++) backend.copy(residual.rows(rows[s], rows[s] + 1), out.rows(s, s + 1));
+        return out;
+    }
+
+    /** Logits (T, vocab) = lm_head(norm_f(residual)) for residual (T, d). */
+    private Tensor head(Tensor residual) {
+        long tokens = residual.size(0);
+        Tensor normed = backend.allocate(tokens, cfg.modelDim());
+        backend.rmsNorm(residual, normF, cfg.normEps(), normed);
+        Tensor logits = backend.allocate(tokens, cfg.vocabSize());
+        backend.linear(normed, 0, lmHead, null, logits);
+        return logits;
+    }
+
+    /** The residual stream (b·len, d) after the last block, continuing from state. */
+    private Tensor residualStream(int[][] ids, DecodeState state) {
         int batch = ids.length, len = ids[0].length, tokens = batch * len;
         if (state.batch != batch) throw new IllegalArgumentException("state for batch " + state.batch + ", ids for " + batch);
         int[] flat = new int[tokens];
@@ -227,11 +271,7 @@ public final class MambaLM implements AutoCloseable {
         Tensor residual = backend.allocate(tokens, cfg.modelDim());
         backend.embedding(embedding, flat, residual);
         runLayers(residual, batch, len, state);
-        Tensor normed = backend.allocate(tokens, cfg.modelDim());
-        backend.rmsNorm(residual, normF, cfg.normEps(), normed);
-        Tensor logits = backend.allocate(tokens, cfg.vocabSize());
-        backend.linear(normed, 0, lmHead, null, logits);
-        return logits;
+        return residual;
     }
 
     /** residual (b·len, d) through every block, continuing from state. */

@@ -1,5 +1,6 @@
 package dev.statetune.train;
 
+import dev.statetune.Progress;
 import dev.statetune.StatetuneException;
 import dev.statetune.backend.LossResult;
 import dev.statetune.data.Batch;
@@ -12,6 +13,7 @@ import dev.statetune.peft.Parameter;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.function.IntConsumer;
 
@@ -69,7 +71,7 @@ public final class Trainer {
         long tokens = 0;
         double loss = Double.NaN, evalLoss = Double.NaN, evalAccuracy = Double.NaN;
         long start = System.nanoTime();
-        try (MetricsLog metrics = MetricsLog.open(runDir, step); Progress progress = new Progress(totalSteps, step)) {
+        try (MetricsLog metrics = MetricsLog.open(runDir, step); Progress progress = new Progress("train", totalSteps, step)) {
             while (step < totalSteps) {
                 long stepStart = System.nanoTime(), stepTokens = 0;
                 params.forEach(Parameter::zeroGrad);
@@ -102,7 +104,7 @@ public final class Trainer {
                     row.put("eval_token_accuracy", evalAccuracy);
                 }
                 metrics.log(step, row);
-                progress.update(step, loss, lr, tokensPerS);
+                progress.update(step, String.format(Locale.ROOT, "loss %.4f  lr %.2e  %,.0f tok/s", loss, lr, tokensPerS));
                 if (step == totalSteps || (o.saveEvery() > 0 && step % o.saveEvery() == 0)) {
                     TrainCheckpoint.save(runDir, TrainCheckpoint.Contents.of(step, params, optimizer, batcher.state(),
                             Map.of("seed", o.seed()), Map.of("methods", adapter.methods().toString())));

@@ -1,4 +1,4 @@
-package dev.statetune.train;
+package dev.statetune;
 
 import org.junit.jupiter.api.Test;
 
@@ -14,19 +14,18 @@ import static org.junit.jupiter.api.Assertions.*;
 class ProgressTest {
     @Test
     void lineFormat() {
-        assertEquals("step 50/200  loss 1.2346  lr 3.00e-04  12,346 tok/s  eta 1:02:05",
-                Progress.line(50, 200, 1.23456, 3e-4, 12345.6, Duration.ofSeconds(3725)));
-        assertEquals("step 0/10  loss 0.0000  lr 0.00e+00  0 tok/s  eta ?", Progress.line(0, 10, 0, 0, 0, null));
+        assertEquals("train 50/200  loss 1.2346  eta 1:02:05", Progress.line("train", 50, 200, "loss 1.2346", Duration.ofSeconds(3725)));
+        assertEquals("eval 0/10  0 examples/s  eta ?", Progress.line("eval", 0, 10, "0 examples/s", null));
     }
 
     @Test
     void plainLinesAreRateLimitedWithFirstAndLastAlwaysShown() {
         long[] now = {0};
         ByteArrayOutputStream buf = new ByteArrayOutputStream();
-        try (Progress p = new Progress(100, 40, new PrintStream(buf, true, StandardCharsets.UTF_8), () -> now[0])) {
+        try (Progress p = new Progress("train", 100, 40, new PrintStream(buf, true, StandardCharsets.UTF_8), () -> now[0])) {
             for (int step = 41; step <= 100; step++) {
                 now[0] += Duration.ofSeconds(1).toNanos();
-                p.update(step, 1.0, 1e-3, 100);
+                p.update(step, "loss 1.0000");
             }
         }
         List<String> lines = buf.toString(StandardCharsets.UTF_8).lines().toList();

@@ -1,4 +1,4 @@
-package dev.statetune.train;
+package dev.statetune;
 
 import me.tongfei.progressbar.ConsoleProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
@@ -12,13 +12,15 @@ import java.util.Locale;
 import java.util.function.LongSupplier;
 
 /**
- * Training progress on stderr: step/total, loss, lr, tokens/s and ETA. A live bar
+ * Progress of long work on stderr (training steps, evaluated examples): done/total, a detail the
+ * caller composes (loss, lr, tokens/s) and the ETA. A live bar
  * (me.tongfei:progressbar) when stderr is a terminal; otherwise plain lines (logs, CI, nohup) at
  * most every {@link #PLAIN_INTERVAL}, plus the first and the last step.
  */
 public final class Progress implements AutoCloseable {
     static final Duration PLAIN_INTERVAL = Duration.ofSeconds(10);
 
+    private final String task;
     private final int totalSteps, startStep;
     private final ProgressBar bar; // null in plain mode
     private final PrintStream plain;
@@ -27,19 +29,23 @@ public final class Progress implements AutoCloseable {
     private long lastPrintNanos;
     private boolean printedAny;
 
-    /** Starts at {@code startStep} (non-zero when resuming) so that the ETA counts only this run's pace. */
-    public Progress(int totalSteps, int startStep) {
-        this(totalSteps, startStep, stderrIsTerminal() ? null : System.err, System::nanoTime);
+    /**
+     * {@code task} names the work ("train", "eval"); starts at {@code startStep} (non-zero when resuming)
+     * so that the ETA counts only this run's pace.
+     */
+    public Progress(String task, int totalSteps, int startStep) {
+        this(task, totalSteps, startStep, stderrIsTerminal() ? null : System.err, System::nanoTime);
     }
 
-    Progress(int totalSteps, int startStep, PrintStream plain, LongSupplier nanoTime) {
+    Progress(String task, int totalSteps, int startStep, PrintStream plain, LongSupplier nanoTime) {
+        this.task = task;
         this.totalSteps = totalSteps;
         this.startStep = startStep;
         this.plain = plain;
         this.nanoTime = nanoTime;
         this.startNanos = nanoTime.getAsLong();
         this.bar = plain != null ? null : new ProgressBarBuilder()
-                .setTaskName("train")
+                .setTaskName(task)
                 .setInitialMax(totalSteps)
                 .startsFrom(startStep, Duration.ZERO)
                 .setUpdateIntervalMillis(250)
@@ -47,11 +53,11 @@ public final class Progress implements AutoCloseable {
                 .build();
     }
 
-    /** Reports that {@code step} optimizer steps are done. */
-    public void update(int step, double loss, double lr, double tokensPerS) {
+    /** Reports that {@code step} units of work are done; detail says how it goes (e.g. "loss 1.2 lr 2e-4"). */
+    public void update(int step, String detail) {
         if (bar != null) {
             bar.stepTo(step);
-            bar.setExtraMessage(String.format(Locale.ROOT, "loss %.4f lr %.2e %,.0f tok/s", loss, lr, tokensPerS));
+            bar.setExtraMessage(detail);
             return;
         }
         long now = nanoTime.getAsLong();
@@ -60,12 +66,11 @@ public final class Progress implements AutoCloseable {
         lastPrintNanos = now;
         Duration elapsed = Duration.ofNanos(now - startNanos);
         Duration eta = step > startStep ? elapsed.multipliedBy(totalSteps - step).dividedBy(step - startStep) : null;
-        plain.println(line(step, totalSteps, loss, lr, tokensPerS, eta));
+        plain.println(line(task, step, totalSteps, detail, eta));
     }
 
-    static String line(int step, int total, double loss, double lr, double tokensPerS, Duration eta) {
-        return String.format(Locale.ROOT, "step %d/%d  loss %.4f  lr %.2e  %,.0f tok/s  eta %s",
-                step, total, loss, lr, tokensPerS, eta == null ? "?" : hms(eta));
+    static String line(String task, int step, int total, String detail, Duration eta) {
+        return String.format(Locale.ROOT, "%s %d/%d  %s  eta %s", task, step, total, detail, eta == null ? "?" : hms(eta));
     }
 
     static String hms(Duration d) {
