@@ -14,7 +14,7 @@ import java.io.PrintWriter;
 @Command(name = "statetune", mixinStandardHelpOptions = true, version = "statetune 0.1.0",
         description = "Parameter-efficient fine-tuning of Mamba state space models (State-offset Tuning).",
         subcommands = {InfoCommand.class, TokenizeCommand.class, GenerateCommand.class, LogitsCommand.class,
-                ParamsCommand.class, TrainCommand.class, MergeCommand.class, DemoCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+                ParamsCommand.class, TrainCommand.class, EvalCommand.class, MergeCommand.class, DemoCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
     public static void main(String[] args) {
         System.exit(run(args));

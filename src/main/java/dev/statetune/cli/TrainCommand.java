@@ -3,10 +3,13 @@ package dev.statetune.cli;
 import dev.statetune.StatetuneException;
 import dev.statetune.data.Example;
 import dev.statetune.data.JsonlDataset;
+import dev.statetune.data.tasks.Task;
+import dev.statetune.data.tasks.Tasks;
 import dev.statetune.model.MambaLM;
 import dev.statetune.peft.Adapter;
 import dev.statetune.peft.Method;
 import dev.statetune.tokenizer.Tokenizer;
+import dev.statetune.train.PaperRecipe;
 import dev.statetune.train.Trainer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -27,15 +30,18 @@ final class TrainCommand implements Callable<Integer> {
 
     @Option(names = "--method", required = true, split = ",", description = "state-offset-h, state-offset-y, initial-state, prefix, prompt, lora, bitfit, full, additional-scan (comma list to compose)")
     List<String> methods;
-    @Option(names = "--data", required = true, paramLabel = "FILE", description = "training JSONL: {\"prompt\",\"completion\"} or {\"input_ids\",\"labels\"} rows")
+    @Option(names = "--data", required = true, paramLabel = "PATH", description = "training JSONL: {\"prompt\",\"completion\"} or "
+            + "{\"input_ids\",\"labels\"} rows; with --task, the task's data directory (e.g. glue/RTE)")
     Path data;
-    @Option(names = "--eval-data", paramLabel = "FILE", description = "evaluation JSONL (same formats)") Path evalData;
+    @Option(names = "--task", description = "a task of the paper (glue/rte, samsum, spider, dart, ...): its train split in the paper's "
+            + "format, and the paper's learning rate, batch size and epochs unless given") String taskName;
+    @Option(names = "--eval-data", paramLabel = "FILE", description = "evaluation JSONL (same formats; with --task: its evaluation split)") Path evalData;
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "run directory") Path out;
     @Option(names = "--tokenizer", paramLabel = "FILE", description = "tokenizer.json (default: the model directory's)") Path tokenizer;
 
-    @Option(names = "--lr", defaultValue = "2e-4", description = "peak learning rate (default: ${DEFAULT-VALUE})") double lr;
-    @Option(names = "--batch-size", defaultValue = "4", description = "default: ${DEFAULT-VALUE}") int batchSize;
-    @Option(names = "--epochs", defaultValue = "10", description = "default: ${DEFAULT-VALUE}") int epochs;
+    @Option(names = "--lr", description = "peak learning rate (default: the paper's for --task, else 2e-4)") Double lr;
+    @Option(names = "--batch-size", description = "default: 4 (the paper's: 2 for initial-state above 1B parameters)") Integer batchSize;
+    @Option(names = "--epochs", description = "default: 10 (the paper's: 3 for MNLI and QQP)") Integer epochs;
     @Option(names = "--max-steps", defaultValue = "0", description = "optimizer steps; overrides --epochs when > 0") int maxSteps;
     @Option(names = "--optimizer", defaultValue = "adamw", description = "adamw or sgd (default: ${DEFAULT-VALUE})") String optimizer;
     @Option(names = "--weight-decay", defaultValue = "0", description = "never applied to offsets, states, biases, norms") double weightDecay;
@@ -57,10 +63,20 @@ final class TrainCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         List<Method> chosen = methods.stream().map(Method::parse).toList();
         Tokenizer tok = Tokenizer.load(tokenizer != null ? tokenizer : model.modelDir().resolve("tokenizer.json"));
+        Task task = taskName == null ? null : Tasks.byName(taskName);
         try (MambaLM lm = model.load()) {
             int eos = lm.config().eosTokenId();
-            List<Example> train = JsonlDataset.read(data, tok, eos, noEos, maxLength, skipBadRows);
-            List<Example> eval = evalData == null ? List.of() : JsonlDataset.read(evalData, tok, eos, noEos, maxLength, skipBadRows);
+            List<Example> train, eval;
+            if (task == null) {
+                train = JsonlDataset.read(data, tok, eos, noEos, maxLength, skipBadRows);
+                eval = evalData == null ? List.of() : JsonlDataset.read(evalData, tok, eos, noEos, maxLength, skipBadRows);
+            } else {
+                train = task.trainingExamples(task.read(data, "train", tok), tok, eos);
+                eval = evalEvery > 0 ? task.trainingExamples(task.read(data, task.splits().get(1), tok), tok, eos) : List.of();
+            }
+            double learningRate = lr != null ? lr : task != null ? PaperRecipe.learningRate(task, chosen) : 2e-4;
+            int batch = batchSize != null ? batchSize : task != null ? PaperRecipe.batchSize(chosen, lm.config().parameterCount()) : 4;
+            int epochCount = epochs != null ? epochs : task != null ? PaperRecipe.epochs(task) : 10;
             Files.createDirectories(out);
             Adapter adapter = initAdapter != null ? Adapter.load(initAdapter, lm)
                     : Adapter.create(lm, chosen, methodFlags.options(), seed);
@@ -69,8 +85,10 @@ final class TrainCommand implements Callable<Integer> {
             System.err.printf("train: %s on %s, %,d trainable parameters (%.3f%% of %,d), %d examples%n", methods, model.describe(),
                     adapter.parameterCount(), 100.0 * adapter.parameterCount() / lm.config().parameterCount(),
                     lm.config().parameterCount(), train.size());
-            Trainer.Summary s = Trainer.train(lm, adapter, train, eval, new Trainer.Options(optimizer, lr, weightDecay, schedule,
-                    warmupSteps, maxGradNorm, gradAccum, batchSize, epochs, maxSteps, seed, evalEvery, saveEvery, groupByLength, eos), out, resume);
+            System.err.printf("recipe: lr %.1e, batch %d, %d epochs%s%n", learningRate, batch, epochCount,
+                    task == null ? "" : " (the paper's for " + task.name() + " unless given)");
+            Trainer.Summary s = Trainer.train(lm, adapter, train, eval, new Trainer.Options(optimizer, learningRate, weightDecay, schedule,
+                    warmupSteps, maxGradNorm, gradAccum, batch, epochCount, maxSteps, seed, evalEvery, saveEvery, groupByLength, eos), out, resume);
             System.out.printf("steps %d, train loss %.4f%s, %.1f s, %.0f tokens/s; adapter in %s%n", s.steps(), s.trainLoss(),
                     Double.isNaN(s.evalLoss()) ? "" : String.format(", eval loss %.4f, eval token accuracy %.3f", s.evalLoss(), s.evalTokenAccuracy()),
                     s.seconds(), s.tokens() / s.seconds(), out);

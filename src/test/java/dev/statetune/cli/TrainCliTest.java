@@ -65,4 +65,16 @@ class TrainCliTest {
         assertUserError(run("train", "--method", "additional-scan,state-offset-h", "--data", data().toString(), "--out", dir.resolve("r").toString()),
                 "does not compose");
     }
+
+    @Test
+    void taskTrainingReadsTheTrainSplitAndTakesThePapersRecipe() {
+        Path rte = dev.statetune.SharedData.path("glue/RTE");
+        var r = run("train", "--task", "glue/rte", "--data", rte.toString(), "--method", "state-offset-h", "--out", dir.resolve("rte").toString(),
+                "--max-steps", "2");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("2490 examples"), r.err());
+        assertTrue(r.err().contains("recipe: lr 1.0e-03, batch 4, 10 epochs"), r.err());
+        assertUserError(run("train", "--task", "glue/rte", "--data", rte.toString(), "--method", "prefix", "--out", dir.resolve("p").toString()),
+                "no learning rate", "pass --lr");
+    }
 }

@@ -19,7 +19,8 @@ import java.util.Map;
  * 7,000 questions, in its field "SpiderQuestion"). The gold SQL is lower-cased and stripped of surrounding
  * whitespace as the authors' code does; the original stays in {@link TaskExample#goldSql()}. Examples
  * longer than 1536 tokens (prompt + target + eos; the authors' code leaves the ~13 tokens of the
- * instruction out of the count) are dropped and counted in {@link TaskSplit#droppedTooLong()}.
+ * instruction out of the count) are dropped and counted in {@link TaskSplit#droppedTooLong()}; without a
+ * tokenizer (scoring a file of SQL written for the whole split) none is.
  */
 public final class SpiderTask implements Task {
     /** PAPER_NOTES: the longest example kept, in tokens. */
@@ -61,7 +62,7 @@ public final class SpiderTask implements Task {
             if (schema == null) throw new StatetuneException(row.where() + "db_id \"" + dbId + "\" is not in " + tables);
             TaskExample ex = TaskExample.sql(INSTRUCTION + "Question: " + question + "\\Schema: " + schema + "\n###",
                     gold.toLowerCase(Locale.ROOT).strip(), dbId, gold);
-            if (tok.encode(ex.prompt()).length + tok.encode(ex.target()).length + 1 > MAX_LENGTH) dropped++;
+            if (tok != null && tok.encode(ex.prompt()).length + tok.encode(ex.target()).length + 1 > MAX_LENGTH) dropped++;
             else out.add(ex);
         }
         return new TaskSplit(out, dropped);

@@ -34,13 +34,13 @@ public sealed interface Task permits GlueTask, SamsumTask, DartTask, SpiderTask 
     /** Generation tasks end their target with eos so decoding learns to stop; GLUE scores one token. */
     boolean appendsEos();
 
-    /** The prompt's tokens then the target's (then eos), labels -100 on the prompt. */
     /** Fails with one line unless this task has the split. */
     default void requireSplit(String split) {
         if (!splits().contains(split))
             throw new StatetuneException(name() + " has no split \"" + split + "\" (splits: " + String.join(", ", splits()) + ")");
     }
 
+    /** The prompt's tokens then the target's (then eos), labels -100 on the prompt. */
     default Example toTrainingExample(TaskExample ex, Tokenizer tok, int eos) {
         int[] prompt = tok.encode(ex.prompt()), target = tok.encode(ex.target());
         int n = prompt.length + target.length + (appendsEos() ? 1 : 0);
