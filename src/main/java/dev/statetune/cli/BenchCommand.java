@@ -45,10 +45,15 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--batch", defaultValue = "4", description = "with --train: sequences per step (default: ${DEFAULT-VALUE})") int batch;
     @Option(names = "--seq", defaultValue = "128", description = "with --train: tokens per sequence (default: ${DEFAULT-VALUE})") int seq;
     @Option(names = "--steps", defaultValue = "3", description = "with --train: timed steps per method, after one warm-up (default: ${DEFAULT-VALUE})") int steps;
+    @Option(names = "--eval", description = "measure evaluation instead: GLUE-style examples/s (teacher-forced, batches of --batch), "
+            + "beam-5 and greedy generated tokens/s (--prompts prompts of --seq tokens, --decode new tokens each)") boolean eval;
+    @Option(names = "--examples", defaultValue = "32", description = "with --eval: GLUE-style examples (default: ${DEFAULT-VALUE})") int examples;
+    @Option(names = "--prompts", defaultValue = "4", description = "with --eval: prompts decoded as one batch (default: ${DEFAULT-VALUE})") int prompts;
 
     @Override
     public Integer call() throws Exception {
         if (train) return trainBench();
+        if (eval) return evalBench();
         MambaConfig cfg = ModelShapes.config(size);
         Map<String, Object> r = new LinkedHashMap<>();
         try (CpuBackend cpu = threads != null ? new CpuBackend(threads) : new CpuBackend()) {
@@ -136,6 +141,20 @@ final class BenchCommand implements Callable<Integer> {
                 : String.format("training tokens/s: state-offset-h %.1f, lora %.1f, full %.1f; a full step costs %.2f× a state-offset-h step",
                 r.get("state-offset-h_tokens_per_s"), r.get("lora_tokens_per_s"), r.get("full_tokens_per_s"),
                 r.get("full_step_over_state_offset_h_step")));
+        return 0;
+    }
+
+    private int evalBench() throws Exception {
+        MambaConfig cfg = ModelShapes.config(size);
+        Map<String, Object> r;
+        try (CpuBackend cpu = threads != null ? new CpuBackend(threads) : new CpuBackend();
+             MambaLM lm = new MambaLM(Checkpoint.inMemory(Path.of("random-" + size), cfg, ModelShapes.randomWeights(cfg, 0)), cpu)) {
+            System.err.printf("bench --eval: mamba-%s shape, prompts of %d tokens, %s%n", size, seq, cpu.name());
+            r = EvalBench.run(lm, examples, seq, batch, prompts, decode);
+        }
+        System.out.println(json ? new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(r)
+                : String.format("GLUE-style teacher-forced %.2f examples/s (batch %d); generated tokens/s with %d prompts × %d new: beam 5 %.2f, greedy %.2f",
+                r.get("glue_examples_per_s"), batch, prompts, decode, r.get("beam5_generated_tokens_per_s"), r.get("greedy_generated_tokens_per_s")));
         return 0;
     }
 

@@ -1,6 +1,7 @@
 package dev.statetune.cli;
 
 import dev.statetune.StatetuneException;
+import dev.statetune.generate.BeamSearch;
 import dev.statetune.generate.Generator;
 import dev.statetune.generate.Sampler;
 import dev.statetune.model.MambaLM;
@@ -18,7 +19,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 
-/** `statetune generate`: stream a continuation of a prompt (greedy at temperature 0, else sampled). */
+/** `statetune generate`: stream a continuation of a prompt (greedy at temperature 0, else sampled), or beam search. */
 @Command(name = "generate", mixinStandardHelpOptions = true,
         description = "Continue a prompt, streaming the text as it is produced; stops at eos.")
 final class GenerateCommand implements Callable<Integer> {
@@ -41,6 +42,10 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--top-p", defaultValue = "1", description = "nucleus mass to sample from (default: ${DEFAULT-VALUE})") float topP;
     @Option(names = "--seed", defaultValue = "42", description = "sampling seed (default: ${DEFAULT-VALUE})") long seed;
     @Option(names = "--ignore-eos", description = "keep generating after eos") boolean ignoreEos;
+    @Option(names = "--num-beams", defaultValue = "1", description = "beam search with this many beams (prints the best text at the end; "
+            + "the paper decodes with 5); 1 = stream greedy or sampled tokens (default: ${DEFAULT-VALUE})") int numBeams;
+    @Option(names = "--length-penalty", defaultValue = "1", description = "with --num-beams: score = log-prob sum / length^this (default: ${DEFAULT-VALUE})")
+    double lengthPenalty;
 
     static final String DEFAULT_PROMPT = "The old man looked at the sea and";
 
@@ -49,6 +54,7 @@ final class GenerateCommand implements Callable<Integer> {
         if (maxNewTokens < 0) throw new StatetuneException("--max-new-tokens must be ≥ 0");
         if (temperature < 0) throw new StatetuneException("--temperature must be ≥ 0");
         if (topP <= 0 || topP > 1) throw new StatetuneException("--top-p must be in (0, 1]");
+        if (numBeams < 1) throw new StatetuneException("--num-beams must be ≥ 1");
         Tokenizer tok = loadTokenizer();
         int[] ids = prompt != null && prompt.ids != null ? prompt.ids : null;
         if (ids == null) {
@@ -63,8 +69,15 @@ final class GenerateCommand implements Callable<Integer> {
             TextStream stream = new TextStream(tok, out);
             if (tok != null) out.print(tok.decode(ids));
             long start = System.nanoTime();
-            int[] generated = new Generator(lm).generate(ids, maxNewTokens, new Sampler(temperature, topK, topP, seed),
-                    !ignoreEos, stream::accept);
+            int[] generated;
+            if (numBeams > 1) {
+                if (maxNewTokens == 0) throw new StatetuneException("--max-new-tokens must be ≥ 1 with --num-beams");
+                generated = BeamSearch.search(lm, List.of(ids), new BeamSearch.Options(numBeams, lengthPenalty, maxNewTokens,
+                        ignoreEos ? -1 : lm.config().eosTokenId())).getFirst().tokens();
+                for (int id : generated) stream.accept(id);
+            } else {
+                generated = new Generator(lm).generate(ids, maxNewTokens, new Sampler(temperature, topK, topP, seed), !ignoreEos, stream::accept);
+            }
             double seconds = (System.nanoTime() - start) / 1e9;
             out.println();
             System.err.printf("%d prompt + %d new tokens in %.2f s (%.1f new tokens/s, prefill included)%n",
