@@ -17,8 +17,10 @@ What it writes under DIR:
                     (one group, so mamba_ssm's per-group gated norm is transformers' whole-width one)
   <name>.reference.safetensors for tiny and variant: ids_a (2, 45) and ids_b (2, 13) with their
                     logits (lengths are not multiples of the chunk: full chunks and a partial one), and
-                    greedy_prompt (2, 7) with greedy_ids (2, 23) from generate(do_sample=False)
-  transformers.txt  versions, and whether generate() agreed with a plain argmax loop
+                    greedy_prompt (2, 7) with greedy_ids (2, 23) from generate(do_sample=False) and
+                    greedy_loop_ids (2, 23) from an argmax loop over full forwards. They differ for the
+                    variant: transformers' one-token decode step does not apply time_step_limit.
+  transformers.txt  versions, and whether generate() agreed with the argmax loop
 """
 import argparse, json, os
 
@@ -65,6 +67,7 @@ def write_reference(model, path, seed, log):
         "ids_a": ids_a.to(torch.int32).contiguous(), "logits_a": logits_a.contiguous(),
         "ids_b": ids_b.to(torch.int32).contiguous(), "logits_b": logits_b.contiguous(),
         "greedy_prompt": prompt.to(torch.int32).contiguous(), "greedy_ids": greedy.to(torch.int32).contiguous(),
+        "greedy_loop_ids": loop.to(torch.int32).contiguous(),
     }, path)
 
 
