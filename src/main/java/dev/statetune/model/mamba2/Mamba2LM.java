@@ -3,6 +3,7 @@ package dev.statetune.model.mamba2;
 import dev.statetune.StatetuneException;
 import dev.statetune.backend.Backend;
 import dev.statetune.io.Checkpoint;
+import dev.statetune.model.TokenIds;
 import dev.statetune.tensor.Tensor;
 
 /**
@@ -81,12 +82,7 @@ public final class Mamba2LM implements AutoCloseable {
     public Tensor forward(int[][] ids, Mamba2DecodeState state) {
         int batch = ids.length, len = ids[0].length, tokens = batch * len;
         if (state.batch != batch) throw new IllegalArgumentException("state for batch " + state.batch + ", ids for " + batch);
-        int[] flat = new int[tokens];
-        for (int s = 0; s < batch; s++) {
-            if (ids[s].length != len) throw new StatetuneException("all sequences of a batch must have the same length");
-            checkTokenIds(ids[s]);
-            System.arraycopy(ids[s], 0, flat, s * len, len);
-        }
+        int[] flat = TokenIds.flatten(ids, cfg.vocabSize());
         Tensor residual = backend.allocate(tokens, cfg.modelDim());      // (T, d)
         backend.embedding(embedding, flat, residual);
         Activations act = new Activations(tokens);
@@ -103,16 +99,7 @@ public final class Mamba2LM implements AutoCloseable {
 
     /** Logits (batch, vocab) of one new token per sequence, advancing state by one position. */
     public Tensor step(int[] ids, Mamba2DecodeState state) {
-        int[][] column = new int[ids.length][];
-        for (int s = 0; s < ids.length; s++) column[s] = new int[] {ids[s]};
-        return forward(column, state);
-    }
-
-    /** Fails with one line for an id outside the vocabulary. */
-    public void checkTokenIds(int[] ids) {
-        for (int id : ids)
-            if (id < 0 || id >= cfg.vocabSize())
-                throw new StatetuneException("token id " + id + " is outside the vocabulary (0.." + (cfg.vocabSize() - 1) + ")");
+        return forward(TokenIds.column(ids), state);
     }
 
     /** act.out (T, d) = mixer(rmsnorm(u)) of layer i for u (T, d), continuing from the layer's states. */

@@ -89,16 +89,9 @@ class Mamba2ParityTest {
     void stepByStepEqualsWholeSequence(String modelName) {
         try (SafeTensors ref = reference(modelName); Mamba2LM lm = open(modelName)) {
             int[][] ids = Fixtures.ids(ref.get("ids_b"));
-            int b = ids.length, l = ids[0].length, v = lm.config().vocabSize();
-            float[] whole = lm.forward(ids, lm.newState(b)).toFloatArray();
-            Mamba2DecodeState state = lm.newState(b);
-            float[] stepped = new float[whole.length];
-            for (int t = 0; t < l; t++) {
-                int[] column = new int[b];
-                for (int s = 0; s < b; s++) column[s] = ids[s][t];
-                float[] logits = lm.step(column, state).toFloatArray();
-                for (int s = 0; s < b; s++) System.arraycopy(logits, s * v, stepped, (s * l + t) * v, v);
-            }
+            float[] whole = lm.forward(ids, lm.newState(ids.length)).toFloatArray();
+            Mamba2DecodeState state = lm.newState(ids.length);
+            float[] stepped = Fixtures.stepwiseLogits(ids, lm.config().vocabSize(), column -> lm.step(column, state).toFloatArray());
             Fixtures.assertClose(whole, stepped, 1e-5, 1e-5, "step vs whole sequence");
         }
     }
