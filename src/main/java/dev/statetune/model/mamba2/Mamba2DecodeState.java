@@ -1,7 +1,6 @@
 package dev.statetune.model.mamba2;
 
 import dev.statetune.backend.Backend;
-
 import dev.statetune.tensor.Tensor;
 
 /**
