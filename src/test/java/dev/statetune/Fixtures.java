@@ -55,4 +55,20 @@ public final class Fixtures {
         for (int i = 0; i < a.length; i++) m = Math.max(m, Math.abs((double) a[i] - b[i]));
         return m;
     }
+
+    /**
+     * Logits (batch·len, vocab) of ids (batch, len) fed one column at a time to step (a model's
+     * decode step on a state it keeps), laid out as a whole-sequence forward lays them out.
+     */
+    public static float[] stepwiseLogits(int[][] ids, int vocab, java.util.function.Function<int[], float[]> step) {
+        int b = ids.length, l = ids[0].length;
+        float[] stepped = new float[b * l * vocab];
+        for (int t = 0; t < l; t++) {
+            int[] column = new int[b];
+            for (int s = 0; s < b; s++) column[s] = ids[s][t];
+            float[] logits = step.apply(column);
+            for (int s = 0; s < b; s++) System.arraycopy(logits, s * vocab, stepped, (s * l + t) * vocab, vocab);
+        }
+        return stepped;
+    }
 }

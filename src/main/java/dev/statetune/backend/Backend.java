@@ -86,6 +86,36 @@ public interface Backend extends AutoCloseable {
     void selectiveScanBackward(Tensor x, Tensor dt, Tensor A, Tensor bc, int bCol, Tensor D, Tensor z, int zCol,
                                int batch, int len, Tensor h0, Tensor hOffset, Tensor yOffset, Tensor dy, ScanGrads grads);
 
+    /**
+     * The Mamba-2 SSD scan (PAPER_NOTES.md, Mamba-2 analogue), computed chunk by chunk but equal to
+     * the recurrence, per head h reading group g = dims.group(h), with the State-offset seams:
+     * dt_t = clamp(softplus(dtRaw_t + dtBias), dtMin, dtMax);  h_t = exp(dt_t·A_h)·h_{t−1} + dt_t·x_t B_tᵀ;
+     * y_t = (h_t + h′)·C_t + D_h·x_t + y′   (no gate: Mamba-2 gates in the norm that follows).
+     *
+     * @param xBC     (b·len, convDim) conv output: x (heads × headDim) | B (groups × n) | C (groups × n)
+     * @param dtRaw   (b·len, ≥ dtCol + nHeads) in_proj output, dt before its bias at columns [dtCol, dtCol+nHeads)
+     * @param dtBias  (nHeads)
+     * @param A       (nHeads) = −exp(A_log)
+     * @param D       (nHeads)
+     * @param state   (b, nHeads, headDim, n) h before the first position, updated to the last position's h
+     * @param hOffset (nHeads, headDim, n) h′, read out only, or null
+     * @param yOffset (nHeads, headDim) y′, or null
+     * @param y       (b·len, nHeads·headDim) output
+     */
+    void ssdScan(Tensor xBC, Tensor dtRaw, int dtCol, Tensor dtBias, float dtMin, float dtMax, Tensor A, Tensor D,
+                 SsdDims dims, int batch, int len, Tensor state, Tensor hOffset, Tensor yOffset, Tensor y);
+
+    /**
+     * Mamba-2's gated RMSNorm (transformers' MambaRMSNormGated, norm after gate): v = y ⊙ silu(z);
+     * out = v / sqrt(mean over its group of v² + eps) ⊙ weight, groups of groupSize columns.
+     *
+     * @param y      (T, w)
+     * @param z      (T, ≥ zCol + w) gate at columns [zCol, zCol+w)
+     * @param weight (w)
+     * @param out    (T, w)
+     */
+    void gatedRmsNorm(Tensor y, Tensor z, int zCol, Tensor weight, int groupSize, float eps, Tensor out);
+
     // ---- backward: gradients accumulate (+=); a null gradient is not computed ----
 
     /** dTable (vocab, d) rows ids[t] += dOut[t] (for a trained embedding). */

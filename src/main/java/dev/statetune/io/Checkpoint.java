@@ -1,9 +1,11 @@
 package dev.statetune.io;
 
+import com.fasterxml.jackson.core.json.JsonReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.statetune.StatetuneException;
 import dev.statetune.model.MambaConfig;
+import dev.statetune.model.mamba2.Mamba2Config;
 import dev.statetune.tensor.Tensor;
 
 import java.io.IOException;
@@ -20,17 +22,20 @@ import java.util.Set;
  * A Mamba checkpoint directory: config.json plus one or several (index.json) memory-mapped
  * safetensors files. Tensor names are served under Hugging Face's keys whatever the layout:
  * the state-spaces layout's `backbone.embedding.weight` is found as `backbone.embeddings.weight`.
+ * A Mamba-2 checkpoint keeps its config.json for Mamba2Config; config() is the Mamba-1 one.
  */
 public final class Checkpoint implements AutoCloseable {
     private static final String INDEX = "model.safetensors.index.json";
 
     private final Path dir;
-    private final MambaConfig config;
+    private final JsonNode configJson;
+    private final MambaConfig config;     // null for a Mamba-2 checkpoint
     private final List<SafeTensors> files;
     private final Map<String, Tensor> tensors;
 
-    private Checkpoint(Path dir, MambaConfig config, List<SafeTensors> files, Map<String, Tensor> tensors) {
+    private Checkpoint(Path dir, JsonNode configJson, MambaConfig config, List<SafeTensors> files, Map<String, Tensor> tensors) {
         this.dir = dir;
+        this.configJson = configJson;
         this.config = config;
         this.files = files;
         this.tensors = tensors;
@@ -39,14 +44,15 @@ public final class Checkpoint implements AutoCloseable {
     public static Checkpoint open(Path dir) {
         if (!Files.isDirectory(dir)) throw new StatetuneException(dir + ": not a directory (expected a checkpoint with config.json)");
         Path configFile = dir.resolve("config.json");
-        MambaConfig config = MambaConfig.fromJson(readJson(configFile), configFile);
+        JsonNode json = readJson(configFile);
+        MambaConfig config = Mamba2Config.describes(json) ? null : MambaConfig.fromJson(json, configFile);
         List<SafeTensors> files = new ArrayList<>();
         try {
             for (Path f : weightFiles(dir)) files.add(SafeTensors.open(f));
             Map<String, Tensor> tensors = new HashMap<>();
             for (SafeTensors f : files)
                 f.tensors().forEach((name, t) -> tensors.put(name.replace("backbone.embedding.", "backbone.embeddings."), t));
-            return new Checkpoint(dir, config, files, tensors);
+            return new Checkpoint(dir, json, config, files, tensors);
         } catch (RuntimeException e) {
             files.forEach(SafeTensors::close);
             throw e;
@@ -55,7 +61,7 @@ public final class Checkpoint implements AutoCloseable {
 
     /** A checkpoint held in memory (random weights for benchmarks, tests); `label` stands for its directory. */
     public static Checkpoint inMemory(Path label, MambaConfig config, Map<String, Tensor> tensors) {
-        return new Checkpoint(label, config, List.of(), Map.copyOf(tensors));
+        return new Checkpoint(label, null, config, List.of(), Map.copyOf(tensors));
     }
 
     private static List<Path> weightFiles(Path dir) {
@@ -78,7 +84,8 @@ public final class Checkpoint implements AutoCloseable {
     public static JsonNode readJson(Path file) {
         if (!Files.exists(file)) throw new StatetuneException(file + ": not found");
         try {
-            JsonNode node = new ObjectMapper().readTree(file.toFile());
+            // Python's json writes infinite floats (Mamba-2's time_step_limit) as a bare Infinity
+            JsonNode node = JsonMapper.builder().enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS).build().readTree(file.toFile());
             if (node == null || !node.isObject()) throw new StatetuneException(file + ": not a JSON object");
             return node;
         } catch (IOException e) {
@@ -87,7 +94,18 @@ public final class Checkpoint implements AutoCloseable {
     }
 
     public Path dir() { return dir; }
-    public MambaConfig config() { return config; }
+    /** The Mamba-1 config; a Mamba-2 checkpoint is an error naming the directory. */
+    public MambaConfig config() {
+        if (config == null)
+            throw new StatetuneException(dir + ": a Mamba-2 checkpoint, where a Mamba-1 one is expected");
+        return config;
+    }
+
+    /** config.json as read (null for a checkpoint held in memory). */
+    public JsonNode configJson() { return configJson; }
+
+    /** "mamba2" or "mamba". */
+    public String modelType() { return config == null ? "mamba2" : "mamba"; }
     public Map<String, Tensor> tensors() { return tensors; }
     public long storedBytes() { return files.stream().mapToLong(f -> f.file().toFile().length()).sum(); }
 

@@ -79,16 +79,9 @@ class TransformersParityTest {
         try (SafeTensors ref = SafeTensors.open(Fixtures.resource("fixtures/mamba1/variant.reference.safetensors"));
              MambaLM lm = new MambaLM(Checkpoint.open(model("variant")), BACKEND)) {
             int[][] ids = Fixtures.ids(ref.get("ids_a"));
-            int b = ids.length, l = ids[0].length, v = lm.config().vocabSize();
-            float[] whole = lm.forward(ids, lm.newState(b)).toFloatArray();
-            DecodeState state = lm.newState(b);
-            float[] stepped = new float[whole.length];
-            for (int t = 0; t < l; t++) {
-                int[] column = new int[b];
-                for (int s = 0; s < b; s++) column[s] = ids[s][t];
-                float[] logits = lm.step(column, state).toFloatArray();
-                for (int s = 0; s < b; s++) System.arraycopy(logits, s * v, stepped, (s * l + t) * v, v);
-            }
+            float[] whole = lm.forward(ids, lm.newState(ids.length)).toFloatArray();
+            DecodeState state = lm.newState(ids.length);
+            float[] stepped = Fixtures.stepwiseLogits(ids, lm.config().vocabSize(), column -> lm.step(column, state).toFloatArray());
             Fixtures.assertClose(whole, stepped, 1e-5, 1e-5, "step vs whole sequence");
         }
     }

@@ -3,6 +3,7 @@ package dev.statetune.backend.cpu;
 import dev.statetune.backend.Backend;
 import dev.statetune.backend.LossResult;
 import dev.statetune.backend.ScanGrads;
+import dev.statetune.backend.SsdDims;
 import dev.statetune.tensor.DType;
 import dev.statetune.tensor.Tensor;
 
@@ -155,6 +156,30 @@ public final class CpuBackend implements Backend {
     public void selectiveScanBackward(Tensor x, Tensor dt, Tensor A, Tensor bc, int bCol, Tensor D, Tensor z, int zCol,
                                       int batch, int len, Tensor h0, Tensor hOffset, Tensor yOffset, Tensor dy, ScanGrads grads) {
         CpuScanBackward.backward(par, x, dt, A, bc, bCol, D, z, zCol, batch, len, h0, hOffset, yOffset, dy, grads);
+    }
+
+    @Override
+    public void ssdScan(Tensor xBC, Tensor dtRaw, int dtCol, Tensor dtBias, float dtMin, float dtMax, Tensor A, Tensor D,
+                        SsdDims dims, int batch, int len, Tensor state, Tensor hOffset, Tensor yOffset, Tensor y) {
+        CpuSsdScan.scan(par, xBC, dtRaw, dtCol, dtBias, dtMin, dtMax, A, D, dims, batch, len, state, hOffset, yOffset, y);
+    }
+
+    @Override
+    public void gatedRmsNorm(Tensor y, Tensor z, int zCol, Tensor weight, int groupSize, float eps, Tensor out) {
+        int rows = (int) y.size(0), w = (int) y.size(1), zStride = (int) z.size(1);
+        float[] g = weight.toFloatArray();
+        MemorySegment ys = y.data(), zs = z.data(), os = out.data();
+        par.forEach(rows, t -> {
+            float[] v = new float[w];
+            for (int c = 0; c < w; c++)
+                v[c] = ys.getAtIndex(Tensor.F32, (long) t * w + c) * CpuMath.silu(zs.getAtIndex(Tensor.F32, (long) t * zStride + zCol + c));
+            for (int c0 = 0; c0 < w; c0 += groupSize) {
+                double sum = 0;
+                for (int c = c0; c < c0 + groupSize; c++) sum += v[c] * v[c];
+                float inv = (float) (1.0 / Math.sqrt(sum / groupSize + eps));
+                for (int c = c0; c < c0 + groupSize; c++) os.setAtIndex(Tensor.F32, (long) t * w + c, g[c] * (v[c] * inv));
+            }
+        });
     }
 
     @Override
