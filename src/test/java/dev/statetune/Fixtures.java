@@ -20,9 +20,13 @@ public final class Fixtures {
         }
     }
 
-    /** The transformers-written tiny Mamba (hidden 96, 3 layers, vocab 1000) bundled as the built-in model. */
+    /**
+     * The transformers-written tiny Mamba (hidden 96, 3 layers, vocab 1000) bundled as the built-in
+     * model: its resource directory, or its extracted copy when the classes run from a jar (GPU machine).
+     */
     public static Path tinyModel() {
-        return resource("dev/statetune/tiny-mamba");
+        var url = Fixtures.class.getClassLoader().getResource("dev/statetune/tiny-mamba");
+        return url != null && url.getProtocol().equals("file") ? resource("dev/statetune/tiny-mamba") : dev.statetune.io.BuiltinModel.directory();
     }
 
     /** Fails with the worst difference and the first differing values unless |a−b| ≤ atol + rtol·|b| everywhere. */

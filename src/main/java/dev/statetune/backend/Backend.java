@@ -14,6 +14,12 @@ import dev.statetune.tensor.Tensor;
 public interface Backend extends AutoCloseable {
     String name();
 
+    /**
+     * Waits until every op issued so far has finished. Ops may run asynchronously (CUDA); host code
+     * calls this before it reads a tensor an op wrote. The CPU backend's ops are done on return.
+     */
+    default void synchronize() {}
+
     /** A zero-filled float32 activation tensor. */
     Tensor allocate(long... shape);
 

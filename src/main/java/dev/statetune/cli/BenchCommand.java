@@ -1,6 +1,8 @@
 package dev.statetune.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.statetune.backend.Backend;
+import dev.statetune.backend.Devices;
 import dev.statetune.backend.cpu.CpuBackend;
 import dev.statetune.backend.cpu.FmaPeak;
 import dev.statetune.generate.Sampler;
@@ -36,6 +38,8 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--size", defaultValue = "130m", description = "130m, 370m, 790m, 1.4b or 2.8b (default: ${DEFAULT-VALUE})")
     String size;
     @Option(names = "--threads", description = "CPU threads (default: all cores)") Integer threads;
+    @Option(names = "--device", description = "cpu (default) or cuda / cuda:N: generation speed on the GPU "
+            + "(prefill, then prompt 128 + --decode new tokens, greedy, at batch 1 and 64)") String device;
     @Option(names = "--prefill", defaultValue = "256", description = "prompt tokens for the prefill (default: ${DEFAULT-VALUE})") int prefill;
     @Option(names = "--decode", defaultValue = "32", description = "tokens for the decode measurement (default: ${DEFAULT-VALUE})") int decode;
     @Option(names = "--gemm-rows", defaultValue = "512", description = "token rows of the GEMM measurement (default: ${DEFAULT-VALUE})") int gemmRows;
@@ -54,6 +58,7 @@ final class BenchCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (train) return trainBench();
         if (eval) return evalBench();
+        if (device != null && !device.equals("cpu")) return gpuBench();
         MambaConfig cfg = ModelShapes.config(size);
         Map<String, Object> r = new LinkedHashMap<>();
         try (CpuBackend cpu = threads != null ? new CpuBackend(threads) : new CpuBackend()) {
@@ -141,6 +146,20 @@ final class BenchCommand implements Callable<Integer> {
                 : String.format("training tokens/s: state-offset-h %.1f, lora %.1f, full %.1f; a full step costs %.2f× a state-offset-h step",
                 r.get("state-offset-h_tokens_per_s"), r.get("lora_tokens_per_s"), r.get("full_tokens_per_s"),
                 r.get("full_step_over_state_offset_h_step")));
+        return 0;
+    }
+
+    private int gpuBench() throws Exception {
+        MambaConfig cfg = ModelShapes.config(size);
+        Map<String, Object> r = new LinkedHashMap<>();
+        try (Backend gpu = Devices.open(device, null);
+             MambaLM lm = new MambaLM(Checkpoint.inMemory(Path.of("random-" + size), cfg, ModelShapes.randomWeights(cfg, 0)), gpu)) {
+            System.err.printf("bench: mamba-%s shape, random float32 weights, %s%n", size, gpu.name());
+            r.put("size", size);
+            r.put("device", gpu.name());
+            r.putAll(GpuBench.run(lm, prefill, decode, new int[] {1, 64}));
+        }
+        System.out.println(new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(r));
         return 0;
     }
 

@@ -97,7 +97,7 @@ public final class MambaLM implements AutoCloseable {
             String m = "backbone.layers." + i + ".mixer.";
             layers[i] = new MambaLayer(weight("backbone.layers." + i + ".norm.weight"), weight(m + "in_proj.weight"),
                     weight(m + "in_proj.bias"), weight(m + "conv1d.weight"), weight(m + "conv1d.bias"), weight(m + "x_proj.weight"),
-                    weight(m + "dt_proj.weight"), weight(m + "dt_proj.bias"), negExp(weight(m + "A_log")), weight(m + "D"),
+                    weight(m + "dt_proj.weight"), weight(m + "dt_proj.bias"), backend.prepareWeight(negExp(weight(m + "A_log"))), weight(m + "D"),
                     weight(m + "out_proj.weight"), weight(m + "out_proj.bias"));
         }
         normF = weight("backbone.norm_f.weight");
@@ -220,6 +220,17 @@ public final class MambaLM implements AutoCloseable {
         return head(residual);
     }
 
+    /** Logits (T, vocab) = lm_head(norm_f(residual)) for residual (T, d), ready for the host to read. */
+    private Tensor head(Tensor residual) {
+        long tokens = residual.size(0);
+        Tensor normed = backend.allocate(tokens, cfg.modelDim());
+        backend.rmsNorm(residual, normF, cfg.normEps(), normed);
+        Tensor logits = backend.allocate(tokens, cfg.vocabSize());
+        backend.linear(normed, 0, lmHead, null, logits);
+        backend.synchronize();
+        return logits;
+    }
+
     /**
      * Logits (b, vocab) at position lengths[s]−1 of each right-padded sequence of ids (b, len), from
      * {@link #newState} so that adapters act as in generation. A causal model's logits there do not
@@ -246,16 +257,6 @@ public final class MambaLM implements AutoCloseable {
         Tensor out = backend.allocate(rows.length, cfg.modelDim());
         for (int s = 0; s < rows.length; s++) backend.copy(residual.rows(rows[s], rows[s] + 1), out.rows(s, s + 1));
         return out;
-    }
-
-    /** Logits (T, vocab) = lm_head(norm_f(residual)) for residual (T, d). */
-    private Tensor head(Tensor residual) {
-        long tokens = residual.size(0);
-        Tensor normed = backend.allocate(tokens, cfg.modelDim());
-        backend.rmsNorm(residual, normF, cfg.normEps(), normed);
-        Tensor logits = backend.allocate(tokens, cfg.vocabSize());
-        backend.linear(normed, 0, lmHead, null, logits);
-        return logits;
     }
 
     /** The residual stream (b·len, d) after the last block, continuing from state. */

@@ -1,0 +1,93 @@
+package dev.statetune.backend.cuda;
+
+import dev.statetune.StatetuneException;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayDeque;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * A caching allocator of CUDA managed memory. A block is handed out as a memory segment (so host
+ * code can read results after a synchronize) whose automatic arena gives the block back to the
+ * pool when the segment, and every slice of it, is unreachable. Blocks are never freed while the
+ * backend lives, only reused; sizes are rounded up so that similar requests share blocks. Work is
+ * issued on one stream, so a block reused by later work is only touched after earlier work on it.
+ */
+final class DeviceMemory implements AutoCloseable {
+    private static final long ALIGN = 512, LARGE = 1 << 20;
+
+    private final Driver driver;
+    private final Map<Long, ArrayDeque<Long>> free = new HashMap<>();     // block size → free blocks
+    private final TreeMap<Long, Long> blocks = new TreeMap<>();           // address → size of every block
+    private long reserved;
+
+    DeviceMemory(Driver driver) {
+        this.driver = driver;
+    }
+
+    /** A block of at least `bytes` bytes (not zeroed). */
+    MemorySegment allocate(long bytes) {
+        long size = roundUp(Math.max(bytes, 1));
+        long address = take(size);
+        if (address == 0) {
+            System.gc();   // unreachable segments give their blocks back through their arenas' cleaners
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            address = take(size);
+        }
+        if (address == 0) throw new StatetuneException(String.format("out of GPU memory: %,d bytes requested, %,d reserved", size, reserved));
+        long block = address;
+        return MemorySegment.ofAddress(address).reinterpret(bytes, Arena.ofAuto(), s -> giveBack(block, size));
+    }
+
+    /** Whether the address lies in one of this allocator's blocks (else it is host memory). */
+    synchronized boolean owns(long address) {
+        Map.Entry<Long, Long> e = blocks.floorEntry(address);
+        return e != null && address < e.getKey() + e.getValue();
+    }
+
+    long reservedBytes() {
+        return reserved;
+    }
+
+    private synchronized long take(long size) {
+        ArrayDeque<Long> pool = free.get(size);
+        if (pool != null && !pool.isEmpty()) return pool.pop();
+        long address = driver.allocManaged(size);
+        if (address == 0) {   // out of memory: release every cached block and try once more
+            for (ArrayDeque<Long> q : free.values())
+                for (long a : q) {
+                    driver.free(a);
+                    reserved -= blocks.remove(a);
+                }
+            free.clear();
+            address = driver.allocManaged(size);
+            if (address == 0) return 0;
+        }
+        blocks.put(address, size);
+        reserved += size;
+        return address;
+    }
+
+    private synchronized void giveBack(long address, long size) {
+        free.computeIfAbsent(size, k -> new ArrayDeque<>()).push(address);
+    }
+
+    private static long roundUp(long bytes) {
+        if (bytes >= LARGE) return (bytes + LARGE - 1) / LARGE * LARGE;
+        long size = ALIGN;
+        while (size < bytes) size <<= 1;
+        return size;
+    }
+
+    @Override
+    public synchronized void close() {
+        free.clear();   // blocks still referenced stay valid until the process ends; the driver frees them then
+    }
+}

@@ -1,0 +1,207 @@
+package dev.statetune.backend.cuda;
+
+import dev.statetune.StatetuneException;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandle;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+/**
+ * The CUDA driver API (libcuda.so.1) calls statetune makes: device and primary context, a stream,
+ * managed memory, modules and kernel launches. Every call checks its CUresult and fails with the
+ * driver's error name.
+ */
+final class Driver {
+    static final int ATTRIBUTE_CC_MAJOR = 75, ATTRIBUTE_CC_MINOR = 76;
+    private static final int MEM_ATTACH_GLOBAL = 1;
+
+    private final MethodHandle cuInit, cuDriverGetVersion, cuDeviceGetCount, cuDeviceGet, cuDeviceGetAttribute, cuDeviceGetName,
+            cuDevicePrimaryCtxRetain, cuCtxSetCurrent, cuStreamCreate, cuStreamSynchronize, cuMemAllocManaged, cuMemFree,
+            cuMemcpyAsync, cuMemsetD8Async, cuModuleLoadData, cuModuleGetFunction, cuLaunchKernel, cuGetErrorName, cuMemGetInfo;
+
+    private Driver(NativeLibrary lib) {
+        cuInit = lib.function("cuInit", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+        cuDriverGetVersion = lib.function("cuDriverGetVersion", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        cuDeviceGetCount = lib.function("cuDeviceGetCount", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        cuDeviceGet = lib.function("cuDeviceGet", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+        cuDeviceGetAttribute = lib.function("cuDeviceGetAttribute", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT));
+        cuDeviceGetName = lib.function("cuDeviceGetName", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT));
+        cuDevicePrimaryCtxRetain = lib.function("cuDevicePrimaryCtxRetain", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+        cuCtxSetCurrent = lib.function("cuCtxSetCurrent", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        cuStreamCreate = lib.function("cuStreamCreate", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+        cuStreamSynchronize = lib.function("cuStreamSynchronize", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        cuMemAllocManaged = lib.function("cuMemAllocManaged", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
+        cuMemFree = lib.function("cuMemFree_v2", FunctionDescriptor.of(JAVA_INT, JAVA_LONG));
+        cuMemcpyAsync = lib.function("cuMemcpyAsync", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG, ADDRESS));
+        cuMemsetD8Async = lib.function("cuMemsetD8Async", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_BYTE, JAVA_LONG, ADDRESS));
+        cuModuleLoadData = lib.function("cuModuleLoadData", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+        cuModuleGetFunction = lib.function("cuModuleGetFunction", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
+        cuLaunchKernel = lib.function("cuLaunchKernel", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT,
+                JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
+        cuGetErrorName = lib.function("cuGetErrorName", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
+        cuMemGetInfo = lib.function("cuMemGetInfo_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+    }
+
+    private static Driver instance;
+
+    /** The driver, initialised once; fails with one line when there is no driver. */
+    static synchronized Driver get() {
+        if (instance == null) {
+            Driver d = new Driver(NativeLibrary.open("libcuda.so.1", "libcuda.so"));
+            d.check("cuInit", call(d.cuInit, 0));
+            instance = d;
+        }
+        return instance;
+    }
+
+    /** Whether a driver and at least one GPU are there (never throws). */
+    static boolean available() {
+        try {
+            return get().deviceCount() > 0;
+        } catch (RuntimeException | LinkageError e) {
+            return false;
+        }
+    }
+
+    int deviceCount() {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment n = a.allocate(JAVA_INT);
+            check("cuDeviceGetCount", call(cuDeviceGetCount, n));
+            return n.get(JAVA_INT, 0);
+        }
+    }
+
+    int driverVersion() {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment v = a.allocate(JAVA_INT);
+            check("cuDriverGetVersion", call(cuDriverGetVersion, v));
+            return v.get(JAVA_INT, 0);
+        }
+    }
+
+    int device(int ordinal) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment d = a.allocate(JAVA_INT);
+            check("cuDeviceGet", call(cuDeviceGet, d, ordinal));
+            return d.get(JAVA_INT, 0);
+        }
+    }
+
+    int attribute(int device, int attribute) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment v = a.allocate(JAVA_INT);
+            check("cuDeviceGetAttribute", call(cuDeviceGetAttribute, v, attribute, device));
+            return v.get(JAVA_INT, 0);
+        }
+    }
+
+    String deviceName(int device) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment name = a.allocate(256);
+            check("cuDeviceGetName", call(cuDeviceGetName, name, 256, device));
+            return name.getString(0);
+        }
+    }
+
+    MemorySegment primaryContext(int device) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment ctx = a.allocate(ADDRESS);
+            check("cuDevicePrimaryCtxRetain", call(cuDevicePrimaryCtxRetain, ctx, device));
+            return ctx.get(ADDRESS, 0);
+        }
+    }
+
+    void setCurrent(MemorySegment context) {
+        check("cuCtxSetCurrent", call(cuCtxSetCurrent, context));
+    }
+
+    MemorySegment createStream() {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment s = a.allocate(ADDRESS);
+            check("cuStreamCreate", call(cuStreamCreate, s, 1));   // CU_STREAM_NON_BLOCKING
+            return s.get(ADDRESS, 0);
+        }
+    }
+
+    void synchronize(MemorySegment stream) {
+        check("cuStreamSynchronize", call(cuStreamSynchronize, stream));
+    }
+
+    /** Managed memory: one address for the host and the GPU; 0 when the GPU is out of memory. */
+    long allocManaged(long bytes) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment p = a.allocate(JAVA_LONG);
+            int r = call(cuMemAllocManaged, p, bytes, MEM_ATTACH_GLOBAL);
+            if (r == 2) return 0;   // CUDA_ERROR_OUT_OF_MEMORY
+            check("cuMemAllocManaged", r);
+            return p.get(JAVA_LONG, 0);
+        }
+    }
+
+    void free(long pointer) {
+        check("cuMemFree", call(cuMemFree, pointer));
+    }
+
+    void copyAsync(long dst, long src, long bytes, MemorySegment stream) {
+        check("cuMemcpyAsync", call(cuMemcpyAsync, dst, src, bytes, stream));
+    }
+
+    void zeroAsync(long dst, long bytes, MemorySegment stream) {
+        check("cuMemsetD8Async", call(cuMemsetD8Async, dst, (byte) 0, bytes, stream));
+    }
+
+    /** {free, total} bytes of the current context's GPU. */
+    long[] memoryInfo() {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment free = a.allocate(JAVA_LONG), total = a.allocate(JAVA_LONG);
+            check("cuMemGetInfo", call(cuMemGetInfo, free, total));
+            return new long[] {free.get(JAVA_LONG, 0), total.get(JAVA_LONG, 0)};
+        }
+    }
+
+    MemorySegment loadModule(MemorySegment image) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment m = a.allocate(ADDRESS);
+            check("cuModuleLoadData", call(cuModuleLoadData, m, image));
+            return m.get(ADDRESS, 0);
+        }
+    }
+
+    MemorySegment function(MemorySegment module, String name) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment f = a.allocate(ADDRESS);
+            check("cuModuleGetFunction(" + name + ")", call(cuModuleGetFunction, f, module, a.allocateFrom(name)));
+            return f.get(ADDRESS, 0);
+        }
+    }
+
+    void launch(MemorySegment function, int gridX, int gridY, int blockX, int sharedBytes, MemorySegment stream, MemorySegment params) {
+        check("cuLaunchKernel", call(cuLaunchKernel, function, gridX, gridY, 1, blockX, 1, 1, sharedBytes, stream, params, MemorySegment.NULL));
+    }
+
+    void check(String what, int result) {
+        if (result == 0) return;
+        String name;
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment p = a.allocate(ADDRESS);
+            name = call(cuGetErrorName, result, p) == 0 ? p.get(ADDRESS, 0).reinterpret(128).getString(0) : "CUresult " + result;
+        }
+        throw new StatetuneException("CUDA: " + what + " failed: " + name);
+    }
+
+    private static int call(MethodHandle h, Object... args) {
+        try {
+            return (int) h.invokeWithArguments(args);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+}

@@ -1,0 +1,67 @@
+package dev.statetune.backend.cuda;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
+import java.util.Map;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+/**
+ * The kernels of resources/dev/statetune/cuda/kernels.cu, compiled by NVRTC for this GPU (cached
+ * on disk) and loaded as one module; {@link #launch} packs Java arguments into kernel parameters.
+ */
+final class Kernels {
+    private static final String SOURCE = "/dev/statetune/cuda/kernels.cu";
+
+    private final Driver driver;
+    private final MemorySegment module, stream;
+    private final Map<String, MemorySegment> functions = new HashMap<>();
+
+    Kernels(Driver driver, int device, MemorySegment stream) {
+        this.driver = driver;
+        this.stream = stream;
+        byte[] cubin = Nvrtc.cubin(source(), "kernels", driver.attribute(device, Driver.ATTRIBUTE_CC_MAJOR),
+                driver.attribute(device, Driver.ATTRIBUTE_CC_MINOR), driver.driverVersion());
+        MemorySegment image = Arena.global().allocate(cubin.length, 16);
+        image.copyFrom(MemorySegment.ofArray(cubin));
+        module = driver.loadModule(image);
+    }
+
+    private static String source() {
+        try (InputStream in = Kernels.class.getResourceAsStream(SOURCE)) {
+            if (in == null) throw new IllegalStateException("missing resource " + SOURCE);
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * Launches kernel `name` on the stream with grid (gridX, gridY) of `block` threads. Arguments:
+     * Long for pointers and 64-bit integers, Integer, Float (a null pointer is 0L).
+     */
+    void launch(String name, int gridX, int gridY, int block, Object... args) {
+        MemorySegment f = functions.computeIfAbsent(name, n -> driver.function(module, n));
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment params = a.allocate(ADDRESS, args.length);
+            for (int i = 0; i < args.length; i++) {
+                MemorySegment slot = switch (args[i]) {
+                    case Long v -> a.allocateFrom(JAVA_LONG, v);
+                    case Integer v -> a.allocateFrom(JAVA_INT, v);
+                    case Float v -> a.allocateFrom(JAVA_FLOAT, v);
+                    default -> throw new IllegalArgumentException("kernel argument " + args[i]);
+                };
+                params.setAtIndex(ADDRESS, i, slot);
+            }
+            driver.launch(f, gridX, gridY, block, 0, stream, params);
+        }
+    }
+}

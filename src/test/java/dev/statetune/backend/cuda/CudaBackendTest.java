@@ -1,0 +1,178 @@
+package dev.statetune.backend.cuda;
+
+import dev.statetune.Fixtures;
+import dev.statetune.backend.Backend;
+import dev.statetune.backend.cpu.CpuBackend;
+import dev.statetune.generate.BeamSearch;
+import dev.statetune.generate.GreedySearch;
+import dev.statetune.io.Checkpoint;
+import dev.statetune.model.MambaLM;
+import dev.statetune.peft.Adapter;
+import dev.statetune.peft.Method;
+import dev.statetune.peft.MethodOptions;
+import dev.statetune.peft.Parameter;
+import dev.statetune.tensor.Tensor;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.SplittableRandom;
+
+import static org.junit.jupiter.api.Assertions.*;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * The CUDA backend against the CPU backend: every forward op on random inputs, then whole models
+ * (logits, greedy and beam-search ids, with an adapter). Skipped, saying so, without a GPU; run on
+ * the GPU machine (../shared/device/README.md).
+ */
+class CudaBackendTest {
+    static CpuBackend cpu;
+    static CudaBackend cuda;
+    static final SplittableRandom RANDOM = new SplittableRandom(11);
+
+    @BeforeAll
+    static void open() {
+        assumeTrue(CudaBackend.available(), "skipped: no CUDA driver or GPU on this machine");
+        cpu = new CpuBackend(2);
+        cuda = new CudaBackend(0);
+    }
+
+    @AfterAll
+    static void close() {
+        if (cuda != null) cuda.close();
+        if (cpu != null) cpu.close();
+    }
+
+    static Tensor random(long... shape) {
+        float[] v = new float[Math.toIntExact(Tensor.numel(shape))];
+        for (int i = 0; i < v.length; i++) v[i] = (float) RANDOM.nextDouble(-1, 1);
+        return Tensor.of(v, shape);
+    }
+
+    /** A GPU copy of a host tensor. */
+    static Tensor gpu(Tensor host) {
+        Tensor t = cuda.allocate(host.shape());
+        cuda.copy(host, t);
+        return t;
+    }
+
+    static float[] read(Tensor t) {
+        cuda.synchronize();
+        return t.toFloatArray();
+    }
+
+    @Test
+    void elementwiseAndNormOpsMatchTheCpu() {
+        Tensor x = random(37, 96), w = random(96), cpuOut = cpu.allocate(37, 96), gpuOut = cuda.allocate(37, 96);
+        cpu.rmsNorm(x, w, 1e-5f, cpuOut);
+        cuda.rmsNorm(gpu(x), gpu(w), 1e-5f, gpuOut);
+        Fixtures.assertClose(cpuOut.toFloatArray(), read(gpuOut), 1e-5, 1e-5, "rmsNorm");
+
+        Tensor cols = cpu.allocate(37, 20), gcols = cuda.allocate(37, 20);
+        cpu.copyColumns(x, 30, cols);
+        cuda.copyColumns(gpu(x), 30, gcols);
+        assertArrayEquals(cols.toFloatArray(), read(gcols), "copyColumns");
+
+        Tensor acc = random(37, 96), src = random(37, 20), gacc = gpu(acc);
+        cpu.addScaledColumns(acc, 50, src, 0.5f);
+        cuda.addScaledColumns(gacc, 50, gpu(src), 0.5f);
+        Fixtures.assertClose(acc.toFloatArray(), read(gacc), 1e-6, 1e-6, "addScaledColumns");
+
+        Tensor a = random(37, 96), b = random(37, 96), ga = gpu(a);
+        cpu.addInPlace(a, b);
+        cuda.addInPlace(ga, gpu(b));
+        Fixtures.assertClose(a.toFloatArray(), read(ga), 1e-6, 1e-6, "addInPlace");
+        cpu.multiplyInPlace(a, b);
+        cuda.multiplyInPlace(ga, gpu(b));
+        Fixtures.assertClose(a.toFloatArray(), read(ga), 1e-6, 1e-6, "multiplyInPlace");
+
+        float[] big = random(5, 8).toFloatArray();
+        big[3] = 25f;
+        big[4] = -30f;
+        Tensor s = Tensor.of(big.clone(), 5, 8), gs = gpu(s);
+        cpu.softplusInPlace(s);
+        cuda.softplusInPlace(gs);
+        Fixtures.assertClose(s.toFloatArray(), read(gs), 1e-6, 1e-6, "softplus");
+
+        int[] ids = {3, 0, 99, 42, 3};
+        Tensor table = random(100, 24), e = cpu.allocate(5, 24), ge = cuda.allocate(5, 24);
+        cpu.embedding(table, ids, e);
+        cuda.embedding(gpu(table), ids, ge);
+        assertArrayEquals(e.toFloatArray(), read(ge), "embedding");
+    }
+
+    @Test
+    void linearMatchesTheCpuWithAColumnOffsetAndBias() {
+        Tensor x = random(33, 70), w = random(50, 60), bias = random(50);
+        Tensor out = cpu.allocate(33, 50), gout = cuda.allocate(33, 50);
+        cpu.linear(x, 7, w, bias, out);
+        cuda.linear(gpu(x), 7, cuda.prepareWeight(w), gpu(bias), gout);
+        Fixtures.assertClose(out.toFloatArray(), read(gout), 1e-5, 1e-5, "linear");
+    }
+
+    @Test
+    void convAndScanMatchTheCpuFromNonZeroStatesWithSeams() {
+        int batch = 3, len = 13, di = 40, n = 16, k = 4;
+        Tensor in = random(batch * len, 2 * di), weight = random(di, 1, k), bias = random(di), state = random(batch, di, k - 1);
+        Tensor out = cpu.allocate(batch * len, di), gout = cuda.allocate(batch * len, di), gstate = gpu(state);
+        cpu.causalConv1dSilu(in, batch, len, weight, bias, state, out);
+        cuda.causalConv1dSilu(gpu(in), batch, len, gpu(weight), gpu(bias), gstate, gout);
+        Fixtures.assertClose(out.toFloatArray(), read(gout), 1e-5, 1e-5, "conv output");
+        Fixtures.assertClose(state.toFloatArray(), read(gstate), 1e-6, 1e-6, "conv state");
+
+        for (int stateDim : new int[] {16, 8, 24, 5}) {
+            Tensor x = random(batch * len, di), dt = random(batch * len, di), bc = random(batch * len, 3 + 2 * stateDim);
+            Tensor z = random(batch * len, 2 * di), D = random(di), h = random(batch, di, stateDim);
+            Tensor hOff = random(di, stateDim), yOff = random(di);
+            float[] a = random(di, stateDim).toFloatArray(), dts = dt.toFloatArray();
+            for (int i = 0; i < a.length; i++) a[i] = -Math.abs(a[i]) - 0.1f;
+            for (int i = 0; i < dts.length; i++) dts[i] = Math.abs(dts[i]) * 0.2f;
+            Tensor A = Tensor.of(a, di, stateDim), dtp = Tensor.of(dts, batch * len, di);
+            Tensor y = cpu.allocate(batch * len, di), gy = cuda.allocate(batch * len, di), gh = gpu(h);
+            cpu.selectiveScan(x, dtp, A, bc, 3, D, z, di, batch, len, h, hOff, yOff, y);
+            cuda.selectiveScan(gpu(x), gpu(dtp), gpu(A), gpu(bc), 3, gpu(D), gpu(z), di, batch, len, gh, hOff, yOff, gy);
+            Fixtures.assertClose(y.toFloatArray(), read(gy), 1e-5, 1e-4, "scan y, n=" + stateDim);
+            Fixtures.assertClose(h.toFloatArray(), read(gh), 1e-5, 1e-4, "scan state, n=" + stateDim);
+        }
+    }
+
+    static MambaLM model(Backend b, Path dir) {
+        return new MambaLM(Checkpoint.open(dir), b);
+    }
+
+    @Test
+    void modelsGiveTheCpuLogitsGreedyAndBeamIds() {
+        for (Path dir : List.of(Fixtures.tinyModel(), Fixtures.resource("fixtures/mamba1/variant"))) {
+            try (MambaLM onCpu = model(cpu, dir); MambaLM onGpu = model(cuda, dir)) {
+                int[][] ids = {{5, 9, 33, 400, 7, 1, 2, 3, 4, 5, 6}, {12, 800, 3, 3, 91, 17, 250, 8, 9, 10, 11}};
+                float[] expected = onCpu.forward(ids, onCpu.newState(2)).toFloatArray();
+                float[] got = onGpu.forward(ids, onGpu.newState(2)).toFloatArray();
+                System.out.printf("%s: max |logit diff| CUDA vs CPU = %.3g%n", dir.getFileName(), Fixtures.maxAbsDiff(expected, got));
+                Fixtures.assertClose(expected, got, 1e-4, 1e-4, dir + " logits");
+                List<int[]> prompts = List.of(ids[0], ids[1]);
+                List<int[]> greedyCpu = GreedySearch.search(onCpu, prompts, 24, 0), greedyGpu = GreedySearch.search(onGpu, prompts, 24, 0);
+                for (int i = 0; i < 2; i++) assertArrayEquals(greedyCpu.get(i), greedyGpu.get(i), "greedy " + i);
+                BeamSearch.Options o = new BeamSearch.Options(5, 1.0, 16, 0);
+                List<BeamSearch.Hypothesis> beamCpu = BeamSearch.search(onCpu, prompts, o), beamGpu = BeamSearch.search(onGpu, prompts, o);
+                for (int i = 0; i < 2; i++) assertArrayEquals(beamCpu.get(i).tokens(), beamGpu.get(i).tokens(), "beam " + i);
+            }
+        }
+    }
+
+    @Test
+    void anAdapterActsTheSameOnTheGpu() {
+        try (MambaLM onCpu = model(cpu, Fixtures.tinyModel()); MambaLM onGpu = model(cuda, Fixtures.tinyModel())) {
+            List<Method> methods = List.of(Method.STATE_OFFSET_H, Method.STATE_OFFSET_Y, Method.LORA);
+            Adapter a = Adapter.create(onCpu, methods, MethodOptions.defaults(), 5);
+            for (Parameter p : a.parameters()) for (int i = 0; i < p.value.length; i++) p.value[i] = (float) RANDOM.nextDouble(-0.05, 0.05);
+            a.attach(onCpu);
+            a.attach(onGpu);
+            int[][] ids = {{5, 9, 33, 400, 7, 1, 2, 3}};
+            Fixtures.assertClose(onCpu.forward(ids, onCpu.newState(1)).toFloatArray(), onGpu.forward(ids, onGpu.newState(1)).toFloatArray(),
+                    1e-4, 1e-4, "logits with state offsets and LoRA");
+        }
+    }
+}
