@@ -39,6 +39,6 @@ public final class RunTests {
         s.printFailuresTo(new PrintWriter(System.out), 30);
         s.printTo(new PrintWriter(System.out));
         System.out.println("classes: " + Arrays.toString(classNames));
-        System.exit(s.getTotalFailureCount() > 0 ? 1 : 0);
+        System.exit(s.getTotalFailureCount() + s.getContainersFailedCount() > 0 ? 1 : 0);
     }
 }

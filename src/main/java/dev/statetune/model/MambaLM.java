@@ -381,6 +381,7 @@ public final class MambaLM implements AutoCloseable {
         for (int i = layers.length - 1; i >= 0; i--) mixerBackward(i, saved[i], batch, len, dResidual);
         Tensor dEmbedded = dropLeading(dResidual, batch, real, virtual, dSoftPrompt);
         if (dEmbedding != null) backend.embeddingBackward(flat, dEmbedded, dEmbedding);
+        backend.synchronize();   // the gradients are complete (and back in host memory) when loss returns
         return result;
     }
 

@@ -18,6 +18,7 @@ final class WideScan {
     /** (di, n+n′) = A | −exp(A_log′). */
     Tensor A(Tensor a, ExtraState extra) {
         int di = (int) a.size(0), n = (int) a.size(1), m = extra.dims();
+        backend.synchronize();   // a may have been written on a GPU
         float[] base = a.toFloatArray(), added = extra.aLog().toFloatArray(), wide = new float[di * (n + m)];
         for (int c = 0; c < di; c++) {
             System.arraycopy(base, c * n, wide, c * (n + m), n);
@@ -59,6 +60,7 @@ final class WideScan {
         backend.copyColumns(dbc, 2 * n + m, added);
         backend.linearBackward(x, 0, extra.C(), added, dx, 0, extra.dC(), null);
         int di = (int) dA.size(0);   // dA is never null here: the extra A_log columns always train
+        backend.synchronize();         // dA comes from the scan's backward, which may run on a GPU
         float[] g = dA.toFloatArray(), a = wideA.toFloatArray(), base = new float[di * n];
         for (int c = 0; c < di; c++) {
             System.arraycopy(g, c * (n + m), base, c * n, n);

@@ -144,4 +144,268 @@ __global__ void selective_scan(const float* x, const float* dt, const float* A, 
         }
 }
 
+
+// ---- backward: gradients accumulate (+=) ----
+
+// softplusBackward: dPre += dOut ⊙ sigmoid(pre) (1 where pre > 20, as torch).
+__global__ void softplus_backward(const float* pre, const float* dOut, float* dPre, long long n) {
+    long long i = (long long) blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) dPre[i] += dOut[i] * (pre[i] > 20.f ? 1.f : 1.f / (1.f + expf(-pre[i])));
+}
+
+// embeddingBackward: dTable[ids[t]] += dOut[t]. grid (T), block 256.
+__global__ void embedding_backward(const int* ids, const float* dOut, float* dTable, int d) {
+    int t = blockIdx.x;
+    float* row = dTable + (long long) ids[t] * d;
+    for (int c = threadIdx.x; c < d; c += blockDim.x) atomicAdd(row + c, dOut[(long long) t * d + c]);
+}
+
+// rmsNormBackward for out = x·r ⊙ w, r = 1/sqrt(mean(x²)+eps): dx += r·w⊙g − x·r³·(Σ w⊙g⊙x)/d;
+// dW += g⊙x·r (dx or dW may be null). grid (T), block 256.
+__global__ void rms_norm_backward(const float* x, const float* w, float eps, const float* dOut, float* dx, float* dW, int d) {
+    __shared__ float sq[256], dot[256];
+    long long base = (long long) blockIdx.x * d;
+    float s = 0.f, p = 0.f;
+    for (int c = threadIdx.x; c < d; c += blockDim.x) {
+        float v = x[base + c];
+        s += v * v;
+        p += w[c] * dOut[base + c] * v;
+    }
+    sq[threadIdx.x] = s;
+    dot[threadIdx.x] = p;
+    __syncthreads();
+    for (int stride = blockDim.x / 2; stride > 0; stride >>= 1) {
+        if (threadIdx.x < stride) {
+            sq[threadIdx.x] += sq[threadIdx.x + stride];
+            dot[threadIdx.x] += dot[threadIdx.x + stride];
+        }
+        __syncthreads();
+    }
+    float r = rsqrtf(sq[0] / d + eps), total = dot[0];
+    for (int c = threadIdx.x; c < d; c += blockDim.x) {
+        float v = x[base + c], g = dOut[base + c];
+        if (dW) atomicAdd(dW + c, g * v * r);
+        if (dx) dx[base + c] += r * w[c] * g - v * r * r * r * total / d;
+    }
+}
+
+// dBias (n) += Σ_t dOut (T, n): one thread per column.
+__global__ void column_sums(const float* dOut, float* dBias, int rows, int n) {
+    int j = blockIdx.x * blockDim.x + threadIdx.x;
+    if (j >= n) return;
+    float s = 0.f;
+    for (int t = 0; t < rows; t++) s += dOut[(long long) t * n + j];
+    dBias[j] += s;
+}
+
+// causalConv1dSiluBackward: one thread per (sequence, channel), the forward recomputed from the
+// window. dIn (T, ≥di, width dInWidth) += …, dWeight (di, k), dBias (di) and dState0 (b, di, k−1)
+// += … (each may be null); state0 may be null (zeros). grid (ceil(di/128), b), block 128.
+__global__ void causal_conv1d_silu_backward(const float* in, int inWidth, int len, const float* weight, const float* bias,
+                                            const float* state0, const float* dOut, float* dIn, int dInWidth,
+                                            float* dWeight, float* dBias, float* dState0, int di, int k) {
+    int c = blockIdx.x * blockDim.x + threadIdx.x, s = blockIdx.y;
+    if (c >= di) return;
+    float w[MAX_CONV], dw[MAX_CONV], window[MAX_CONV], dwin[MAX_CONV];
+    for (int j = 0; j < k; j++) { w[j] = weight[c * k + j]; dw[j] = 0.f; dwin[j] = 0.f; }
+    for (int j = 0; j < k - 1; j++) window[j] = state0 ? state0[((long long) s * di + c) * (k - 1) + j] : 0.f;
+    float b = bias ? bias[c] : 0.f, db = 0.f;
+    // dwin[j] collects the gradient of the input at window slot j; slot 0 leaves the window each step.
+    for (int t = 0; t < len; t++) {
+        long long row = (long long) s * len + t;
+        window[k - 1] = in[row * inWidth + c];
+        dwin[k - 1] = 0.f;
+        float u = b;
+        for (int j = 0; j < k; j++) u += w[j] * window[j];
+        float sig = 1.f / (1.f + expf(-u));
+        float du = dOut[row * di + c] * sig * (1.f + u * (1.f - sig));
+        db += du;
+        for (int j = 0; j < k; j++) { dw[j] += du * window[j]; dwin[j] += du * w[j]; }
+        // slot 0 is complete: it is position t − (k−1), an input (t ≥ k−1) or a state entry
+        int pos = t - (k - 1);
+        if (pos >= 0) { if (dIn) dIn[((long long) s * len + pos) * dInWidth + c] += dwin[0]; }
+        else if (dState0) dState0[((long long) s * di + c) * (k - 1) + (k - 1 + pos)] += dwin[0];
+        for (int j = 0; j < k - 1; j++) { window[j] = window[j + 1]; dwin[j] = dwin[j + 1]; }
+    }
+    // the last k−1 window slots: positions len−(k−1) .. len−1
+    for (int j = 0; j < k - 1; j++) {
+        int pos = len - (k - 1) + j;
+        if (pos >= 0) { if (dIn) dIn[((long long) s * len + pos) * dInWidth + c] += dwin[j]; }
+        else if (dState0) dState0[((long long) s * di + c) * (k - 1) + (k - 1 + pos)] += dwin[j];
+    }
+    if (dWeight) for (int j = 0; j < k; j++) atomicAdd(dWeight + c * k + j, dw[j]);
+    if (dBias) atomicAdd(dBias + c, db);
+}
+
+// Cross entropy of a chunk of logit rows (R, V), in place: per row with target ≥ 0, loss[r] =
+// logsumexp − logit[target] and hit[r] = (argmax == target); with `backward` the row becomes
+// scale·(softmax − onehot), a row without target becomes 0. grid (R), block 256.
+__global__ void cross_entropy_rows(float* logits, const int* targets, int vocab, float scale, int backward, float* loss, int* hit) {
+    __shared__ float sm[256];
+    __shared__ int si[256];
+    int r = blockIdx.x, target = targets[r];
+    float* row = logits + (long long) r * vocab;
+    if (target < 0) {
+        if (backward) for (int v = threadIdx.x; v < vocab; v += blockDim.x) row[v] = 0.f;
+        if (threadIdx.x == 0) { loss[r] = 0.f; hit[r] = 0; }
+        return;
+    }
+    float m = -__int_as_float(0x7f800000);   // −∞ (NVRTC has no math.h)
+    int arg = 0x7fffffff;
+    for (int v = threadIdx.x; v < vocab; v += blockDim.x)
+        if (row[v] > m) { m = row[v]; arg = v; }
+    sm[threadIdx.x] = m;
+    si[threadIdx.x] = arg;
+    __syncthreads();
+    for (int stride = blockDim.x / 2; stride > 0; stride >>= 1) {
+        if (threadIdx.x < stride) {
+            float o = sm[threadIdx.x + stride];
+            int oi = si[threadIdx.x + stride];
+            if (o > sm[threadIdx.x] || (o == sm[threadIdx.x] && oi < si[threadIdx.x])) { sm[threadIdx.x] = o; si[threadIdx.x] = oi; }
+        }
+        __syncthreads();
+    }
+    float max = sm[0];
+    int argmax = si[0];
+    __syncthreads();
+    float sum = 0.f;
+    for (int v = threadIdx.x; v < vocab; v += blockDim.x) sum += expf(row[v] - max);
+    sm[threadIdx.x] = sum;
+    __syncthreads();
+    for (int stride = blockDim.x / 2; stride > 0; stride >>= 1) {
+        if (threadIdx.x < stride) sm[threadIdx.x] += sm[threadIdx.x + stride];
+        __syncthreads();
+    }
+    float total = sm[0];
+    if (threadIdx.x == 0) { loss[r] = logf(total) + max - row[target]; hit[r] = argmax == target; }
+    __syncthreads();
+    if (backward)
+        for (int v = threadIdx.x; v < vocab; v += blockDim.x) row[v] = scale * (expf(row[v] - max) / total - (v == target ? 1.f : 0.f));
+}
+
+// selectiveScanBackward, pass 1: the forward recomputed, h_t of every step kept in hist
+// (b·len, di, n). Same threads as selective_scan.
+__global__ void scan_states(const float* x, const float* dt, const float* A, const float* bc, int bcWidth, int bCol,
+                            int len, int di, int n, int lanes, const float* h0, float* hist) {
+    int lane = threadIdx.x % lanes, perBlock = blockDim.x / lanes;
+    int c = blockIdx.x * perBlock + threadIdx.x / lanes, s = blockIdx.y;
+    if (c >= di) return;
+    float h[MAX_STATE_PER_LANE], a[MAX_STATE_PER_LANE];
+    #pragma unroll
+    for (int j = 0; j < MAX_STATE_PER_LANE; j++) {
+        int i = lane + j * lanes;
+        bool on = i < n;
+        h[j] = on && h0 ? h0[((long long) s * di + c) * n + i] : 0.f;
+        a[j] = on ? A[c * n + i] : 0.f;
+    }
+    for (int t = 0; t < len; t++) {
+        long long row = (long long) s * len + t;
+        float dtv = dt[row * di + c], xv = x[row * di + c];
+        const float* B = bc + row * bcWidth + bCol;
+        #pragma unroll
+        for (int j = 0; j < MAX_STATE_PER_LANE; j++) {
+            int i = lane + j * lanes;
+            if (i < n) {
+                h[j] = expf(dtv * a[j]) * h[j] + dtv * B[i] * xv;
+                hist[(row * di + c) * n + i] = h[j];
+            }
+        }
+    }
+}
+
+// selectiveScanBackward, pass 2: the reverse scan. The carry dh_t = C_t·dy_t + exp(dt_{t+1}·A) ⊙ dh_{t+1}
+// feeds every gradient (see CpuScanBackward, which this mirrors). dB, dC are summed over the block's
+// channels in shared memory, then added once per block. Pointers of absent gradients are null.
+__global__ void scan_backward(const float* x, const float* dt, const float* A, const float* bc, int bcWidth, int bCol,
+                              const float* D, const float* z, int zWidth, int zCol, int len, int di, int n, int lanes,
+                              const float* h0, const float* hist, const float* hOffset, const float* yOffset, const float* dy,
+                              float* dx, float* ddt, float* dbc, int dbcWidth, float* dz, float* dA, float* dD,
+                              float* dh0, float* dhOffset, float* dyOffset) {
+    extern __shared__ float shared[];   // (perBlock, 2n): this step's dB | dC of each channel of the block
+    int lane = threadIdx.x % lanes, perBlock = blockDim.x / lanes, local = threadIdx.x / lanes;
+    int c = blockIdx.x * perBlock + local, s = blockIdx.y;
+    bool valid = c < di;
+    int cc = valid ? c : 0;
+    float dh[MAX_STATE_PER_LANE], a[MAX_STATE_PER_LANE], off[MAX_STATE_PER_LANE], gA[MAX_STATE_PER_LANE], gOff[MAX_STATE_PER_LANE];
+    #pragma unroll
+    for (int j = 0; j < MAX_STATE_PER_LANE; j++) {
+        int i = lane + j * lanes;
+        bool on = i < n;
+        dh[j] = 0.f; gA[j] = 0.f; gOff[j] = 0.f;
+        a[j] = on ? A[cc * n + i] : 0.f;
+        off[j] = on && hOffset ? hOffset[cc * n + i] : 0.f;
+    }
+    float d = D[cc], yo = yOffset ? yOffset[cc] : 0.f, gD = 0.f, gYo = 0.f;
+    for (int t = len - 1; t >= 0; t--) {
+        long long row = (long long) s * len + t;
+        float dtv = dt[row * di + cc], xv = x[row * di + cc], zv = z[row * zWidth + zCol + cc], gy = valid ? dy[row * di + cc] : 0.f;
+        const float* B = bc + row * bcWidth + bCol;
+        const float* C = B + n;
+        const float* hCur = hist + (row * di + cc) * n;
+        const float* hPrev = t > 0 ? hist + ((row - 1) * di + cc) * n : (h0 ? h0 + ((long long) s * di + cc) * n : nullptr);
+        float yPart = 0.f;
+        #pragma unroll
+        for (int j = 0; j < MAX_STATE_PER_LANE; j++) {
+            int i = lane + j * lanes;
+            if (i < n) yPart += C[i] * (hCur[i] + off[j]);
+        }
+        for (int m = lanes / 2; m > 0; m >>= 1) yPart += __shfl_xor_sync(0xffffffff, yPart, m, lanes);
+        float y = yPart + d * xv + yo;
+        float sig = 1.f / (1.f + expf(-zv));
+        float dyv = gy * zv * sig;
+        if (valid && lane == 0 && dz) dz[row * zWidth + zCol + cc] += gy * y * sig * (1.f + zv * (1.f - sig));
+        gD += dyv * xv;
+        gYo += dyv;
+        float gx = 0.f, gdt = 0.f;
+        for (int i = threadIdx.x; i < perBlock * 2 * n; i += blockDim.x) shared[i] = 0.f;
+        __syncthreads();
+        #pragma unroll
+        for (int j = 0; j < MAX_STATE_PER_LANE; j++) {
+            int i = lane + j * lanes;
+            if (i < n) {
+                float hp = hPrev ? hPrev[i] : 0.f, decay = expf(dtv * a[j]);
+                float dht = dh[j] + dyv * C[i];
+                gOff[j] += dyv * C[i];
+                if (valid) {
+                    atomicAdd(&shared[local * 2 * n + n + i], dyv * (hCur[i] + off[j]));   // dC_t
+                    atomicAdd(&shared[local * 2 * n + i], dht * dtv * xv);                // dB_t
+                }
+                gx += dht * dtv * B[i];
+                gdt += dht * (xv * B[i] + a[j] * decay * hp);
+                gA[j] += dht * dtv * decay * hp;
+                dh[j] = dht * decay;
+            }
+        }
+        for (int m = lanes / 2; m > 0; m >>= 1) {
+            gx += __shfl_xor_sync(0xffffffff, gx, m, lanes);
+            gdt += __shfl_xor_sync(0xffffffff, gdt, m, lanes);
+        }
+        if (valid && lane == 0) {
+            dx[row * di + cc] += gx + dyv * d;
+            ddt[row * di + cc] += gdt;
+        }
+        __syncthreads();
+        for (int i = threadIdx.x; i < 2 * n; i += blockDim.x) {
+            float sum = 0.f;
+            for (int q = 0; q < perBlock; q++) sum += shared[q * 2 * n + i];
+            atomicAdd(dbc + row * dbcWidth + bCol + i, sum);
+        }
+        __syncthreads();
+    }
+    if (!valid) return;
+    #pragma unroll
+    for (int j = 0; j < MAX_STATE_PER_LANE; j++) {
+        int i = lane + j * lanes;
+        if (i < n) {
+            if (dA) atomicAdd(dA + cc * n + i, gA[j]);
+            if (dhOffset) atomicAdd(dhOffset + cc * n + i, gOff[j]);
+            if (dh0) dh0[((long long) s * di + cc) * n + i] += dh[j];
+        }
+    }
+    if (lane == 0) {
+        if (dD) atomicAdd(dD + cc, gD);
+        if (dyOffset) atomicAdd(dyOffset + cc, gYo);
+    }
+}
+
 }

@@ -10,14 +10,17 @@ import dev.statetune.tensor.Tensor;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.HashMap;
+import java.util.Map;
 
 /**
  * The Backend on an NVIDIA GPU through the FFM API: driver API, cuBLAS for the GEMMs, NVRTC-compiled
  * kernels (resources/dev/statetune/cuda/kernels.cu). Tensors live in CUDA managed memory, so host
  * code reads results after {@link #synchronize}; ops are queued on one stream. Weights are held as
  * float32 on the GPU and every op computes in float32, like the CPU backend. Host tensors given to
- * an op (adapter parameters) are copied over for that op. Inference only so far: the backward ops
- * fail with one line.
+ * an op (adapter parameters and their gradients, in Java arrays) are mirrored on the GPU until the
+ * next synchronize, which writes the gradients back.
  */
 public final class CudaBackend implements Backend {
     private static final int BLOCK = 256;
@@ -59,6 +62,8 @@ public final class CudaBackend implements Backend {
     @Override
     public void synchronize() {
         driver.synchronize(stream);
+        for (Mirror m : mirrors.values()) if (m.written) MemorySegment.copy(m.device, 0, m.host, 0, m.host.byteSize());
+        mirrors.clear();
     }
 
     /** GPU memory this backend holds (its caching allocator's blocks), in bytes. */
@@ -105,15 +110,49 @@ public final class CudaBackend implements Backend {
         }
     }
 
-    /** The device address of t's data: its own when it lives on this GPU, else a copy made for this op (0 for null). */
+    /** Device copies of the host tensors ops used since the last synchronize, by host memory. */
+    private final Map<HostRange, Mirror> mirrors = new HashMap<>();
+
+    /** A host tensor's memory: its heap array (null for native memory) and its offset or address there. */
+    private record HostRange(Object array, long address, long bytes) {}
+
+    private static final class Mirror {
+        final MemorySegment host, device;
+        boolean written;
+
+        Mirror(MemorySegment host, MemorySegment device) {
+            this.host = host;
+            this.device = device;
+        }
+    }
+
+    /** The device address of an op's input (0 for null). */
     private long ptr(Tensor t) {
+        return address(t, false);
+    }
+
+    /** The device address of an op's output or accumulated gradient (0 for null). */
+    private long out(Tensor t) {
+        return address(t, true);
+    }
+
+    /**
+     * t's own address when it lives on this GPU. A host tensor (an adapter's parameters and their
+     * gradients live in Java arrays) gets a device mirror, made once and shared by the ops until the
+     * next synchronize, which copies written mirrors back to the host and drops them all.
+     */
+    private long address(Tensor t, boolean written) {
         if (t == null) return 0L;
         MemorySegment s = t.data();
         if (s.isNative() && memory.owns(s.address())) return s.address();
         if (t.dtype() != DType.F32) throw new IllegalArgumentException("host tensor of " + t.dtype() + " given to the CUDA backend");
-        MemorySegment copy = memory.allocate(s.byteSize());
-        upload(s, copy.address());
-        return copy.address();
+        Mirror m = mirrors.computeIfAbsent(new HostRange(s.heapBase().orElse(null), s.address(), s.byteSize()), k -> {
+            MemorySegment device = memory.allocate(s.byteSize());
+            upload(s, device.address());
+            return new Mirror(s, device);
+        });
+        m.written |= written;
+        return m.device.address();
     }
 
     private static int blocks(long n) {
@@ -124,45 +163,39 @@ public final class CudaBackend implements Backend {
     public void embedding(Tensor table, int[] ids, Tensor out) {
         MemorySegment idsOnGpu = memory.allocate(4L * ids.length);
         upload(MemorySegment.ofArray(ids), idsOnGpu.address());
-        kernels.launch("embedding", ids.length, 1, BLOCK, idsOnGpu.address(), ptr(table), ptr(out), (int) table.size(1));
+        kernels.launch("embedding", ids.length, 1, BLOCK, idsOnGpu.address(), ptr(table), out(out), (int) table.size(1));
     }
 
     @Override
     public void rmsNorm(Tensor x, Tensor weight, float eps, Tensor out) {
-        kernels.launch("rms_norm", (int) x.size(0), 1, BLOCK, ptr(x), ptr(weight), eps, ptr(out), (int) x.size(1));
+        kernels.launch("rms_norm", (int) x.size(0), 1, BLOCK, ptr(x), ptr(weight), eps, out(out), (int) x.size(1));
     }
 
     @Override
     public void copy(Tensor src, Tensor dst) {
-        MemorySegment d = dst.data();
-        if (d.isNative() && memory.owns(d.address())) {
-            driver.copyAsync(d.address(), ptr(src), src.data().byteSize(), stream);
-        } else {
-            synchronize();   // a host destination: managed memory is readable once the stream is done
-            MemorySegment.copy(src.data(), 0, d, 0, src.data().byteSize());
-        }
+        driver.copyAsync(out(dst), ptr(src), src.data().byteSize(), stream);
     }
 
     @Override
     public void copyColumns(Tensor src, int col, Tensor dst) {
         long n = dst.numel();
-        kernels.launch("copy_columns", blocks(n), 1, BLOCK, ptr(src), (int) src.size(1), col, ptr(dst), (int) dst.size(1), n);
+        kernels.launch("copy_columns", blocks(n), 1, BLOCK, ptr(src), (int) src.size(1), col, out(dst), (int) dst.size(1), n);
     }
 
     @Override
     public void addScaledColumns(Tensor dst, int col, Tensor src, float scale) {
         long n = src.numel();
-        kernels.launch("add_scaled_columns", blocks(n), 1, BLOCK, ptr(dst), (int) dst.size(1), col, ptr(src), (int) src.size(1), scale, n);
+        kernels.launch("add_scaled_columns", blocks(n), 1, BLOCK, out(dst), (int) dst.size(1), col, ptr(src), (int) src.size(1), scale, n);
     }
 
     @Override
     public void multiplyInPlace(Tensor acc, Tensor x) {
-        kernels.launch("multiply_in_place", blocks(acc.numel()), 1, BLOCK, ptr(acc), ptr(x), acc.numel());
+        kernels.launch("multiply_in_place", blocks(acc.numel()), 1, BLOCK, out(acc), ptr(x), acc.numel());
     }
 
     @Override
     public void addInPlace(Tensor acc, Tensor x) {
-        kernels.launch("add_in_place", blocks(acc.numel()), 1, BLOCK, ptr(acc), ptr(x), acc.numel());
+        kernels.launch("add_in_place", blocks(acc.numel()), 1, BLOCK, out(acc), ptr(x), acc.numel());
     }
 
     @Override
@@ -172,8 +205,8 @@ public final class CudaBackend implements Backend {
         if (w.dtype() != DType.F32) throw new IllegalArgumentException("linear: weight of " + w.dtype() + " (prepare it first)");
         // Row-major out (rows, n) = x (rows, k) · wᵀ is, column-major, out (n × rows) = wᵀ (n × k) · x (k × rows).
         cublas.gemm(Cublas.OP_T, Cublas.OP_N, n, rows, k, ptr(w), Cublas.R_32F, k, ptr(x) + 4L * xCol, Cublas.R_32F, (int) x.size(1),
-                false, ptr(out), n);
-        if (bias != null) kernels.launch("add_bias", blocks(out.numel()), 1, BLOCK, ptr(out), ptr(bias), n, out.numel());
+                false, out(out), n);
+        if (bias != null) kernels.launch("add_bias", blocks(out.numel()), 1, BLOCK, out(out), ptr(bias), n, out.numel());
     }
 
     @Override
@@ -181,23 +214,28 @@ public final class CudaBackend implements Backend {
         int di = (int) out.size(1), k = (int) weight.size(-1);
         if (k > 8) throw new StatetuneException("the CUDA conv kernel takes conv widths up to 8, not " + k);
         kernels.launch("causal_conv1d_silu", (di + 127) / 128, batch, 128, ptr(in), (int) in.size(1), len, ptr(weight), ptr(bias),
-                ptr(convState), ptr(out), di, k);
+                out(convState), out(out), di, k);
     }
 
     @Override
     public void softplusInPlace(Tensor x) {
-        kernels.launch("softplus_in_place", blocks(x.numel()), 1, BLOCK, ptr(x), x.numel());
+        kernels.launch("softplus_in_place", blocks(x.numel()), 1, BLOCK, out(x), x.numel());
     }
 
     @Override
     public void selectiveScan(Tensor x, Tensor dt, Tensor A, Tensor bc, int bCol, Tensor D, Tensor z, int zCol,
                               int batch, int len, Tensor state, Tensor hOffset, Tensor yOffset, Tensor y) {
         int di = (int) A.size(0), n = (int) A.size(1);
+        int lanes = scanLanes(n), perBlock = 128 / lanes;
+        kernels.launch("selective_scan", (di + perBlock - 1) / perBlock, batch, 128, ptr(x), ptr(dt), ptr(A), ptr(bc), (int) bc.size(1), bCol,
+                ptr(D), ptr(z), (int) z.size(1), zCol, len, di, n, lanes, out(state), ptr(hOffset), ptr(yOffset), out(y));
+    }
+
+    /** Threads that share one channel's n states in the scan kernels: a power of two, at most 32, each lane holding ≤ 8 states. */
+    private static int scanLanes(int n) {
         int lanes = Math.min(32, Integer.highestOneBit(Math.max(1, n - 1)) << 1);
         if (n > 8 * lanes) throw new StatetuneException("the CUDA scan takes state sizes up to 256, not " + n);
-        int perBlock = 128 / lanes;
-        kernels.launch("selective_scan", (di + perBlock - 1) / perBlock, batch, 128, ptr(x), ptr(dt), ptr(A), ptr(bc), (int) bc.size(1), bCol,
-                ptr(D), ptr(z), (int) z.size(1), zCol, len, di, n, lanes, ptr(state), ptr(hOffset), ptr(yOffset), ptr(y));
+        return lanes;
     }
 
     @Override
@@ -211,35 +249,109 @@ public final class CudaBackend implements Backend {
         throw new StatetuneException("Mamba-2 does not run on the CUDA backend yet; use --device cpu");
     }
 
-    private static StatetuneException trainingNotYet() {
-        return new StatetuneException("the CUDA backend runs inference only so far; train with --device cpu");
+    @Override
+    public void dropout(Tensor x, float p, long seed, Tensor mask) {
+        // The draws are the CPU backend's (one SplittableRandom stream), made on the host, so that both
+        // backends drop the same elements.
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(seed);
+        float keep = 1f / (1f - p);
+        float[] m = new float[Math.toIntExact(x.numel())];
+        for (int i = 0; i < m.length; i++) m[i] = rnd.nextFloat() < p ? 0f : keep;
+        Tensor drawn = Tensor.of(m, x.shape());
+        copy(drawn, mask);
+        multiplyInPlace(x, mask);
     }
 
     @Override
-    public void dropout(Tensor x, float p, long seed, Tensor mask) { throw trainingNotYet(); }
+    public void embeddingBackward(int[] ids, Tensor dOut, Tensor dTable) {
+        MemorySegment idsOnGpu = memory.allocate(4L * ids.length);
+        upload(MemorySegment.ofArray(ids), idsOnGpu.address());
+        kernels.launch("embedding_backward", ids.length, 1, BLOCK, idsOnGpu.address(), ptr(dOut), out(dTable), (int) dOut.size(1));
+    }
 
     @Override
-    public void selectiveScanBackward(Tensor x, Tensor dt, Tensor A, Tensor bc, int bCol, Tensor D, Tensor z, int zCol, int batch, int len,
-                                      Tensor h0, Tensor hOffset, Tensor yOffset, Tensor dy, ScanGrads grads) { throw trainingNotYet(); }
+    public void rmsNormBackward(Tensor x, Tensor weight, float eps, Tensor dOut, Tensor dx, Tensor dWeight) {
+        kernels.launch("rms_norm_backward", (int) x.size(0), 1, BLOCK, ptr(x), ptr(weight), eps, ptr(dOut), out(dx), out(dWeight),
+                (int) x.size(1));
+    }
 
     @Override
-    public void embeddingBackward(int[] ids, Tensor dOut, Tensor dTable) { throw trainingNotYet(); }
-
-    @Override
-    public void rmsNormBackward(Tensor x, Tensor weight, float eps, Tensor dOut, Tensor dx, Tensor dWeight) { throw trainingNotYet(); }
-
-    @Override
-    public void linearBackward(Tensor x, int xCol, Tensor w, Tensor dOut, Tensor dx, int dxCol, Tensor dW, Tensor dBias) { throw trainingNotYet(); }
+    public void linearBackward(Tensor x, int xCol, Tensor w, Tensor dOut, Tensor dx, int dxCol, Tensor dW, Tensor dBias) {
+        int rows = (int) dOut.size(0), n = (int) dOut.size(1), k = (int) w.size(1);
+        long g = ptr(dOut);
+        // Row-major dx (rows, k) += dOut (rows, n) · w (n, k): column-major dxᵀ (k × rows) += wᵀ (k × n) · dOutᵀ (n × rows).
+        if (dx != null)
+            cublas.gemm(Cublas.OP_N, Cublas.OP_N, k, rows, n, ptr(w), Cublas.R_32F, k, g, Cublas.R_32F, n, true,
+                    out(dx) + 4L * dxCol, (int) dx.size(1));
+        // Row-major dW (n, k) += dOutᵀ · x: column-major dWᵀ (k × n) += xᵀ (k × rows) · dOut (rows × n).
+        if (dW != null)
+            cublas.gemm(Cublas.OP_N, Cublas.OP_T, k, n, rows, ptr(x) + 4L * xCol, Cublas.R_32F, (int) x.size(1), g, Cublas.R_32F, n, true,
+                    out(dW), k);
+        if (dBias != null) kernels.launch("column_sums", blocks(n), 1, BLOCK, g, out(dBias), rows, n);
+    }
 
     @Override
     public void causalConv1dSiluBackward(Tensor in, int batch, int len, Tensor weight, Tensor bias, Tensor state0, Tensor dOut,
-                                         Tensor dIn, Tensor dWeight, Tensor dBias, Tensor dState0) { throw trainingNotYet(); }
+                                         Tensor dIn, Tensor dWeight, Tensor dBias, Tensor dState0) {
+        int di = (int) dOut.size(1), k = (int) weight.size(-1);
+        kernels.launch("causal_conv1d_silu_backward", (di + 127) / 128, batch, 128, ptr(in), (int) in.size(1), len, ptr(weight), ptr(bias),
+                ptr(state0), ptr(dOut), out(dIn), dIn == null ? 0 : (int) dIn.size(1), out(dWeight), out(dBias), out(dState0), di, k);
+    }
 
     @Override
-    public void softplusBackward(Tensor pre, Tensor dOut, Tensor dPre) { throw trainingNotYet(); }
+    public void softplusBackward(Tensor pre, Tensor dOut, Tensor dPre) {
+        kernels.launch("softplus_backward", blocks(pre.numel()), 1, BLOCK, ptr(pre), ptr(dOut), out(dPre), pre.numel());
+    }
 
     @Override
-    public LossResult crossEntropy(Tensor hidden, Tensor w, int[] targets, float scale, Tensor dHidden, Tensor dW) { throw trainingNotYet(); }
+    public void selectiveScanBackward(Tensor x, Tensor dt, Tensor A, Tensor bc, int bCol, Tensor D, Tensor z, int zCol, int batch, int len,
+                                      Tensor h0, Tensor hOffset, Tensor yOffset, Tensor dy, ScanGrads g) {
+        int di = (int) A.size(0), n = (int) A.size(1);
+        int lanes = scanLanes(n), perBlock = 128 / lanes, grid = (di + perBlock - 1) / perBlock;
+        MemorySegment hist = memory.allocate(4L * batch * len * di * n);   // (b·len, di, n) every h_t
+        kernels.launch("scan_states", grid, batch, 128, ptr(x), ptr(dt), ptr(A), ptr(bc), (int) bc.size(1), bCol, len, di, n, lanes,
+                ptr(h0), hist.address());
+        kernels.launchShared("scan_backward", grid, batch, 128, 4 * perBlock * 2 * n, ptr(x), ptr(dt), ptr(A), ptr(bc), (int) bc.size(1), bCol,
+                ptr(D), ptr(z), (int) z.size(1), zCol, len, di, n, lanes, ptr(h0), hist.address(), ptr(hOffset), ptr(yOffset), ptr(dy),
+                out(g.dx()), out(g.ddt()), out(g.dbc()), (int) g.dbc().size(1), out(g.dz()), out(g.dA()), out(g.dD()), out(g.dh0()),
+                out(g.dhOffset()), out(g.dyOffset()));
+    }
+
+    /** Logit rows computed at once by crossEntropy: (rows, vocab) float32, 412 MB for GPT-NeoX's vocabulary. */
+    private static final int LOSS_CHUNK = 2048;
+
+    @Override
+    public LossResult crossEntropy(Tensor hidden, Tensor w, int[] targets, float scale, Tensor dHidden, Tensor dW) {
+        int rows = targets.length, d = (int) hidden.size(1), vocab = (int) w.size(0);
+        for (int t : targets) if (t >= vocab) throw new IllegalArgumentException("target id " + t + " outside the vocabulary");
+        MemorySegment targetsOnGpu = memory.allocate(4L * rows), loss = memory.allocate(4L * rows), hit = memory.allocate(4L * rows);
+        upload(MemorySegment.ofArray(targets), targetsOnGpu.address());
+        int chunk = Math.min(rows, LOSS_CHUNK);
+        MemorySegment logits = memory.allocate(4L * chunk * vocab);   // (chunk, vocab)
+        long h = ptr(hidden), wp = ptr(w), dh = out(dHidden), dw = out(dW);
+        for (int r0 = 0; r0 < rows; r0 += chunk) {
+            int m = Math.min(chunk, rows - r0);
+            // logits (m, vocab) = hidden[r0 : r0+m] · wᵀ
+            cublas.gemm(Cublas.OP_T, Cublas.OP_N, vocab, m, d, wp, Cublas.R_32F, d, h + 4L * r0 * d, Cublas.R_32F, d, false, logits.address(), vocab);
+            kernels.launch("cross_entropy_rows", m, 1, BLOCK, logits.address(), targetsOnGpu.address() + 4L * r0, vocab, scale,
+                    dHidden != null ? 1 : 0, loss.address() + 4L * r0, hit.address() + 4L * r0);
+            if (dHidden == null) continue;
+            // dHidden[r0 : r0+m] += G (m, vocab) · w (vocab, d);  dW (vocab, d) += Gᵀ · hidden[r0 : r0+m]
+            cublas.gemm(Cublas.OP_N, Cublas.OP_N, d, m, vocab, wp, Cublas.R_32F, d, logits.address(), Cublas.R_32F, vocab, true, dh + 4L * r0 * d, d);
+            if (dW != null)
+                cublas.gemm(Cublas.OP_N, Cublas.OP_T, d, vocab, m, h + 4L * r0 * d, Cublas.R_32F, d, logits.address(), Cublas.R_32F, vocab, true, dw, d);
+        }
+        synchronize();
+        double sum = 0;
+        int targetCount = 0, correct = 0;
+        for (int r = 0; r < rows; r++) {
+            if (targets[r] < 0) continue;
+            targetCount++;
+            sum += loss.getAtIndex(ValueLayout.JAVA_FLOAT, r);
+            correct += hit.getAtIndex(ValueLayout.JAVA_INT, r);
+        }
+        return new LossResult(sum, targetCount, correct);
+    }
 
     @Override
     public void close() {

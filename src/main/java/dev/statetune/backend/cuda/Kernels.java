@@ -49,6 +49,11 @@ final class Kernels {
      * Long for pointers and 64-bit integers, Integer, Float (a null pointer is 0L).
      */
     void launch(String name, int gridX, int gridY, int block, Object... args) {
+        launchShared(name, gridX, gridY, block, 0, args);
+    }
+
+    /** As {@link #launch}, with sharedBytes of dynamic shared memory per block. */
+    void launchShared(String name, int gridX, int gridY, int block, int sharedBytes, Object... args) {
         MemorySegment f = functions.computeIfAbsent(name, n -> driver.function(module, n));
         try (Arena a = Arena.ofConfined()) {
             MemorySegment params = a.allocate(ADDRESS, args.length);
@@ -61,7 +66,7 @@ final class Kernels {
                 };
                 params.setAtIndex(ADDRESS, i, slot);
             }
-            driver.launch(f, gridX, gridY, block, 0, stream, params);
+            driver.launch(f, gridX, gridY, block, sharedBytes, stream, params);
         }
     }
 }

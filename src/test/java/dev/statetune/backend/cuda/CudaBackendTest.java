@@ -46,7 +46,7 @@ class CudaBackendTest {
         if (cpu != null) cpu.close();
     }
 
-    static Tensor random(long... shape) {
+    static Tensor random(long... shape) {  // uniform in (−1, 1), from one seeded stream
         float[] v = new float[Math.toIntExact(Tensor.numel(shape))];
         for (int i = 0; i < v.length; i++) v[i] = (float) RANDOM.nextDouble(-1, 1);
         return Tensor.of(v, shape);

@@ -1,0 +1,190 @@
+package dev.statetune.backend.cuda;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.statetune.Fixtures;
+import dev.statetune.backend.Backend;
+import dev.statetune.backend.LossResult;
+import dev.statetune.backend.ScanGrads;
+import dev.statetune.backend.cpu.CpuBackend;
+import dev.statetune.data.Example;
+import dev.statetune.data.LateSignalTask;
+import dev.statetune.io.Checkpoint;
+import dev.statetune.model.MambaLM;
+import dev.statetune.peft.Adapter;
+import dev.statetune.peft.Method;
+import dev.statetune.peft.MethodOptions;
+import dev.statetune.tensor.Tensor;
+import dev.statetune.train.Trainer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.SplittableRandom;
+
+import static dev.statetune.backend.cuda.CudaBackendTest.random;
+import static org.junit.jupiter.api.Assertions.*;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * The CUDA backward against the CPU's: every gradient of every op on random inputs (gradients
+ * accumulate into host tensors here, as an adapter's do), then 20 training steps on each backend
+ * with the same data and seed. Skipped, saying so, without a GPU.
+ */
+class CudaTrainingTest {
+    static CpuBackend cpu;
+    static CudaBackend cuda;
+    @TempDir Path dir;
+
+    @BeforeAll
+    static void open() {
+        assumeTrue(CudaBackend.available(), "skipped: no CUDA driver or GPU on this machine");
+        cpu = new CpuBackend(2);
+        cuda = new CudaBackend(0);
+    }
+
+    @AfterAll
+    static void close() {
+        if (cuda != null) cuda.close();
+        if (cpu != null) cpu.close();
+    }
+
+    static Tensor zerosLike(Tensor t) {
+        return Tensor.zeros(t.shape());
+    }
+
+    static void same(Tensor expected, Tensor actual, String what) {
+        Fixtures.assertClose(expected.toFloatArray(), actual.toFloatArray(), 1e-4, 1e-4, what);
+    }
+
+    @Test
+    void elementwiseNormLinearAndConvGradientsMatchTheCpu() {
+        Tensor pre = random(20, 30), g = random(20, 30), a = zerosLike(pre), b = zerosLike(pre);
+        cpu.softplusBackward(pre, g, a);
+        cuda.softplusBackward(pre, g, b);
+        cuda.synchronize();
+        same(a, b, "softplus'");
+
+        int[] ids = {4, 9, 4, 0};
+        Tensor dOut = random(4, 12), ta = Tensor.zeros(10, 12), tb = Tensor.zeros(10, 12);
+        cpu.embeddingBackward(ids, dOut, ta);
+        cuda.embeddingBackward(ids, dOut, tb);
+        cuda.synchronize();
+        same(ta, tb, "embedding'");
+
+        Tensor x = random(17, 64), w = random(64), gn = random(17, 64);
+        Tensor dx1 = random(17, 64), dx2 = Tensor.of(dx1.toFloatArray(), 17, 64), dw1 = zerosLike(w), dw2 = zerosLike(w);
+        cpu.rmsNormBackward(x, w, 1e-5f, gn, dx1, dw1);
+        cuda.rmsNormBackward(x, w, 1e-5f, gn, dx2, dw2);
+        cuda.synchronize();
+        same(dx1, dx2, "rmsNorm' dx");
+        same(dw1, dw2, "rmsNorm' dw");
+
+        Tensor lx = random(19, 40), lw = random(24, 30), lg = random(19, 24);
+        Tensor ldx1 = Tensor.zeros(19, 44), ldx2 = Tensor.zeros(19, 44), ldw1 = zerosLike(lw), ldw2 = zerosLike(lw), lb1 = Tensor.zeros(24), lb2 = Tensor.zeros(24);
+        cpu.linearBackward(lx, 5, lw, lg, ldx1, 3, ldw1, lb1);
+        cuda.linearBackward(lx, 5, cuda.prepareWeight(lw), lg, ldx2, 3, ldw2, lb2);
+        cuda.synchronize();
+        same(ldx1, ldx2, "linear' dx");
+        same(ldw1, ldw2, "linear' dW");
+        same(lb1, lb2, "linear' dBias");
+
+        int batch = 2, len = 7, di = 33, k = 4;
+        Tensor in = random(batch * len, 50), cw = random(di, 1, k), cb = random(di), s0 = random(batch, di, k - 1), cg = random(batch * len, di);
+        Tensor[] one = {Tensor.zeros(batch * len, 50), Tensor.zeros(di, 1, k), Tensor.zeros(di), Tensor.zeros(batch, di, k - 1)};
+        Tensor[] two = {Tensor.zeros(batch * len, 50), Tensor.zeros(di, 1, k), Tensor.zeros(di), Tensor.zeros(batch, di, k - 1)};
+        cpu.causalConv1dSiluBackward(in, batch, len, cw, cb, s0, cg, one[0], one[1], one[2], one[3]);
+        cuda.causalConv1dSiluBackward(in, batch, len, cw, cb, s0, cg, two[0], two[1], two[2], two[3]);
+        cuda.synchronize();
+        String[] names = {"dIn", "dWeight", "dBias", "dState0"};
+        for (int i = 0; i < 4; i++) same(one[i], two[i], "conv' " + names[i]);
+        // a sequence shorter than the window: every input gradient still lands
+        Tensor[] three = {Tensor.zeros(batch * 2, 50), Tensor.zeros(di, 1, k), Tensor.zeros(di), Tensor.zeros(batch, di, k - 1)};
+        Tensor[] four = {Tensor.zeros(batch * 2, 50), Tensor.zeros(di, 1, k), Tensor.zeros(di), Tensor.zeros(batch, di, k - 1)};
+        Tensor shortIn = random(batch * 2, 50), shortG = random(batch * 2, di);
+        cpu.causalConv1dSiluBackward(shortIn, batch, 2, cw, cb, s0, shortG, three[0], three[1], three[2], three[3]);
+        cuda.causalConv1dSiluBackward(shortIn, batch, 2, cw, cb, s0, shortG, four[0], four[1], four[2], four[3]);
+        cuda.synchronize();
+        for (int i = 0; i < 4; i++) same(three[i], four[i], "conv' (len 2) " + names[i]);
+    }
+
+    @Test
+    void scanGradientsMatchTheCpu() {
+        for (int n : new int[] {16, 5}) {
+            int batch = 2, len = 11, di = 24;
+            Tensor x = random(batch * len, di), bc = random(batch * len, 3 + 2 * n), z = random(batch * len, 2 * di), D = random(di);
+            Tensor h0 = random(batch, di, n), hOff = random(di, n), yOff = random(di), dy = random(batch * len, di);
+            float[] a = random(di, n).toFloatArray(), dts = random(batch * len, di).toFloatArray();
+            for (int i = 0; i < a.length; i++) a[i] = -Math.abs(a[i]) - 0.1f;
+            for (int i = 0; i < dts.length; i++) dts[i] = Math.abs(dts[i]) * 0.3f;
+            Tensor A = Tensor.of(a, di, n), dt = Tensor.of(dts, batch * len, di);
+            ScanGrads one = grads(batch, len, di, n), two = grads(batch, len, di, n);
+            cpu.selectiveScanBackward(x, dt, A, bc, 3, D, z, di, batch, len, h0, hOff, yOff, dy, one);
+            cuda.selectiveScanBackward(x, dt, A, bc, 3, D, z, di, batch, len, h0, hOff, yOff, dy, two);
+            cuda.synchronize();
+            Tensor[] e = {one.dx(), one.ddt(), one.dbc(), one.dz(), one.dA(), one.dD(), one.dh0(), one.dhOffset(), one.dyOffset()};
+            Tensor[] g = {two.dx(), two.ddt(), two.dbc(), two.dz(), two.dA(), two.dD(), two.dh0(), two.dhOffset(), two.dyOffset()};
+            String[] names = {"dx", "ddt", "dbc", "dz", "dA", "dD", "dh0", "dhOffset", "dyOffset"};
+            for (int i = 0; i < e.length; i++) same(e[i], g[i], "scan' " + names[i] + " n=" + n);
+        }
+    }
+
+    static ScanGrads grads(int batch, int len, int di, int n) {
+        return new ScanGrads(Tensor.zeros(batch * len, di), Tensor.zeros(batch * len, di), Tensor.zeros(batch * len, 3 + 2 * n),
+                Tensor.zeros(batch * len, 2 * di), Tensor.zeros(di, n), Tensor.zeros(di), Tensor.zeros(batch, di, n), Tensor.zeros(di, n), Tensor.zeros(di));
+    }
+
+    @Test
+    void fusedCrossEntropyMatchesTheCpu() {
+        Tensor hidden = random(9, 32), w = random(300, 32);
+        int[] targets = {5, -100, 299, 0, 17, 17, -100, 250, 3};
+        Tensor dh1 = Tensor.zeros(9, 32), dh2 = Tensor.zeros(9, 32), dw1 = Tensor.zeros(300, 32), dw2 = Tensor.zeros(300, 32);
+        LossResult r1 = cpu.crossEntropy(hidden, w, targets, 0.25f, dh1, dw1);
+        LossResult r2 = cuda.crossEntropy(hidden, w, targets, 0.25f, dh2, dw2);
+        cuda.synchronize();
+        assertEquals(r1.lossSum(), r2.lossSum(), 1e-4 * Math.abs(r1.lossSum()));
+        assertEquals(r1.targets(), r2.targets());
+        assertEquals(r1.correct(), r2.correct());
+        same(dh1, dh2, "dHidden");
+        same(dw1, dw2, "dW");
+    }
+
+    /** Per-step losses of metrics.jsonl. */
+    static double[] losses(Path run) throws IOException {
+        ObjectMapper json = new ObjectMapper();
+        return Files.readAllLines(run.resolve("metrics.jsonl")).stream().mapToDouble(l -> {
+            try {
+                return json.readTree(l).get("loss").asDouble();
+            } catch (IOException e) {
+                throw new AssertionError(e);
+            }
+        }).toArray();
+    }
+
+    double[] train(Backend backend, List<Method> methods, String name) throws IOException {
+        List<Example> data = LateSignalTask.examples(48, 12, 40, 1000, 3);
+        try (MambaLM lm = new MambaLM(Checkpoint.open(Fixtures.tinyModel()), backend)) {
+            Adapter adapter = Adapter.create(lm, methods, MethodOptions.defaults(), 7);
+            Trainer.train(lm, adapter, data, List.of(), new Trainer.Options("adamw", 3e-3, 0, "linear", 0, 1.0, 1, 4, 1, 20, 42, 0, 0, false, 0),
+                    dir.resolve(name), false);
+            return losses(dir.resolve(name));
+        }
+    }
+
+    @Test
+    void twentyTrainingStepsGiveTheCpuLosses() throws IOException {
+        for (List<Method> methods : List.of(List.of(Method.STATE_OFFSET_H, Method.STATE_OFFSET_Y, Method.LORA), List.of(Method.FULL))) {
+            double[] onCpu = train(cpu, methods, "cpu-" + methods.size()), onGpu = train(cuda, methods, "gpu-" + methods.size());
+            assertEquals(20, onCpu.length);
+            double worst = 0;
+            for (int i = 0; i < onCpu.length; i++) worst = Math.max(worst, Math.abs(onCpu[i] - onGpu[i]) / Math.abs(onCpu[i]));
+            System.out.printf("%s: 20 steps, losses %.4f → %.4f (CPU) vs %.4f → %.4f (CUDA), max relative difference %.2e%n", methods,
+                    onCpu[0], onCpu[19], onGpu[0], onGpu[19], worst);
+            assertTrue(worst < 1e-3, methods + ": max relative loss difference " + worst);
+        }
+    }
+}
