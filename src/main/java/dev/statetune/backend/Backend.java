@@ -29,6 +29,20 @@ public interface Backend extends AutoCloseable {
     /** out (T, d) = table[ids] for table (vocab, d). */
     void embedding(Tensor table, int[] ids, Tensor out);
 
+    /** The index of each row's largest value (the first on ties), for greedy decoding: logits (rows, vocab). */
+    default int[] argmaxRows(Tensor logits) {
+        synchronize();
+        int rows = (int) logits.size(0), v = (int) logits.size(1);
+        int[] out = new int[rows];
+        for (int r = 0; r < rows; r++) {
+            long base = (long) r * v;
+            int best = 0;
+            for (int i = 1; i < v; i++) if (logits.getFloat(base + i) > logits.getFloat(base + best)) best = i;
+            out[r] = best;
+        }
+        return out;
+    }
+
     /** out (T, d) = x / sqrt(mean(x²) + eps) ⊙ weight (d). */
     void rmsNorm(Tensor x, Tensor weight, float eps, Tensor out);
 

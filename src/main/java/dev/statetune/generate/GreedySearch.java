@@ -41,7 +41,8 @@ public final class GreedySearch {
             if (kept.size() < active.size()) state = state.select(model.backend(), keptRows.stream().mapToInt(Integer::intValue).toArray());
             active = kept;
             Tensor logits = model.step(active.stream().mapToInt(p -> last[p]).toArray(), state);   // (rows, vocab)
-            for (int r = 0; r < active.size(); r++) last[active.get(r)] = Sampler.argmax(MambaLM.row(logits, r));
+            int[] best = model.backend().argmaxRows(logits);
+            for (int r = 0; r < active.size(); r++) last[active.get(r)] = best[r];
         }
         return out.stream().map(l -> l.stream().mapToInt(Integer::intValue).toArray()).toList();
     }

@@ -11,6 +11,29 @@ __global__ void embedding(const int* ids, const float* table, float* out, int d)
     for (int c = threadIdx.x; c < d; c += blockDim.x) out[(long long) t * d + c] = row[c];
 }
 
+// argmaxRows: ids[r] = the first index of the largest value of row r of x (rows, width). grid (rows), block 256.
+__global__ void argmax_rows(const float* x, int width, int* ids) {
+    __shared__ float sm[256];
+    __shared__ int si[256];
+    const float* row = x + (long long) blockIdx.x * width;
+    float m = -__int_as_float(0x7f800000);
+    int arg = 0x7fffffff;
+    for (int v = threadIdx.x; v < width; v += blockDim.x)
+        if (row[v] > m) { m = row[v]; arg = v; }
+    sm[threadIdx.x] = m;
+    si[threadIdx.x] = arg;
+    __syncthreads();
+    for (int stride = blockDim.x / 2; stride > 0; stride >>= 1) {
+        if (threadIdx.x < stride) {
+            float o = sm[threadIdx.x + stride];
+            int oi = si[threadIdx.x + stride];
+            if (o > sm[threadIdx.x] || (o == sm[threadIdx.x] && oi < si[threadIdx.x])) { sm[threadIdx.x] = o; si[threadIdx.x] = oi; }
+        }
+        __syncthreads();
+    }
+    if (threadIdx.x == 0) ids[blockIdx.x] = si[0];
+}
+
 // rmsNorm: out (T, d) = x / sqrt(mean(x²) + eps) ⊙ w. grid (T), block 256.
 __global__ void rms_norm(const float* x, const float* w, float eps, float* out, int d) {
     __shared__ float partial[256];
@@ -67,6 +90,20 @@ __global__ void softplus_in_place(float* x, long long n) {
 __global__ void bf16_to_float(const unsigned short* src, float* dst, long long n) {
     long long i = (long long) blockIdx.x * blockDim.x + threadIdx.x;
     if (i < n) dst[i] = __uint_as_float(((unsigned int) src[i]) << 16);
+}
+
+// dropout: the CPU backend's draws, java.util.SplittableRandom(seed).nextFloat() in order: draw i
+// is mix32(seed + (i+1)·γ) >>> 8, times 2⁻²⁴. mask = 0 or 1/(1−p); x ⊙= mask.
+__global__ void dropout(float* x, float* mask, float p, unsigned long long seed, long long n) {
+    long long i = (long long) blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= n) return;
+    unsigned long long z = seed + (unsigned long long) (i + 1) * 0x9e3779b97f4a7c15ULL;
+    z = (z ^ (z >> 33)) * 0x62a9d9ed799705f5ULL;
+    unsigned int r = (unsigned int) (((z ^ (z >> 28)) * 0xcb24d0a5c88c35b3ULL) >> 32);
+    float u = (float) (r >> 8) * 5.9604645e-08f;   // 2⁻²⁴
+    float m = u < p ? 0.f : 1.f / (1.f - p);
+    mask[i] = m;
+    x[i] *= m;
 }
 
 __device__ __forceinline__ float silu(float v) { return v / (1.f + expf(-v)); }
@@ -315,11 +352,12 @@ __global__ void scan_states(const float* x, const float* dt, const float* A, con
 
 // selectiveScanBackward, pass 2: the reverse scan. The carry dh_t = C_t·dy_t + exp(dt_{t+1}·A) ⊙ dh_{t+1}
 // feeds every gradient (see CpuScanBackward, which this mirrors). dB, dC are summed over the block's
-// channels in shared memory, then added once per block. Pointers of absent gradients are null.
+// channels in shared memory into partials (gridDim.x, b·len, 2n), which scan_sum_partials adds up
+// (no atomics: every block of channels would hit the same addresses). Absent gradients are null.
 __global__ void scan_backward(const float* x, const float* dt, const float* A, const float* bc, int bcWidth, int bCol,
                               const float* D, const float* z, int zWidth, int zCol, int len, int di, int n, int lanes,
                               const float* h0, const float* hist, const float* hOffset, const float* yOffset, const float* dy,
-                              float* dx, float* ddt, float* dbc, int dbcWidth, float* dz, float* dA, float* dD,
+                              float* dx, float* ddt, float* partials, float* dz, float* dA, float* dD,
                               float* dh0, float* dhOffset, float* dyOffset) {
     extern __shared__ float shared[];   // (perBlock, 2n): this step's dB | dC of each channel of the block
     int lane = threadIdx.x % lanes, perBlock = blockDim.x / lanes, local = threadIdx.x / lanes;
@@ -388,7 +426,7 @@ __global__ void scan_backward(const float* x, const float* dt, const float* A, c
         for (int i = threadIdx.x; i < 2 * n; i += blockDim.x) {
             float sum = 0.f;
             for (int q = 0; q < perBlock; q++) sum += shared[q * 2 * n + i];
-            atomicAdd(dbc + row * dbcWidth + bCol + i, sum);
+            partials[((long long) blockIdx.x * gridDim.y * len + row) * 2 * n + i] = sum;
         }
         __syncthreads();
     }
@@ -406,6 +444,15 @@ __global__ void scan_backward(const float* x, const float* dt, const float* A, c
         if (dD) atomicAdd(dD + cc, gD);
         if (dyOffset) atomicAdd(dyOffset + cc, gYo);
     }
+}
+
+// selectiveScanBackward, pass 3: dbc[row, bCol + i] += Σ_blocks partials[block, row, i]. 1-D grid over b·len·2n.
+__global__ void scan_sum_partials(const float* partials, int blocks, long long rows, int width, float* dbc, int dbcWidth, int bCol) {
+    long long j = (long long) blockIdx.x * blockDim.x + threadIdx.x;
+    if (j >= rows * width) return;
+    float sum = 0.f;
+    for (int q = 0; q < blocks; q++) sum += partials[(long long) q * rows * width + j];
+    dbc[(j / width) * dbcWidth + bCol + j % width] += sum;
 }
 
 }

@@ -43,8 +43,15 @@ final class Cublas {
     /** C (m×n, ldc) = op(A) · op(B) (+ C when accumulate), column-major, fp32 accumulation. */
     void gemm(int transA, int transB, int m, int n, int k, long a, int aType, int lda, long b, int bType, int ldb,
               boolean accumulate, long c, int ldc) {
-        check("cublasGemmEx", call(gemmEx, handle, transA, transB, m, n, k, one, a, aType, lda, b, bType, ldb,
-                accumulate ? one : zero, c, R_32F, ldc, COMPUTE_32F, GEMM_DEFAULT));
+        int status;
+        MemorySegment beta = accumulate ? one : zero;
+        try {   // invokeExact: every linear goes through here
+            status = (int) gemmEx.invokeExact(handle, transA, transB, m, n, k, one, a, aType, lda, b, bType, ldb,
+                    beta, c, R_32F, ldc, COMPUTE_32F, GEMM_DEFAULT);
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+        check("cublasGemmEx", status);
     }
 
     private static void check(String what, int status) {

@@ -33,6 +33,21 @@ public final class CudaBackend implements Backend {
     private final Cublas cublas;
     private final Kernels kernels;
 
+    private final OpTimes times = new OpTimes();
+
+    /** Runs one op; with STATETUNE_PROFILE set, times it on a drained stream. */
+    private void timed(String op, Runnable body) {
+        if (!OpTimes.ON) {
+            body.run();
+            return;
+        }
+        driver.synchronize(stream);
+        long t0 = System.nanoTime();
+        body.run();
+        driver.synchronize(stream);
+        times.add(op, System.nanoTime() - t0);
+    }
+
     /** Whether a CUDA driver and a GPU are there. */
     public static boolean available() {
         return Driver.available();
@@ -62,7 +77,10 @@ public final class CudaBackend implements Backend {
     @Override
     public void synchronize() {
         driver.synchronize(stream);
-        for (Mirror m : mirrors.values()) if (m.written) MemorySegment.copy(m.device, 0, m.host, 0, m.host.byteSize());
+        for (Mirror m : mirrors.values()) {
+            if (m.written) MemorySegment.copy(m.device, 0, m.host, 0, m.host.byteSize());
+            memory.release(m.device);
+        }
         mirrors.clear();
     }
 
@@ -73,9 +91,10 @@ public final class CudaBackend implements Backend {
 
     @Override
     public Tensor allocate(long... shape) {
-        long bytes = Tensor.numel(shape) * 4;
+        long t0 = System.nanoTime(), bytes = Tensor.numel(shape) * 4;
         MemorySegment block = memory.allocate(bytes);
         driver.zeroAsync(block.address(), bytes, stream);
+        if (OpTimes.ON) times.add("allocate (host side)", System.nanoTime() - t0);
         return new Tensor(block, DType.F32, shape);
     }
 
@@ -85,9 +104,10 @@ public final class CudaBackend implements Backend {
         switch (stored.dtype()) {
             case F32 -> upload(stored.data(), out.data().address());
             case BF16 -> {
-                MemorySegment raw = memory.allocate(stored.data().byteSize());
+                MemorySegment raw = memory.scratch(stored.data().byteSize());
                 upload(stored.data(), raw.address());
                 kernels.launch("bf16_to_float", blocks(stored.numel()), 1, BLOCK, raw.address(), out.data().address(), stored.numel());
+                memory.release(raw);
             }
             default -> {
                 return prepareWeight(stored.toF32(Arena.ofAuto()));
@@ -147,7 +167,7 @@ public final class CudaBackend implements Backend {
         if (s.isNative() && memory.owns(s.address())) return s.address();
         if (t.dtype() != DType.F32) throw new IllegalArgumentException("host tensor of " + t.dtype() + " given to the CUDA backend");
         Mirror m = mirrors.computeIfAbsent(new HostRange(s.heapBase().orElse(null), s.address(), s.byteSize()), k -> {
-            MemorySegment device = memory.allocate(s.byteSize());
+            MemorySegment device = memory.scratch(s.byteSize());
             upload(s, device.address());
             return new Mirror(s, device);
         });
@@ -161,14 +181,28 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void embedding(Tensor table, int[] ids, Tensor out) {
-        MemorySegment idsOnGpu = memory.allocate(4L * ids.length);
+        MemorySegment idsOnGpu = memory.scratch(4L * ids.length);
         upload(MemorySegment.ofArray(ids), idsOnGpu.address());
         kernels.launch("embedding", ids.length, 1, BLOCK, idsOnGpu.address(), ptr(table), out(out), (int) table.size(1));
+        memory.release(idsOnGpu);
+    }
+
+    @Override
+    public int[] argmaxRows(Tensor logits) {
+        int rows = (int) logits.size(0);
+        MemorySegment ids = memory.scratch(4L * rows);
+        kernels.launch("argmax_rows", rows, 1, BLOCK, ptr(logits), (int) logits.size(1), ids.address());
+        synchronize();
+        int[] out = ids.toArray(ValueLayout.JAVA_INT);
+        memory.release(ids);
+        return out;
     }
 
     @Override
     public void rmsNorm(Tensor x, Tensor weight, float eps, Tensor out) {
-        kernels.launch("rms_norm", (int) x.size(0), 1, BLOCK, ptr(x), ptr(weight), eps, out(out), (int) x.size(1));
+        timed("rmsNorm", () -> {
+            kernels.launch("rms_norm", (int) x.size(0), 1, BLOCK, ptr(x), ptr(weight), eps, out(out), (int) x.size(1));
+        });
     }
 
     @Override
@@ -200,21 +234,25 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void linear(Tensor x, int xCol, Tensor w, Tensor bias, Tensor out) {
-        int rows = (int) x.size(0), n = (int) w.size(0), k = (int) w.size(1);
-        if (out.size(1) != n) throw new IllegalArgumentException("linear: out width " + out.size(1) + " for " + n + " outputs");
-        if (w.dtype() != DType.F32) throw new IllegalArgumentException("linear: weight of " + w.dtype() + " (prepare it first)");
-        // Row-major out (rows, n) = x (rows, k) · wᵀ is, column-major, out (n × rows) = wᵀ (n × k) · x (k × rows).
-        cublas.gemm(Cublas.OP_T, Cublas.OP_N, n, rows, k, ptr(w), Cublas.R_32F, k, ptr(x) + 4L * xCol, Cublas.R_32F, (int) x.size(1),
-                false, out(out), n);
-        if (bias != null) kernels.launch("add_bias", blocks(out.numel()), 1, BLOCK, out(out), ptr(bias), n, out.numel());
+        timed("linear", () -> {
+            int rows = (int) x.size(0), n = (int) w.size(0), k = (int) w.size(1);
+            if (out.size(1) != n) throw new IllegalArgumentException("linear: out width " + out.size(1) + " for " + n + " outputs");
+            if (w.dtype() != DType.F32) throw new IllegalArgumentException("linear: weight of " + w.dtype() + " (prepare it first)");
+            // Row-major out (rows, n) = x (rows, k) · wᵀ is, column-major, out (n × rows) = wᵀ (n × k) · x (k × rows).
+            cublas.gemm(Cublas.OP_T, Cublas.OP_N, n, rows, k, ptr(w), Cublas.R_32F, k, ptr(x) + 4L * xCol, Cublas.R_32F, (int) x.size(1),
+                    false, out(out), n);
+            if (bias != null) kernels.launch("add_bias", blocks(out.numel()), 1, BLOCK, out(out), ptr(bias), n, out.numel());
+        });
     }
 
     @Override
     public void causalConv1dSilu(Tensor in, int batch, int len, Tensor weight, Tensor bias, Tensor convState, Tensor out) {
-        int di = (int) out.size(1), k = (int) weight.size(-1);
-        if (k > 8) throw new StatetuneException("the CUDA conv kernel takes conv widths up to 8, not " + k);
-        kernels.launch("causal_conv1d_silu", (di + 127) / 128, batch, 128, ptr(in), (int) in.size(1), len, ptr(weight), ptr(bias),
-                out(convState), out(out), di, k);
+        timed("conv", () -> {
+            int di = (int) out.size(1), k = (int) weight.size(-1);
+            if (k > 8) throw new StatetuneException("the CUDA conv kernel takes conv widths up to 8, not " + k);
+            kernels.launch("causal_conv1d_silu", (di + 127) / 128, batch, 128, ptr(in), (int) in.size(1), len, ptr(weight), ptr(bias),
+                    out(convState), out(out), di, k);
+        });
     }
 
     @Override
@@ -225,10 +263,12 @@ public final class CudaBackend implements Backend {
     @Override
     public void selectiveScan(Tensor x, Tensor dt, Tensor A, Tensor bc, int bCol, Tensor D, Tensor z, int zCol,
                               int batch, int len, Tensor state, Tensor hOffset, Tensor yOffset, Tensor y) {
-        int di = (int) A.size(0), n = (int) A.size(1);
-        int lanes = scanLanes(n), perBlock = 128 / lanes;
-        kernels.launch("selective_scan", (di + perBlock - 1) / perBlock, batch, 128, ptr(x), ptr(dt), ptr(A), ptr(bc), (int) bc.size(1), bCol,
-                ptr(D), ptr(z), (int) z.size(1), zCol, len, di, n, lanes, out(state), ptr(hOffset), ptr(yOffset), out(y));
+        timed("scan", () -> {
+            int di = (int) A.size(0), n = (int) A.size(1);
+            int lanes = scanLanes(n), perBlock = 128 / lanes;
+            kernels.launch("selective_scan", (di + perBlock - 1) / perBlock, batch, 128, ptr(x), ptr(dt), ptr(A), ptr(bc), (int) bc.size(1), bCol,
+                    ptr(D), ptr(z), (int) z.size(1), zCol, len, di, n, lanes, out(state), ptr(hOffset), ptr(yOffset), out(y));
+        });
     }
 
     /** Threads that share one channel's n states in the scan kernels: a power of two, at most 32, each lane holding ≤ 8 states. */
@@ -251,51 +291,51 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void dropout(Tensor x, float p, long seed, Tensor mask) {
-        // The draws are the CPU backend's (one SplittableRandom stream), made on the host, so that both
-        // backends drop the same elements.
-        java.util.SplittableRandom rnd = new java.util.SplittableRandom(seed);
-        float keep = 1f / (1f - p);
-        float[] m = new float[Math.toIntExact(x.numel())];
-        for (int i = 0; i < m.length; i++) m[i] = rnd.nextFloat() < p ? 0f : keep;
-        Tensor drawn = Tensor.of(m, x.shape());
-        copy(drawn, mask);
-        multiplyInPlace(x, mask);
+        // The CPU backend's draws (one SplittableRandom stream), computed per element on the GPU.
+        kernels.launch("dropout", blocks(x.numel()), 1, BLOCK, out(x), out(mask), p, seed, x.numel());
     }
 
     @Override
     public void embeddingBackward(int[] ids, Tensor dOut, Tensor dTable) {
-        MemorySegment idsOnGpu = memory.allocate(4L * ids.length);
+        MemorySegment idsOnGpu = memory.scratch(4L * ids.length);
         upload(MemorySegment.ofArray(ids), idsOnGpu.address());
         kernels.launch("embedding_backward", ids.length, 1, BLOCK, idsOnGpu.address(), ptr(dOut), out(dTable), (int) dOut.size(1));
+        memory.release(idsOnGpu);
     }
 
     @Override
     public void rmsNormBackward(Tensor x, Tensor weight, float eps, Tensor dOut, Tensor dx, Tensor dWeight) {
-        kernels.launch("rms_norm_backward", (int) x.size(0), 1, BLOCK, ptr(x), ptr(weight), eps, ptr(dOut), out(dx), out(dWeight),
-                (int) x.size(1));
+        timed("rmsNorm backward", () -> {
+            kernels.launch("rms_norm_backward", (int) x.size(0), 1, BLOCK, ptr(x), ptr(weight), eps, ptr(dOut), out(dx), out(dWeight),
+                    (int) x.size(1));
+        });
     }
 
     @Override
     public void linearBackward(Tensor x, int xCol, Tensor w, Tensor dOut, Tensor dx, int dxCol, Tensor dW, Tensor dBias) {
-        int rows = (int) dOut.size(0), n = (int) dOut.size(1), k = (int) w.size(1);
-        long g = ptr(dOut);
-        // Row-major dx (rows, k) += dOut (rows, n) · w (n, k): column-major dxᵀ (k × rows) += wᵀ (k × n) · dOutᵀ (n × rows).
-        if (dx != null)
-            cublas.gemm(Cublas.OP_N, Cublas.OP_N, k, rows, n, ptr(w), Cublas.R_32F, k, g, Cublas.R_32F, n, true,
-                    out(dx) + 4L * dxCol, (int) dx.size(1));
-        // Row-major dW (n, k) += dOutᵀ · x: column-major dWᵀ (k × n) += xᵀ (k × rows) · dOut (rows × n).
-        if (dW != null)
-            cublas.gemm(Cublas.OP_N, Cublas.OP_T, k, n, rows, ptr(x) + 4L * xCol, Cublas.R_32F, (int) x.size(1), g, Cublas.R_32F, n, true,
-                    out(dW), k);
-        if (dBias != null) kernels.launch("column_sums", blocks(n), 1, BLOCK, g, out(dBias), rows, n);
+        timed("linear backward", () -> {
+            int rows = (int) dOut.size(0), n = (int) dOut.size(1), k = (int) w.size(1);
+            long g = ptr(dOut);
+            // Row-major dx (rows, k) += dOut (rows, n) · w (n, k): column-major dxᵀ (k × rows) += wᵀ (k × n) · dOutᵀ (n × rows).
+            if (dx != null)
+                cublas.gemm(Cublas.OP_N, Cublas.OP_N, k, rows, n, ptr(w), Cublas.R_32F, k, g, Cublas.R_32F, n, true,
+                        out(dx) + 4L * dxCol, (int) dx.size(1));
+            // Row-major dW (n, k) += dOutᵀ · x: column-major dWᵀ (k × n) += xᵀ (k × rows) · dOut (rows × n).
+            if (dW != null)
+                cublas.gemm(Cublas.OP_N, Cublas.OP_T, k, n, rows, ptr(x) + 4L * xCol, Cublas.R_32F, (int) x.size(1), g, Cublas.R_32F, n, true,
+                        out(dW), k);
+            if (dBias != null) kernels.launch("column_sums", blocks(n), 1, BLOCK, g, out(dBias), rows, n);
+        });
     }
 
     @Override
     public void causalConv1dSiluBackward(Tensor in, int batch, int len, Tensor weight, Tensor bias, Tensor state0, Tensor dOut,
                                          Tensor dIn, Tensor dWeight, Tensor dBias, Tensor dState0) {
-        int di = (int) dOut.size(1), k = (int) weight.size(-1);
-        kernels.launch("causal_conv1d_silu_backward", (di + 127) / 128, batch, 128, ptr(in), (int) in.size(1), len, ptr(weight), ptr(bias),
-                ptr(state0), ptr(dOut), out(dIn), dIn == null ? 0 : (int) dIn.size(1), out(dWeight), out(dBias), out(dState0), di, k);
+        timed("conv backward", () -> {
+            int di = (int) dOut.size(1), k = (int) weight.size(-1);
+            kernels.launch("causal_conv1d_silu_backward", (di + 127) / 128, batch, 128, ptr(in), (int) in.size(1), len, ptr(weight), ptr(bias),
+                    ptr(state0), ptr(dOut), out(dIn), dIn == null ? 0 : (int) dIn.size(1), out(dWeight), out(dBias), out(dState0), di, k);
+        });
     }
 
     @Override
@@ -306,15 +346,23 @@ public final class CudaBackend implements Backend {
     @Override
     public void selectiveScanBackward(Tensor x, Tensor dt, Tensor A, Tensor bc, int bCol, Tensor D, Tensor z, int zCol, int batch, int len,
                                       Tensor h0, Tensor hOffset, Tensor yOffset, Tensor dy, ScanGrads g) {
-        int di = (int) A.size(0), n = (int) A.size(1);
-        int lanes = scanLanes(n), perBlock = 128 / lanes, grid = (di + perBlock - 1) / perBlock;
-        MemorySegment hist = memory.allocate(4L * batch * len * di * n);   // (b·len, di, n) every h_t
-        kernels.launch("scan_states", grid, batch, 128, ptr(x), ptr(dt), ptr(A), ptr(bc), (int) bc.size(1), bCol, len, di, n, lanes,
-                ptr(h0), hist.address());
-        kernels.launchShared("scan_backward", grid, batch, 128, 4 * perBlock * 2 * n, ptr(x), ptr(dt), ptr(A), ptr(bc), (int) bc.size(1), bCol,
-                ptr(D), ptr(z), (int) z.size(1), zCol, len, di, n, lanes, ptr(h0), hist.address(), ptr(hOffset), ptr(yOffset), ptr(dy),
-                out(g.dx()), out(g.ddt()), out(g.dbc()), (int) g.dbc().size(1), out(g.dz()), out(g.dA()), out(g.dD()), out(g.dh0()),
-                out(g.dhOffset()), out(g.dyOffset()));
+        timed("scan backward", () -> {
+            int di = (int) A.size(0), n = (int) A.size(1);
+            int lanes = scanLanes(n), perBlock = 128 / lanes, grid = (di + perBlock - 1) / perBlock;
+            long rows = (long) batch * len;
+            MemorySegment hist = memory.scratch(4L * rows * di * n);            // (b·len, di, n) every h_t
+            MemorySegment partials = memory.scratch(4L * grid * rows * 2 * n);  // (blocks, b·len, 2n) dB | dC per block
+            kernels.launch("scan_states", grid, batch, 128, ptr(x), ptr(dt), ptr(A), ptr(bc), (int) bc.size(1), bCol, len, di, n, lanes,
+                    ptr(h0), hist.address());
+            kernels.launchShared("scan_backward", grid, batch, 128, 4 * perBlock * 2 * n, ptr(x), ptr(dt), ptr(A), ptr(bc), (int) bc.size(1), bCol,
+                    ptr(D), ptr(z), (int) z.size(1), zCol, len, di, n, lanes, ptr(h0), hist.address(), ptr(hOffset), ptr(yOffset), ptr(dy),
+                    out(g.dx()), out(g.ddt()), partials.address(), out(g.dz()), out(g.dA()), out(g.dD()), out(g.dh0()),
+                    out(g.dhOffset()), out(g.dyOffset()));
+            kernels.launch("scan_sum_partials", blocks(rows * 2 * n), 1, BLOCK, partials.address(), grid, rows, 2 * n, out(g.dbc()),
+                    (int) g.dbc().size(1), bCol);
+            memory.release(hist);
+            memory.release(partials);
+        });
     }
 
     /** Logit rows computed at once by crossEntropy: (rows, vocab) float32, 412 MB for GPT-NeoX's vocabulary. */
@@ -322,12 +370,13 @@ public final class CudaBackend implements Backend {
 
     @Override
     public LossResult crossEntropy(Tensor hidden, Tensor w, int[] targets, float scale, Tensor dHidden, Tensor dW) {
+        long t0 = System.nanoTime();
         int rows = targets.length, d = (int) hidden.size(1), vocab = (int) w.size(0);
         for (int t : targets) if (t >= vocab) throw new IllegalArgumentException("target id " + t + " outside the vocabulary");
-        MemorySegment targetsOnGpu = memory.allocate(4L * rows), loss = memory.allocate(4L * rows), hit = memory.allocate(4L * rows);
+        MemorySegment targetsOnGpu = memory.scratch(4L * rows), loss = memory.scratch(4L * rows), hit = memory.scratch(4L * rows);
         upload(MemorySegment.ofArray(targets), targetsOnGpu.address());
         int chunk = Math.min(rows, LOSS_CHUNK);
-        MemorySegment logits = memory.allocate(4L * chunk * vocab);   // (chunk, vocab)
+        MemorySegment logits = memory.scratch(4L * chunk * vocab);   // (chunk, vocab)
         long h = ptr(hidden), wp = ptr(w), dh = out(dHidden), dw = out(dW);
         for (int r0 = 0; r0 < rows; r0 += chunk) {
             int m = Math.min(chunk, rows - r0);
@@ -350,12 +399,15 @@ public final class CudaBackend implements Backend {
             sum += loss.getAtIndex(ValueLayout.JAVA_FLOAT, r);
             correct += hit.getAtIndex(ValueLayout.JAVA_INT, r);
         }
+        for (MemorySegment m : new MemorySegment[] {targetsOnGpu, loss, hit, logits}) memory.release(m);
+        if (OpTimes.ON) times.add("cross entropy", System.nanoTime() - t0);
         return new LossResult(sum, targetCount, correct);
     }
 
     @Override
     public void close() {
         synchronize();
+        times.print();
         memory.close();
     }
 }

@@ -18,14 +18,28 @@ import java.util.TreeMap;
  */
 final class DeviceMemory implements AutoCloseable {
     private static final long ALIGN = 512, LARGE = 1 << 20;
+    private final long collectEvery;   // new bytes reserved between two garbage collections, which give back dead tensors' blocks
 
     private final Driver driver;
     private final Map<Long, ArrayDeque<Long>> free = new HashMap<>();     // block size → free blocks
     private final TreeMap<Long, Long> blocks = new TreeMap<>();           // address → size of every block
-    private long reserved;
+    private long reserved, reservedAtCollection;
 
     DeviceMemory(Driver driver) {
         this.driver = driver;
+        this.collectEvery = Math.max(2L << 30, driver.memoryInfo()[1] / 8);
+    }
+
+    /**
+     * A block for one op's temporary data, handed back with {@link #release} as soon as the op's
+     * work is queued: the stream runs whatever reuses it afterwards.
+     */
+    MemorySegment scratch(long bytes) {
+        return MemorySegment.ofAddress(take(roundUp(Math.max(bytes, 1)))).reinterpret(bytes);
+    }
+
+    synchronized void release(MemorySegment scratch) {
+        giveBack(scratch.address(), blocks.get(scratch.address()));
     }
 
     /** A block of at least `bytes` bytes (not zeroed). */
@@ -56,9 +70,31 @@ final class DeviceMemory implements AutoCloseable {
         return reserved;
     }
 
-    private synchronized long take(long size) {
+    private long take(long size) {
+        Long pooled = pooled(size);
+        if (pooled != null) return pooled;
+        if (reserved - reservedAtCollection > collectEvery) {   // collect before growing: the blocks of dead tensors come back
+            reservedAtCollection = reserved;
+            System.gc();
+            for (int wait = 0; wait < 20; wait++) {
+                try {
+                    Thread.sleep(5);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+                if ((pooled = pooled(size)) != null) return pooled;
+            }
+        }
+        return reserve(size);
+    }
+
+    private synchronized Long pooled(long size) {
         ArrayDeque<Long> pool = free.get(size);
-        if (pool != null && !pool.isEmpty()) return pool.pop();
+        return pool == null || pool.isEmpty() ? null : pool.pop();
+    }
+
+    private synchronized long reserve(long size) {
         long address = driver.allocManaged(size);
         if (address == 0) {   // out of memory: release every cached block and try once more
             for (ArrayDeque<Long> q : free.values())

@@ -182,7 +182,13 @@ final class Driver {
     }
 
     void launch(MemorySegment function, int gridX, int gridY, int blockX, int sharedBytes, MemorySegment stream, MemorySegment params) {
-        check("cuLaunchKernel", call(cuLaunchKernel, function, gridX, gridY, 1, blockX, 1, 1, sharedBytes, stream, params, MemorySegment.NULL));
+        int result;
+        try {   // invokeExact: a launch is the hot path, so no boxing
+            result = (int) cuLaunchKernel.invokeExact(function, gridX, gridY, 1, blockX, 1, 1, sharedBytes, stream, params, MemorySegment.NULL);
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+        check("cuLaunchKernel", result);
     }
 
     void check(String what, int result) {
