@@ -1,5 +1,7 @@
 package dev.statetune.cli;
 
+import dev.statetune.StatetuneException;
+import dev.statetune.model.LanguageModel;
 import dev.statetune.model.MambaLM;
 import dev.statetune.peft.Adapter;
 import picocli.CommandLine.Option;
@@ -13,10 +15,11 @@ final class AdapterOption {
     Path adapter;
 
     /** Plugs the adapter into lm (nothing without --adapter); closes lm when the adapter cannot be loaded. */
-    MambaLM apply(MambaLM lm) {
+    LanguageModel apply(LanguageModel lm) {
         if (adapter == null) return lm;
         try {
-            Adapter.load(adapter, lm).attach(lm);
+            if (!(lm instanceof MambaLM mamba)) throw new StatetuneException(adapter + ": adapters load onto Mamba-1 models only so far");
+            Adapter.load(adapter, mamba).attach(mamba);
             return lm;
         } catch (RuntimeException e) {
             lm.close();

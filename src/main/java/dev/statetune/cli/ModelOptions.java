@@ -2,7 +2,9 @@ package dev.statetune.cli;
 
 import dev.statetune.backend.cpu.CpuBackend;
 import dev.statetune.io.Checkpoint;
+import dev.statetune.model.LanguageModel;
 import dev.statetune.model.MambaLM;
+import dev.statetune.model.mamba2.Mamba2LM;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
@@ -19,13 +21,23 @@ final class ModelOptions {
 
     String describe() { return dir.describe(); }
 
-    MambaLM load() {
+    /** The checkpoint as the model its config.json names (model_type mamba or mamba2, or the state-spaces layouts). */
+    LanguageModel load() {
         CpuBackend backend = threads != null ? new CpuBackend(threads) : new CpuBackend();
         try {
-            return new MambaLM(Checkpoint.open(modelDir()), backend);
+            Checkpoint ckpt = Checkpoint.open(modelDir());
+            return ckpt.modelType().equals("mamba2") ? new Mamba2LM(ckpt, backend) : new MambaLM(ckpt, backend);
         } catch (RuntimeException e) {
             backend.close();
             throw e;
         }
+    }
+
+    /** load(), for a command that runs Mamba-1 models only: another model is one clear line. */
+    MambaLM loadMamba1(String command) {
+        LanguageModel lm = load();
+        if (lm instanceof MambaLM mamba) return mamba;
+        lm.close();
+        throw new dev.statetune.StatetuneException(modelDir() + ": a Mamba-2 checkpoint; `statetune " + command + "` runs Mamba-1 models only so far");
     }
 }

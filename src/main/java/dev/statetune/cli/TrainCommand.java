@@ -64,7 +64,7 @@ final class TrainCommand implements Callable<Integer> {
         List<Method> chosen = methods.stream().map(Method::parse).toList();
         Tokenizer tok = Tokenizer.load(tokenizer != null ? tokenizer : model.modelDir().resolve("tokenizer.json"));
         Task task = taskName == null ? null : Tasks.byName(taskName);
-        try (MambaLM lm = model.load()) {
+        try (MambaLM lm = model.loadMamba1("train")) {
             int eos = lm.config().eosTokenId();
             List<Example> train, eval;
             if (task == null) {

@@ -7,7 +7,6 @@ import dev.statetune.backend.ScanGrads;
 import dev.statetune.io.Checkpoint;
 import dev.statetune.tensor.Tensor;
 
-import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -19,7 +18,7 @@ import java.util.Map;
  * its own). The same code runs a whole sequence and a one-token decode step: both continue from a
  * DecodeState, which a sequence forward starts at zero.
  */
-public final class MambaLM implements AutoCloseable {
+public final class MambaLM implements LanguageModel {
     private final MambaConfig cfg;
     private final Backend backend;
     private final Checkpoint checkpoint;
@@ -152,12 +151,16 @@ public final class MambaLM implements AutoCloseable {
     }
 
     public MambaConfig config() { return cfg; }
-    public Backend backend() { return backend; }
+    @Override public Backend backend() { return backend; }
+    @Override public int vocabSize() { return cfg.vocabSize(); }
+    @Override public int eosTokenId() { return cfg.eosTokenId(); }
+    @Override public long parameterCount() { return cfg.parameterCount(); }
 
     /**
      * The state before the first token: zeros, or the initial states the seams hold, and then the
      * soft prompt (Prompt Tuning) read, so that generation continues after it.
      */
+    @Override
     public DecodeState newState(int batch) {
         DecodeState state = seamState(batch);
         if (softPrompt == null && java.util.Arrays.stream(seams).allMatch(s -> s.prefix() == null)) return state;
@@ -211,10 +214,7 @@ public final class MambaLM implements AutoCloseable {
         for (int s = 0; s < perBatch.size(0); s++) backend.copy(one, perBatch.rows(s, s + 1).reshape(one.shape()));
     }
 
-    /**
-     * Logits (batch·len, vocab) for ids (batch, len), continuing from state (which is updated to
-     * the end of the sequences). A fresh state gives the whole-sequence forward.
-     */
+    @Override
     public Tensor forward(int[][] ids, DecodeState state) {
         Tensor residual = residualStream(ids, state);
         return head(residual);
@@ -225,17 +225,12 @@ public final class MambaLM implements AutoCloseable {
      * {@link #newState} so that adapters act as in generation. A causal model's logits there do not
      * depend on the padding after them; only these b rows go through the LM head.
      */
+    @Override
     public Tensor lastLogits(int[][] ids, int[] lengths) {
-        int len = ids[0].length;
-        long[] rows = new long[ids.length];
-        for (int s = 0; s < ids.length; s++) {
-            if (lengths[s] < 1 || lengths[s] > len) throw new IllegalArgumentException("length " + lengths[s] + " of a row of " + len);
-            rows[s] = (long) s * len + lengths[s] - 1;
-        }
-        return head(gatherRows(residualStream(ids, newState(ids.length)), rows));
+        return head(gatherRows(residualStream(ids, newState(ids.length)), TokenIds.lastRows(ids, lengths)));
     }
 
-    /** Logits (1, vocab) after the whole of ids, continuing state (batch 1), which ends after ids. */
+    @Override
     public Tensor forwardLast(int[] ids, DecodeState state) {
         Tensor residual = residualStream(new int[][] {ids}, state);   // (len, d)
         return head(gatherRows(residual, new long[] {ids.length - 1}));
@@ -262,12 +257,7 @@ public final class MambaLM implements AutoCloseable {
     private Tensor residualStream(int[][] ids, DecodeState state) {
         int batch = ids.length, len = ids[0].length, tokens = batch * len;
         if (state.batch != batch) throw new IllegalArgumentException("state for batch " + state.batch + ", ids for " + batch);
-        int[] flat = new int[tokens];
-        for (int s = 0; s < batch; s++) {
-            if (ids[s].length != len) throw new StatetuneException("all sequences of a batch must have the same length");
-            checkTokenIds(ids[s]);
-            System.arraycopy(ids[s], 0, flat, s * len, len);
-        }
+        int[] flat = TokenIds.flatten(ids, cfg.vocabSize());
         Tensor residual = backend.allocate(tokens, cfg.modelDim());
         backend.embedding(embedding, flat, residual);
         runLayers(residual, batch, len, state);
@@ -283,18 +273,9 @@ public final class MambaLM implements AutoCloseable {
         }
     }
 
-    /** Fails with one line for an id outside the vocabulary. */
-    public void checkTokenIds(int[] ids) {
-        for (int id : ids)
-            if (id < 0 || id >= cfg.vocabSize())
-                throw new StatetuneException("token id " + id + " is outside the vocabulary (0.." + (cfg.vocabSize() - 1) + ")");
-    }
-
-    /** Logits (batch, vocab) of one new token per sequence, advancing state by one position. */
+    @Override
     public Tensor step(int[] ids, DecodeState state) {
-        int[][] column = new int[ids.length][];
-        for (int s = 0; s < ids.length; s++) column[s] = new int[] {ids[s]};
-        return forward(column, state);
+        return forward(TokenIds.column(ids), state);
     }
 
     /** act.out (T, d) = mixer(rmsnorm(u)) of PAPER_NOTES.md, for u (T, d). */
@@ -501,14 +482,6 @@ public final class MambaLM implements AutoCloseable {
     private void sumOverBatch(Tensor perBatch, Tensor acc) {
         if (perBatch == null || acc == null) return;
         for (int s = 0; s < perBatch.size(0); s++) backend.addInPlace(acc, perBatch.rows(s, s + 1).reshape(acc.shape()));
-    }
-
-    /** Row `row` of a (rows, vocab) logits tensor as a heap array. */
-    public static float[] row(Tensor logits, int row) {
-        int v = (int) logits.size(1);
-        float[] out = new float[v];
-        MemorySegment.copy(logits.data(), Tensor.F32, (long) row * v * 4, out, 0, v);
-        return out;
     }
 
     @Override

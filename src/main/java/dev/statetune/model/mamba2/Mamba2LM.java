@@ -3,6 +3,8 @@ package dev.statetune.model.mamba2;
 import dev.statetune.StatetuneException;
 import dev.statetune.backend.Backend;
 import dev.statetune.io.Checkpoint;
+import dev.statetune.model.DecodeState;
+import dev.statetune.model.LanguageModel;
 import dev.statetune.model.TokenIds;
 import dev.statetune.tensor.Tensor;
 
@@ -11,9 +13,9 @@ import dev.statetune.tensor.Tensor;
  * embedding, L residual blocks `u + mixer(rmsnorm(u))`, final norm, lm_head (tied to the embedding
  * unless the config says otherwise). The mixer: in_proj → z | xBC | dt, causal conv + SiLU over
  * xBC, the SSD scan, the gated RMSNorm with z, out_proj. A whole sequence and a one-token decode
- * step are the same code, continuing from a Mamba2DecodeState.
+ * step are the same code, continuing from a DecodeState (conv (b, convDim, k−1), h (b, nHeads, headDim, n)).
  */
-public final class Mamba2LM implements AutoCloseable {
+public final class Mamba2LM implements LanguageModel {
     private final Mamba2Config cfg;
     private final Backend backend;
     private final Checkpoint checkpoint;
@@ -57,7 +59,10 @@ public final class Mamba2LM implements AutoCloseable {
     }
 
     public Mamba2Config config() { return cfg; }
-    public Backend backend() { return backend; }
+    @Override public Backend backend() { return backend; }
+    @Override public int vocabSize() { return cfg.vocabSize(); }
+    @Override public int eosTokenId() { return cfg.eosTokenId(); }
+    @Override public long parameterCount() { return cfg.parameterCount(); }
 
     /** Plugs per-layer seams (one per layer) into the mixers; Mamba2Seams.NONE leaves a layer as the checkpoint has it. */
     public void setSeams(Mamba2Seams[] perLayer) {
@@ -66,20 +71,42 @@ public final class Mamba2LM implements AutoCloseable {
     }
 
     /** The state before the first token: zero conv inputs, and zeros or the seams' initial SSM states. */
-    public Mamba2DecodeState newState(int batch) {
-        Mamba2DecodeState state = new Mamba2DecodeState(backend, cfg, batch);
+    @Override
+    public DecodeState newState(int batch) {
+        var ssd = cfg.ssd();
+        Tensor[] conv = new Tensor[layers.length], ssm = new Tensor[layers.length];
         for (int i = 0; i < layers.length; i++) {
+            conv[i] = backend.allocate(batch, cfg.convDim(), cfg.convWidth() - 1);
+            ssm[i] = backend.allocate(batch, ssd.nHeads(), ssd.headDim(), ssd.stateDim());
             Tensor h0 = seams[i].h0();   // (nHeads, headDim, n)
-            if (h0 != null) for (int s = 0; s < batch; s++) backend.copy(h0, state.ssm[i].rows(s, s + 1).reshape(h0.shape()));
+            if (h0 != null) for (int s = 0; s < batch; s++) backend.copy(h0, ssm[i].rows(s, s + 1).reshape(h0.shape()));
         }
-        return state;
+        return new DecodeState(conv, ssm, batch);
     }
 
-    /**
-     * Logits (batch·len, vocab) for ids (batch, len), continuing from state (which is updated to
-     * the end of the sequences). A fresh state gives the whole-sequence forward.
-     */
-    public Tensor forward(int[][] ids, Mamba2DecodeState state) {
+    @Override
+    public Tensor forward(int[][] ids, DecodeState state) {
+        return head(residualStream(ids, state));
+    }
+
+    @Override
+    public Tensor forwardLast(int[] ids, DecodeState state) {
+        return head(gatherRows(residualStream(new int[][] {ids}, state), new long[] {ids.length - 1}));
+    }
+
+    /** Only the b rows at lengths[s]−1 go through the LM head; a causal model's logits there ignore the padding after them. */
+    @Override
+    public Tensor lastLogits(int[][] ids, int[] lengths) {
+        return head(gatherRows(residualStream(ids, newState(ids.length)), TokenIds.lastRows(ids, lengths)));
+    }
+
+    @Override
+    public Tensor step(int[] ids, DecodeState state) {
+        return forward(TokenIds.column(ids), state);
+    }
+
+    /** The residual stream (b·len, d) after the last block for ids (b, len), continuing from state. */
+    private Tensor residualStream(int[][] ids, DecodeState state) {
         int batch = ids.length, len = ids[0].length, tokens = batch * len;
         if (state.batch != batch) throw new IllegalArgumentException("state for batch " + state.batch + ", ids for " + batch);
         int[] flat = TokenIds.flatten(ids, cfg.vocabSize());
@@ -87,9 +114,22 @@ public final class Mamba2LM implements AutoCloseable {
         backend.embedding(embedding, flat, residual);
         Activations act = new Activations(tokens);
         for (int i = 0; i < layers.length; i++) {
-            mixer(i, residual, act, batch, len, state);
+            mixer(i, residual, act, batch, len, state.conv(i), state.ssm(i));
             backend.addInPlace(residual, act.out);
         }
+        return residual;
+    }
+
+    /** (rows.length, d) = residual[rows] for residual (T, d). */
+    private Tensor gatherRows(Tensor residual, long[] rows) {
+        Tensor out = backend.allocate(rows.length, cfg.modelDim());
+        for (int s = 0; s < rows.length; s++) backend.copy(residual.rows(rows[s], rows[s] + 1), out.rows(s, s + 1));
+        return out;
+    }
+
+    /** Logits (T, vocab) = lm_head(norm_f(residual)) for residual (T, d). */
+    private Tensor head(Tensor residual) {
+        long tokens = residual.size(0);
         Tensor normed = backend.allocate(tokens, cfg.modelDim());        // (T, d)
         backend.rmsNorm(residual, normF, cfg.normEps(), normed);
         Tensor logits = backend.allocate(tokens, cfg.vocabSize());       // (T, vocab)
@@ -97,21 +137,16 @@ public final class Mamba2LM implements AutoCloseable {
         return logits;
     }
 
-    /** Logits (batch, vocab) of one new token per sequence, advancing state by one position. */
-    public Tensor step(int[] ids, Mamba2DecodeState state) {
-        return forward(TokenIds.column(ids), state);
-    }
-
     /** act.out (T, d) = mixer(rmsnorm(u)) of layer i for u (T, d), continuing from the layer's states. */
-    private void mixer(int i, Tensor u, Activations act, int batch, int len, Mamba2DecodeState state) {
+    private void mixer(int i, Tensor u, Activations act, int batch, int len, Tensor convState, Tensor ssmState) {
         Mamba2Layer w = layers[i];
         int di = cfg.innerDim();
         backend.rmsNorm(u, w.norm(), cfg.normEps(), act.normed);
         backend.linear(act.normed, 0, w.inProj(), w.inProjBias(), act.zxbcdt);
         backend.copyColumns(act.zxbcdt, di, act.xBCraw);
-        backend.causalConv1dSilu(act.xBCraw, batch, len, w.convWeight(), w.convBias(), state.conv[i], act.xBC);
+        backend.causalConv1dSilu(act.xBCraw, batch, len, w.convWeight(), w.convBias(), convState, act.xBC);
         backend.ssdScan(act.xBC, act.zxbcdt, di + cfg.convDim(), w.dtBias(), cfg.dtMin(), cfg.dtMax(), w.A(), w.D(), cfg.ssd(),
-                batch, len, state.ssm[i], seams[i].hOffset(), seams[i].yOffset(), act.y);
+                batch, len, ssmState, seams[i].hOffset(), seams[i].yOffset(), act.y);
         backend.gatedRmsNorm(act.y, act.zxbcdt, 0, w.gatedNorm(), cfg.gatedNormGroup(), cfg.gatedNormEps(), act.gated);
         backend.linear(act.gated, 0, w.outProj(), w.outProjBias(), act.out);
     }
