@@ -1,14 +1,18 @@
 package dev.statetune.model;
 
 import dev.statetune.backend.Backend;
+import dev.statetune.backend.LossResult;
 import dev.statetune.tensor.Tensor;
 
 import java.lang.foreign.MemorySegment;
+import java.util.List;
+import java.util.Map;
 
 /**
  * What generation, evaluation and the inference commands need of a causal language model, Mamba-1
  * (MambaLM) or Mamba-2 (Mamba2LM): a forward over a batch that continues a DecodeState, a decode
- * step, and the config facts they print or stop on.
+ * step, and the config facts they print or stop on; and what training needs: the loss with its
+ * hand-written backward, and the checkpoint weights a method may train.
  */
 public interface LanguageModel extends AutoCloseable {
     /** Rows of the embedding (the padded vocabulary). */
@@ -43,6 +47,25 @@ public interface LanguageModel extends AutoCloseable {
     default void checkTokenIds(int[] ids) {
         TokenIds.check(ids, vocabSize());
     }
+
+    /**
+     * The token-mean cross entropy of ids (batch, len) against labels (batch, len) in Hugging
+     * Face's convention (aligned with ids, −100 ignored, shifted here: position t predicts
+     * labels[t+1]). With backward, the attached seams' and trained weights' gradients accumulate.
+     */
+    LossResult loss(int[][] ids, int[][] labels, boolean backward);
+
+    /** The dropout draws of the following loss(…, backward = true) calls are a function of this seed alone. */
+    void setDropoutSeed(long seed);
+
+    /** The checkpoint's tensor under its Hugging Face name (shape-checked at load), for methods that start from it. */
+    Tensor storedWeight(String name);
+
+    /** Names of the checkpoint's weights, sorted. */
+    List<String> weightNames();
+
+    /** Trains these checkpoint weights: their values replace the stored ones and the backward fills their gradients. */
+    void setTrainedWeights(Map<String, TrainedWeight> weights);
 
     @Override
     void close();
