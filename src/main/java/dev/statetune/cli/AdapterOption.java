@@ -1,8 +1,6 @@
 package dev.statetune.cli;
 
-import dev.statetune.StatetuneException;
 import dev.statetune.model.LanguageModel;
-import dev.statetune.model.MambaLM;
 import dev.statetune.peft.Adapter;
 import picocli.CommandLine.Option;
 
@@ -18,8 +16,7 @@ final class AdapterOption {
     LanguageModel apply(LanguageModel lm) {
         if (adapter == null) return lm;
         try {
-            if (!(lm instanceof MambaLM mamba)) throw new StatetuneException(adapter + ": adapters load onto Mamba-1 models only so far");
-            Adapter.load(adapter, mamba).attach(mamba);
+            Adapter.load(adapter, lm).attach(lm);
             return lm;
         } catch (RuntimeException e) {
             lm.close();

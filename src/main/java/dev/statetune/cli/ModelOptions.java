@@ -32,12 +32,4 @@ final class ModelOptions {
             throw e;
         }
     }
-
-    /** load(), for a command that runs Mamba-1 models only: another model is one clear line. */
-    MambaLM loadMamba1(String command) {
-        LanguageModel lm = load();
-        if (lm instanceof MambaLM mamba) return mamba;
-        lm.close();
-        throw new dev.statetune.StatetuneException(modelDir() + ": a Mamba-2 checkpoint; `statetune " + command + "` runs Mamba-1 models only so far");
-    }
 }

@@ -77,6 +77,34 @@ class Mamba2CliTest {
     }
 
     @Test
+    void trainWritesAMamba2AdapterThatGenerateAndLogitsUse() throws Exception {
+        String tokenizer = Fixtures.tinyModel().resolve("tokenizer.json").toString();
+        Path data = java.nio.file.Files.writeString(dir.resolve("train.jsonl"), """
+                {"prompt": "The sea was", "completion": " calm"}
+                {"prompt": "Call me", "completion": " Ishmael"}
+                """);
+        Path out = dir.resolve("run");
+        var r = run("train", "--model", MODEL, "--tokenizer", tokenizer, "--method", "state-offset-h,lora", "--data", data.toString(),
+                "--out", out.toString(), "--max-steps", "3", "--batch-size", "2", "--lr", "1e-1");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("steps 3, train loss"), r.out());
+        assertTrue(r.err().contains("20,160 trainable parameters"), r.err());   // h′ 3·8·16·16 + LoRA 3·8·(64+328 + 128+64)
+        String config = java.nio.file.Files.readString(out.resolve("adapter_config.json"));
+        assertTrue(config.contains("\"in_proj\"") && config.contains("\"out_proj\""), config);   // Mamba-2's LoRA targets by default
+        Path plain = dir.resolve("plain.safetensors"), tuned = dir.resolve("tuned.safetensors");
+        assertEquals(0, run("logits", "--model", MODEL, "--prompt-ids", "3,141,59", "--out", plain.toString()).code());
+        var withAdapter = run("logits", "--model", MODEL, "--adapter", out.toString(), "--prompt-ids", "3,141,59", "--out", tuned.toString());
+        assertEquals(0, withAdapter.code(), withAdapter.err());
+        try (SafeTensors a = SafeTensors.open(plain); SafeTensors b = SafeTensors.open(tuned)) {
+            assertFalse(Arrays.equals(a.get("logits").toFloatArray(), b.get("logits").toFloatArray()), "the adapter changes the logits");
+        }
+        var refused = run("train", "--model", MODEL, "--tokenizer", tokenizer, "--method", "prefix", "--data", data.toString(),
+                "--out", dir.resolve("p").toString(), "--max-steps", "1");
+        assertEquals(1, refused.code(), refused.err());
+        assertTrue(refused.err().strip().lines().count() == 1 && refused.err().contains("not available for Mamba-2"), refused.err());
+    }
+
+    @Test
     void beamGenerateRuns() {
         var r = run("generate", "--model", MODEL, "--prompt-ids", "3,141,59,26", "--max-new-tokens", "6", "--num-beams", "3");
         assertEquals(0, r.code(), r.err());
