@@ -205,30 +205,18 @@ public final class MambaLM implements LanguageModel {
      */
     @Override
     public Tensor lastLogits(int[][] ids, int[] lengths) {
-        return head(gatherRows(residualStream(ids, newState(ids.length)), TokenIds.lastRows(ids, lengths)));
+        return head(LmHead.gatherRows(backend, residualStream(ids, newState(ids.length)), TokenIds.lastRows(ids, lengths)));
     }
 
     @Override
     public Tensor forwardLast(int[] ids, DecodeState state) {
         Tensor residual = residualStream(new int[][] {ids}, state);   // (len, d)
-        return head(gatherRows(residual, new long[] {ids.length - 1}));
+        return head(LmHead.gatherRows(backend, residual, new long[] {ids.length - 1}));
     }
 
-    /** (rows.length, d) = residual[rows] for residual (T, d). */
-    private Tensor gatherRows(Tensor residual, long[] rows) {
-        Tensor out = backend.allocate(rows.length, cfg.modelDim());
-        for (int s = 0; s < rows.length; s++) backend.copy(residual.rows(rows[s], rows[s] + 1), out.rows(s, s + 1));
-        return out;
-    }
-
-    /** Logits (T, vocab) = lm_head(norm_f(residual)) for residual (T, d). */
+    /** Logits (T, vocab) for residual (T, d). */
     private Tensor head(Tensor residual) {
-        long tokens = residual.size(0);
-        Tensor normed = backend.allocate(tokens, cfg.modelDim());
-        backend.rmsNorm(residual, normF, cfg.normEps(), normed);
-        Tensor logits = backend.allocate(tokens, cfg.vocabSize());
-        backend.linear(normed, 0, lmHead, null, logits);
-        return logits;
+        return LmHead.logits(backend, residual, normF, cfg.normEps(), lmHead);
     }
 
     /** The residual stream (b·len, d) after the last block, continuing from state. */
@@ -324,7 +312,7 @@ public final class MambaLM implements LanguageModel {
             Tensor out = backend.allocate(saved[i].y().size(0), cfg.modelDim());   // the prefix's rows are dropped below
             backend.linear(saved[i].y(), 0, layers[i].outProj(), layers[i].outProjBias(), out);
             lowRank.forward(seams[i].lowRank(), "out_proj", saved[i].y(), 0, out, saved[i].lowRank(), dropoutSeed * 1_000_003L + i);
-            residual = add(saved[i].u(), dropLeading(out, batch, len, saved[i].virtual(), null));
+            residual = LmHead.sum(backend, saved[i].u(), dropLeading(out, batch, len, saved[i].virtual(), null));
         }
         Tensor hidden = backend.allocate(tokens, cfg.modelDim());
         backend.rmsNorm(residual, normF, cfg.normEps(), hidden);
@@ -368,13 +356,6 @@ public final class MambaLM implements LanguageModel {
             backend.copy(full.rows(at + m, at + m + len), out.rows((long) s * len, (long) (s + 1) * len));
         }
         return out;
-    }
-
-    private Tensor add(Tensor a, Tensor b) {
-        Tensor sum = backend.allocate(a.shape());
-        backend.copy(a, sum);
-        backend.addInPlace(sum, b);
-        return sum;
     }
 
     /** The mixer of `mixer`, keeping what the backward needs. */

@@ -7,6 +7,7 @@ import dev.statetune.backend.SsdGrads;
 import dev.statetune.io.Checkpoint;
 import dev.statetune.model.DecodeState;
 import dev.statetune.model.LanguageModel;
+import dev.statetune.model.LmHead;
 import dev.statetune.model.LowRankPass;
 import dev.statetune.model.TokenIds;
 import dev.statetune.model.TrainedWeight;
@@ -127,18 +128,23 @@ public final class Mamba2LM implements LanguageModel {
 
     @Override
     public Tensor forwardLast(int[] ids, DecodeState state) {
-        return head(gatherRows(residualStream(new int[][] {ids}, state), new long[] {ids.length - 1}));
+        return head(LmHead.gatherRows(backend, residualStream(new int[][] {ids}, state), new long[] {ids.length - 1}));
     }
 
     /** Only the b rows at lengths[s]−1 go through the LM head; a causal model's logits there ignore the padding after them. */
     @Override
     public Tensor lastLogits(int[][] ids, int[] lengths) {
-        return head(gatherRows(residualStream(ids, newState(ids.length)), TokenIds.lastRows(ids, lengths)));
+        return head(LmHead.gatherRows(backend, residualStream(ids, newState(ids.length)), TokenIds.lastRows(ids, lengths)));
     }
 
     @Override
     public Tensor step(int[] ids, DecodeState state) {
         return forward(TokenIds.column(ids), state);
+    }
+
+    /** Logits (T, vocab) for residual (T, d). */
+    private Tensor head(Tensor residual) {
+        return LmHead.logits(backend, residual, normF, cfg.normEps(), lmHead);
     }
 
     /** The residual stream (b·len, d) after the last block for ids (b, len), continuing from state. */
@@ -154,23 +160,6 @@ public final class Mamba2LM implements LanguageModel {
             backend.addInPlace(residual, act.out);
         }
         return residual;
-    }
-
-    /** (rows.length, d) = residual[rows] for residual (T, d). */
-    private Tensor gatherRows(Tensor residual, long[] rows) {
-        Tensor out = backend.allocate(rows.length, cfg.modelDim());
-        for (int s = 0; s < rows.length; s++) backend.copy(residual.rows(rows[s], rows[s] + 1), out.rows(s, s + 1));
-        return out;
-    }
-
-    /** Logits (T, vocab) = lm_head(norm_f(residual)) for residual (T, d). */
-    private Tensor head(Tensor residual) {
-        long tokens = residual.size(0);
-        Tensor normed = backend.allocate(tokens, cfg.modelDim());        // (T, d)
-        backend.rmsNorm(residual, normF, cfg.normEps(), normed);
-        Tensor logits = backend.allocate(tokens, cfg.vocabSize());       // (T, vocab)
-        backend.linear(normed, 0, lmHead, null, logits);
-        return logits;
     }
 
     /**
@@ -240,7 +229,7 @@ public final class Mamba2LM implements LanguageModel {
             backend.copy(start.ssm(i), state);
             saved[i] = new Saved(residual, act, start.ssm(i), new ArrayList<>());
             mixer(i, residual, act, batch, len, start.conv(i), state, saved[i].lowRank());
-            residual = add(residual, act.out);
+            residual = LmHead.sum(backend, residual, act.out);
         }
         Tensor hidden = backend.allocate(tokens, cfg.modelDim());        // (T, d)
         backend.rmsNorm(residual, normF, cfg.normEps(), hidden);
@@ -256,13 +245,6 @@ public final class Mamba2LM implements LanguageModel {
         for (int i = layers.length - 1; i >= 0; i--) mixerBackward(i, saved[i], batch, len, dResidual);
         if (dEmbedding != null) backend.embeddingBackward(flat, dResidual, dEmbedding);
         return result;
-    }
-
-    private Tensor add(Tensor a, Tensor b) {
-        Tensor sum = backend.allocate(a.shape());
-        backend.copy(a, sum);
-        backend.addInPlace(sum, b);
-        return sum;
     }
 
     /** dResidual (T, d) holds ∂loss/∂(block output); on return, ∂loss/∂(block input). The mixer in reverse. */
