@@ -151,6 +151,18 @@ public interface Backend extends AutoCloseable {
     void causalConv1dSiluBackward(Tensor in, int batch, int len, Tensor weight, Tensor bias, Tensor state0,
                                   Tensor dOut, Tensor dIn, Tensor dWeight, Tensor dBias, Tensor dState0);
 
+    /**
+     * Gradients of ssdScan, accumulated (+=) into the non-null fields of grads, from dy (b·len, nHeads·headDim)
+     * and the forward's inputs (h0 (b, nHeads, headDim, n) is the state before the first position, not
+     * updated; null for zeros). Reads as the forward in reverse: a reverse scan over time.
+     */
+    void ssdScanBackward(Tensor xBC, Tensor dtRaw, int dtCol, Tensor dtBias, float dtMin, float dtMax, Tensor A, Tensor D,
+                         SsdDims dims, int batch, int len, Tensor h0, Tensor hOffset, Tensor yOffset, Tensor dy, SsdGrads grads);
+
+    /** Of gatedRmsNorm: dy (T, w) += ∂/∂y, dz[:, zCol : zCol+w] += ∂/∂z (dz laid out as z), dWeight (w) += ∂/∂weight. */
+    void gatedRmsNormBackward(Tensor y, Tensor z, int zCol, Tensor weight, int groupSize, float eps, Tensor dOut,
+                              Tensor dy, Tensor dz, Tensor dWeight);
+
     /** dPre += dOut ⊙ softplus′(pre). */
     void softplusBackward(Tensor pre, Tensor dOut, Tensor dPre);
 

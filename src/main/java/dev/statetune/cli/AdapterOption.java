@@ -1,6 +1,6 @@
 package dev.statetune.cli;
 
-import dev.statetune.model.MambaLM;
+import dev.statetune.model.LanguageModel;
 import dev.statetune.peft.Adapter;
 import picocli.CommandLine.Option;
 
@@ -13,7 +13,7 @@ final class AdapterOption {
     Path adapter;
 
     /** Plugs the adapter into lm (nothing without --adapter); closes lm when the adapter cannot be loaded. */
-    MambaLM apply(MambaLM lm) {
+    LanguageModel apply(LanguageModel lm) {
         if (adapter == null) return lm;
         try {
             Adapter.load(adapter, lm).attach(lm);

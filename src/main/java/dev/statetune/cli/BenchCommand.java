@@ -8,6 +8,7 @@ import dev.statetune.backend.cpu.FmaPeak;
 import dev.statetune.generate.Sampler;
 import dev.statetune.io.Checkpoint;
 import dev.statetune.model.DecodeState;
+import dev.statetune.model.LanguageModel;
 import dev.statetune.model.MambaConfig;
 import dev.statetune.model.MambaLM;
 import dev.statetune.model.ModelShapes;
@@ -87,10 +88,10 @@ final class BenchCommand implements Callable<Integer> {
                     if (rep > 0) best = Math.min(best, (System.nanoTime() - t0) / 1e9);
                 }
                 r.put("prefill_tokens_per_s", prefill / best);
-                int next = Sampler.argmax(MambaLM.row(logits, prefill - 1));
-                for (int i = 0; i < 16; i++) next = Sampler.argmax(MambaLM.row(lm.step(new int[] {next}, state), 0)); // warm-up
+                int next = Sampler.argmax(LanguageModel.row(logits, prefill - 1));
+                for (int i = 0; i < 16; i++) next = Sampler.argmax(LanguageModel.row(lm.step(new int[] {next}, state), 0)); // warm-up
                 long t1 = System.nanoTime();
-                for (int i = 0; i < decode; i++) next = Sampler.argmax(MambaLM.row(lm.step(new int[] {next}, state), 0));
+                for (int i = 0; i < decode; i++) next = Sampler.argmax(LanguageModel.row(lm.step(new int[] {next}, state), 0));
                 r.put("decode_tokens_per_s", decode / ((System.nanoTime() - t1) / 1e9));
             }
         }

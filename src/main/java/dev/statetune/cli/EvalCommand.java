@@ -10,7 +10,7 @@ import dev.statetune.data.tasks.Tasks;
 import dev.statetune.eval.PredictionsFile;
 import dev.statetune.eval.TaskEvaluation;
 import dev.statetune.eval.TaskMetrics;
-import dev.statetune.model.MambaLM;
+import dev.statetune.model.LanguageModel;
 import dev.statetune.tokenizer.Tokenizer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -64,7 +64,7 @@ final class EvalCommand implements Callable<Integer> {
             if (limit > 0 && lines.size() > examples.examples().size()) lines = lines.subList(0, examples.examples().size());
             report = TaskMetrics.score(task, examples, lines, data);
         } else {
-            try (MambaLM lm = adapter.apply(model.load())) {
+            try (LanguageModel lm = adapter.apply(model.load())) {
                 System.err.printf("eval: %s %s, %d examples, %s%s, %s%n", task.name(), splitName, examples.examples().size(),
                         model.describe(), adapter.adapter == null ? "" : " + " + adapter.adapter, lm.backend().name());
                 report = TaskEvaluation.run(lm, tok, task, examples,

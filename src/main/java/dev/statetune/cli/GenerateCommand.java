@@ -4,7 +4,7 @@ import dev.statetune.StatetuneException;
 import dev.statetune.generate.BeamSearch;
 import dev.statetune.generate.Generator;
 import dev.statetune.generate.Sampler;
-import dev.statetune.model.MambaLM;
+import dev.statetune.model.LanguageModel;
 import dev.statetune.tokenizer.Tokenizer;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -63,7 +63,7 @@ final class GenerateCommand implements Callable<Integer> {
         }
         if (ids.length == 0) throw new StatetuneException("the prompt is empty");
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
-        try (MambaLM lm = adapter.apply(model.load())) {
+        try (LanguageModel lm = adapter.apply(model.load())) {
             lm.checkTokenIds(ids);
             System.err.println("model: " + model.describe() + "; " + lm.backend().name());
             TextStream stream = new TextStream(tok, out);
@@ -73,7 +73,7 @@ final class GenerateCommand implements Callable<Integer> {
             if (numBeams > 1) {
                 if (maxNewTokens == 0) throw new StatetuneException("--max-new-tokens must be ≥ 1 with --num-beams");
                 generated = BeamSearch.search(lm, List.of(ids), new BeamSearch.Options(numBeams, lengthPenalty, maxNewTokens,
-                        ignoreEos ? -1 : lm.config().eosTokenId())).getFirst().tokens();
+                        ignoreEos ? -1 : lm.eosTokenId())).getFirst().tokens();
                 for (int id : generated) stream.accept(id);
             } else {
                 generated = new Generator(lm).generate(ids, maxNewTokens, new Sampler(temperature, topK, topP, seed), !ignoreEos, stream::accept);

@@ -2,7 +2,7 @@ package dev.statetune.cli;
 
 import dev.statetune.StatetuneException;
 import dev.statetune.io.SafeTensorsWriter;
-import dev.statetune.model.MambaLM;
+import dev.statetune.model.LanguageModel;
 import dev.statetune.tensor.DType;
 import dev.statetune.tensor.Tensor;
 import picocli.CommandLine.Command;
@@ -32,16 +32,16 @@ final class LogitsCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         int[][] ids = parse(promptIds);
-        try (MambaLM lm = adapter.apply(model.load())) {
+        try (LanguageModel lm = adapter.apply(model.load())) {
             Tensor logits = lm.forward(ids, lm.newState(ids.length));
             int b = ids.length, l = ids[0].length;
             int[] flat = new int[b * l];
             for (int s = 0; s < b; s++) System.arraycopy(ids[s], 0, flat, s * l, l);
             Map<String, Tensor> tensors = new LinkedHashMap<>();
-            tensors.put("logits", new Tensor(logits.data(), DType.F32, b, l, lm.config().vocabSize()));
+            tensors.put("logits", new Tensor(logits.data(), DType.F32, b, l, lm.vocabSize()));
             tensors.put("input_ids", new Tensor(MemorySegment.ofArray(flat), DType.I32, b, l));
             SafeTensorsWriter.write(out, tensors, Map.of("format", "pt", "producer", "statetune"));
-            System.out.printf("wrote logits (%d, %d, %d) to %s%n", b, l, lm.config().vocabSize(), out);
+            System.out.printf("wrote logits (%d, %d, %d) to %s%n", b, l, lm.vocabSize(), out);
         }
         return 0;
     }

@@ -3,7 +3,9 @@ package dev.statetune.cli;
 import dev.statetune.backend.Backend;
 import dev.statetune.backend.Devices;
 import dev.statetune.io.Checkpoint;
+import dev.statetune.model.LanguageModel;
 import dev.statetune.model.MambaLM;
+import dev.statetune.model.mamba2.Mamba2LM;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
@@ -17,22 +19,29 @@ final class ModelOptions {
     Integer threads;
 
     @Option(names = "--device", paramLabel = "DEV", description = "cpu, cuda or cuda:N (default: cuda when a GPU is usable, else cpu; "
-            + "training runs on the cpu until the CUDA backward lands)")
+            + "Mamba-2 runs on the cpu until its CUDA kernels land)")
     String device;
 
     Path modelDir() { return dir.modelDir(); }
 
     String describe() { return dir.describe(); }
 
-    MambaLM load() {
-        return load(device);
-    }
-
-    /** The model on `--device`, or on defaultDevice when the flag is absent (null: a usable GPU, else the CPU). */
-    MambaLM load(String defaultDevice) {
-        Backend backend = Devices.open(device != null ? device : defaultDevice, threads);
+    /**
+     * The checkpoint as the model its config.json names (model_type mamba or mamba2, or the
+     * state-spaces layouts), on `--device` (by default a usable GPU, else the CPU; Mamba-2 the CPU).
+     */
+    LanguageModel load() {
+        Checkpoint ckpt = Checkpoint.open(modelDir());
+        boolean mamba2 = ckpt.modelType().equals("mamba2");
+        Backend backend;
         try {
-            return new MambaLM(Checkpoint.open(modelDir()), backend);
+            backend = Devices.open(device != null ? device : mamba2 ? "cpu" : null, threads);
+        } catch (RuntimeException e) {
+            ckpt.close();
+            throw e;
+        }
+        try {
+            return mamba2 ? new Mamba2LM(ckpt, backend) : new MambaLM(ckpt, backend);
         } catch (RuntimeException e) {
             backend.close();
             throw e;

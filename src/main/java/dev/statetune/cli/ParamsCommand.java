@@ -39,7 +39,7 @@ final class ParamsCommand implements Callable<Integer> {
             try (Checkpoint ckpt = Checkpoint.open(model.modelDir())) { cfg = ckpt.config(); }
             what = model.describe();
         }
-        MethodOptions options = flags.options();
+        MethodOptions options = flags.options(false);
         long base = cfg.parameterCount();
         List<Map<String, Object>> rows = new ArrayList<>();
         for (Method m : Method.values()) {

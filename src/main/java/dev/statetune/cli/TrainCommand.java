@@ -5,7 +5,8 @@ import dev.statetune.data.Example;
 import dev.statetune.data.JsonlDataset;
 import dev.statetune.data.tasks.Task;
 import dev.statetune.data.tasks.Tasks;
-import dev.statetune.model.MambaLM;
+import dev.statetune.model.LanguageModel;
+import dev.statetune.model.mamba2.Mamba2LM;
 import dev.statetune.peft.Adapter;
 import dev.statetune.peft.Method;
 import dev.statetune.tokenizer.Tokenizer;
@@ -64,8 +65,8 @@ final class TrainCommand implements Callable<Integer> {
         List<Method> chosen = methods.stream().map(Method::parse).toList();
         Tokenizer tok = Tokenizer.load(tokenizer != null ? tokenizer : model.modelDir().resolve("tokenizer.json"));
         Task task = taskName == null ? null : Tasks.byName(taskName);
-        try (MambaLM lm = model.load("cpu")) {
-            int eos = lm.config().eosTokenId();
+        try (LanguageModel lm = model.load()) {
+            int eos = lm.eosTokenId();
             List<Example> train, eval;
             if (task == null) {
                 train = JsonlDataset.read(data, tok, eos, noEos, maxLength, skipBadRows);
@@ -75,16 +76,16 @@ final class TrainCommand implements Callable<Integer> {
                 eval = evalEvery > 0 ? task.trainingExamples(task.read(data, task.splits().get(1), tok), tok, eos) : List.of();
             }
             double learningRate = lr != null ? lr : task != null ? PaperRecipe.learningRate(task, chosen) : 2e-4;
-            int batch = batchSize != null ? batchSize : task != null ? PaperRecipe.batchSize(chosen, lm.config().parameterCount()) : 4;
+            int batch = batchSize != null ? batchSize : task != null ? PaperRecipe.batchSize(chosen, lm.parameterCount()) : 4;
             int epochCount = epochs != null ? epochs : task != null ? PaperRecipe.epochs(task) : 10;
             Files.createDirectories(out);
             Adapter adapter = initAdapter != null ? Adapter.load(initAdapter, lm)
-                    : Adapter.create(lm, chosen, methodFlags.options(), seed);
+                    : Adapter.create(lm, chosen, methodFlags.options(lm instanceof Mamba2LM), seed);
             if (!adapter.methods().equals(chosen))
                 throw new StatetuneException(initAdapter + ": holds " + adapter.methods() + ", --method asks for " + chosen);
             System.err.printf("train: %s on %s, %,d trainable parameters (%.3f%% of %,d), %d examples%n", methods, model.describe(),
-                    adapter.parameterCount(), 100.0 * adapter.parameterCount() / lm.config().parameterCount(),
-                    lm.config().parameterCount(), train.size());
+                    adapter.parameterCount(), 100.0 * adapter.parameterCount() / lm.parameterCount(),
+                    lm.parameterCount(), train.size());
             System.err.printf("recipe: lr %.1e, batch %d, %d epochs%s%n", learningRate, batch, epochCount,
                     task == null ? "" : " (the paper's for " + task.name() + " unless given)");
             Trainer.Summary s = Trainer.train(lm, adapter, train, eval, new Trainer.Options(optimizer, learningRate, weightDecay, schedule,

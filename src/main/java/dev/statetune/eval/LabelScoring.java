@@ -1,7 +1,7 @@
 package dev.statetune.eval;
 
 import dev.statetune.generate.Sampler;
-import dev.statetune.model.MambaLM;
+import dev.statetune.model.LanguageModel;
 import dev.statetune.tensor.Tensor;
 
 import java.util.Arrays;
@@ -22,7 +22,7 @@ public final class LabelScoring {
      *
      * @param pad the id written into padding positions (any valid id)
      */
-    public static int[] argmaxAfter(MambaLM model, List<int[]> prompts, int batchSize, int pad, IntConsumer onBatch) {
+    public static int[] argmaxAfter(LanguageModel model, List<int[]> prompts, int batchSize, int pad, IntConsumer onBatch) {
         Integer[] order = new Integer[prompts.size()];
         for (int i = 0; i < order.length; i++) order[i] = i;
         Arrays.sort(order, Comparator.comparingInt(i -> -prompts.get(i).length));   // longest first: padding stays small
@@ -38,7 +38,7 @@ public final class LabelScoring {
                 lengths[s] = prompt.length;
             }
             Tensor logits = model.lastLogits(ids, lengths);   // (b, vocab)
-            for (int s = 0; s < ids.length; s++) predicted[order[from + s]] = Sampler.argmax(MambaLM.row(logits, s));
+            for (int s = 0; s < ids.length; s++) predicted[order[from + s]] = Sampler.argmax(LanguageModel.row(logits, s));
             onBatch.accept(to);
         }
         return predicted;

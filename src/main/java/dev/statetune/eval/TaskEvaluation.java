@@ -7,7 +7,7 @@ import dev.statetune.data.tasks.TaskExample;
 import dev.statetune.data.tasks.TaskSplit;
 import dev.statetune.generate.BeamSearch;
 import dev.statetune.generate.GreedySearch;
-import dev.statetune.model.MambaLM;
+import dev.statetune.model.LanguageModel;
 import dev.statetune.tokenizer.Tokenizer;
 
 import java.nio.file.Path;
@@ -28,9 +28,9 @@ public final class TaskEvaluation {
     private TaskEvaluation() {}
 
     /** Runs the model over the split and scores what it predicts. */
-    public static TaskMetrics.Report run(MambaLM model, Tokenizer tok, Task task, TaskSplit split, Decoding decoding, Path dataDir) {
+    public static TaskMetrics.Report run(LanguageModel model, Tokenizer tok, Task task, TaskSplit split, Decoding decoding, Path dataDir) {
         List<int[]> prompts = split.examples().stream().map(ex -> tok.encode(ex.prompt())).toList();
-        int eos = model.config().eosTokenId();
+        int eos = model.eosTokenId();
         List<String> predictions = new ArrayList<>(prompts.size());
         long start = System.nanoTime();
         try (Progress progress = new Progress("eval " + task.name(), prompts.size(), 0)) {
@@ -53,7 +53,7 @@ public final class TaskEvaluation {
         return TaskMetrics.score(task, split, predictions, dataDir);
     }
 
-    private static List<int[]> decode(MambaLM model, List<int[]> prompts, Decoding d, int eos) {
+    private static List<int[]> decode(LanguageModel model, List<int[]> prompts, Decoding d, int eos) {
         if (d.numBeams() == 1) return GreedySearch.search(model, prompts, d.maxNewTokens(), eos);
         return BeamSearch.search(model, prompts, new BeamSearch.Options(d.numBeams(), d.lengthPenalty(), d.maxNewTokens(), eos))
                 .stream().map(BeamSearch.Hypothesis::tokens).toList();

@@ -1,7 +1,7 @@
 package dev.statetune.generate;
 
 import dev.statetune.model.DecodeState;
-import dev.statetune.model.MambaLM;
+import dev.statetune.model.LanguageModel;
 import dev.statetune.tensor.Tensor;
 
 import java.util.ArrayList;
@@ -34,9 +34,9 @@ public final class BeamSearch {
     private BeamSearch() {}
 
     /** The best hypothesis for each prompt, in order. */
-    public static List<Hypothesis> search(MambaLM model, List<int[]> prompts, Options o) {
+    public static List<Hypothesis> search(LanguageModel model, List<int[]> prompts, Options o) {
         int k = o.numBeams();
-        if (model.config().vocabSize() < 2 * k) throw new IllegalArgumentException("a vocabulary of fewer than 2·" + k + " tokens");
+        if (model.vocabSize() < 2 * k) throw new IllegalArgumentException("a vocabulary of fewer than 2·" + k + " tokens");
         PromptStates start = PromptStates.read(model, prompts, k);
         Hypothesis[] best = new Hypothesis[prompts.size()];
         List<Search> active = new ArrayList<>();
@@ -72,7 +72,7 @@ public final class BeamSearch {
             state = state.select(model.backend(), Arrays.copyOf(sourceRows, live));
             Tensor logits = model.step(Arrays.copyOf(tokens, live), state);    // (live, vocab)
             rows = new float[live][];
-            for (int r = 0; r < live; r++) rows[r] = MambaLM.row(logits, r);
+            for (int r = 0; r < live; r++) rows[r] = LanguageModel.row(logits, r);
         }
         return Arrays.asList(best);
     }

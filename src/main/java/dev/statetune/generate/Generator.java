@@ -1,7 +1,7 @@
 package dev.statetune.generate;
 
 import dev.statetune.model.DecodeState;
-import dev.statetune.model.MambaLM;
+import dev.statetune.model.LanguageModel;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -12,9 +12,9 @@ import java.util.function.IntConsumer;
  * decode step per new token (no re-encoding of the prefix). Stops after maxNewTokens or at eos.
  */
 public final class Generator {
-    private final MambaLM model;
+    private final LanguageModel model;
 
-    public Generator(MambaLM model) {
+    public Generator(LanguageModel model) {
         this.model = model;
     }
 
@@ -23,14 +23,14 @@ public final class Generator {
         List<Integer> out = new ArrayList<>();
         if (maxNewTokens <= 0) return new int[0];
         DecodeState state = model.newState(1);
-        float[] logits = MambaLM.row(model.forward(new int[][] {prompt}, state), prompt.length - 1);
-        int eos = model.config().eosTokenId();
+        float[] logits = LanguageModel.row(model.forward(new int[][] {prompt}, state), prompt.length - 1);
+        int eos = model.eosTokenId();
         while (true) {
             int next = sampler.next(logits);
             out.add(next);
             onToken.accept(next);
             if ((stopAtEos && next == eos) || out.size() >= maxNewTokens) break;
-            logits = MambaLM.row(model.step(new int[] {next}, state), 0);
+            logits = LanguageModel.row(model.step(new int[] {next}, state), 0);
         }
         return out.stream().mapToInt(Integer::intValue).toArray();
     }

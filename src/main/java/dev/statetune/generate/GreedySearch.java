@@ -1,7 +1,7 @@
 package dev.statetune.generate;
 
 import dev.statetune.model.DecodeState;
-import dev.statetune.model.MambaLM;
+import dev.statetune.model.LanguageModel;
 import dev.statetune.tensor.Tensor;
 
 import java.util.ArrayList;
@@ -16,7 +16,7 @@ public final class GreedySearch {
     private GreedySearch() {}
 
     /** The new tokens of each prompt (eos last when it ended on eos). */
-    public static List<int[]> search(MambaLM model, List<int[]> prompts, int maxNewTokens, int eos) {
+    public static List<int[]> search(LanguageModel model, List<int[]> prompts, int maxNewTokens, int eos) {
         PromptStates start = PromptStates.read(model, prompts, 1);
         List<List<Integer>> out = new ArrayList<>();
         List<Integer> active = new ArrayList<>();                  // prompt of each state row

@@ -1,7 +1,7 @@
 package dev.statetune.generate;
 
 import dev.statetune.model.DecodeState;
-import dev.statetune.model.MambaLM;
+import dev.statetune.model.LanguageModel;
 
 import java.util.List;
 
@@ -14,14 +14,14 @@ import java.util.List;
  * @param logits per prompt, the logits (vocab) that predict its first new token
  */
 record PromptStates(DecodeState state, float[][] logits) {
-    static PromptStates read(MambaLM model, List<int[]> prompts, int copies) {
+    static PromptStates read(LanguageModel model, List<int[]> prompts, int copies) {
         DecodeState all = model.newState(prompts.size() * copies);
         float[][] logits = new float[prompts.size()][];
         for (int p = 0; p < prompts.size(); p++) {
             int[] prompt = prompts.get(p);
             if (prompt.length == 0) throw new IllegalArgumentException("prompt " + p + " is empty");
             DecodeState one = model.newState(1);
-            logits[p] = MambaLM.row(model.forwardLast(prompt, one), 0);
+            logits[p] = LanguageModel.row(model.forwardLast(prompt, one), 0);
             for (int c = 0; c < copies; c++) all.copyRow(model.backend(), one, 0, p * copies + c);
         }
         return new PromptStates(all, logits);

@@ -4,15 +4,16 @@ import dev.statetune.backend.Backend;
 import dev.statetune.tensor.Tensor;
 
 /**
- * The recurrent state a Mamba-1 model carries from one token to the next, per layer: the last
- * k−1 conv inputs (b, di, k−1) and the SSM state h (b, di, n). Zero at the start of a sequence.
+ * The recurrent state a Mamba model carries from one token to the next, per layer: the last k−1
+ * conv inputs and the SSM state h. Mamba-1: conv (b, di, k−1), h (b, di, n); Mamba-2: conv
+ * (b, convDim, k−1), h (b, nHeads, headDim, n). Zero at the start of a sequence.
  */
 public final class DecodeState {
     final Tensor[] conv;
     final Tensor[] ssm;
     public final int batch;
 
-    /** stateDims[i]: layer i's SSM state width (d_state, wider with Additional-scan). */
+    /** Mamba-1's state; stateDims[i]: layer i's SSM state width (d_state, wider with Additional-scan). */
     public DecodeState(Backend backend, MambaConfig cfg, int batch, int[] stateDims) {
         this.batch = batch;
         conv = new Tensor[cfg.nLayers()];
@@ -23,11 +24,18 @@ public final class DecodeState {
         }
     }
 
-    private DecodeState(Tensor[] conv, Tensor[] ssm, int batch) {
+    /** A state over these per-layer tensors, each (batch, …). */
+    public DecodeState(Tensor[] conv, Tensor[] ssm, int batch) {
         this.conv = conv;
         this.ssm = ssm;
         this.batch = batch;
     }
+
+    /** Layer i's conv inputs (b, channels, k−1). */
+    public Tensor conv(int layer) { return conv[layer]; }
+
+    /** Layer i's SSM state (b, …). */
+    public Tensor ssm(int layer) { return ssm[layer]; }
 
     /**
      * A state of rows.length sequences where sequence s continues this state's sequence rows[s]

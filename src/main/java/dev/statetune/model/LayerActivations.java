@@ -19,8 +19,5 @@ record LayerActivations(int virtual,      // M prefix tokens before each sequenc
                         int scanBCol,    // where B starts in it
                         Tensor h0,       // (b, di, n) the scan's initial state
                         Tensor conv0,    // (b, di, k−1) the conv's initial inputs
-                        List<LowRankActivation> lowRank) {
-
-    /** What a low-rank update keeps: its dropped-out input xd (T, in), the dropout mask (or null), h = xd·Aᵀ (T, rank). */
-    record LowRankActivation(LowRank update, Tensor xd, Tensor mask, Tensor h) {}
+                        List<LowRankPass.Activation> lowRank) {
 }

@@ -7,24 +7,27 @@ import java.util.List;
 
 /**
  * The low-rank (LoRA) updates of a mixer's linear layers, forward and backward, beside the frozen
- * layers' own linear ops: out[:, rows] += scale·B·A·dropout(x) (the LowRank seams of Seams).
+ * layers' own linear ops: out[:, rows] += scale·B·A·dropout(x) (the LowRank seams of either model).
  */
-final class LowRankPass {
+public final class LowRankPass {
     private final Backend backend;
 
-    LowRankPass(Backend backend) {
+    /** What a low-rank update keeps: its dropped-out input xd (T, in), the dropout mask (or null), h = xd·Aᵀ (T, rank). */
+    public record Activation(LowRank update, Tensor xd, Tensor mask, Tensor h) {}
+
+    public LowRankPass(Backend backend) {
         this.backend = backend;
     }
 
     /**
-     * out[:, rows] += scale · B · A · x[:, xCol : xCol+in] for each low-rank update of `module`.
+     * out[:, rows] += scale · B · A · x[:, xCol : xCol+in] for each of the updates that is on `module`.
      * When saved is non-null (training) dropout applies, with draws fixed by seed, and what the
      * backward needs is kept.
      */
-    void forward(Seams seam, String module, Tensor x, int xCol, Tensor out,
-                         List<LayerActivations.LowRankActivation> saved, long seed) {
+    public void forward(List<LowRank> updates, String module, Tensor x, int xCol, Tensor out, List<Activation> saved, long seed) {
         int tokens = (int) x.size(0), k = 0;
-        for (LowRank lr : seam.lowRank(module)) {
+        for (LowRank lr : updates) {
+            if (!lr.module().equals(module)) continue;
             Tensor xd = backend.allocate(tokens, lr.A().size(1)), mask = null;
             backend.copyColumns(x, xCol, xd);
             if (saved != null && lr.dropout() > 0) {
@@ -35,14 +38,14 @@ final class LowRankPass {
             backend.linear(xd, 0, lr.A(), null, h);
             backend.linear(h, 0, lr.B(), null, up);
             backend.addScaledColumns(out, lr.rowFrom(), up, lr.scale());
-            if (saved != null) saved.add(new LayerActivations.LowRankActivation(lr, xd, mask, h));
+            if (saved != null) saved.add(new Activation(lr, xd, mask, h));
             k++;
         }
     }
 
     /** The backward of `forward`: dA, dB += …, and dx[:, 0:in] += ∂/∂x, from dOut of the whole linear. */
-    void backward(List<LayerActivations.LowRankActivation> saved, String module, Tensor dOut, Tensor dx) {
-        for (LayerActivations.LowRankActivation act : saved) {
+    public void backward(List<Activation> saved, String module, Tensor dOut, Tensor dx) {
+        for (Activation act : saved) {
             LowRank lr = act.update();
             if (!lr.module().equals(module)) continue;
             int tokens = (int) dOut.size(0);

@@ -7,9 +7,7 @@ import dev.statetune.backend.ScanGrads;
 import dev.statetune.io.Checkpoint;
 import dev.statetune.tensor.Tensor;
 
-import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -19,14 +17,13 @@ import java.util.Map;
  * its own). The same code runs a whole sequence and a one-token decode step: both continue from a
  * DecodeState, which a sequence forward starts at zero.
  */
-public final class MambaLM implements AutoCloseable {
+public final class MambaLM implements LanguageModel {
     private final MambaConfig cfg;
     private final Backend backend;
     private final Checkpoint checkpoint;
     private final LowRankPass lowRank;
     private final WideScan wide;
-    private final Map<String, Tensor> stored = new HashMap<>();   // Hugging Face name → checkpoint tensor
-    private Map<String, TrainedWeight> trained = Map.of();        // the weights a method trains, by name
+    private final WeightStore weights;
     private Tensor embedding;         // (vocab, d)
     private MambaLayer[] layers;
     private Tensor normF;             // (d)
@@ -41,52 +38,45 @@ public final class MambaLM implements AutoCloseable {
         this.checkpoint = ckpt;
         this.lowRank = new LowRankPass(backend);
         this.wide = new WideScan(backend);
+        this.weights = new WeightStore(ckpt, backend);
         int d = cfg.modelDim(), di = cfg.innerDim(), n = cfg.stateDim(), r = cfg.dtRank(), k = cfg.convWidth();
         Tensor emb = ckpt.tensors().get("backbone.embeddings.weight");
         if (emb == null) throw new StatetuneException(ckpt.dir() + ": missing tensor backbone.embeddings.weight");
         if (emb.size(0) != cfg.vocabSize())
             throw new StatetuneException(ckpt.dir() + ": the embedding has " + emb.size(0) + " rows but config.json implies a vocabulary of " + cfg.vocabSize());
-        store(ckpt, "backbone.embeddings.weight", cfg.vocabSize(), d);
+        weights.store("backbone.embeddings.weight", cfg.vocabSize(), d);
         for (int i = 0; i < cfg.nLayers(); i++) {
             String m = "backbone.layers." + i + ".mixer.";
-            store(ckpt, "backbone.layers." + i + ".norm.weight", d);
-            store(ckpt, m + "in_proj.weight", 2L * di, d);
-            if (cfg.useBias()) store(ckpt, m + "in_proj.bias", 2L * di);
-            store(ckpt, m + "conv1d.weight", di, 1, k);
-            if (cfg.useConvBias()) store(ckpt, m + "conv1d.bias", di);
-            store(ckpt, m + "x_proj.weight", r + 2L * n, di);
-            store(ckpt, m + "dt_proj.weight", di, r);
-            store(ckpt, m + "dt_proj.bias", di);
-            store(ckpt, m + "A_log", di, n);
-            store(ckpt, m + "D", di);
-            store(ckpt, m + "out_proj.weight", d, di);
-            if (cfg.useBias()) store(ckpt, m + "out_proj.bias", d);
+            weights.store("backbone.layers." + i + ".norm.weight", d);
+            weights.store(m + "in_proj.weight", 2L * di, d);
+            if (cfg.useBias()) weights.store(m + "in_proj.bias", 2L * di);
+            weights.store(m + "conv1d.weight", di, 1, k);
+            if (cfg.useConvBias()) weights.store(m + "conv1d.bias", di);
+            weights.store(m + "x_proj.weight", r + 2L * n, di);
+            weights.store(m + "dt_proj.weight", di, r);
+            weights.store(m + "dt_proj.bias", di);
+            weights.store(m + "A_log", di, n);
+            weights.store(m + "D", di);
+            weights.store(m + "out_proj.weight", d, di);
+            if (cfg.useBias()) weights.store(m + "out_proj.bias", d);
         }
-        store(ckpt, "backbone.norm_f.weight", d);
+        weights.store("backbone.norm_f.weight", d);
         if (!cfg.tieEmbeddings()) {
             if (!ckpt.has("lm_head.weight"))
                 throw new StatetuneException(ckpt.dir() + ": config.json says the lm_head is not tied, but lm_head.weight is missing");
-            store(ckpt, "lm_head.weight", cfg.vocabSize(), d);
+            weights.store("lm_head.weight", cfg.vocabSize(), d);
         }
         seams = new Seams[cfg.nLayers()];
         java.util.Arrays.fill(seams, Seams.NONE);
         build();
     }
 
-    private void store(Checkpoint ckpt, String name, long... shape) {
-        stored.put(name, backend.prepareWeight(ckpt.get(name, shape)));
-    }
-
-    /** The current weight under this name: the trained master copy, else the checkpoint's. */
     private Tensor weight(String name) {
-        TrainedWeight t = trained.get(name);
-        return t != null ? t.value() : stored.get(name);
+        return weights.weight(name);
     }
 
-    /** Its gradient buffer, or null when the weight is frozen. */
     private Tensor grad(String name) {
-        TrainedWeight t = trained.get(name);
-        return t == null ? null : t.grad();
+        return weights.grad(name);
     }
 
     /** (Re)assembles the layers from the current weights; A = −exp(A_log) is derived here. */
@@ -97,37 +87,30 @@ public final class MambaLM implements AutoCloseable {
             String m = "backbone.layers." + i + ".mixer.";
             layers[i] = new MambaLayer(weight("backbone.layers." + i + ".norm.weight"), weight(m + "in_proj.weight"),
                     weight(m + "in_proj.bias"), weight(m + "conv1d.weight"), weight(m + "conv1d.bias"), weight(m + "x_proj.weight"),
-                    weight(m + "dt_proj.weight"), weight(m + "dt_proj.bias"), backend.prepareWeight(negExp(weight(m + "A_log"))), weight(m + "D"),
+                    weight(m + "dt_proj.weight"), weight(m + "dt_proj.bias"), backend.prepareWeight(WeightStore.negExp(weight(m + "A_log"))), weight(m + "D"),
                     weight(m + "out_proj.weight"), weight(m + "out_proj.bias"));
         }
         normF = weight("backbone.norm_f.weight");
         lmHead = cfg.tieEmbeddings() ? embedding : weight("lm_head.weight");
     }
 
-    /** The checkpoint's tensor under its Hugging Face name (shape-checked at load), for methods that start from it. */
+    @Override
     public Tensor storedWeight(String name) {
-        Tensor t = stored.get(name);
-        if (t == null) throw new IllegalArgumentException("no weight " + name);
-        return t;
+        return weights.stored(name);
     }
 
-    /** Names of the checkpoint's weights, in state-dict order of the layers. */
-    public java.util.List<String> weightNames() {
-        return java.util.List.copyOf(new java.util.TreeMap<>(stored).keySet());
+    @Override
+    public List<String> weightNames() {
+        return weights.names();
     }
 
-    /** Trains these checkpoint weights: their values replace the stored ones and the backward fills their gradients. */
-    public void setTrainedWeights(Map<String, TrainedWeight> weights) {
-        for (var e : weights.entrySet()) {
-            Tensor s = storedWeight(e.getKey());
-            if (!java.util.Arrays.equals(s.shape(), e.getValue().value().shape()))
-                throw new IllegalArgumentException(e.getKey() + ": trained shape " + java.util.Arrays.toString(e.getValue().value().shape()));
-        }
-        trained = Map.copyOf(weights);
+    @Override
+    public void setTrainedWeights(Map<String, TrainedWeight> trained) {
+        weights.train(trained);
         build();
     }
 
-    /** The dropout draws of the following loss(…, backward = true) calls are a function of this seed alone. */
+    @Override
     public void setDropoutSeed(long seed) {
         dropoutSeed = seed;
     }
@@ -145,19 +128,17 @@ public final class MambaLM implements AutoCloseable {
         seams = perLayer.clone();
     }
 
-    private static Tensor negExp(Tensor aLog) {
-        float[] a = aLog.toFloatArray();
-        for (int i = 0; i < a.length; i++) a[i] = (float) -Math.exp(a[i]);
-        return Tensor.of(a, aLog.shape());
-    }
-
     public MambaConfig config() { return cfg; }
-    public Backend backend() { return backend; }
+    @Override public Backend backend() { return backend; }
+    @Override public int vocabSize() { return cfg.vocabSize(); }
+    @Override public int eosTokenId() { return cfg.eosTokenId(); }
+    @Override public long parameterCount() { return cfg.parameterCount(); }
 
     /**
      * The state before the first token: zeros, or the initial states the seams hold, and then the
      * soft prompt (Prompt Tuning) read, so that generation continues after it.
      */
+    @Override
     public DecodeState newState(int batch) {
         DecodeState state = seamState(batch);
         if (softPrompt == null && java.util.Arrays.stream(seams).allMatch(s -> s.prefix() == null)) return state;
@@ -211,24 +192,10 @@ public final class MambaLM implements AutoCloseable {
         for (int s = 0; s < perBatch.size(0); s++) backend.copy(one, perBatch.rows(s, s + 1).reshape(one.shape()));
     }
 
-    /**
-     * Logits (batch·len, vocab) for ids (batch, len), continuing from state (which is updated to
-     * the end of the sequences). A fresh state gives the whole-sequence forward.
-     */
+    @Override
     public Tensor forward(int[][] ids, DecodeState state) {
         Tensor residual = residualStream(ids, state);
         return head(residual);
-    }
-
-    /** Logits (T, vocab) = lm_head(norm_f(residual)) for residual (T, d), ready for the host to read. */
-    private Tensor head(Tensor residual) {
-        long tokens = residual.size(0);
-        Tensor normed = backend.allocate(tokens, cfg.modelDim());
-        backend.rmsNorm(residual, normF, cfg.normEps(), normed);
-        Tensor logits = backend.allocate(tokens, cfg.vocabSize());
-        backend.linear(normed, 0, lmHead, null, logits);
-        backend.synchronize();
-        return logits;
     }
 
     /**
@@ -236,39 +203,27 @@ public final class MambaLM implements AutoCloseable {
      * {@link #newState} so that adapters act as in generation. A causal model's logits there do not
      * depend on the padding after them; only these b rows go through the LM head.
      */
+    @Override
     public Tensor lastLogits(int[][] ids, int[] lengths) {
-        int len = ids[0].length;
-        long[] rows = new long[ids.length];
-        for (int s = 0; s < ids.length; s++) {
-            if (lengths[s] < 1 || lengths[s] > len) throw new IllegalArgumentException("length " + lengths[s] + " of a row of " + len);
-            rows[s] = (long) s * len + lengths[s] - 1;
-        }
-        return head(gatherRows(residualStream(ids, newState(ids.length)), rows));
+        return head(LmHead.gatherRows(backend, residualStream(ids, newState(ids.length)), TokenIds.lastRows(ids, lengths)));
     }
 
-    /** Logits (1, vocab) after the whole of ids, continuing state (batch 1), which ends after ids. */
+    @Override
     public Tensor forwardLast(int[] ids, DecodeState state) {
         Tensor residual = residualStream(new int[][] {ids}, state);   // (len, d)
-        return head(gatherRows(residual, new long[] {ids.length - 1}));
+        return head(LmHead.gatherRows(backend, residual, new long[] {ids.length - 1}));
     }
 
-    /** (rows.length, d) = residual[rows] for residual (T, d). */
-    private Tensor gatherRows(Tensor residual, long[] rows) {
-        Tensor out = backend.allocate(rows.length, cfg.modelDim());
-        for (int s = 0; s < rows.length; s++) backend.copy(residual.rows(rows[s], rows[s] + 1), out.rows(s, s + 1));
-        return out;
+    /** Logits (T, vocab) for residual (T, d). */
+    private Tensor head(Tensor residual) {
+        return LmHead.logits(backend, residual, normF, cfg.normEps(), lmHead);
     }
 
     /** The residual stream (b·len, d) after the last block, continuing from state. */
     private Tensor residualStream(int[][] ids, DecodeState state) {
         int batch = ids.length, len = ids[0].length, tokens = batch * len;
         if (state.batch != batch) throw new IllegalArgumentException("state for batch " + state.batch + ", ids for " + batch);
-        int[] flat = new int[tokens];
-        for (int s = 0; s < batch; s++) {
-            if (ids[s].length != len) throw new StatetuneException("all sequences of a batch must have the same length");
-            checkTokenIds(ids[s]);
-            System.arraycopy(ids[s], 0, flat, s * len, len);
-        }
+        int[] flat = TokenIds.flatten(ids, cfg.vocabSize());
         Tensor residual = backend.allocate(tokens, cfg.modelDim());
         backend.embedding(embedding, flat, residual);
         runLayers(residual, batch, len, state);
@@ -284,18 +239,9 @@ public final class MambaLM implements AutoCloseable {
         }
     }
 
-    /** Fails with one line for an id outside the vocabulary. */
-    public void checkTokenIds(int[] ids) {
-        for (int id : ids)
-            if (id < 0 || id >= cfg.vocabSize())
-                throw new StatetuneException("token id " + id + " is outside the vocabulary (0.." + (cfg.vocabSize() - 1) + ")");
-    }
-
-    /** Logits (batch, vocab) of one new token per sequence, advancing state by one position. */
+    @Override
     public Tensor step(int[] ids, DecodeState state) {
-        int[][] column = new int[ids.length][];
-        for (int s = 0; s < ids.length; s++) column[s] = new int[] {ids[s]};
-        return forward(column, state);
+        return forward(TokenIds.column(ids), state);
     }
 
     /** act.out (T, d) = mixer(rmsnorm(u)) of PAPER_NOTES.md, for u (T, d). */
@@ -308,19 +254,19 @@ public final class MambaLM implements AutoCloseable {
     private void mixerOnNormed(MambaLayer w, Seams seam, Activations act, int batch, int len, Tensor convState, Tensor ssmState) {
         int di = cfg.innerDim(), r = cfg.dtRank();
         backend.linear(act.normed, 0, w.inProj(), w.inProjBias(), act.xz);                 // (T, 2di): x | z
-        lowRank.forward(seam, "in_proj", act.normed, 0, act.xz, null, 0);
+        lowRank.forward(seam.lowRank(), "in_proj", act.normed, 0, act.xz, null, 0);
         backend.causalConv1dSilu(act.xz, batch, len, w.convWeight(), w.convBias(), convState, act.x);
         backend.linear(act.x, 0, w.xProj(), null, act.dtBC);                               // (T, r+2n): dt | B | C
-        lowRank.forward(seam, "x_proj", act.x, 0, act.dtBC, null, 0);
+        lowRank.forward(seam.lowRank(), "x_proj", act.x, 0, act.dtBC, null, 0);
         backend.linear(act.dtBC, 0, w.dtProj(), w.dtProjBias(), act.dt);                   // (T, di)
-        lowRank.forward(seam, "dt_proj", act.dtBC, 0, act.dt, null, 0);
+        lowRank.forward(seam.lowRank(), "dt_proj", act.dtBC, 0, act.dt, null, 0);
         backend.softplusInPlace(act.dt);
         ExtraState extra = seam.extra();
         backend.selectiveScan(act.x, act.dt, extra == null ? w.A() : wide.A(w.A(), extra),
                 extra == null ? act.dtBC : wide.bc(act.dtBC, r, cfg.stateDim(), act.x, extra), extra == null ? r : 0,
                 w.D(), act.xz, di, batch, len, ssmState, seam.hOffset(), seam.yOffset(), act.y);
         backend.linear(act.y, 0, w.outProj(), w.outProjBias(), act.out);
-        lowRank.forward(seam, "out_proj", act.y, 0, act.out, null, 0);
+        lowRank.forward(seam.lowRank(), "out_proj", act.y, 0, act.out, null, 0);
     }
 
     /** Per-forward scratch buffers, reused by every layer. */
@@ -344,8 +290,9 @@ public final class MambaLM implements AutoCloseable {
      * labels[t+1]). With backward, the seams' gradients accumulate ∂loss/∂seam; the weights of
      * the checkpoint are frozen and get none.
      */
+    @Override
     public LossResult loss(int[][] ids, int[][] labels, boolean backward) {
-        if (!trained.isEmpty()) build();   // the optimizer changed the trained values (A_log's A is derived)
+        if (weights.anyTrained()) build();   // the optimizer changed the trained values (A_log's A is derived)
         int batch = ids.length, real = ids[0].length, virtual = softPrompt == null ? 0 : (int) softPrompt.size(0);
         int len = virtual + real, tokens = batch * len;     // each sequence: the soft prompt, then its tokens
         int[] flat = new int[batch * real], targets = new int[tokens];
@@ -364,8 +311,8 @@ public final class MambaLM implements AutoCloseable {
             saved[i] = mixerForTraining(i, residual, batch, len, start.conv[i], start.ssm[i]);
             Tensor out = backend.allocate(saved[i].y().size(0), cfg.modelDim());   // the prefix's rows are dropped below
             backend.linear(saved[i].y(), 0, layers[i].outProj(), layers[i].outProjBias(), out);
-            lowRank.forward(seams[i], "out_proj", saved[i].y(), 0, out, saved[i].lowRank(), dropoutSeed * 1_000_003L + i);
-            residual = add(saved[i].u(), dropLeading(out, batch, len, saved[i].virtual(), null));
+            lowRank.forward(seams[i].lowRank(), "out_proj", saved[i].y(), 0, out, saved[i].lowRank(), dropoutSeed * 1_000_003L + i);
+            residual = LmHead.sum(backend, saved[i].u(), dropLeading(out, batch, len, saved[i].virtual(), null));
         }
         Tensor hidden = backend.allocate(tokens, cfg.modelDim());
         backend.rmsNorm(residual, normF, cfg.normEps(), hidden);
@@ -412,13 +359,6 @@ public final class MambaLM implements AutoCloseable {
         return out;
     }
 
-    private Tensor add(Tensor a, Tensor b) {
-        Tensor sum = backend.allocate(a.shape());
-        backend.copy(a, sum);
-        backend.addInPlace(sum, b);
-        return sum;
-    }
-
     /** The mixer of `mixer`, keeping what the backward needs. */
     private LayerActivations mixerForTraining(int layer, Tensor u, int batch, int len, Tensor conv0, Tensor h0) {
         MambaLayer w = layers[layer];
@@ -435,15 +375,15 @@ public final class MambaLM implements AutoCloseable {
         Tensor convState = backend.allocate(conv0.shape()), state = backend.allocate(h0.shape());
         backend.copy(conv0, convState);
         backend.copy(h0, state);
-        List<LayerActivations.LowRankActivation> lr = new ArrayList<>();
+        List<LowRankPass.Activation> lr = new ArrayList<>();
         long seed = dropoutSeed * 1_000_003L + layer;
         backend.linear(normedIn, 0, w.inProj(), w.inProjBias(), xz);
-        lowRank.forward(seam, "in_proj", normedIn, 0, xz, lr, seed);
+        lowRank.forward(seam.lowRank(), "in_proj", normedIn, 0, xz, lr, seed);
         backend.causalConv1dSilu(xz, batch, len, w.convWeight(), w.convBias(), convState, x);
         backend.linear(x, 0, w.xProj(), null, dtBC);
-        lowRank.forward(seam, "x_proj", x, 0, dtBC, lr, seed);
+        lowRank.forward(seam.lowRank(), "x_proj", x, 0, dtBC, lr, seed);
         backend.linear(dtBC, 0, w.dtProj(), w.dtProjBias(), dtRaw);
-        lowRank.forward(seam, "dt_proj", dtBC, 0, dtRaw, lr, seed);
+        lowRank.forward(seam.lowRank(), "dt_proj", dtBC, 0, dtRaw, lr, seed);
         backend.copy(dtRaw, dt);
         backend.softplusInPlace(dt);
         ExtraState extra = seam.extra();
@@ -503,14 +443,6 @@ public final class MambaLM implements AutoCloseable {
     private void sumOverBatch(Tensor perBatch, Tensor acc) {
         if (perBatch == null || acc == null) return;
         for (int s = 0; s < perBatch.size(0); s++) backend.addInPlace(acc, perBatch.rows(s, s + 1).reshape(acc.shape()));
-    }
-
-    /** Row `row` of a (rows, vocab) logits tensor as a heap array. */
-    public static float[] row(Tensor logits, int row) {
-        int v = (int) logits.size(1);
-        float[] out = new float[v];
-        MemorySegment.copy(logits.data(), Tensor.F32, (long) row * v * 4, out, 0, v);
-        return out;
     }
 
     @Override

@@ -35,9 +35,4 @@ public record Seams(Tensor hOffset, Tensor yOffset, Tensor h0, Tensor conv0,
     public int virtualTokens() {
         return prefix == null ? 0 : (int) prefix.size(0);
     }
-
-    /** The low-rank updates of one module. */
-    public List<LowRank> lowRank(String module) {
-        return lowRank.stream().filter(l -> l.module().equals(module)).toList();
-    }
 }

@@ -4,8 +4,7 @@ import dev.statetune.StatetuneException;
 
 /**
  * Token-id batches as the models read them: checked against the vocabulary and flattened
- * sequence-major, or one new token per sequence for a decode step. Shared by the Mamba-2 model;
- * MambaLM keeps its own copy until the generate/eval work on it settles.
+ * sequence-major, or one new token per sequence for a decode step. Shared by both models.
  */
 public final class TokenIds {
     private TokenIds() {}
@@ -34,5 +33,16 @@ public final class TokenIds {
         int[][] column = new int[ids.length][];
         for (int s = 0; s < ids.length; s++) column[s] = new int[] {ids[s]};
         return column;
+    }
+
+    /** The flat row (s·len + lengths[s] − 1) of each right-padded sequence's last real token, for ids (b, len). */
+    public static long[] lastRows(int[][] ids, int[] lengths) {
+        int len = ids[0].length;
+        long[] rows = new long[ids.length];
+        for (int s = 0; s < ids.length; s++) {
+            if (lengths[s] < 1 || lengths[s] > len) throw new IllegalArgumentException("length " + lengths[s] + " of a row of " + len);
+            rows[s] = (long) s * len + lengths[s] - 1;
+        }
+        return rows;
     }
 }

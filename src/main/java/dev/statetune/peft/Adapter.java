@@ -9,10 +9,14 @@ import dev.statetune.io.SafeTensors;
 import dev.statetune.io.SafeTensorsWriter;
 import dev.statetune.model.MambaConfig;
 import dev.statetune.model.ExtraState;
+import dev.statetune.model.LanguageModel;
 import dev.statetune.model.LowRank;
 import dev.statetune.model.MambaLM;
 import dev.statetune.model.TrainedWeight;
 import dev.statetune.model.Seams;
+import dev.statetune.model.mamba2.Mamba2Config;
+import dev.statetune.model.mamba2.Mamba2LM;
+import dev.statetune.model.mamba2.Mamba2Seams;
 import dev.statetune.tensor.Tensor;
 
 import java.io.IOException;
@@ -32,7 +36,8 @@ import java.util.Map;
  * The trainable parameters of one or several composed methods, and their PEFT-style directory:
  * adapter_config.json (methods, options, the base model's config hash, library version) and
  * adapter_model.safetensors with tensors named by module path, e.g.
- * `backbone.layers.3.mixer.h_offset` (di, n). The state methods fill the model's Seams.
+ * `backbone.layers.3.mixer.h_offset` (di, n) on Mamba-1, (nHeads, headDim, n) on Mamba-2. The state
+ * methods fill the model's seams (Seams, Mamba2Seams).
  */
 public final class Adapter {
     public static final String CONFIG = "adapter_config.json", WEIGHTS = "adapter_model.safetensors";
@@ -45,10 +50,15 @@ public final class Adapter {
     private final Map<String, Parameter> params = new LinkedHashMap<>();
     private final Map<String, Parameter> weights = new LinkedHashMap<>();   // the checkpoint weights trained, by HF name
 
-    private Adapter(List<Method> methods, MethodOptions options, MambaLM model, long seed) {
-        MambaConfig base = model.config();
+    private Adapter(List<Method> methods, MethodOptions options, LanguageModel model, long seed) {
         this.methods = List.copyOf(methods);
         this.options = options;
+        if (model instanceof Mamba2LM m2) {
+            this.baseConfigHash = hash(m2.config());
+            addMamba2(m2, seed);
+            return;
+        }
+        MambaConfig base = ((MambaLM) model).config();
         this.baseConfigHash = hash(base);
         if (methods.contains(Method.ADDITIONAL_SCAN) && (methods.contains(Method.STATE_OFFSET_H) || methods.contains(Method.INITIAL_STATE)))
             throw new StatetuneException("additional-scan widens the state, so it does not compose with state-offset-h or initial-state");
@@ -62,7 +72,7 @@ public final class Adapter {
                     }
                 }
                 case FULL -> model.weightNames().forEach(name -> addWeight(model, name));
-                case LORA -> addLora(base, seed);
+                case LORA -> addLora(options.loraTargets().stream().map(name -> LoraTarget.of(name, base)).toList(), base.nLayers(), seed);
                 case PROMPT -> addPrompt(model, seed);
                 default -> { }
             }
@@ -102,12 +112,52 @@ public final class Adapter {
         }
     }
 
+    /**
+     * The parameters of a Mamba-2 model (PAPER_NOTES.md, Mamba-2 analogue): h′ and h0 (nHeads, headDim, n),
+     * y′ (nHeads, headDim); LoRA on in_proj / out_proj; BitFit's conv1d and in/out_proj biases and dt_bias.
+     * Virtual-token and additional-scan methods are refused.
+     */
+    private void addMamba2(Mamba2LM model, long seed) {
+        Mamba2Config c = model.config();
+        var ssd = c.ssd();
+        for (Method m : methods)
+            if (m == Method.PREFIX || m == Method.PROMPT || m == Method.ADDITIONAL_SCAN || (m == Method.INITIAL_STATE && options.tuneConvState()))
+                throw new StatetuneException("method '" + m.cliName + (m == Method.INITIAL_STATE ? " --tune-conv-state" : "")
+                        + "' is not available for Mamba-2 models (available: state-offset-h, state-offset-y, initial-state, lora, bitfit, full)");
+        for (Method m : methods)
+            switch (m) {
+                case BITFIT -> {
+                    for (int i = 0; i < c.nLayers(); i++) {
+                        String p = "backbone.layers." + i + ".mixer.";
+                        if (c.useConvBias()) addWeight(model, p + "conv1d.bias");
+                        if (c.useBias()) {
+                            addWeight(model, p + "in_proj.bias");
+                            addWeight(model, p + "out_proj.bias");
+                        }
+                        addWeight(model, p + "dt_bias");
+                    }
+                }
+                case FULL -> model.weightNames().forEach(name -> addWeight(model, name));
+                case LORA -> addLora(options.loraTargets().stream().map(name -> LoraTarget.of(name, c)).toList(), c.nLayers(), seed);
+                default -> { }
+            }
+        for (int i = 0; i < c.nLayers(); i++) {
+            String p = "backbone.layers." + i + ".mixer.";
+            for (Method m : methods)
+                switch (m) {   // state parameters start at zero: the model is unchanged at step 0
+                    case STATE_OFFSET_H -> add(p + "h_offset", ssd.nHeads(), ssd.headDim(), ssd.stateDim());
+                    case STATE_OFFSET_Y -> add(p + "y_offset", ssd.nHeads(), ssd.headDim());
+                    case INITIAL_STATE -> add(p + "h0", ssd.nHeads(), ssd.headDim(), ssd.stateDim());
+                    default -> { }
+                }
+        }
+    }
+
     /** LoRA's A kaiming-uniform (a = √5, i.e. U(±1/√in)) as PEFT initialises it, B zeros: the model is unchanged at step 0. */
-    private void addLora(MambaConfig base, long seed) {
+    private void addLora(List<LoraTarget> targets, int nLayers, long seed) {
         java.util.SplittableRandom rnd = new java.util.SplittableRandom(seed);
-        for (int i = 0; i < base.nLayers(); i++)
-            for (String name : options.loraTargets()) {
-                LoraTarget t = LoraTarget.of(name, base);
+        for (int i = 0; i < nLayers; i++)
+            for (LoraTarget t : targets) {
                 float[] a = new float[options.loraRank() * t.in()];
                 double bound = 1 / Math.sqrt(t.in());
                 for (int j = 0; j < a.length; j++) a[j] = (float) rnd.nextDouble(-bound, bound);
@@ -118,13 +168,13 @@ public final class Adapter {
     }
 
     /** Prompt Tuning's M virtual embeddings start as the embeddings of M random vocabulary tokens (PAPER_NOTES.md). */
-    private void addPrompt(MambaLM model, long seed) {
+    private void addPrompt(LanguageModel model, long seed) {
         java.util.SplittableRandom rnd = new java.util.SplittableRandom(seed);
         Tensor table = model.storedWeight("backbone.embeddings.weight");
-        int m = options.virtualTokens(), d = model.config().modelDim();
+        int m = options.virtualTokens(), d = (int) table.size(1);
         float[] v = new float[m * d];
         for (int row = 0; row < m; row++) {
-            long token = rnd.nextInt(model.config().vocabSize());
+            long token = rnd.nextInt(model.vocabSize());
             for (int c = 0; c < d; c++) v[row * d + c] = table.getFloat(token * d + c);
         }
         put(new Parameter(PROMPT_EMBEDDINGS, v, false, m, d));
@@ -135,7 +185,7 @@ public final class Adapter {
     }
 
     /** Matrices and the embedding decay (when --weight-decay is set); biases, norms, A_log and D never do. */
-    private void addWeight(MambaLM model, String name) {
+    private void addWeight(LanguageModel model, String name) {
         Tensor t = model.storedWeight(name);
         boolean decay = t.rank() >= 2 && !name.endsWith("A_log") && !name.endsWith("conv1d.weight");
         Parameter p = new Parameter(name, t.toFloatArray(), decay, t.shape());
@@ -149,19 +199,25 @@ public final class Adapter {
     }
 
     /** A fresh adapter for these methods on this base model: states and offsets at zero, weights as the checkpoint has them. */
-    public static Adapter create(MambaLM base, List<Method> methods, MethodOptions options, long seed) {
+    public static Adapter create(LanguageModel base, List<Method> methods, MethodOptions options, long seed) {
         return new Adapter(methods, options, base, seed);
     }
 
-    public static Adapter create(MambaLM base, List<Method> methods, MethodOptions options) {
+    public static Adapter create(LanguageModel base, List<Method> methods, MethodOptions options) {
         return create(base, methods, options, 42);
     }
 
     /** Plugs this adapter into the model: its seams, and its weights in place of the checkpoint's. */
-    public void attach(MambaLM model) {
-        model.setSeams(seams(model.config()));
-        Parameter prompt = params.get(PROMPT_EMBEDDINGS);
-        model.setSoftPrompt(value(prompt), grad(prompt));
+    public void attach(LanguageModel model) {
+        switch (model) {
+            case MambaLM m1 -> {
+                m1.setSeams(seams(m1.config()));
+                Parameter prompt = params.get(PROMPT_EMBEDDINGS);
+                m1.setSoftPrompt(value(prompt), grad(prompt));
+            }
+            case Mamba2LM m2 -> m2.setSeams(mamba2Seams(m2.config()));
+            default -> throw new IllegalArgumentException("no seams for " + model.getClass().getSimpleName());
+        }
         Map<String, TrainedWeight> trained = new LinkedHashMap<>();
         weights.forEach((name, p) -> trained.put(name, new TrainedWeight(Tensor.of(p.value, p.shape), Tensor.of(p.grad, p.shape))));
         model.setTrainedWeights(trained);
@@ -181,19 +237,37 @@ public final class Adapter {
         for (int i = 0; i < out.length; i++) {
             String p = "backbone.layers." + i + ".mixer.";
             Parameter h = params.get(p + "h_offset"), y = params.get(p + "y_offset"), h0 = params.get(p + "h0"), c0 = params.get(p + "conv_state0");
-            List<LowRank> lowRank = new ArrayList<>();
-            if (methods.contains(Method.LORA))
-                for (String name : options.loraTargets()) {
-                    LoraTarget t = LoraTarget.of(name, base);
-                    Parameter a = params.get(t.key(i, "A")), b = params.get(t.key(i, "B"));
-                    lowRank.add(new LowRank(t.module(), t.rowFrom(), t.rowTo(), value(a), value(b),
-                            (float) (options.loraAlpha() / options.loraRank()), (float) options.loraDropout(), grad(a), grad(b)));
-                }
+            List<LowRank> lowRank = lowRank(methods.contains(Method.LORA)
+                    ? options.loraTargets().stream().map(name -> LoraTarget.of(name, base)).toList() : List.<LoraTarget>of(), i);
             Parameter prefix = params.get(p + "prefix_tokens");
             Parameter eb = params.get(p + "x_proj.extra_B"), ec = params.get(p + "x_proj.extra_C"), ea = params.get(p + "A_log.extra");
             ExtraState extra = eb == null ? null : new ExtraState(value(eb), value(ec), value(ea), grad(eb), grad(ec), grad(ea));
             out[i] = new Seams(value(h), value(y), value(h0), value(c0), grad(h), grad(y), grad(h0), grad(c0), lowRank,
                     value(prefix), grad(prefix), extra);
+        }
+        return out;
+    }
+
+    /** Per-layer Mamba-2 seams over this adapter's parameter arrays (no copies). */
+    private Mamba2Seams[] mamba2Seams(Mamba2Config base) {
+        Mamba2Seams[] out = new Mamba2Seams[base.nLayers()];
+        List<LoraTarget> targets = methods.contains(Method.LORA)
+                ? options.loraTargets().stream().map(name -> LoraTarget.of(name, base)).toList() : List.of();
+        for (int i = 0; i < out.length; i++) {
+            String p = "backbone.layers." + i + ".mixer.";
+            Parameter h = params.get(p + "h_offset"), y = params.get(p + "y_offset"), h0 = params.get(p + "h0");
+            out[i] = new Mamba2Seams(value(h), value(y), value(h0), grad(h), grad(y), grad(h0), lowRank(targets, i));
+        }
+        return out;
+    }
+
+    /** Layer i's LoRA updates over this adapter's A and B arrays. */
+    private List<LowRank> lowRank(List<LoraTarget> targets, int layer) {
+        List<LowRank> out = new ArrayList<>();
+        for (LoraTarget t : targets) {
+            Parameter a = params.get(t.key(layer, "A")), b = params.get(t.key(layer, "B"));
+            out.add(new LowRank(t.module(), t.rowFrom(), t.rowTo(), value(a), value(b),
+                    (float) (options.loraAlpha() / options.loraRank()), (float) options.loraDropout(), grad(a), grad(b)));
         }
         return out;
     }
@@ -238,7 +312,7 @@ public final class Adapter {
     }
 
     /** A stable fingerprint of the base model's architecture: an adapter only loads onto the model it was made for. */
-    public static String hash(MambaConfig base) {
+    public static String hash(Record base) {
         try {
             byte[] digest = MessageDigest.getInstance("SHA-256").digest(base.toString().getBytes(StandardCharsets.UTF_8));
             return HexFormat.of().formatHex(digest, 0, 8);
@@ -270,8 +344,8 @@ public final class Adapter {
     }
 
     /** Reads an adapter directory made for this base model; another base model is an error. */
-    public static Adapter load(Path dir, MambaLM model) {
-        MambaConfig base = model.config();
+    public static Adapter load(Path dir, LanguageModel model) {
+        Record base = model instanceof Mamba2LM m2 ? m2.config() : ((MambaLM) model).config();
         Path cfgFile = dir.resolve(CONFIG);
         JsonNode cfg = Checkpoint.readJson(cfgFile);
         String madeFor = cfg.path("base_model_config_hash").asText("");

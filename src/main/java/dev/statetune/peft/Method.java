@@ -2,6 +2,7 @@ package dev.statetune.peft;
 
 import dev.statetune.StatetuneException;
 import dev.statetune.model.MambaConfig;
+import dev.statetune.model.mamba2.Mamba2Config;
 
 import java.util.Arrays;
 import java.util.stream.Collectors;
@@ -46,6 +47,23 @@ public enum Method {
             case BITFIT -> L * ((c.useConvBias() ? di : 0) + di);
             case FULL -> c.parameterCount();
             case ADDITIONAL_SCAN -> L * (2L * o.extraStateDims() * di + di * (long) o.extraStateDims());
+        };
+    }
+
+    /** Parameters this method trains on a Mamba-2 model of this config (PAPER_NOTES.md, Mamba-2 analogue). */
+    public long parameterCount(Mamba2Config c, MethodOptions o) {
+        var s = c.ssd();
+        long L = c.nLayers(), state = (long) s.nHeads() * s.headDim() * s.stateDim();
+        return switch (this) {
+            case STATE_OFFSET_H, INITIAL_STATE -> L * state;
+            case STATE_OFFSET_Y -> L * s.nHeads() * s.headDim();
+            case LORA -> L * o.loraTargets().stream().mapToLong(t -> {
+                LoraTarget target = LoraTarget.of(t, c);
+                return (long) o.loraRank() * (target.in() + target.rowTo() - target.rowFrom());
+            }).sum();
+            case BITFIT -> L * ((c.useConvBias() ? c.convDim() : 0) + (c.useBias() ? c.inProjDim() + c.modelDim() : 0) + s.nHeads());
+            case FULL -> c.parameterCount();
+            case PREFIX, PROMPT, ADDITIONAL_SCAN -> throw new StatetuneException("method '" + cliName + "' is not available for Mamba-2 models");
         };
     }
 

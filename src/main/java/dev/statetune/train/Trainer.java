@@ -6,7 +6,7 @@ import dev.statetune.backend.LossResult;
 import dev.statetune.data.Batch;
 import dev.statetune.data.Batcher;
 import dev.statetune.data.Example;
-import dev.statetune.model.MambaLM;
+import dev.statetune.model.LanguageModel;
 import dev.statetune.peft.Adapter;
 import dev.statetune.peft.Parameter;
 
@@ -41,12 +41,12 @@ public final class Trainer {
 
     private Trainer() {}
 
-    public static Summary train(MambaLM lm, Adapter adapter, List<Example> train, List<Example> eval, Options o, Path runDir, boolean resume) {
+    public static Summary train(LanguageModel lm, Adapter adapter, List<Example> train, List<Example> eval, Options o, Path runDir, boolean resume) {
         return train(lm, adapter, train, eval, o, runDir, resume, step -> {});
     }
 
     /** As above; afterStep(step) runs once each step is done and saved (a test stops a run there as a kill would). */
-    public static Summary train(MambaLM lm, Adapter adapter, List<Example> train, List<Example> eval, Options o, Path runDir,
+    public static Summary train(LanguageModel lm, Adapter adapter, List<Example> train, List<Example> eval, Options o, Path runDir,
                                 boolean resume, IntConsumer afterStep) {
         if (train.isEmpty()) throw new StatetuneException("no training examples");
         List<Parameter> params = adapter.parameters();
@@ -122,7 +122,7 @@ public final class Trainer {
     }
 
     /** Loss and argmax accuracy over every target token of the examples, in order, without gradients. */
-    public static LossResult evaluate(MambaLM lm, List<Example> examples, int batchSize, int padId) {
+    public static LossResult evaluate(LanguageModel lm, List<Example> examples, int batchSize, int padId) {
         Batcher inOrder = Batcher.inOrder(examples, batchSize, padId);
         double lossSum = 0;
         int targets = 0, correct = 0;

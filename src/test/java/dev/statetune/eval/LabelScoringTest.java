@@ -4,6 +4,7 @@ import dev.statetune.Fixtures;
 import dev.statetune.backend.cpu.CpuBackend;
 import dev.statetune.generate.Sampler;
 import dev.statetune.io.Checkpoint;
+import dev.statetune.model.LanguageModel;
 import dev.statetune.model.MambaLM;
 import org.junit.jupiter.api.Test;
 
@@ -24,7 +25,7 @@ class LabelScoringTest {
             int[] expected = new int[prompts.size()];
             for (int i = 0; i < expected.length; i++) {
                 int[] p = prompts.get(i);
-                expected[i] = Sampler.argmax(MambaLM.row(lm.forward(new int[][] {p}, lm.newState(1)), p.length - 1));
+                expected[i] = Sampler.argmax(LanguageModel.row(lm.forward(new int[][] {p}, lm.newState(1)), p.length - 1));
             }
             List<Integer> progress = new ArrayList<>();
             assertArrayEquals(expected, LabelScoring.argmaxAfter(lm, prompts, 4, 0, progress::add));

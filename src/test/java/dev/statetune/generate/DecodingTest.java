@@ -4,6 +4,7 @@ import dev.statetune.Fixtures;
 import dev.statetune.backend.cpu.CpuBackend;
 import dev.statetune.io.Checkpoint;
 import dev.statetune.io.SafeTensors;
+import dev.statetune.model.LanguageModel;
 import dev.statetune.model.MambaLM;
 import dev.statetune.tensor.Tensor;
 import org.junit.jupiter.api.AfterAll;
@@ -104,8 +105,8 @@ class DecodingTest {
         Tensor last = lm.lastLogits(ids, lengths);
         for (int s = 0; s < 2; s++) {
             int[] row = Arrays.copyOf(ids[s], lengths[s]);
-            float[] expected = MambaLM.row(lm.forward(new int[][] {row}, lm.newState(1)), lengths[s] - 1);
-            Fixtures.assertClose(expected, MambaLM.row(last, s), 1e-5, 1e-5, "row " + s);
+            float[] expected = LanguageModel.row(lm.forward(new int[][] {row}, lm.newState(1)), lengths[s] - 1);
+            Fixtures.assertClose(expected, LanguageModel.row(last, s), 1e-5, 1e-5, "row " + s);
         }
     }
 

@@ -56,10 +56,10 @@ class TransformersParityTest {
             DecodeState state = lm.newState(1);
             Tensor logits = lm.forward(new int[][] {prompt}, state);
             int[] got = java.util.Arrays.copyOf(prompt, expected.length);
-            int next = argmax(MambaLM.row(logits, prompt.length - 1));
+            int next = argmax(LanguageModel.row(logits, prompt.length - 1));
             for (int t = prompt.length; t < expected.length; t++) {
                 got[t] = next;
-                next = argmax(MambaLM.row(lm.step(new int[] {next}, state), 0));
+                next = argmax(LanguageModel.row(lm.step(new int[] {next}, state), 0));
             }
             assertArrayEquals(expected, got);
         }

@@ -4,6 +4,7 @@ import dev.statetune.backend.Backend;
 import dev.statetune.backend.LossResult;
 import dev.statetune.backend.ScanGrads;
 import dev.statetune.backend.SsdDims;
+import dev.statetune.backend.SsdGrads;
 import dev.statetune.tensor.DType;
 import dev.statetune.tensor.Tensor;
 
@@ -206,6 +207,18 @@ public final class CpuBackend implements Backend {
     public void causalConv1dSiluBackward(Tensor in, int batch, int len, Tensor weight, Tensor bias, Tensor state0,
                                          Tensor dOut, Tensor dIn, Tensor dWeight, Tensor dBias, Tensor dState0) {
         CpuBackward.causalConv1dSilu(par, in, batch, len, weight, bias, state0, dOut, dIn, dWeight, dBias, dState0);
+    }
+
+    @Override
+    public void ssdScanBackward(Tensor xBC, Tensor dtRaw, int dtCol, Tensor dtBias, float dtMin, float dtMax, Tensor A, Tensor D,
+                                SsdDims dims, int batch, int len, Tensor h0, Tensor hOffset, Tensor yOffset, Tensor dy, SsdGrads grads) {
+        CpuSsdScanBackward.backward(par, xBC, dtRaw, dtCol, dtBias, dtMin, dtMax, A, D, dims, batch, len, h0, hOffset, yOffset, dy, grads);
+    }
+
+    @Override
+    public void gatedRmsNormBackward(Tensor y, Tensor z, int zCol, Tensor weight, int groupSize, float eps, Tensor dOut,
+                                     Tensor dy, Tensor dz, Tensor dWeight) {
+        CpuBackward.gatedRmsNorm(par, y, z, zCol, weight, groupSize, eps, dOut, dy, dz, dWeight);
     }
 
     @Override

@@ -105,6 +105,52 @@ final class CpuBackward {
         });
     }
 
+    /**
+     * For out = v / rms_group(v) ⊙ w with v = y ⊙ silu(z): dv = r·w⊙g − v·r³·Σ_group(w⊙g⊙v)/groupSize per
+     * group, then dy += dv ⊙ silu(z), dz[:, zCol+c] += dv·y·silu′(z), dWeight += Σ_t g ⊙ v·r. Rows are split
+     * over threads; dWeight is summed per row block first.
+     */
+    static void gatedRmsNorm(Parallel par, Tensor y, Tensor z, int zCol, Tensor weight, int groupSize, float eps, Tensor dOut,
+                             Tensor dy, Tensor dz, Tensor dWeight) {
+        int rows = (int) y.size(0), w = (int) y.size(1), zStride = (int) z.size(1), blocks = Math.min(rows, 64);
+        float[] wt = weight.toFloatArray();
+        float[][] dw = new float[blocks][];
+        MemorySegment ys = y.data(), zs = z.data(), gs = dOut.data();
+        par.forEach(blocks, block -> {
+            float[] v = new float[w], dwb = dWeight == null ? null : new float[w];
+            for (int t = block * rows / blocks; t < (block + 1) * rows / blocks; t++) {
+                long base = (long) t * w, zBase = (long) t * zStride + zCol;
+                for (int c = 0; c < w; c++) v[c] = ys.getAtIndex(Tensor.F32, base + c) * CpuMath.silu(zs.getAtIndex(Tensor.F32, zBase + c));
+                for (int c0 = 0; c0 < w; c0 += groupSize) {
+                    double sq = 0, dot = 0;
+                    for (int c = c0; c < c0 + groupSize; c++) {
+                        sq += v[c] * v[c];
+                        dot += (double) wt[c] * gs.getAtIndex(Tensor.F32, base + c) * v[c];
+                    }
+                    double r = 1.0 / Math.sqrt(sq / groupSize + eps);
+                    for (int c = c0; c < c0 + groupSize; c++) {
+                        float g = gs.getAtIndex(Tensor.F32, base + c), zv = zs.getAtIndex(Tensor.F32, zBase + c);
+                        if (dwb != null) dwb[c] += (float) (g * v[c] * r);
+                        float dv = (float) (r * wt[c] * g - v[c] * r * r * r * dot / groupSize), sig = CpuMath.sigmoid(zv);
+                        if (dy != null) add(dy, base + c, dv * zv * sig);
+                        if (dz != null) add(dz, zBase + c, dv * ys.getAtIndex(Tensor.F32, base + c) * sig * (1 + zv * (1 - sig)));
+                    }
+                }
+            }
+            dw[block] = dwb;
+        });
+        if (dWeight != null)
+            for (int c = 0; c < w; c++) {
+                float sum = 0;
+                for (float[] b : dw) sum += b[c];
+                add(dWeight, c, sum);
+            }
+    }
+
+    private static void add(Tensor t, long i, float v) {
+        t.data().setAtIndex(Tensor.F32, i, t.data().getAtIndex(Tensor.F32, i) + v);
+    }
+
     /** dPre (T, n) += dOut ⊙ softplus′(pre) = dOut ⊙ sigmoid(pre) (1 where pre > 20, as torch). */
     static void softplus(Tensor pre, Tensor dOut, Tensor dPre) {
         MemorySegment p = pre.data(), g = dOut.data(), d = dPre.data();

@@ -5,6 +5,7 @@ import dev.statetune.backend.Backend;
 import dev.statetune.backend.LossResult;
 import dev.statetune.backend.ScanGrads;
 import dev.statetune.backend.SsdDims;
+import dev.statetune.backend.SsdGrads;
 import dev.statetune.tensor.DType;
 import dev.statetune.tensor.Tensor;
 
@@ -281,12 +282,28 @@ public final class CudaBackend implements Backend {
     @Override
     public void ssdScan(Tensor xBC, Tensor dtRaw, int dtCol, Tensor dtBias, float dtMin, float dtMax, Tensor A, Tensor D, SsdDims dims,
                         int batch, int len, Tensor state, Tensor hOffset, Tensor yOffset, Tensor y) {
-        throw new StatetuneException("Mamba-2 does not run on the CUDA backend yet; use --device cpu");
+        throw mamba2NotYet();
     }
 
     @Override
     public void gatedRmsNorm(Tensor y, Tensor z, int zCol, Tensor weight, int groupSize, float eps, Tensor out) {
-        throw new StatetuneException("Mamba-2 does not run on the CUDA backend yet; use --device cpu");
+        throw mamba2NotYet();
+    }
+
+    @Override
+    public void ssdScanBackward(Tensor xBC, Tensor dtRaw, int dtCol, Tensor dtBias, float dtMin, float dtMax, Tensor A, Tensor D, SsdDims dims,
+                                int batch, int len, Tensor h0, Tensor hOffset, Tensor yOffset, Tensor dy, SsdGrads grads) {
+        throw mamba2NotYet();
+    }
+
+    @Override
+    public void gatedRmsNormBackward(Tensor y, Tensor z, int zCol, Tensor weight, int groupSize, float eps, Tensor dOut,
+                                     Tensor dy, Tensor dz, Tensor dWeight) {
+        throw mamba2NotYet();
+    }
+
+    private static StatetuneException mamba2NotYet() {
+        return new StatetuneException("Mamba-2 does not run on the CUDA backend yet; use --device cpu");
     }
 
     @Override

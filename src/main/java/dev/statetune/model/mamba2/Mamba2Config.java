@@ -127,4 +127,17 @@ public record Mamba2Config(int modelDim, int nLayers, int vocabSize, SsdDims ssd
 
     /** in_proj's output width: z (innerDim) | xBC (convDim) | dt (nHeads). */
     public int inProjDim() { return innerDim() + convDim() + ssd.nHeads(); }
+
+    /** Parameters of the model, the tied lm_head counted once. */
+    public long parameterCount() {
+        long d = modelDim, di = innerDim(), conv = convDim(), nh = ssd.nHeads(), proj = inProjDim();
+        long perLayer = d                                                  // norm
+                + proj * d + (useBias ? proj : 0)                          // in_proj
+                + conv * convWidth + (useConvBias ? conv : 0)              // conv1d
+                + 3 * nh                                                   // dt_bias, A_log, D
+                + di                                                       // the gated norm
+                + di * d + (useBias ? d : 0);                              // out_proj
+        long embedding = (long) vocabSize * d;
+        return embedding + nLayers * perLayer + d + (tieEmbeddings ? 0 : embedding);
+    }
 }

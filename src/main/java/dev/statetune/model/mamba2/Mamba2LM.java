@@ -2,26 +2,43 @@ package dev.statetune.model.mamba2;
 
 import dev.statetune.StatetuneException;
 import dev.statetune.backend.Backend;
+import dev.statetune.backend.LossResult;
+import dev.statetune.backend.SsdGrads;
 import dev.statetune.io.Checkpoint;
+import dev.statetune.model.DecodeState;
+import dev.statetune.model.LanguageModel;
+import dev.statetune.model.LmHead;
+import dev.statetune.model.LowRankPass;
 import dev.statetune.model.TokenIds;
+import dev.statetune.model.TrainedWeight;
+import dev.statetune.model.WeightStore;
 import dev.statetune.tensor.Tensor;
 
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+
 /**
- * Mamba-2 causal language model (Hugging Face `Mamba2ForCausalLM`, its torch path), forward only:
- * embedding, L residual blocks `u + mixer(rmsnorm(u))`, final norm, lm_head (tied to the embedding
- * unless the config says otherwise). The mixer: in_proj → z | xBC | dt, causal conv + SiLU over
- * xBC, the SSD scan, the gated RMSNorm with z, out_proj. A whole sequence and a one-token decode
- * step are the same code, continuing from a Mamba2DecodeState.
+ * Mamba-2 causal language model (Hugging Face `Mamba2ForCausalLM`, its torch path): embedding, L
+ * residual blocks `u + mixer(rmsnorm(u))`, final norm, lm_head (tied to the embedding unless the
+ * config says otherwise). The mixer: in_proj → z | xBC | dt, causal conv + SiLU over xBC, the SSD
+ * scan, the gated RMSNorm with z, out_proj. A whole sequence and a one-token decode step are the
+ * same code, continuing from a DecodeState (conv (b, convDim, k−1), h (b, nHeads, headDim, n));
+ * loss() adds the hand-written backward, the mixer's ops in reverse.
  */
-public final class Mamba2LM implements AutoCloseable {
+public final class Mamba2LM implements LanguageModel {
     private final Mamba2Config cfg;
     private final Backend backend;
     private final Checkpoint checkpoint;
-    private final Tensor embedding;       // (vocab, d)
-    private final Mamba2Layer[] layers;
-    private final Tensor normF;           // (d)
-    private final Tensor lmHead;          // (vocab, d)
+    private final WeightStore weights;
+    private final LowRankPass lowRank;
+    private Tensor embedding;             // (vocab, d)
+    private Mamba2Layer[] layers;
+    private Tensor normF;                 // (d)
+    private Tensor lmHead;                // (vocab, d)
     private Mamba2Seams[] seams;          // per layer, filled by the PEFT methods
+    private long dropoutSeed;             // fixes the dropout draws of the next training forward
 
     public Mamba2LM(Checkpoint ckpt, Backend backend) {
         if (ckpt.configJson() == null || !Mamba2Config.describes(ckpt.configJson()))
@@ -29,35 +46,60 @@ public final class Mamba2LM implements AutoCloseable {
         this.cfg = Mamba2Config.fromJson(ckpt.configJson(), ckpt.dir().resolve("config.json"));
         this.backend = backend;
         this.checkpoint = ckpt;
+        this.weights = new WeightStore(ckpt, backend);
+        this.lowRank = new LowRankPass(backend);
         int d = cfg.modelDim(), di = cfg.innerDim(), conv = cfg.convDim(), nh = cfg.ssd().nHeads(), proj = cfg.inProjDim();
-        embedding = weight("backbone.embeddings.weight", cfg.vocabSize(), d);
+        weights.store("backbone.embeddings.weight", cfg.vocabSize(), d);
+        for (int i = 0; i < cfg.nLayers(); i++) {
+            String m = "backbone.layers." + i + ".mixer.";
+            weights.store("backbone.layers." + i + ".norm.weight", d);
+            weights.store(m + "in_proj.weight", proj, d);
+            if (cfg.useBias()) weights.store(m + "in_proj.bias", proj);
+            weights.store(m + "conv1d.weight", conv, 1, cfg.convWidth());
+            if (cfg.useConvBias()) weights.store(m + "conv1d.bias", conv);
+            weights.store(m + "dt_bias", nh);
+            weights.store(m + "A_log", nh);
+            weights.store(m + "D", nh);
+            weights.store(m + "norm.weight", di);
+            weights.store(m + "out_proj.weight", d, di);
+            if (cfg.useBias()) weights.store(m + "out_proj.bias", d);
+        }
+        weights.store("backbone.norm_f.weight", d);
+        if (!cfg.tieEmbeddings()) weights.store("lm_head.weight", cfg.vocabSize(), d);
+        seams = new Mamba2Seams[cfg.nLayers()];
+        Arrays.fill(seams, Mamba2Seams.NONE);
+        build();
+    }
+
+    /** (Re)assembles the layers from the current weights; A = −exp(A_log) is derived here. */
+    private void build() {
+        embedding = weights.weight("backbone.embeddings.weight");
         layers = new Mamba2Layer[cfg.nLayers()];
         for (int i = 0; i < layers.length; i++) {
             String m = "backbone.layers." + i + ".mixer.";
-            layers[i] = new Mamba2Layer(weight("backbone.layers." + i + ".norm.weight", d),
-                    weight(m + "in_proj.weight", proj, d), cfg.useBias() ? weight(m + "in_proj.bias", proj) : null,
-                    weight(m + "conv1d.weight", conv, 1, cfg.convWidth()), cfg.useConvBias() ? weight(m + "conv1d.bias", conv) : null,
-                    weight(m + "dt_bias", nh), negExp(weight(m + "A_log", nh)), weight(m + "D", nh), weight(m + "norm.weight", di),
-                    weight(m + "out_proj.weight", d, di), cfg.useBias() ? weight(m + "out_proj.bias", d) : null);
+            layers[i] = new Mamba2Layer(weights.weight("backbone.layers." + i + ".norm.weight"), weights.weight(m + "in_proj.weight"),
+                    weights.weight(m + "in_proj.bias"), weights.weight(m + "conv1d.weight"), weights.weight(m + "conv1d.bias"),
+                    weights.weight(m + "dt_bias"), WeightStore.negExp(weights.weight(m + "A_log")), weights.weight(m + "D"),
+                    weights.weight(m + "norm.weight"), weights.weight(m + "out_proj.weight"), weights.weight(m + "out_proj.bias"));
         }
-        normF = weight("backbone.norm_f.weight", d);
-        lmHead = cfg.tieEmbeddings() ? embedding : weight("lm_head.weight", cfg.vocabSize(), d);
-        seams = new Mamba2Seams[layers.length];
-        java.util.Arrays.fill(seams, Mamba2Seams.NONE);
-    }
-
-    private Tensor weight(String name, long... shape) {
-        return backend.prepareWeight(checkpoint.get(name, shape));
-    }
-
-    private static Tensor negExp(Tensor aLog) {
-        float[] a = aLog.toFloatArray();
-        for (int i = 0; i < a.length; i++) a[i] = (float) -Math.exp(a[i]);
-        return Tensor.of(a, aLog.shape());
+        normF = weights.weight("backbone.norm_f.weight");
+        lmHead = cfg.tieEmbeddings() ? embedding : weights.weight("lm_head.weight");
     }
 
     public Mamba2Config config() { return cfg; }
-    public Backend backend() { return backend; }
+    @Override public Backend backend() { return backend; }
+    @Override public int vocabSize() { return cfg.vocabSize(); }
+    @Override public int eosTokenId() { return cfg.eosTokenId(); }
+    @Override public long parameterCount() { return cfg.parameterCount(); }
+    @Override public Tensor storedWeight(String name) { return weights.stored(name); }
+    @Override public List<String> weightNames() { return weights.names(); }
+    @Override public void setDropoutSeed(long seed) { dropoutSeed = seed; }
+
+    @Override
+    public void setTrainedWeights(Map<String, TrainedWeight> trained) {
+        weights.train(trained);
+        build();
+    }
 
     /** Plugs per-layer seams (one per layer) into the mixers; Mamba2Seams.NONE leaves a layer as the checkpoint has it. */
     public void setSeams(Mamba2Seams[] perLayer) {
@@ -66,20 +108,47 @@ public final class Mamba2LM implements AutoCloseable {
     }
 
     /** The state before the first token: zero conv inputs, and zeros or the seams' initial SSM states. */
-    public Mamba2DecodeState newState(int batch) {
-        Mamba2DecodeState state = new Mamba2DecodeState(backend, cfg, batch);
+    @Override
+    public DecodeState newState(int batch) {
+        var ssd = cfg.ssd();
+        Tensor[] conv = new Tensor[layers.length], ssm = new Tensor[layers.length];
         for (int i = 0; i < layers.length; i++) {
+            conv[i] = backend.allocate(batch, cfg.convDim(), cfg.convWidth() - 1);
+            ssm[i] = backend.allocate(batch, ssd.nHeads(), ssd.headDim(), ssd.stateDim());
             Tensor h0 = seams[i].h0();   // (nHeads, headDim, n)
-            if (h0 != null) for (int s = 0; s < batch; s++) backend.copy(h0, state.ssm[i].rows(s, s + 1).reshape(h0.shape()));
+            if (h0 != null) for (int s = 0; s < batch; s++) backend.copy(h0, ssm[i].rows(s, s + 1).reshape(h0.shape()));
         }
-        return state;
+        return new DecodeState(conv, ssm, batch);
     }
 
-    /**
-     * Logits (batch·len, vocab) for ids (batch, len), continuing from state (which is updated to
-     * the end of the sequences). A fresh state gives the whole-sequence forward.
-     */
-    public Tensor forward(int[][] ids, Mamba2DecodeState state) {
+    @Override
+    public Tensor forward(int[][] ids, DecodeState state) {
+        return head(residualStream(ids, state));
+    }
+
+    @Override
+    public Tensor forwardLast(int[] ids, DecodeState state) {
+        return head(LmHead.gatherRows(backend, residualStream(new int[][] {ids}, state), new long[] {ids.length - 1}));
+    }
+
+    /** Only the b rows at lengths[s]−1 go through the LM head; a causal model's logits there ignore the padding after them. */
+    @Override
+    public Tensor lastLogits(int[][] ids, int[] lengths) {
+        return head(LmHead.gatherRows(backend, residualStream(ids, newState(ids.length)), TokenIds.lastRows(ids, lengths)));
+    }
+
+    @Override
+    public Tensor step(int[] ids, DecodeState state) {
+        return forward(TokenIds.column(ids), state);
+    }
+
+    /** Logits (T, vocab) for residual (T, d). */
+    private Tensor head(Tensor residual) {
+        return LmHead.logits(backend, residual, normF, cfg.normEps(), lmHead);
+    }
+
+    /** The residual stream (b·len, d) after the last block for ids (b, len), continuing from state. */
+    private Tensor residualStream(int[][] ids, DecodeState state) {
         int batch = ids.length, len = ids[0].length, tokens = batch * len;
         if (state.batch != batch) throw new IllegalArgumentException("state for batch " + state.batch + ", ids for " + batch);
         int[] flat = TokenIds.flatten(ids, cfg.vocabSize());
@@ -87,36 +156,36 @@ public final class Mamba2LM implements AutoCloseable {
         backend.embedding(embedding, flat, residual);
         Activations act = new Activations(tokens);
         for (int i = 0; i < layers.length; i++) {
-            mixer(i, residual, act, batch, len, state);
+            mixer(i, residual, act, batch, len, state.conv(i), state.ssm(i), null);
             backend.addInPlace(residual, act.out);
         }
-        Tensor normed = backend.allocate(tokens, cfg.modelDim());        // (T, d)
-        backend.rmsNorm(residual, normF, cfg.normEps(), normed);
-        Tensor logits = backend.allocate(tokens, cfg.vocabSize());       // (T, vocab)
-        backend.linear(normed, 0, lmHead, null, logits);
-        return logits;
+        return residual;
     }
 
-    /** Logits (batch, vocab) of one new token per sequence, advancing state by one position. */
-    public Tensor step(int[] ids, Mamba2DecodeState state) {
-        return forward(TokenIds.column(ids), state);
-    }
-
-    /** act.out (T, d) = mixer(rmsnorm(u)) of layer i for u (T, d), continuing from the layer's states. */
-    private void mixer(int i, Tensor u, Activations act, int batch, int len, Mamba2DecodeState state) {
+    /**
+     * act.out (T, d) = mixer(rmsnorm(u)) of layer i for u (T, d), continuing from the layer's conv
+     * (b, convDim, k−1) and SSM (b, nHeads, headDim, n) states. With saved non-null (training), LoRA's
+     * dropout applies and its activations are kept there.
+     */
+    private void mixer(int i, Tensor u, Activations act, int batch, int len, Tensor convState, Tensor ssmState,
+                       List<LowRankPass.Activation> saved) {
         Mamba2Layer w = layers[i];
+        Mamba2Seams seam = seams[i];
         int di = cfg.innerDim();
+        long seed = dropoutSeed * 1_000_003L + i;
         backend.rmsNorm(u, w.norm(), cfg.normEps(), act.normed);
         backend.linear(act.normed, 0, w.inProj(), w.inProjBias(), act.zxbcdt);
+        lowRank.forward(seam.lowRank(), "in_proj", act.normed, 0, act.zxbcdt, saved, seed);
         backend.copyColumns(act.zxbcdt, di, act.xBCraw);
-        backend.causalConv1dSilu(act.xBCraw, batch, len, w.convWeight(), w.convBias(), state.conv[i], act.xBC);
+        backend.causalConv1dSilu(act.xBCraw, batch, len, w.convWeight(), w.convBias(), convState, act.xBC);
         backend.ssdScan(act.xBC, act.zxbcdt, di + cfg.convDim(), w.dtBias(), cfg.dtMin(), cfg.dtMax(), w.A(), w.D(), cfg.ssd(),
-                batch, len, state.ssm[i], seams[i].hOffset(), seams[i].yOffset(), act.y);
+                batch, len, ssmState, seam.hOffset(), seam.yOffset(), act.y);
         backend.gatedRmsNorm(act.y, act.zxbcdt, 0, w.gatedNorm(), cfg.gatedNormGroup(), cfg.gatedNormEps(), act.gated);
         backend.linear(act.gated, 0, w.outProj(), w.outProjBias(), act.out);
+        lowRank.forward(seam.lowRank(), "out_proj", act.gated, 0, act.out, saved, seed);
     }
 
-    /** Per-forward scratch buffers, reused by every layer. */
+    /** One layer's mixer buffers: scratch reused by every layer in inference, kept per layer for the backward in training. */
     private final class Activations {
         final Tensor normed;     // (T, d) the mixer's input
         final Tensor zxbcdt;     // (T, di + convDim + nHeads) in_proj output: z | xBC | dt
@@ -135,6 +204,82 @@ public final class Mamba2LM implements AutoCloseable {
             gated = backend.allocate(tokens, cfg.innerDim());
             out = backend.allocate(tokens, cfg.modelDim());
         }
+    }
+
+    /** What one block's forward keeps for its backward. */
+    private record Saved(Tensor u,                              // (T, d) the block's input
+                         Activations act,
+                         Tensor h0,                             // (b, nHeads, headDim, n) the scan's initial state
+                         List<LowRankPass.Activation> lowRank) {}
+
+    @Override
+    public LossResult loss(int[][] ids, int[][] labels, boolean backward) {
+        if (weights.anyTrained()) build();   // the optimizer changed the trained values (A_log's A is derived)
+        int batch = ids.length, len = ids[0].length, tokens = batch * len;
+        int[] flat = TokenIds.flatten(ids, cfg.vocabSize()), targets = new int[tokens];
+        Arrays.fill(targets, -100);
+        for (int s = 0; s < batch; s++) for (int t = 0; t + 1 < len; t++) targets[s * len + t] = labels[s][t + 1];
+        DecodeState start = newState(batch);
+        Tensor residual = backend.allocate(tokens, cfg.modelDim());      // (T, d)
+        backend.embedding(embedding, flat, residual);
+        Saved[] saved = new Saved[layers.length];
+        for (int i = 0; i < layers.length; i++) {
+            Activations act = new Activations(tokens);
+            Tensor state = backend.allocate(start.ssm(i).shape());       // (b, nHeads, headDim, n), advanced by the scan
+            backend.copy(start.ssm(i), state);
+            saved[i] = new Saved(residual, act, start.ssm(i), new ArrayList<>());
+            mixer(i, residual, act, batch, len, start.conv(i), state, saved[i].lowRank());
+            residual = LmHead.sum(backend, residual, act.out);
+        }
+        Tensor hidden = backend.allocate(tokens, cfg.modelDim());        // (T, d)
+        backend.rmsNorm(residual, normF, cfg.normEps(), hidden);
+        long count = Arrays.stream(targets).filter(t -> t >= 0).count();
+        float scale = count == 0 ? 0 : 1f / count;
+        Tensor dHidden = backward ? backend.allocate(tokens, cfg.modelDim()) : null;
+        Tensor dEmbedding = weights.grad("backbone.embeddings.weight");
+        LossResult result = backend.crossEntropy(hidden, lmHead, targets, scale, dHidden,
+                cfg.tieEmbeddings() ? dEmbedding : weights.grad("lm_head.weight"));
+        if (!backward || count == 0) return result;
+        Tensor dResidual = backend.allocate(tokens, cfg.modelDim());     // (T, d)
+        backend.rmsNormBackward(residual, normF, cfg.normEps(), dHidden, dResidual, weights.grad("backbone.norm_f.weight"));
+        for (int i = layers.length - 1; i >= 0; i--) mixerBackward(i, saved[i], batch, len, dResidual);
+        if (dEmbedding != null) backend.embeddingBackward(flat, dResidual, dEmbedding);
+        return result;
+    }
+
+    /** dResidual (T, d) holds ∂loss/∂(block output); on return, ∂loss/∂(block input). The mixer in reverse. */
+    private void mixerBackward(int layer, Saved a, int batch, int len, Tensor dResidual) {
+        Mamba2Layer w = layers[layer];
+        Mamba2Seams seam = seams[layer];
+        Activations act = a.act();
+        String m = "backbone.layers." + layer + ".mixer.";
+        int tokens = batch * len, di = cfg.innerDim(), conv = cfg.convDim();
+        Tensor dGated = backend.allocate(tokens, di);                    // (T, di)
+        backend.linearBackward(act.gated, 0, w.outProj(), dResidual, dGated, 0, weights.grad(m + "out_proj.weight"), weights.grad(m + "out_proj.bias"));
+        lowRank.backward(a.lowRank(), "out_proj", dResidual, dGated);
+        Tensor dy = backend.allocate(tokens, di), dZxbcdt = backend.allocate(tokens, cfg.inProjDim());   // (T, di), (T, di + convDim + nHeads)
+        backend.gatedRmsNormBackward(act.y, act.zxbcdt, 0, w.gatedNorm(), cfg.gatedNormGroup(), cfg.gatedNormEps(), dGated, dy, dZxbcdt,
+                weights.grad(m + "norm.weight"));
+        Tensor dXBC = backend.allocate(tokens, conv);                    // (T, convDim)
+        Tensor dh0 = seam.dh0() == null ? null : backend.allocate(a.h0().shape());
+        Tensor dALog = weights.grad(m + "A_log"), dA = dALog == null ? null : backend.allocate(w.A().shape());
+        backend.ssdScanBackward(act.xBC, act.zxbcdt, di + conv, w.dtBias(), cfg.dtMin(), cfg.dtMax(), w.A(), w.D(), cfg.ssd(), batch, len,
+                a.h0(), seam.hOffset(), seam.yOffset(), dy,
+                new SsdGrads(dXBC, dZxbcdt, weights.grad(m + "dt_bias"), dA, weights.grad(m + "D"), dh0, seam.dhOffset(), seam.dyOffset()));
+        if (dh0 != null)
+            for (int s = 0; s < batch; s++) backend.addInPlace(seam.dh0(), dh0.rows(s, s + 1).reshape(seam.dh0().shape()));
+        if (dALog != null) {   // A = −exp(A_log), so ∂A/∂A_log = A
+            backend.multiplyInPlace(dA, w.A());
+            backend.addInPlace(dALog, dA);
+        }
+        Tensor dXBCraw = backend.allocate(tokens, conv);                 // (T, convDim)
+        backend.causalConv1dSiluBackward(act.xBCraw, batch, len, w.convWeight(), w.convBias(), null, dXBC, dXBCraw,
+                weights.grad(m + "conv1d.weight"), weights.grad(m + "conv1d.bias"), null);
+        backend.addScaledColumns(dZxbcdt, di, dXBCraw, 1f);
+        Tensor dNormed = backend.allocate(tokens, cfg.modelDim());       // (T, d)
+        backend.linearBackward(act.normed, 0, w.inProj(), dZxbcdt, dNormed, 0, weights.grad(m + "in_proj.weight"), weights.grad(m + "in_proj.bias"));
+        lowRank.backward(a.lowRank(), "in_proj", dZxbcdt, dNormed);
+        backend.rmsNormBackward(a.u(), w.norm(), cfg.normEps(), dNormed, dResidual, weights.grad("backbone.layers." + layer + ".norm.weight"));
     }
 
     @Override

@@ -4,6 +4,7 @@ import dev.statetune.Fixtures;
 import dev.statetune.backend.cpu.CpuBackend;
 import dev.statetune.io.Checkpoint;
 import dev.statetune.io.SafeTensors;
+import dev.statetune.model.DecodeState;
 import dev.statetune.tensor.Tensor;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
@@ -59,7 +60,7 @@ class Mamba2ParityTest {
         try (SafeTensors ref = reference(referenceName); Mamba2LM lm = open(modelName)) {
             int[][] prompt = Fixtures.ids(ref.get("greedy_prompt")), expected = Fixtures.ids(ref.get(key));
             int b = prompt.length, p = prompt[0].length, total = expected[0].length, v = lm.config().vocabSize();
-            Mamba2DecodeState state = lm.newState(b);
+            DecodeState state = lm.newState(b);
             float[] logits = lm.forward(prompt, state).toFloatArray();
             int[][] got = new int[b][];
             int[] next = new int[b];
@@ -90,7 +91,7 @@ class Mamba2ParityTest {
         try (SafeTensors ref = reference(modelName); Mamba2LM lm = open(modelName)) {
             int[][] ids = Fixtures.ids(ref.get("ids_b"));
             float[] whole = lm.forward(ids, lm.newState(ids.length)).toFloatArray();
-            Mamba2DecodeState state = lm.newState(ids.length);
+            DecodeState state = lm.newState(ids.length);
             float[] stepped = Fixtures.stepwiseLogits(ids, lm.config().vocabSize(), column -> lm.step(column, state).toFloatArray());
             Fixtures.assertClose(whole, stepped, 1e-5, 1e-5, "step vs whole sequence");
         }
@@ -102,7 +103,7 @@ class Mamba2ParityTest {
             int[][] ids = Fixtures.ids(ref.get("ids_a"));
             int b = ids.length, l = ids[0].length, cut = 19, v = lm.config().vocabSize();
             float[] whole = lm.forward(ids, lm.newState(b)).toFloatArray();
-            Mamba2DecodeState state = lm.newState(b);
+            DecodeState state = lm.newState(b);
             int[][] head = new int[b][], tail = new int[b][];
             for (int s = 0; s < b; s++) {
                 head[s] = java.util.Arrays.copyOfRange(ids[s], 0, cut);

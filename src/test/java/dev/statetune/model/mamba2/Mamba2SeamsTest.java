@@ -6,6 +6,7 @@ import dev.statetune.backend.SsdDims;
 import dev.statetune.backend.cpu.CpuBackend;
 import dev.statetune.io.Checkpoint;
 import dev.statetune.io.SafeTensors;
+import dev.statetune.model.DecodeState;
 import dev.statetune.tensor.Tensor;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
@@ -92,7 +93,7 @@ class Mamba2SeamsTest {
             float[] seamed = logits(lm, new Mamba2Seams(null, null, h0));
             lm.setSeams(new Mamba2Seams[] {Mamba2Seams.NONE, Mamba2Seams.NONE, Mamba2Seams.NONE});
             int[][] ids = ids();
-            Mamba2DecodeState state = lm.newState(ids.length);
+            DecodeState state = lm.newState(ids.length);
             for (int b = 0; b < ids.length; b++) CPU.copy(h0, state.ssm(LAYER).rows(b, b + 1).reshape(h0.shape()));
             assertArrayEquals(seamed, lm.forward(ids, state).toFloatArray());
         }

@@ -1,0 +1,126 @@
+package dev.statetune.peft;
+
+import dev.statetune.Fixtures;
+import dev.statetune.StatetuneException;
+import dev.statetune.backend.cpu.CpuBackend;
+import dev.statetune.data.Example;
+import dev.statetune.data.LateSignalTask;
+import dev.statetune.io.Checkpoint;
+import dev.statetune.model.DecodeState;
+import dev.statetune.model.mamba2.Mamba2LM;
+import dev.statetune.train.Trainer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.SplittableRandom;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * The methods on the Mamba-2 tiny fixture (PAPER_NOTES.md, Mamba-2 analogue): a fresh adapter
+ * leaves the logits bit-identical, its size is Method.parameterCount's, every method lowers the loss
+ * of the late-signal task, a trained adapter steps as it runs whole sequences and survives a save and
+ * load; the methods without a Mamba-2 form are refused with one line.
+ */
+class Mamba2PeftTest {
+    static final CpuBackend CPU = new CpuBackend(2);
+    static final MethodOptions OPTIONS = MethodOptions.defaults().withLoraTargets(MethodOptions.MAMBA2_LORA_TARGETS);
+    static final int[][] IDS = {{3, 141, 59, 26, 535, 89, 79, 323, 846, 17, 4, 44, 9}, {7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19}};
+    @TempDir Path dir;
+
+    @AfterAll
+    static void close() { CPU.close(); }
+
+    static Mamba2LM tiny() {
+        return new Mamba2LM(Checkpoint.open(Fixtures.resource("fixtures/mamba2/tiny")), CPU);
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = Method.class, names = {"STATE_OFFSET_H", "STATE_OFFSET_Y", "INITIAL_STATE", "LORA", "BITFIT", "FULL"})
+    void aFreshAdapterLeavesTheLogitsBitIdenticalAndHasTheCountedSize(Method method) {
+        try (Mamba2LM lm = tiny()) {
+            float[] plain = lm.forward(IDS, lm.newState(IDS.length)).toFloatArray();
+            Adapter adapter = Adapter.create(lm, List.of(method), OPTIONS);
+            adapter.attach(lm);
+            assertArrayEquals(plain, lm.forward(IDS, lm.newState(IDS.length)).toFloatArray(), method.cliName);
+            assertEquals(method.parameterCount(lm.config(), OPTIONS), adapter.parameterCount(), method.cliName);
+        }
+    }
+
+    @Test
+    void parameterCountsFollowTheShapes() {
+        try (Mamba2LM lm = tiny()) {   // 3 layers, 8 heads × 16, 2 groups, n 16, d 64, in_proj 64 → 128 + 192 + 8
+            var c = lm.config();
+            assertEquals(3L * 8 * 16 * 16, Method.STATE_OFFSET_H.parameterCount(c, OPTIONS));
+            assertEquals(3L * 8 * 16, Method.STATE_OFFSET_Y.parameterCount(c, OPTIONS));
+            assertEquals(3L * 8 * (64 + 328 + 128 + 64), Method.LORA.parameterCount(c, OPTIONS));
+            assertEquals(3L * 8, Method.BITFIT.parameterCount(c, OPTIONS));   // no conv or projection biases: dt_bias only
+            assertEquals(154568, Method.FULL.parameterCount(c, OPTIONS));
+        }
+    }
+
+    /**
+     * 30 AdamW steps. The fixture's weights are small (initializer_range 0.1), so states, offsets and
+     * dt_bias take larger steps. An initial state's influence decays with the context (PAPER_NOTES.md),
+     * here within a few tokens, so it gets a 2-token context; BitFit has only dt_bias (24 values) on
+     * this fixture, so it must lower the loss by 1% rather than 5%.
+     */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"STATE_OFFSET_H, 12, 3e-1, 0.95", "STATE_OFFSET_Y, 12, 3e-1, 0.95", "INITIAL_STATE, 2, 3e-1, 0.95",
+            "LORA, 12, 1e-2, 0.95", "BITFIT, 12, 1, 0.99", "FULL, 12, 1e-2, 0.95"})
+    void everyMethodLowersTheLossOfTheLateSignalTask(Method method, int context, double lr, double ratio) {
+        try (Mamba2LM lm = tiny()) {
+            List<Example> eval = LateSignalTask.examples(16, context, 77, 1000, 9);
+            Adapter adapter = Adapter.create(lm, List.of(method), OPTIONS);
+            adapter.attach(lm);
+            double before = Trainer.evaluate(lm, eval, 8, 0).meanLoss();
+            Trainer.train(lm, adapter, LateSignalTask.examples(64, context, 77, 1000, 1), List.of(),
+                    new Trainer.Options("adamw", lr, 0, "linear", 0, 1.0, 1, 4, 1, 30, 42, 0, 0, false, 0), dir, false);
+            double after = Trainer.evaluate(lm, eval, 8, 0).meanLoss();
+            System.out.printf("mamba2 %s: eval loss %.3f -> %.3f%n", method.cliName, before, after);
+            assertTrue(after < ratio * before, method.cliName + ": " + before + " -> " + after);
+        }
+    }
+
+    @Test
+    void aTrainedAdapterStepsAsItRunsWholeSequencesAndSurvivesSaveAndLoad() {
+        List<Method> methods = List.of(Method.STATE_OFFSET_H, Method.STATE_OFFSET_Y, Method.INITIAL_STATE, Method.LORA);
+        try (Mamba2LM lm = tiny()) {
+            Adapter adapter = Adapter.create(lm, methods, OPTIONS);
+            SplittableRandom rnd = new SplittableRandom(3);
+            for (Parameter p : adapter.parameters())
+                for (int i = 0; i < p.value.length; i++) p.value[i] += (float) (0.2 * (rnd.nextDouble() * 2 - 1));
+            adapter.attach(lm);
+            float[] whole = lm.forward(IDS, lm.newState(IDS.length)).toFloatArray();
+            float[] plainWhole;
+            DecodeState state = lm.newState(IDS.length);
+            float[] stepped = Fixtures.stepwiseLogits(IDS, lm.vocabSize(), column -> lm.step(column, state).toFloatArray());
+            Fixtures.assertClose(whole, stepped, 1e-5, 1e-5, "step vs whole sequence with every seam");
+            adapter.save(dir);
+            try (Mamba2LM other = tiny()) {
+                plainWhole = other.forward(IDS, other.newState(IDS.length)).toFloatArray();
+                Adapter.load(dir, other).attach(other);
+                assertArrayEquals(whole, other.forward(IDS, other.newState(IDS.length)).toFloatArray(), "loaded adapter");
+            }
+            assertFalse(java.util.Arrays.equals(whole, plainWhole), "the adapter changes the logits");
+        }
+    }
+
+    @Test
+    void methodsWithoutAMamba2FormAreRefusedWithOneLine() {
+        try (Mamba2LM lm = tiny()) {
+            for (Method m : new Method[] {Method.PREFIX, Method.PROMPT, Method.ADDITIONAL_SCAN}) {
+                var e = assertThrows(StatetuneException.class, () -> Adapter.create(lm, List.of(m), OPTIONS));
+                assertTrue(e.getMessage().contains("not available for Mamba-2"), e.getMessage());
+            }
+            var lora = assertThrows(StatetuneException.class, () -> Adapter.create(lm, List.of(Method.LORA), MethodOptions.defaults()));
+            assertTrue(lora.getMessage().contains("in_proj,out_proj"), lora.getMessage());
+        }
+    }
+}
