@@ -30,7 +30,12 @@ class Mamba2GradientTest {
     static void close() { CPU.close(); }
 
     static Mamba2LM tiny() {
-        return new Mamba2LM(Checkpoint.open(Fixtures.resource("fixtures/mamba2/tiny")), CPU);
+        return tiny(CPU);
+    }
+
+    /** The tiny fixture on a backend the caller owns (another test class's backend may be closed already). */
+    static Mamba2LM tiny(dev.statetune.backend.Backend backend) {
+        return new Mamba2LM(Checkpoint.open(Fixtures.resource("fixtures/mamba2/tiny")), backend);
     }
 
     static Tensor random(SplittableRandom rnd, double scale, long... shape) {

@@ -30,7 +30,7 @@ class Mamba2TorchGradientTest {
     @Test
     void lossSeamAndWeightGradientsMatchPyTorchAutograd() {
         try (SafeTensors ref = SafeTensors.open(Fixtures.resource("fixtures/mamba2/peft.reference.safetensors"));
-             Mamba2LM lm = Mamba2GradientTest.tiny()) {
+             Mamba2LM lm = Mamba2GradientTest.tiny(CPU)) {
             Mamba2Seams[] seams = new Mamba2Seams[lm.config().nLayers()];
             for (int i = 0; i < seams.length; i++) {
                 Tensor[] v = new Tensor[3], g = new Tensor[3];
