@@ -265,11 +265,62 @@ public final class CudaBackend implements Backend {
     public void selectiveScan(Tensor x, Tensor dt, Tensor A, Tensor bc, int bCol, Tensor D, Tensor z, int zCol,
                               int batch, int len, Tensor state, Tensor hOffset, Tensor yOffset, Tensor y) {
         timed("scan", () -> {
-            int di = (int) A.size(0), n = (int) A.size(1);
-            int lanes = scanLanes(n), perBlock = 128 / lanes;
-            kernels.launch("selective_scan", (di + perBlock - 1) / perBlock, batch, 128, ptr(x), ptr(dt), ptr(A), ptr(bc), (int) bc.size(1), bCol,
-                    ptr(D), ptr(z), (int) z.size(1), zCol, len, di, n, lanes, out(state), ptr(hOffset), ptr(yOffset), out(y));
+            ScanShape sh = new ScanShape(A);
+            if (len <= sh.chunkLen) {   // a decode step or a short prompt: one pass
+                kernels.launch("selective_scan", sh.grid, batch, 128, ptr(x), ptr(dt), ptr(A), ptr(bc), (int) bc.size(1), bCol, ptr(D), ptr(z),
+                        (int) z.size(1), zCol, len, sh.di, sh.n, sh.lanes, out(state), ptr(hOffset), ptr(yOffset), out(y));
+                return;
+            }
+            ChunkStates chunks = chunkStates(sh, x, dt, A, bc, bCol, batch, len, state, out(state));
+            kernels.launch3d("scan_chunk_out", sh.grid, batch, chunks.count, 128, sh.floats(3, 2) * 4, ptr(x), ptr(dt), ptr(A), ptr(bc),
+                    (int) bc.size(1), bCol, ptr(D), ptr(z), (int) z.size(1), zCol, len, sh.di, sh.n, sh.lanes, sh.chunkLen,
+                    chunks.start.address(), ptr(hOffset), ptr(yOffset), out(y));
+            chunks.release(memory);
         });
+    }
+
+    /**
+     * How the scan kernels cut the work for A (di, n): `lanes` threads per channel, `perBlock`
+     * channels in a block of 128, `grid` blocks per sequence, and chunks of `chunkLen` steps, as long
+     * as the block's staged tiles stay within 48 KB of shared memory.
+     */
+    private static final class ScanShape {
+        final int di, n, lanes, perBlock, grid, chunkLen;
+
+        ScanShape(Tensor A) {
+            di = (int) A.size(0);
+            n = (int) A.size(1);
+            lanes = scanLanes(n);
+            perBlock = 128 / lanes;
+            grid = (di + perBlock - 1) / perBlock;
+            chunkLen = Math.max(1, Math.min(32, 4096 / (perBlock * n)));
+        }
+
+        /** Floats of a staged tile: `channels` per-channel rows and `stateWidths` × n B/C columns per step. */
+        int floats(int channels, int stateWidths) {
+            return chunkLen * (channels * perBlock + stateWidths * n);
+        }
+    }
+
+    /** The state entering each chunk of a chunked scan (start), and each chunk's Σ dt. */
+    private record ChunkStates(int count, MemorySegment start, MemorySegment dtsum, MemorySegment hloc) {
+        void release(DeviceMemory memory) {
+            memory.release(start);
+            memory.release(dtsum);
+            memory.release(hloc);
+        }
+    }
+
+    /** Passes 1 and 2 of the chunked scan, from h0 (may be null: zeros); the final state goes to hEnd (0: nowhere). */
+    private ChunkStates chunkStates(ScanShape sh, Tensor x, Tensor dt, Tensor A, Tensor bc, int bCol, int batch, int len, Tensor h0, long hEnd) {
+        int count = (len + sh.chunkLen - 1) / sh.chunkLen;
+        long states = (long) batch * count * sh.di;
+        ChunkStates c = new ChunkStates(count, memory.scratch(4 * states * sh.n), memory.scratch(4 * states), memory.scratch(4 * states * sh.n));
+        kernels.launch3d("scan_chunk_local", sh.grid, batch, count, 128, sh.floats(2, 1) * 4, ptr(x), ptr(dt), ptr(A), ptr(bc),
+                (int) bc.size(1), bCol, len, sh.di, sh.n, sh.lanes, sh.chunkLen, c.hloc.address(), c.dtsum.address());
+        kernels.launch("scan_chunk_carry", sh.grid, batch, 128, ptr(A), sh.di, sh.n, sh.lanes, count, ptr(h0), c.hloc.address(),
+                c.dtsum.address(), c.start.address(), hEnd);
+        return c;
     }
 
     /** Threads that share one channel's n states in the scan kernels: a power of two, at most 32, each lane holding ≤ 8 states. */
@@ -364,21 +415,26 @@ public final class CudaBackend implements Backend {
     public void selectiveScanBackward(Tensor x, Tensor dt, Tensor A, Tensor bc, int bCol, Tensor D, Tensor z, int zCol, int batch, int len,
                                       Tensor h0, Tensor hOffset, Tensor yOffset, Tensor dy, ScanGrads g) {
         timed("scan backward", () -> {
-            int di = (int) A.size(0), n = (int) A.size(1);
-            int lanes = scanLanes(n), perBlock = 128 / lanes, grid = (di + perBlock - 1) / perBlock;
+            ScanShape sh = new ScanShape(A);
             long rows = (long) batch * len;
-            MemorySegment hist = memory.scratch(4L * rows * di * n);            // (b·len, di, n) every h_t
-            MemorySegment partials = memory.scratch(4L * grid * rows * 2 * n);  // (blocks, b·len, 2n) dB | dC per block
-            kernels.launch("scan_states", grid, batch, 128, ptr(x), ptr(dt), ptr(A), ptr(bc), (int) bc.size(1), bCol, len, di, n, lanes,
-                    ptr(h0), hist.address());
-            kernels.launchShared("scan_backward", grid, batch, 128, 4 * perBlock * 2 * n, ptr(x), ptr(dt), ptr(A), ptr(bc), (int) bc.size(1), bCol,
-                    ptr(D), ptr(z), (int) z.size(1), zCol, len, di, n, lanes, ptr(h0), hist.address(), ptr(hOffset), ptr(yOffset), ptr(dy),
-                    out(g.dx()), out(g.ddt()), partials.address(), out(g.dz()), out(g.dA()), out(g.dD()), out(g.dh0()),
-                    out(g.dhOffset()), out(g.dyOffset()));
-            kernels.launch("scan_sum_partials", blocks(rows * 2 * n), 1, BLOCK, partials.address(), grid, rows, 2 * n, out(g.dbc()),
-                    (int) g.dbc().size(1), bCol);
-            memory.release(hist);
-            memory.release(partials);
+            ChunkStates chunks = chunkStates(sh, x, dt, A, bc, bCol, batch, len, h0, 0L);   // the state entering each chunk
+            long states = (long) batch * chunks.count * sh.di * sh.n;
+            MemorySegment outloc = memory.scratch(4 * states), carryIn = memory.scratch(4 * states);
+            // The reverse carry: what each chunk alone passes back, then what enters each chunk from the one after it.
+            kernels.launch3d("scan_chunk_back_local", sh.grid, batch, chunks.count, 128, sh.floats(3, 1) * 4, ptr(dt), ptr(A), ptr(bc),
+                    (int) bc.size(1), bCol, ptr(z), (int) z.size(1), zCol, ptr(dy), len, sh.di, sh.n, sh.lanes, sh.chunkLen, outloc.address());
+            kernels.launch("scan_chunk_back_carry", sh.grid, batch, 128, ptr(A), sh.di, sh.n, sh.lanes, chunks.count, outloc.address(),
+                    chunks.dtsum.address(), carryIn.address(), out(g.dh0()));
+            MemorySegment partials = memory.scratch(4L * sh.grid * rows * 2 * sh.n);   // (blocks, b·len, 2n) dB | dC per block
+            int shared = sh.floats(4, 2) + sh.chunkLen * sh.perBlock * sh.n + 2 * sh.perBlock * 2 * sh.n;
+            kernels.launch3d("scan_chunk_backward", sh.grid, batch, chunks.count, 128, shared * 4, ptr(x), ptr(dt), ptr(A), ptr(bc),
+                    (int) bc.size(1), bCol, ptr(D), ptr(z), (int) z.size(1), zCol, len, sh.di, sh.n, sh.lanes, sh.chunkLen,
+                    chunks.start.address(), carryIn.address(), ptr(hOffset), ptr(yOffset), ptr(dy), out(g.dx()), out(g.ddt()),
+                    partials.address(), out(g.dz()), out(g.dA()), out(g.dD()), out(g.dhOffset()), out(g.dyOffset()));
+            kernels.launch("scan_sum_partials", blocks(rows * 2 * sh.n), 1, BLOCK, partials.address(), sh.grid, rows, 2 * sh.n,
+                    out(g.dbc()), (int) g.dbc().size(1), bCol);
+            chunks.release(memory);
+            for (MemorySegment m : new MemorySegment[] {outloc, carryIn, partials}) memory.release(m);
         });
     }
 

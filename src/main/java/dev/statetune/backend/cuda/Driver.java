@@ -181,10 +181,10 @@ final class Driver {
         }
     }
 
-    void launch(MemorySegment function, int gridX, int gridY, int blockX, int sharedBytes, MemorySegment stream, MemorySegment params) {
+    void launch(MemorySegment function, int gridX, int gridY, int gridZ, int blockX, int sharedBytes, MemorySegment stream, MemorySegment params) {
         int result;
         try {   // invokeExact: a launch is the hot path, so no boxing
-            result = (int) cuLaunchKernel.invokeExact(function, gridX, gridY, 1, blockX, 1, 1, sharedBytes, stream, params, MemorySegment.NULL);
+            result = (int) cuLaunchKernel.invokeExact(function, gridX, gridY, gridZ, blockX, 1, 1, sharedBytes, stream, params, MemorySegment.NULL);
         } catch (Throwable t) {
             throw new IllegalStateException(t);
         }

@@ -123,20 +123,24 @@ class CudaBackendTest {
         Fixtures.assertClose(out.toFloatArray(), read(gout), 1e-5, 1e-5, "conv output");
         Fixtures.assertClose(state.toFloatArray(), read(gstate), 1e-6, 1e-6, "conv state");
 
-        for (int stateDim : new int[] {16, 8, 24, 5}) {
-            Tensor x = random(batch * len, di), dt = random(batch * len, di), bc = random(batch * len, 3 + 2 * stateDim);
-            Tensor z = random(batch * len, 2 * di), D = random(di), h = random(batch, di, stateDim);
-            Tensor hOff = random(di, stateDim), yOff = random(di);
-            float[] a = random(di, stateDim).toFloatArray(), dts = dt.toFloatArray();
-            for (int i = 0; i < a.length; i++) a[i] = -Math.abs(a[i]) - 0.1f;
-            for (int i = 0; i < dts.length; i++) dts[i] = Math.abs(dts[i]) * 0.2f;
-            Tensor A = Tensor.of(a, di, stateDim), dtp = Tensor.of(dts, batch * len, di);
-            Tensor y = cpu.allocate(batch * len, di), gy = cuda.allocate(batch * len, di), gh = gpu(h);
-            cpu.selectiveScan(x, dtp, A, bc, 3, D, z, di, batch, len, h, hOff, yOff, y);
-            cuda.selectiveScan(gpu(x), gpu(dtp), gpu(A), gpu(bc), 3, gpu(D), gpu(z), di, batch, len, gh, hOff, yOff, gy);
-            Fixtures.assertClose(y.toFloatArray(), read(gy), 1e-5, 1e-4, "scan y, n=" + stateDim);
-            Fixtures.assertClose(h.toFloatArray(), read(gh), 1e-5, 1e-4, "scan state, n=" + stateDim);
-        }
+        for (int[] shape : new int[][] {{16, 13}, {8, 13}, {24, 13}, {5, 13}, {16, 150}, {5, 200}})   // {n, len}: 150 and 200 run chunked
+            scanMatches(batch, shape[1], di, shape[0]);
+    }
+
+    /** The scan on both backends from a random state with both offsets, {batch, len} sequences of di channels. */
+    static void scanMatches(int batch, int len, int di, int stateDim) {
+        Tensor x = random(batch * len, di), dt = random(batch * len, di), bc = random(batch * len, 3 + 2 * stateDim);
+        Tensor z = random(batch * len, 2 * di), D = random(di), h = random(batch, di, stateDim);
+        Tensor hOff = random(di, stateDim), yOff = random(di);
+        float[] a = random(di, stateDim).toFloatArray(), dts = dt.toFloatArray();
+        for (int i = 0; i < a.length; i++) a[i] = -Math.abs(a[i]) - 0.1f;
+        for (int i = 0; i < dts.length; i++) dts[i] = Math.abs(dts[i]) * 0.2f;
+        Tensor A = Tensor.of(a, di, stateDim), dtp = Tensor.of(dts, batch * len, di);
+        Tensor y = cpu.allocate(batch * len, di), gy = cuda.allocate(batch * len, di), gh = gpu(h);
+        cpu.selectiveScan(x, dtp, A, bc, 3, D, z, di, batch, len, h, hOff, yOff, y);
+        cuda.selectiveScan(gpu(x), gpu(dtp), gpu(A), gpu(bc), 3, gpu(D), gpu(z), di, batch, len, gh, hOff, yOff, gy);
+        Fixtures.assertClose(y.toFloatArray(), read(gy), 1e-5, 1e-4, "scan y, n=" + stateDim + ", len " + len);
+        Fixtures.assertClose(h.toFloatArray(), read(gh), 1e-5, 1e-4, "scan state, n=" + stateDim + ", len " + len);
     }
 
     static MambaLM model(Backend b, Path dir) {

@@ -114,22 +114,22 @@ class CudaTrainingTest {
 
     @Test
     void scanGradientsMatchTheCpu() {
-        for (int n : new int[] {16, 5}) {
-            int batch = 2, len = 11, di = 24;
+        for (int[] shape : new int[][] {{16, 11}, {5, 11}, {16, 150}, {5, 130}}) {   // {n, len}: 150 and 130 run as several chunks
+            int n = shape[0], batch = 2, len = shape[1], di = 24;
             Tensor x = random(batch * len, di), bc = random(batch * len, 3 + 2 * n), z = random(batch * len, 2 * di), D = random(di);
             Tensor h0 = random(batch, di, n), hOff = random(di, n), yOff = random(di), dy = random(batch * len, di);
             float[] a = random(di, n).toFloatArray(), dts = random(batch * len, di).toFloatArray();
             for (int i = 0; i < a.length; i++) a[i] = -Math.abs(a[i]) - 0.1f;
             for (int i = 0; i < dts.length; i++) dts[i] = Math.abs(dts[i]) * 0.3f;
             Tensor A = Tensor.of(a, di, n), dt = Tensor.of(dts, batch * len, di);
-            ScanGrads one = grads(batch, len, di, n), two = grads(batch, len, di, n);
+            ScanGrads one = grads(batch, len, di, n), two = grads(batch, len, di, n);   // host tensors: the CUDA side mirrors them
             cpu.selectiveScanBackward(x, dt, A, bc, 3, D, z, di, batch, len, h0, hOff, yOff, dy, one);
             cuda.selectiveScanBackward(x, dt, A, bc, 3, D, z, di, batch, len, h0, hOff, yOff, dy, two);
             cuda.synchronize();
             Tensor[] e = {one.dx(), one.ddt(), one.dbc(), one.dz(), one.dA(), one.dD(), one.dh0(), one.dhOffset(), one.dyOffset()};
             Tensor[] g = {two.dx(), two.ddt(), two.dbc(), two.dz(), two.dA(), two.dD(), two.dh0(), two.dhOffset(), two.dyOffset()};
             String[] names = {"dx", "ddt", "dbc", "dz", "dA", "dD", "dh0", "dhOffset", "dyOffset"};
-            for (int i = 0; i < e.length; i++) same(e[i], g[i], "scan' " + names[i] + " n=" + n);
+            for (int i = 0; i < e.length; i++) same(e[i], g[i], "scan' " + names[i] + " n=" + n + ", len " + len);
         }
     }
 
