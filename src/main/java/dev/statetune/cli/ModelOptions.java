@@ -22,6 +22,10 @@ final class ModelOptions {
             + "Mamba-2 runs on the cpu until its CUDA kernels land)")
     String device;
 
+    @Option(names = "--dtype", paramLabel = "T", description = "fp32 (default) or bf16: on the GPU, the frozen matrices in bf16 "
+            + "with tensor-core GEMMs (fp32 accumulation, fp32 scan state and trained parameters)")
+    String dtype;
+
     Path modelDir() { return dir.modelDir(); }
 
     String describe() { return dir.describe(); }
@@ -35,7 +39,7 @@ final class ModelOptions {
         boolean mamba2 = ckpt.modelType().equals("mamba2");
         Backend backend;
         try {
-            backend = Devices.open(device != null ? device : mamba2 ? "cpu" : null, threads);
+            backend = Devices.open(device != null ? device : mamba2 ? "cpu" : null, threads, dtype);
         } catch (RuntimeException e) {
             ckpt.close();
             throw e;

@@ -34,6 +34,22 @@ __global__ void argmax_rows(const float* x, int width, int* ids) {
     if (threadIdx.x == 0) ids[blockIdx.x] = si[0];
 }
 
+// embedding from a bf16 table (vocab, d).
+__global__ void embedding_bf16(const int* ids, const unsigned short* table, float* out, int d) {
+    int t = blockIdx.x;
+    const unsigned short* row = table + (long long) ids[t] * d;
+    for (int c = threadIdx.x; c < d; c += blockDim.x) out[(long long) t * d + c] = __uint_as_float(((unsigned int) row[c]) << 16);
+}
+
+// dst (rows, cols) = bf16(src[:, col : col+cols]) of src (rows, srcWidth), rounded to nearest even: the
+// GEMM operand of --dtype bf16. 1-D grid over rows·cols.
+__global__ void to_bf16(const float* src, int srcWidth, int col, unsigned short* dst, int cols, long long n) {
+    long long i = (long long) blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= n) return;
+    unsigned int b = __float_as_uint(src[(i / cols) * srcWidth + col + i % cols]);
+    dst[i] = (unsigned short) ((b + 0x7fffu + ((b >> 16) & 1u)) >> 16);
+}
+
 // rmsNorm: out (T, d) = x / sqrt(mean(x²) + eps) ⊙ w. grid (T), block 256.
 __global__ void rms_norm(const float* x, const float* w, float eps, float* out, int d) {
     __shared__ float partial[256];
@@ -109,19 +125,24 @@ __global__ void dropout(float* x, float* mask, float p, unsigned long long seed,
 __device__ __forceinline__ float silu(float v) { return v / (1.f + expf(-v)); }
 
 #define MAX_CONV 8
-// causalConv1dSilu over x = in[:, 0:di] of in (b·len, inWidth): out (b·len, di) = silu(conv(x) + bias);
-// state (b, di, k−1) holds the k−1 inputs before the first position and is updated to the last k−1.
-// One thread per (sequence, channel), walking the sequence. grid (ceil(di/128), b), block 128.
+// The conv input at position p of sequence s: x = in[:, 0:di] for p ≥ 0, else the state's entry (zeros without one).
+__device__ __forceinline__ float conv_input(const float* in, int inWidth, int len, const float* state, int di, int k, int s, int c, int p) {
+    if (p >= 0) return in[((long long) s * len + p) * inWidth + c];
+    return state ? state[((long long) s * di + c) * (k - 1) + (k - 1 + p)] : 0.f;
+}
+
+// causalConv1dSilu over x = in[:, 0:di] of in (b·len, inWidth): out (b·len, di) = silu(conv(x) + bias),
+// the k−1 inputs before the first position from state (b, di, k−1). One thread per (sequence, channel,
+// chunk of chunkLen positions); conv_state_update then moves the state on. grid (ceil(di/128), b, chunks), block 128.
 __global__ void causal_conv1d_silu(const float* in, int inWidth, int len, const float* weight, const float* bias,
-                                   float* state, float* out, int di, int k) {
-    int c = blockIdx.x * blockDim.x + threadIdx.x, s = blockIdx.y;
+                                   const float* state, float* out, int di, int k, int chunkLen) {
+    int c = blockIdx.x * blockDim.x + threadIdx.x, s = blockIdx.y, t0 = blockIdx.z * chunkLen, t1 = min(len, t0 + chunkLen);
     if (c >= di) return;
     float window[MAX_CONV], w[MAX_CONV];
-    float* st = state + ((long long) s * di + c) * (k - 1);
-    for (int j = 0; j < k - 1; j++) window[j] = st[j];
     for (int j = 0; j < k; j++) w[j] = weight[c * k + j];
+    for (int j = 0; j < k - 1; j++) window[j] = conv_input(in, inWidth, len, state, di, k, s, c, t0 - (k - 1) + j);
     float b = bias ? bias[c] : 0.f;
-    for (int t = 0; t < len; t++) {
+    for (int t = t0; t < t1; t++) {
         long long row = (long long) s * len + t;
         window[k - 1] = in[row * inWidth + c];
         float v = b;
@@ -129,7 +150,16 @@ __global__ void causal_conv1d_silu(const float* in, int inWidth, int len, const 
         out[row * di + c] = silu(v);
         for (int j = 0; j < k - 1; j++) window[j] = window[j + 1];
     }
-    for (int j = 0; j < k - 1; j++) st[j] = window[j];
+}
+
+// The conv state after the sequence: its last k−1 inputs (reaching back into the old state when len < k−1).
+// grid (ceil(di/128), b), block 128.
+__global__ void conv_state_update(const float* in, int inWidth, int len, float* state, int di, int k) {
+    int c = blockIdx.x * blockDim.x + threadIdx.x, s = blockIdx.y;
+    if (c >= di) return;
+    float next[MAX_CONV];
+    for (int j = 0; j < k - 1; j++) next[j] = conv_input(in, inWidth, len, state, di, k, s, c, len - (k - 1) + j);
+    for (int j = 0; j < k - 1; j++) state[((long long) s * di + c) * (k - 1) + j] = next[j];
 }
 
 #define MAX_STATE_PER_LANE 8
@@ -235,40 +265,44 @@ __global__ void column_sums(const float* dOut, float* dBias, int rows, int n) {
     dBias[j] += s;
 }
 
-// causalConv1dSiluBackward: one thread per (sequence, channel), the forward recomputed from the
-// window. dIn (T, ≥di, width dInWidth) += …, dWeight (di, k), dBias (di) and dState0 (b, di, k−1)
-// += … (each may be null); state0 may be null (zeros). grid (ceil(di/128), b), block 128.
+// causalConv1dSiluBackward, one thread per (sequence, channel, chunk of chunkLen positions), with
+// u_τ = bias + Σ_j w_j·x_{τ−(k−1)+j} recomputed and du_τ = dOut_τ·silu′(u_τ). The thread owns the
+// input positions [t0, t1) — dIn_p = Σ_m w_{k−1−m}·du_{p+m}, so it also computes du up to t1+k−2 — and
+// for chunk 0 the state entries (positions < 0, dState0). dWeight, dBias: its own τ ∈ [t0, t1), added
+// atomically. dIn (T, ≥di, width dInWidth), dWeight (di, k), dBias (di), dState0 (b, di, k−1): +=, each
+// may be null; state0 may be null (zeros). grid (ceil(di/128), b, chunks), block 128.
 __global__ void causal_conv1d_silu_backward(const float* in, int inWidth, int len, const float* weight, const float* bias,
                                             const float* state0, const float* dOut, float* dIn, int dInWidth,
-                                            float* dWeight, float* dBias, float* dState0, int di, int k) {
-    int c = blockIdx.x * blockDim.x + threadIdx.x, s = blockIdx.y;
+                                            float* dWeight, float* dBias, float* dState0, int di, int k, int chunkLen) {
+    int c = blockIdx.x * blockDim.x + threadIdx.x, s = blockIdx.y, t0 = blockIdx.z * chunkLen, t1 = min(len, t0 + chunkLen);
     if (c >= di) return;
-    float w[MAX_CONV], dw[MAX_CONV], window[MAX_CONV], dwin[MAX_CONV];
-    for (int j = 0; j < k; j++) { w[j] = weight[c * k + j]; dw[j] = 0.f; dwin[j] = 0.f; }
-    for (int j = 0; j < k - 1; j++) window[j] = state0 ? state0[((long long) s * di + c) * (k - 1) + j] : 0.f;
+    float w[MAX_CONV], dw[MAX_CONV], window[MAX_CONV], du[MAX_CONV];   // du[m] = du_{τ−(k−1)+m}
+    for (int j = 0; j < k; j++) { w[j] = weight[c * k + j]; dw[j] = 0.f; du[j] = 0.f; }
+    for (int j = 0; j < k - 1; j++) window[j] = conv_input(in, inWidth, len, state0, di, k, s, c, t0 - (k - 1) + j);
     float b = bias ? bias[c] : 0.f, db = 0.f;
-    // dwin[j] collects the gradient of the input at window slot j; slot 0 leaves the window each step.
-    for (int t = 0; t < len; t++) {
-        long long row = (long long) s * len + t;
-        window[k - 1] = in[row * inWidth + c];
-        dwin[k - 1] = 0.f;
-        float u = b;
-        for (int j = 0; j < k; j++) u += w[j] * window[j];
-        float sig = 1.f / (1.f + expf(-u));
-        float du = dOut[row * di + c] * sig * (1.f + u * (1.f - sig));
-        db += du;
-        for (int j = 0; j < k; j++) { dw[j] += du * window[j]; dwin[j] += du * w[j]; }
-        // slot 0 is complete: it is position t − (k−1), an input (t ≥ k−1) or a state entry
-        int pos = t - (k - 1);
-        if (pos >= 0) { if (dIn) dIn[((long long) s * len + pos) * dInWidth + c] += dwin[0]; }
-        else if (dState0) dState0[((long long) s * di + c) * (k - 1) + (k - 1 + pos)] += dwin[0];
-        for (int j = 0; j < k - 1; j++) { window[j] = window[j + 1]; dwin[j] = dwin[j + 1]; }
-    }
-    // the last k−1 window slots: positions len−(k−1) .. len−1
-    for (int j = 0; j < k - 1; j++) {
-        int pos = len - (k - 1) + j;
-        if (pos >= 0) { if (dIn) dIn[((long long) s * len + pos) * dInWidth + c] += dwin[j]; }
-        else if (dState0) dState0[((long long) s * di + c) * (k - 1) + (k - 1 + pos)] += dwin[j];
+    int first = blockIdx.z == 0 ? -(k - 1) : t0;   // the first position this thread finalises
+    for (int tau = t0; tau < t1 + k - 1; tau++) {
+        for (int m = 0; m < k - 1; m++) du[m] = du[m + 1];
+        du[k - 1] = 0.f;
+        if (tau < len) {
+            window[k - 1] = in[((long long) s * len + tau) * inWidth + c];
+            float u = b;
+            for (int j = 0; j < k; j++) u += w[j] * window[j];
+            float sig = 1.f / (1.f + expf(-u));
+            float g = dOut[((long long) s * len + tau) * di + c] * sig * (1.f + u * (1.f - sig));
+            du[k - 1] = g;
+            if (tau < t1) {
+                db += g;
+                for (int j = 0; j < k; j++) dw[j] += g * window[j];
+            }
+            for (int j = 0; j < k - 1; j++) window[j] = window[j + 1];
+        }
+        int p = tau - (k - 1);   // every du_{p..p+k−1} is known now
+        if (p < first || p >= t1) continue;
+        float gp = 0.f;
+        for (int m = 0; m < k; m++) gp += w[k - 1 - m] * du[m];
+        if (p >= 0) { if (dIn) dIn[((long long) s * len + p) * dInWidth + c] += gp; }
+        else if (dState0) dState0[((long long) s * di + c) * (k - 1) + (k - 1 + p)] += gp;
     }
     if (dWeight) for (int j = 0; j < k; j++) atomicAdd(dWeight + c * k + j, dw[j]);
     if (dBias) atomicAdd(dBias + c, db);

@@ -33,6 +33,7 @@ public final class CudaBackend implements Backend {
     private final DeviceMemory memory;
     private final Cublas cublas;
     private final Kernels kernels;
+    private final boolean bf16;
 
     private final OpTimes times = new OpTimes();
 
@@ -54,8 +55,20 @@ public final class CudaBackend implements Backend {
         return Driver.available();
     }
 
-    /** @throws StatetuneException with one line when there is no driver, no such GPU, or a library is missing */
+    /** float32 weights and GEMMs, the CPU backend's numbers. */
     public CudaBackend(int ordinal) {
+        this(ordinal, false);
+    }
+
+    /**
+     * With bf16, the frozen matrices (in_proj, x_proj, out_proj, the embedding and LM head: both
+     * dimensions ≥ 64) are held in bfloat16 and their GEMMs run on tensor cores, operands rounded to
+     * bf16, accumulating in fp32; everything else stays fp32 (scan state, norms, trained parameters).
+     *
+     * @throws StatetuneException with one line when there is no driver, no such GPU, or a library is missing
+     */
+    public CudaBackend(int ordinal, boolean bf16) {
+        this.bf16 = bf16;
         driver = Driver.get();
         int count = driver.deviceCount();
         if (ordinal < 0 || ordinal >= count) throw new StatetuneException("no GPU cuda:" + ordinal + " (this machine has " + count + ")");
@@ -72,7 +85,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public String name() {
-        return "cuda:" + ordinal + " (" + deviceName + ")";
+        return "cuda:" + ordinal + " (" + deviceName + (bf16 ? ", bf16 GEMMs" : "") + ")";
     }
 
     @Override
@@ -101,21 +114,32 @@ public final class CudaBackend implements Backend {
 
     @Override
     public Tensor prepareWeight(Tensor stored) {
-        Tensor out = allocate(stored.shape());
-        switch (stored.dtype()) {
-            case F32 -> upload(stored.data(), out.data().address());
-            case BF16 -> {
-                MemorySegment raw = memory.scratch(stored.data().byteSize());
-                upload(stored.data(), raw.address());
-                kernels.launch("bf16_to_float", blocks(stored.numel()), 1, BLOCK, raw.address(), out.data().address(), stored.numel());
-                memory.release(raw);
-            }
-            default -> {
-                return prepareWeight(stored.toF32(Arena.ofAuto()));
-            }
+        if (stored.dtype() != DType.F32 && stored.dtype() != DType.BF16) return prepareWeight(stored.toF32(Arena.ofAuto()));
+        boolean keepBf16 = bf16 && stored.rank() == 2 && Math.min(stored.size(0), stored.size(1)) >= 64;
+        long n = stored.numel();
+        MemorySegment raw = memory.scratch(stored.data().byteSize());
+        upload(stored.data(), raw.address());
+        Tensor out;
+        if (keepBf16) {
+            out = new Tensor(memory.allocate(2 * n), DType.BF16, stored.shape());
+            if (stored.dtype() == DType.BF16) driver.copyAsync(out.data().address(), raw.address(), 2 * n, stream);
+            else kernels.launch("to_bf16", blocks(n), 1, BLOCK, raw.address(), (int) n, 0, out.data().address(), (int) n, n);
+        } else {
+            out = allocate(stored.shape());
+            if (stored.dtype() == DType.F32) driver.copyAsync(out.data().address(), raw.address(), 4 * n, stream);
+            else kernels.launch("bf16_to_float", blocks(n), 1, BLOCK, raw.address(), out.data().address(), n);
         }
+        memory.release(raw);
         synchronize();   // the source may be a mapped file or a heap array the caller reuses
         return out;
+    }
+
+    /** A bf16 copy of x[:, col : col+cols] (rows, cols) for a tensor-core GEMM; release it when queued. */
+    private MemorySegment bf16Operand(long x, int width, int col, int rows, int cols) {
+        long n = (long) rows * cols;
+        MemorySegment b = memory.scratch(2 * n);
+        kernels.launch("to_bf16", blocks(n), 1, BLOCK, x, width, col, b.address(), cols, n);
+        return b;
     }
 
     /** Copies host bytes to a device address, ordered on the stream. */
@@ -184,7 +208,8 @@ public final class CudaBackend implements Backend {
     public void embedding(Tensor table, int[] ids, Tensor out) {
         MemorySegment idsOnGpu = memory.scratch(4L * ids.length);
         upload(MemorySegment.ofArray(ids), idsOnGpu.address());
-        kernels.launch("embedding", ids.length, 1, BLOCK, idsOnGpu.address(), ptr(table), out(out), (int) table.size(1));
+        kernels.launch(table.dtype() == DType.BF16 ? "embedding_bf16" : "embedding", ids.length, 1, BLOCK, idsOnGpu.address(), ptr(table),
+                out(out), (int) table.size(1));
         memory.release(idsOnGpu);
     }
 
@@ -238,10 +263,15 @@ public final class CudaBackend implements Backend {
         timed("linear", () -> {
             int rows = (int) x.size(0), n = (int) w.size(0), k = (int) w.size(1);
             if (out.size(1) != n) throw new IllegalArgumentException("linear: out width " + out.size(1) + " for " + n + " outputs");
-            if (w.dtype() != DType.F32) throw new IllegalArgumentException("linear: weight of " + w.dtype() + " (prepare it first)");
             // Row-major out (rows, n) = x (rows, k) · wᵀ is, column-major, out (n × rows) = wᵀ (n × k) · x (k × rows).
-            cublas.gemm(Cublas.OP_T, Cublas.OP_N, n, rows, k, ptr(w), Cublas.R_32F, k, ptr(x) + 4L * xCol, Cublas.R_32F, (int) x.size(1),
-                    false, out(out), n);
+            if (w.dtype() == DType.BF16) {
+                MemorySegment xb = bf16Operand(ptr(x), (int) x.size(1), xCol, rows, k);
+                cublas.gemm(Cublas.OP_T, Cublas.OP_N, n, rows, k, ptr(w), Cublas.R_16BF, k, xb.address(), Cublas.R_16BF, k, false, out(out), n);
+                memory.release(xb);
+            } else {
+                cublas.gemm(Cublas.OP_T, Cublas.OP_N, n, rows, k, ptr(w), Cublas.R_32F, k, ptr(x) + 4L * xCol, Cublas.R_32F, (int) x.size(1),
+                        false, out(out), n);
+            }
             if (bias != null) kernels.launch("add_bias", blocks(out.numel()), 1, BLOCK, out(out), ptr(bias), n, out.numel());
         });
     }
@@ -251,9 +281,17 @@ public final class CudaBackend implements Backend {
         timed("conv", () -> {
             int di = (int) out.size(1), k = (int) weight.size(-1);
             if (k > 8) throw new StatetuneException("the CUDA conv kernel takes conv widths up to 8, not " + k);
-            kernels.launch("causal_conv1d_silu", (di + 127) / 128, batch, 128, ptr(in), (int) in.size(1), len, ptr(weight), ptr(bias),
-                    out(convState), out(out), di, k);
+            kernels.launch3d("causal_conv1d_silu", (di + 127) / 128, batch, chunks(len), 128, 0, ptr(in), (int) in.size(1), len, ptr(weight),
+                    ptr(bias), ptr(convState), out(out), di, k, CONV_CHUNK);
+            kernels.launch("conv_state_update", (di + 127) / 128, batch, 128, ptr(in), (int) in.size(1), len, out(convState), di, k);
         });
+    }
+
+    /** Positions one conv thread walks; a sequence is cut into chunks of this many, one thread each. */
+    private static final int CONV_CHUNK = 64;
+
+    private static int chunks(int len) {
+        return (len + CONV_CHUNK - 1) / CONV_CHUNK;
     }
 
     @Override
@@ -385,10 +423,16 @@ public final class CudaBackend implements Backend {
             int rows = (int) dOut.size(0), n = (int) dOut.size(1), k = (int) w.size(1);
             long g = ptr(dOut);
             // Row-major dx (rows, k) += dOut (rows, n) · w (n, k): column-major dxᵀ (k × rows) += wᵀ (k × n) · dOutᵀ (n × rows).
-            if (dx != null)
+            if (dx != null && w.dtype() == DType.BF16) {
+                MemorySegment gb = bf16Operand(g, n, 0, rows, n);
+                cublas.gemm(Cublas.OP_N, Cublas.OP_N, k, rows, n, ptr(w), Cublas.R_16BF, k, gb.address(), Cublas.R_16BF, n, true,
+                        out(dx) + 4L * dxCol, (int) dx.size(1));
+                memory.release(gb);
+            } else if (dx != null) {
                 cublas.gemm(Cublas.OP_N, Cublas.OP_N, k, rows, n, ptr(w), Cublas.R_32F, k, g, Cublas.R_32F, n, true,
                         out(dx) + 4L * dxCol, (int) dx.size(1));
-            // Row-major dW (n, k) += dOutᵀ · x: column-major dWᵀ (k × n) += xᵀ (k × rows) · dOut (rows × n).
+            }
+            // Row-major dW (n, k) += dOutᵀ · x: column-major dWᵀ (k × n) += xᵀ (k × rows) · dOut (rows × n). Trained weights are fp32.
             if (dW != null)
                 cublas.gemm(Cublas.OP_N, Cublas.OP_T, k, n, rows, ptr(x) + 4L * xCol, Cublas.R_32F, (int) x.size(1), g, Cublas.R_32F, n, true,
                         out(dW), k);
@@ -401,8 +445,9 @@ public final class CudaBackend implements Backend {
                                          Tensor dIn, Tensor dWeight, Tensor dBias, Tensor dState0) {
         timed("conv backward", () -> {
             int di = (int) dOut.size(1), k = (int) weight.size(-1);
-            kernels.launch("causal_conv1d_silu_backward", (di + 127) / 128, batch, 128, ptr(in), (int) in.size(1), len, ptr(weight), ptr(bias),
-                    ptr(state0), ptr(dOut), out(dIn), dIn == null ? 0 : (int) dIn.size(1), out(dWeight), out(dBias), out(dState0), di, k);
+            kernels.launch3d("causal_conv1d_silu_backward", (di + 127) / 128, batch, chunks(len), 128, 0, ptr(in), (int) in.size(1), len,
+                    ptr(weight), ptr(bias), ptr(state0), ptr(dOut), out(dIn), dIn == null ? 0 : (int) dIn.size(1), out(dWeight), out(dBias),
+                    out(dState0), di, k, CONV_CHUNK);
         });
     }
 
@@ -454,12 +499,22 @@ public final class CudaBackend implements Backend {
         for (int r0 = 0; r0 < rows; r0 += chunk) {
             int m = Math.min(chunk, rows - r0);
             // logits (m, vocab) = hidden[r0 : r0+m] · wᵀ
-            cublas.gemm(Cublas.OP_T, Cublas.OP_N, vocab, m, d, wp, Cublas.R_32F, d, h + 4L * r0 * d, Cublas.R_32F, d, false, logits.address(), vocab);
+            boolean half = w.dtype() == DType.BF16;
+            MemorySegment hb = half ? bf16Operand(h + 4L * r0 * d, d, 0, m, d) : null;
+            cublas.gemm(Cublas.OP_T, Cublas.OP_N, vocab, m, d, wp, half ? Cublas.R_16BF : Cublas.R_32F, d, half ? hb.address() : h + 4L * r0 * d,
+                    half ? Cublas.R_16BF : Cublas.R_32F, d, false, logits.address(), vocab);
+            if (half) memory.release(hb);
             kernels.launch("cross_entropy_rows", m, 1, BLOCK, logits.address(), targetsOnGpu.address() + 4L * r0, vocab, scale,
                     dHidden != null ? 1 : 0, loss.address() + 4L * r0, hit.address() + 4L * r0);
             if (dHidden == null) continue;
             // dHidden[r0 : r0+m] += G (m, vocab) · w (vocab, d);  dW (vocab, d) += Gᵀ · hidden[r0 : r0+m]
-            cublas.gemm(Cublas.OP_N, Cublas.OP_N, d, m, vocab, wp, Cublas.R_32F, d, logits.address(), Cublas.R_32F, vocab, true, dh + 4L * r0 * d, d);
+            if (half) {
+                MemorySegment gb = bf16Operand(logits.address(), vocab, 0, m, vocab);
+                cublas.gemm(Cublas.OP_N, Cublas.OP_N, d, m, vocab, wp, Cublas.R_16BF, d, gb.address(), Cublas.R_16BF, vocab, true, dh + 4L * r0 * d, d);
+                memory.release(gb);
+            } else {
+                cublas.gemm(Cublas.OP_N, Cublas.OP_N, d, m, vocab, wp, Cublas.R_32F, d, logits.address(), Cublas.R_32F, vocab, true, dh + 4L * r0 * d, d);
+            }
             if (dW != null)
                 cublas.gemm(Cublas.OP_N, Cublas.OP_T, d, vocab, m, h + 4L * r0 * d, Cublas.R_32F, d, logits.address(), Cublas.R_32F, vocab, true, dw, d);
         }
