@@ -46,8 +46,9 @@ public final class CudaBackend implements Backend {
         driver.synchronize(stream);
         long t0 = System.nanoTime();
         body.run();
+        long host = System.nanoTime() - t0;
         driver.synchronize(stream);
-        times.add(op, System.nanoTime() - t0);
+        times.add(op, System.nanoTime() - t0, host);
     }
 
     /** Whether a CUDA driver and a GPU are there. */
@@ -78,7 +79,7 @@ public final class CudaBackend implements Backend {
         context = driver.primaryContext(device);
         driver.setCurrent(context);
         stream = driver.createStream();
-        memory = new DeviceMemory(driver);
+        memory = new DeviceMemory(driver, ordinal, stream);
         cublas = new Cublas(stream);
         kernels = new Kernels(driver, device, stream);
     }
