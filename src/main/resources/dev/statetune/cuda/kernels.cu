@@ -163,22 +163,30 @@ __global__ void conv_state_update(const float* in, int inWidth, int len, float* 
 }
 
 #define MAX_STATE_PER_LANE 8
+// The kernels name_s1 … name_s8 of a scan kernel: each lane holds S = 1, 2, 4 or 8 of a channel's
+// states in registers (CudaBackend picks the smallest S with lanes·S ≥ n), so no lane carries unused ones.
+#define SCAN_VARIANTS(name, params, args) \
+    __global__ void name##_s1 params { name##_impl<1> args; } \
+    __global__ void name##_s2 params { name##_impl<2> args; } \
+    __global__ void name##_s4 params { name##_impl<4> args; } \
+    __global__ void name##_s8 params { name##_impl<8> args; }
 // selectiveScan (PAPER_NOTES' Mamba-1 recurrence with the State-offset seams):
 //   h_t = exp(dt_t·A) ⊙ h_{t−1} + dt_t·B_t·x_t;  y_t = (C_t·(h_t + h′) + D ⊙ x_t + y′) ⊙ silu(z_t).
 // `lanes` threads (a power of two ≤ 32) share one channel's n states, each holding states lane,
 // lane+lanes, …; C·h is summed across them with warp shuffles. block 128 = 128/lanes channels;
 // grid (ceil(di / (128/lanes)), b). state (b, di, n) is read as h_0 and written back as h_len.
-__global__ void selective_scan(const float* x, const float* dt, const float* A, const float* bc, int bcWidth, int bCol,
+}  // extern "C": the scan kernels are templates on S, the states each lane holds
+template <int S> __device__ void selective_scan_impl(const float* x, const float* dt, const float* A, const float* bc, int bcWidth, int bCol,
                                const float* D, const float* z, int zWidth, int zCol, int len, int di, int n, int lanes,
                                float* state, const float* hOffset, const float* yOffset, float* y) {
     int lane = threadIdx.x % lanes, perBlock = blockDim.x / lanes;
     int c = blockIdx.x * perBlock + threadIdx.x / lanes, s = blockIdx.y;
     bool valid = c < di;
     int cc = valid ? c : 0;
-    float h[MAX_STATE_PER_LANE], a[MAX_STATE_PER_LANE], off[MAX_STATE_PER_LANE];
+    float h[S], a[S], off[S];
     float* st = state + ((long long) s * di + cc) * n;
     #pragma unroll
-    for (int j = 0; j < MAX_STATE_PER_LANE; j++) {
+    for (int j = 0; j < S; j++) {
         int i = lane + j * lanes;
         bool on = i < n;
         h[j] = on ? st[i] : 0.f;
@@ -193,7 +201,7 @@ __global__ void selective_scan(const float* x, const float* dt, const float* A, 
         const float* C = B + n;
         float part = 0.f;
         #pragma unroll
-        for (int j = 0; j < MAX_STATE_PER_LANE; j++) {
+        for (int j = 0; j < S; j++) {
             int i = lane + j * lanes;
             if (i < n) {
                 h[j] = expf(dtv * a[j]) * h[j] + dtv * B[i] * xv;
@@ -205,11 +213,14 @@ __global__ void selective_scan(const float* x, const float* dt, const float* A, 
     }
     if (valid)
         #pragma unroll
-        for (int j = 0; j < MAX_STATE_PER_LANE; j++) {
+        for (int j = 0; j < S; j++) {
             int i = lane + j * lanes;
             if (i < n) st[i] = h[j];
         }
 }
+extern "C" {
+SCAN_VARIANTS(selective_scan, (const float* x, const float* dt, const float* A, const float* bc, int bcWidth, int bCol, const float* D, const float* z, int zWidth, int zCol, int len, int di, int n, int lanes, float* state, const float* hOffset, const float* yOffset, float* y), (x, dt, A, bc, bcWidth, bCol, D, z, zWidth, zCol, len, di, n, lanes, state, hOffset, yOffset, y))
+
 
 
 // ---- backward: gradients accumulate (+=) ----
@@ -389,7 +400,8 @@ __device__ void stage(float* tile, const float* src, int width, int col0, int co
 
 // Pass 1: each chunk's recurrence from a zero state: its end state hloc and Σ dt (the chunk's decay is exp(A·Σdt)).
 // Shared: dt, x (chunkLen, perBlock); B (chunkLen, n).
-__global__ void scan_chunk_local(const float* x, const float* dt, const float* A, const float* bc, int bcWidth, int bCol,
+}  // extern "C": the scan kernels are templates on S, the states each lane holds
+template <int S> __device__ void scan_chunk_local_impl(const float* x, const float* dt, const float* A, const float* bc, int bcWidth, int bCol,
                                  int len, int di, int n, int lanes, int chunkLen, float* hloc, float* dtsum) {
     extern __shared__ float tile[];
     SCAN_THREAD
@@ -399,22 +411,25 @@ __global__ void scan_chunk_local(const float* x, const float* dt, const float* A
     stage(xT, x, di, c0, perBlock, di, row0, steps);
     stage(bT, bc, bcWidth, bCol, n, bCol + n, row0, steps);
     __syncthreads();
-    float h[MAX_STATE_PER_LANE], a[MAX_STATE_PER_LANE];
+    float h[S], a[S];
     #pragma unroll
-    for (int j = 0; j < MAX_STATE_PER_LANE; j++) { int i = lane + j * lanes; h[j] = 0.f; a[j] = i < n ? A[cc * n + i] : 0.f; }
+    for (int j = 0; j < S; j++) { int i = lane + j * lanes; h[j] = 0.f; a[j] = i < n ? A[cc * n + i] : 0.f; }
     float sum = 0.f;
     for (int r = 0; r < steps; r++) {
         float dtv = dtT[r * perBlock + local], xv = xT[r * perBlock + local];
         sum += dtv;
         #pragma unroll
-        for (int j = 0; j < MAX_STATE_PER_LANE; j++) { int i = lane + j * lanes; if (i < n) h[j] = expf(dtv * a[j]) * h[j] + dtv * bT[r * n + i] * xv; }
+        for (int j = 0; j < S; j++) { int i = lane + j * lanes; if (i < n) h[j] = expf(dtv * a[j]) * h[j] + dtv * bT[r * n + i] * xv; }
     }
     if (!valid) return;
     long long at = ((long long) s * chunks + k) * di + c;
     #pragma unroll
-    for (int j = 0; j < MAX_STATE_PER_LANE; j++) { int i = lane + j * lanes; if (i < n) hloc[at * n + i] = h[j]; }
+    for (int j = 0; j < S; j++) { int i = lane + j * lanes; if (i < n) hloc[at * n + i] = h[j]; }
     if (lane == 0) dtsum[at] = sum;
 }
+extern "C" {
+SCAN_VARIANTS(scan_chunk_local, (const float* x, const float* dt, const float* A, const float* bc, int bcWidth, int bCol, int len, int di, int n, int lanes, int chunkLen, float* hloc, float* dtsum), (x, dt, A, bc, bcWidth, bCol, len, di, n, lanes, chunkLen, hloc, dtsum))
+
 
 // Pass 2: the states entering each chunk, start_k, carried from h0 (null: zeros): start_{k+1} =
 // exp(A·Σdt_k) ⊙ start_k + hloc_k; the state after the last chunk goes to hEnd (may be null, may be h0).
@@ -440,7 +455,8 @@ __global__ void scan_chunk_carry(const float* A, int di, int n, int lanes, int c
 
 // Pass 3: each chunk again from its true start state, y as selective_scan computes it.
 // Shared: dt, x, z (chunkLen, perBlock); B|C (chunkLen, 2n).
-__global__ void scan_chunk_out(const float* x, const float* dt, const float* A, const float* bc, int bcWidth, int bCol,
+}  // extern "C": the scan kernels are templates on S, the states each lane holds
+template <int S> __device__ void scan_chunk_out_impl(const float* x, const float* dt, const float* A, const float* bc, int bcWidth, int bCol,
                                const float* D, const float* z, int zWidth, int zCol, int len, int di, int n, int lanes, int chunkLen,
                                const float* start, const float* hOffset, const float* yOffset, float* y) {
     extern __shared__ float tile[];
@@ -453,9 +469,9 @@ __global__ void scan_chunk_out(const float* x, const float* dt, const float* A, 
     stage(bcT, bc, bcWidth, bCol, 2 * n, bCol + 2 * n, row0, steps);
     __syncthreads();
     long long at = ((long long) s * chunks + k) * di + cc;
-    float h[MAX_STATE_PER_LANE], a[MAX_STATE_PER_LANE], off[MAX_STATE_PER_LANE];
+    float h[S], a[S], off[S];
     #pragma unroll
-    for (int j = 0; j < MAX_STATE_PER_LANE; j++) {
+    for (int j = 0; j < S; j++) {
         int i = lane + j * lanes;
         bool on = i < n;
         h[j] = on ? start[at * n + i] : 0.f;
@@ -468,7 +484,7 @@ __global__ void scan_chunk_out(const float* x, const float* dt, const float* A, 
         const float* B = bcT + r * 2 * n;
         float part = 0.f;
         #pragma unroll
-        for (int j = 0; j < MAX_STATE_PER_LANE; j++) {
+        for (int j = 0; j < S; j++) {
             int i = lane + j * lanes;
             if (i < n) {
                 h[j] = expf(dtv * a[j]) * h[j] + dtv * B[i] * xv;
@@ -479,11 +495,15 @@ __global__ void scan_chunk_out(const float* x, const float* dt, const float* A, 
         if (valid && lane == 0) y[(row0 + r) * di + cc] = (part + d * xv + yo) * silu(zT[r * perBlock + local]);
     }
 }
+extern "C" {
+SCAN_VARIANTS(scan_chunk_out, (const float* x, const float* dt, const float* A, const float* bc, int bcWidth, int bCol, const float* D, const float* z, int zWidth, int zCol, int len, int di, int n, int lanes, int chunkLen, const float* start, const float* hOffset, const float* yOffset, float* y), (x, dt, A, bc, bcWidth, bCol, D, z, zWidth, zCol, len, di, n, lanes, chunkLen, start, hOffset, yOffset, y))
+
 
 // Backward pass 1: each chunk's reverse recurrence g_t = dyv_t·C_t + a_{t+1}·g_{t+1} from a zero
 // carry; outloc = a_{t0}·g_{t0}, what the chunk alone passes to the chunk before it.
 // Shared: dt, z, dy (chunkLen, perBlock); C (chunkLen, n).
-__global__ void scan_chunk_back_local(const float* dt, const float* A, const float* bc, int bcWidth, int bCol,
+}  // extern "C": the scan kernels are templates on S, the states each lane holds
+template <int S> __device__ void scan_chunk_back_local_impl(const float* dt, const float* A, const float* bc, int bcWidth, int bCol,
                                       const float* z, int zWidth, int zCol, const float* dy, int len, int di, int n, int lanes,
                                       int chunkLen, float* outloc) {
     extern __shared__ float tile[];
@@ -495,20 +515,23 @@ __global__ void scan_chunk_back_local(const float* dt, const float* A, const flo
     stage(gT, dy, di, c0, perBlock, di, row0, steps);
     stage(cT, bc, bcWidth, bCol + n, n, bCol + 2 * n, row0, steps);
     __syncthreads();
-    float g[MAX_STATE_PER_LANE], a[MAX_STATE_PER_LANE];
+    float g[S], a[S];
     #pragma unroll
-    for (int j = 0; j < MAX_STATE_PER_LANE; j++) { int i = lane + j * lanes; g[j] = 0.f; a[j] = i < n ? A[cc * n + i] : 0.f; }
+    for (int j = 0; j < S; j++) { int i = lane + j * lanes; g[j] = 0.f; a[j] = i < n ? A[cc * n + i] : 0.f; }
     for (int r = steps - 1; r >= 0; r--) {
         float dtv = dtT[r * perBlock + local], zv = zT[r * perBlock + local];
         float dyv = gT[r * perBlock + local] * zv / (1.f + expf(-zv));
         #pragma unroll
-        for (int j = 0; j < MAX_STATE_PER_LANE; j++) { int i = lane + j * lanes; if (i < n) g[j] = expf(dtv * a[j]) * (g[j] + dyv * cT[r * n + i]); }
+        for (int j = 0; j < S; j++) { int i = lane + j * lanes; if (i < n) g[j] = expf(dtv * a[j]) * (g[j] + dyv * cT[r * n + i]); }
     }
     if (!valid) return;
     long long at = ((long long) s * chunks + k) * di + c;
     #pragma unroll
-    for (int j = 0; j < MAX_STATE_PER_LANE; j++) { int i = lane + j * lanes; if (i < n) outloc[at * n + i] = g[j]; }
+    for (int j = 0; j < S; j++) { int i = lane + j * lanes; if (i < n) outloc[at * n + i] = g[j]; }
 }
+extern "C" {
+SCAN_VARIANTS(scan_chunk_back_local, (const float* dt, const float* A, const float* bc, int bcWidth, int bCol, const float* z, int zWidth, int zCol, const float* dy, int len, int di, int n, int lanes, int chunkLen, float* outloc), (dt, A, bc, bcWidth, bCol, z, zWidth, zCol, dy, len, di, n, lanes, chunkLen, outloc))
+
 
 // Backward pass 2: the carry entering each chunk from the one after it, carryIn_k (= a_{t1}·g_{t1}):
 // carryIn_{K−1} = 0, carryIn_{k−1} = outloc_k + exp(A·Σdt_k) ⊙ carryIn_k; what leaves chunk 0 is dh0 (+=, may be null).
@@ -536,7 +559,8 @@ __global__ void scan_chunk_back_carry(const float* A, int di, int n, int lanes, 
 // summed over the block's channels in shared memory (double-buffered: one barrier a step), into
 // partials (gridDim.x, b·len, 2n) for scan_sum_partials.
 // Shared: dt, x, z, dy (chunkLen, perBlock); B|C (chunkLen, 2n); h (chunkLen, perBlock, n); dB|dC 2 × (perBlock, 2n).
-__global__ void scan_chunk_backward(const float* x, const float* dt, const float* A, const float* bc, int bcWidth, int bCol,
+}  // extern "C": the scan kernels are templates on S, the states each lane holds
+template <int S> __device__ void scan_chunk_backward_impl(const float* x, const float* dt, const float* A, const float* bc, int bcWidth, int bCol,
                                     const float* D, const float* z, int zWidth, int zCol, int len, int di, int n, int lanes,
                                     int chunkLen, const float* start, const float* carryIn, const float* hOffset,
                                     const float* yOffset, const float* dy, float* dx, float* ddt, float* partials, float* dz,
@@ -554,10 +578,10 @@ __global__ void scan_chunk_backward(const float* x, const float* dt, const float
     stage(bcT, bc, bcWidth, bCol, 2 * n, bCol + 2 * n, row0, steps);
     __syncthreads();
     long long at = ((long long) s * chunks + k) * di + cc;
-    float h[MAX_STATE_PER_LANE], h0[MAX_STATE_PER_LANE], dh[MAX_STATE_PER_LANE], a[MAX_STATE_PER_LANE], off[MAX_STATE_PER_LANE];
-    float gA[MAX_STATE_PER_LANE], gOff[MAX_STATE_PER_LANE];
+    float h[S], h0[S], dh[S], a[S], off[S];
+    float gA[S], gOff[S];
     #pragma unroll
-    for (int j = 0; j < MAX_STATE_PER_LANE; j++) {
+    for (int j = 0; j < S; j++) {
         int i = lane + j * lanes;
         bool on = i < n;
         h[j] = h0[j] = on ? start[at * n + i] : 0.f;
@@ -569,7 +593,7 @@ __global__ void scan_chunk_backward(const float* x, const float* dt, const float
     for (int r = 0; r < steps; r++) {   // the chunk's states, h_t into hT[(r, local, i)]
         float dtv = dtT[r * perBlock + local], xv = xT[r * perBlock + local];
         #pragma unroll
-        for (int j = 0; j < MAX_STATE_PER_LANE; j++) {
+        for (int j = 0; j < S; j++) {
             int i = lane + j * lanes;
             if (i < n) {
                 h[j] = expf(dtv * a[j]) * h[j] + dtv * bcT[r * 2 * n + i] * xv;
@@ -589,7 +613,7 @@ __global__ void scan_chunk_backward(const float* x, const float* dt, const float
         const float* hPrev = r > 0 ? hT + ((r - 1) * perBlock + local) * n : nullptr;   // r = 0: the start state, in h0
         float yPart = 0.f;
         #pragma unroll
-        for (int j = 0; j < MAX_STATE_PER_LANE; j++) {
+        for (int j = 0; j < S; j++) {
             int i = lane + j * lanes;
             if (i < n) yPart += C[i] * (hCur[i] + off[j]);
         }
@@ -602,7 +626,7 @@ __global__ void scan_chunk_backward(const float* x, const float* dt, const float
         gYo += dyv;
         float gx = 0.f, gdt = 0.f;
         #pragma unroll
-        for (int j = 0; j < MAX_STATE_PER_LANE; j++) {
+        for (int j = 0; j < S; j++) {
             int i = lane + j * lanes;
             if (i < n) {
                 float hp = hPrev ? hPrev[i] : h0[j], decay = expf(dtv * a[j]);
@@ -633,7 +657,7 @@ __global__ void scan_chunk_backward(const float* x, const float* dt, const float
     }
     if (!valid) return;
     #pragma unroll
-    for (int j = 0; j < MAX_STATE_PER_LANE; j++) {
+    for (int j = 0; j < S; j++) {
         int i = lane + j * lanes;
         if (i < n) {
             if (dA) atomicAdd(dA + cc * n + i, gA[j]);
@@ -645,6 +669,9 @@ __global__ void scan_chunk_backward(const float* x, const float* dt, const float
         if (dyOffset) atomicAdd(dyOffset + cc, gYo);
     }
 }
+extern "C" {
+SCAN_VARIANTS(scan_chunk_backward, (const float* x, const float* dt, const float* A, const float* bc, int bcWidth, int bCol, const float* D, const float* z, int zWidth, int zCol, int len, int di, int n, int lanes, int chunkLen, const float* start, const float* carryIn, const float* hOffset, const float* yOffset, const float* dy, float* dx, float* ddt, float* partials, float* dz, float* dA, float* dD, float* dhOffset, float* dyOffset), (x, dt, A, bc, bcWidth, bCol, D, z, zWidth, zCol, len, di, n, lanes, chunkLen, start, carryIn, hOffset, yOffset, dy, dx, ddt, partials, dz, dA, dD, dhOffset, dyOffset))
+
 
 
 }

@@ -306,12 +306,12 @@ public final class CudaBackend implements Backend {
         timed("scan", () -> {
             ScanShape sh = new ScanShape(A);
             if (len <= sh.chunkLen) {   // a decode step or a short prompt: one pass
-                kernels.launch("selective_scan", sh.grid, batch, 128, ptr(x), ptr(dt), ptr(A), ptr(bc), (int) bc.size(1), bCol, ptr(D), ptr(z),
+                kernels.launch("selective_scan" + sh.variant, sh.grid, batch, 128, ptr(x), ptr(dt), ptr(A), ptr(bc), (int) bc.size(1), bCol, ptr(D), ptr(z),
                         (int) z.size(1), zCol, len, sh.di, sh.n, sh.lanes, out(state), ptr(hOffset), ptr(yOffset), out(y));
                 return;
             }
             ChunkStates chunks = chunkStates(sh, x, dt, A, bc, bCol, batch, len, state, out(state));
-            kernels.launch3d("scan_chunk_out", sh.grid, batch, chunks.count, 128, sh.floats(3, 2) * 4, ptr(x), ptr(dt), ptr(A), ptr(bc),
+            kernels.launch3d("scan_chunk_out" + sh.variant, sh.grid, batch, chunks.count, 128, sh.floats(3, 2) * 4, ptr(x), ptr(dt), ptr(A), ptr(bc),
                     (int) bc.size(1), bCol, ptr(D), ptr(z), (int) z.size(1), zCol, len, sh.di, sh.n, sh.lanes, sh.chunkLen,
                     chunks.start.address(), ptr(hOffset), ptr(yOffset), out(y));
             chunks.release(memory);
@@ -325,11 +325,15 @@ public final class CudaBackend implements Backend {
      */
     private static final class ScanShape {
         final int di, n, lanes, perBlock, grid, chunkLen;
+        final String variant;   // the kernels' suffix: _sS, S states per lane
 
         ScanShape(Tensor A) {
             di = (int) A.size(0);
             n = (int) A.size(1);
             lanes = scanLanes(n);
+            int states = 1;
+            while (lanes * states < n) states <<= 1;
+            variant = "_s" + states;
             perBlock = 128 / lanes;
             grid = (di + perBlock - 1) / perBlock;
             chunkLen = Math.max(1, Math.min(32, 4096 / (perBlock * n)));
@@ -355,7 +359,7 @@ public final class CudaBackend implements Backend {
         int count = (len + sh.chunkLen - 1) / sh.chunkLen;
         long states = (long) batch * count * sh.di;
         ChunkStates c = new ChunkStates(count, memory.scratch(4 * states * sh.n), memory.scratch(4 * states), memory.scratch(4 * states * sh.n));
-        kernels.launch3d("scan_chunk_local", sh.grid, batch, count, 128, sh.floats(2, 1) * 4, ptr(x), ptr(dt), ptr(A), ptr(bc),
+        kernels.launch3d("scan_chunk_local" + sh.variant, sh.grid, batch, count, 128, sh.floats(2, 1) * 4, ptr(x), ptr(dt), ptr(A), ptr(bc),
                 (int) bc.size(1), bCol, len, sh.di, sh.n, sh.lanes, sh.chunkLen, c.hloc.address(), c.dtsum.address());
         kernels.launch("scan_chunk_carry", sh.grid, batch, 128, ptr(A), sh.di, sh.n, sh.lanes, count, ptr(h0), c.hloc.address(),
                 c.dtsum.address(), c.start.address(), hEnd);
@@ -467,13 +471,13 @@ public final class CudaBackend implements Backend {
             long states = (long) batch * chunks.count * sh.di * sh.n;
             MemorySegment outloc = memory.scratch(4 * states), carryIn = memory.scratch(4 * states);
             // The reverse carry: what each chunk alone passes back, then what enters each chunk from the one after it.
-            kernels.launch3d("scan_chunk_back_local", sh.grid, batch, chunks.count, 128, sh.floats(3, 1) * 4, ptr(dt), ptr(A), ptr(bc),
+            kernels.launch3d("scan_chunk_back_local" + sh.variant, sh.grid, batch, chunks.count, 128, sh.floats(3, 1) * 4, ptr(dt), ptr(A), ptr(bc),
                     (int) bc.size(1), bCol, ptr(z), (int) z.size(1), zCol, ptr(dy), len, sh.di, sh.n, sh.lanes, sh.chunkLen, outloc.address());
             kernels.launch("scan_chunk_back_carry", sh.grid, batch, 128, ptr(A), sh.di, sh.n, sh.lanes, chunks.count, outloc.address(),
                     chunks.dtsum.address(), carryIn.address(), out(g.dh0()));
             MemorySegment partials = memory.scratch(4L * sh.grid * rows * 2 * sh.n);   // (blocks, b·len, 2n) dB | dC per block
             int shared = sh.floats(4, 2) + sh.chunkLen * sh.perBlock * sh.n + 2 * sh.perBlock * 2 * sh.n;
-            kernels.launch3d("scan_chunk_backward", sh.grid, batch, chunks.count, 128, shared * 4, ptr(x), ptr(dt), ptr(A), ptr(bc),
+            kernels.launch3d("scan_chunk_backward" + sh.variant, sh.grid, batch, chunks.count, 128, shared * 4, ptr(x), ptr(dt), ptr(A), ptr(bc),
                     (int) bc.size(1), bCol, ptr(D), ptr(z), (int) z.size(1), zCol, len, sh.di, sh.n, sh.lanes, sh.chunkLen,
                     chunks.start.address(), carryIn.address(), ptr(hOffset), ptr(yOffset), ptr(dy), out(g.dx()), out(g.ddt()),
                     partials.address(), out(g.dz()), out(g.dA()), out(g.dD()), out(g.dhOffset()), out(g.dyOffset()));

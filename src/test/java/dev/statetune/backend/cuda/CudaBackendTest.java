@@ -125,7 +125,7 @@ class CudaBackendTest {
                 Fixtures.assertClose(out.toFloatArray(), read(gout), 1e-5, 1e-5, "conv output, len " + len + ", k " + k);
                 Fixtures.assertClose(state.toFloatArray(), read(gstate), 1e-6, 1e-6, "conv state, len " + len + ", k " + k);
             }
-        for (int[] shape : new int[][] {{16, 13}, {8, 13}, {24, 13}, {5, 13}, {16, 150}, {5, 200}})   // {n, len}: 150 and 200 run chunked
+        for (int[] shape : new int[][] {{16, 13}, {8, 13}, {24, 13}, {5, 13}, {16, 150}, {5, 200}, {64, 70}, {100, 40}})   // {n, len}: 150, 200 and 70 run chunked; n 64, 100: several states a lane
             scanMatches(batch, shape[1], di, shape[0]);
     }
 

@@ -110,7 +110,7 @@ class CudaTrainingTest {
 
     @Test
     void scanGradientsMatchTheCpu() {
-        for (int[] shape : new int[][] {{16, 11}, {5, 11}, {16, 150}, {5, 130}}) {   // {n, len}: 150 and 130 run as several chunks
+        for (int[] shape : new int[][] {{16, 11}, {5, 11}, {16, 150}, {5, 130}, {64, 90}, {100, 20}}) {   // {n, len}: 150, 130, 90 run as several chunks; n 64, 100: several states a lane
             int n = shape[0], batch = 2, len = shape[1], di = 24;
             Tensor x = random(batch * len, di), bc = random(batch * len, 3 + 2 * n), z = random(batch * len, 2 * di), D = random(di);
             Tensor h0 = random(batch, di, n), hOff = random(di, n), yOff = random(di), dy = random(batch * len, di);
