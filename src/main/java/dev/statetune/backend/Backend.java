@@ -20,6 +20,21 @@ public interface Backend extends AutoCloseable {
      */
     default void synchronize() {}
 
+    /** A region of temporary tensors; closing it frees them (see {@link #openScope}). */
+    interface Scope extends AutoCloseable {
+        @Override
+        void close();
+    }
+
+    /**
+     * Until the returned scope closes, the tensors {@link #allocate} returns are freed when it closes
+     * instead of when the garbage collector finds them (the CPU backend leaves them to the collector).
+     * For work whose tensors all die with it, such as one training step's activations.
+     */
+    default Scope openScope() {
+        return () -> {};
+    }
+
     /** A zero-filled float32 activation tensor. */
     Tensor allocate(long... shape);
 

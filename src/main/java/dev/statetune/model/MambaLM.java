@@ -293,43 +293,45 @@ public final class MambaLM implements LanguageModel {
     @Override
     public LossResult loss(int[][] ids, int[][] labels, boolean backward) {
         if (weights.anyTrained()) build();   // the optimizer changed the trained values (A_log's A is derived)
-        int batch = ids.length, real = ids[0].length, virtual = softPrompt == null ? 0 : (int) softPrompt.size(0);
-        int len = virtual + real, tokens = batch * len;     // each sequence: the soft prompt, then its tokens
-        int[] flat = new int[batch * real], targets = new int[tokens];
-        java.util.Arrays.fill(targets, -100);
-        for (int s = 0; s < batch; s++) {
-            checkTokenIds(ids[s]);
-            System.arraycopy(ids[s], 0, flat, s * real, real);
-            for (int t = 0; t + 1 < real; t++) targets[s * len + virtual + t] = labels[s][t + 1];
+        try (Backend.Scope step = backend.openScope()) {   // every tensor of the step dies with it
+            int batch = ids.length, real = ids[0].length, virtual = softPrompt == null ? 0 : (int) softPrompt.size(0);
+            int len = virtual + real, tokens = batch * len;     // each sequence: the soft prompt, then its tokens
+            int[] flat = new int[batch * real], targets = new int[tokens];
+            java.util.Arrays.fill(targets, -100);
+            for (int s = 0; s < batch; s++) {
+                checkTokenIds(ids[s]);
+                System.arraycopy(ids[s], 0, flat, s * real, real);
+                for (int t = 0; t + 1 < real; t++) targets[s * len + virtual + t] = labels[s][t + 1];
+            }
+            DecodeState start = seamState(batch);
+            Tensor embedded = backend.allocate(batch * real, cfg.modelDim());
+            backend.embedding(embedding, flat, embedded);
+            Tensor residual = prepend(softPrompt, embedded, batch, real);
+            LayerActivations[] saved = new LayerActivations[layers.length];
+            for (int i = 0; i < layers.length; i++) {
+                saved[i] = mixerForTraining(i, residual, batch, len, start.conv[i], start.ssm[i]);
+                Tensor out = backend.allocate(saved[i].y().size(0), cfg.modelDim());   // the prefix's rows are dropped below
+                backend.linear(saved[i].y(), 0, layers[i].outProj(), layers[i].outProjBias(), out);
+                lowRank.forward(seams[i].lowRank(), "out_proj", saved[i].y(), 0, out, saved[i].lowRank(), dropoutSeed * 1_000_003L + i);
+                residual = LmHead.sum(backend, saved[i].u(), dropLeading(out, batch, len, saved[i].virtual(), null));
+            }
+            Tensor hidden = backend.allocate(tokens, cfg.modelDim());
+            backend.rmsNorm(residual, normF, cfg.normEps(), hidden);
+            long count = java.util.Arrays.stream(targets).filter(t -> t >= 0).count();
+            float scale = count == 0 ? 0 : 1f / count;
+            Tensor dHidden = backward ? backend.allocate(tokens, cfg.modelDim()) : null;
+            Tensor dEmbedding = grad("backbone.embeddings.weight");
+            LossResult result = backend.crossEntropy(hidden, lmHead, targets, scale, dHidden,
+                    cfg.tieEmbeddings() ? dEmbedding : grad("lm_head.weight"));
+            if (!backward || count == 0) return result;
+            Tensor dResidual = backend.allocate(tokens, cfg.modelDim());
+            backend.rmsNormBackward(residual, normF, cfg.normEps(), dHidden, dResidual, grad("backbone.norm_f.weight"));
+            for (int i = layers.length - 1; i >= 0; i--) mixerBackward(i, saved[i], batch, len, dResidual);
+            Tensor dEmbedded = dropLeading(dResidual, batch, real, virtual, dSoftPrompt);
+            if (dEmbedding != null) backend.embeddingBackward(flat, dEmbedded, dEmbedding);
+            backend.synchronize();   // the gradients are complete (and back in host memory) when loss returns
+            return result;
         }
-        DecodeState start = seamState(batch);
-        Tensor embedded = backend.allocate(batch * real, cfg.modelDim());
-        backend.embedding(embedding, flat, embedded);
-        Tensor residual = prepend(softPrompt, embedded, batch, real);
-        LayerActivations[] saved = new LayerActivations[layers.length];
-        for (int i = 0; i < layers.length; i++) {
-            saved[i] = mixerForTraining(i, residual, batch, len, start.conv[i], start.ssm[i]);
-            Tensor out = backend.allocate(saved[i].y().size(0), cfg.modelDim());   // the prefix's rows are dropped below
-            backend.linear(saved[i].y(), 0, layers[i].outProj(), layers[i].outProjBias(), out);
-            lowRank.forward(seams[i].lowRank(), "out_proj", saved[i].y(), 0, out, saved[i].lowRank(), dropoutSeed * 1_000_003L + i);
-            residual = LmHead.sum(backend, saved[i].u(), dropLeading(out, batch, len, saved[i].virtual(), null));
-        }
-        Tensor hidden = backend.allocate(tokens, cfg.modelDim());
-        backend.rmsNorm(residual, normF, cfg.normEps(), hidden);
-        long count = java.util.Arrays.stream(targets).filter(t -> t >= 0).count();
-        float scale = count == 0 ? 0 : 1f / count;
-        Tensor dHidden = backward ? backend.allocate(tokens, cfg.modelDim()) : null;
-        Tensor dEmbedding = grad("backbone.embeddings.weight");
-        LossResult result = backend.crossEntropy(hidden, lmHead, targets, scale, dHidden,
-                cfg.tieEmbeddings() ? dEmbedding : grad("lm_head.weight"));
-        if (!backward || count == 0) return result;
-        Tensor dResidual = backend.allocate(tokens, cfg.modelDim());
-        backend.rmsNormBackward(residual, normF, cfg.normEps(), dHidden, dResidual, grad("backbone.norm_f.weight"));
-        for (int i = layers.length - 1; i >= 0; i--) mixerBackward(i, saved[i], batch, len, dResidual);
-        Tensor dEmbedded = dropLeading(dResidual, batch, real, virtual, dSoftPrompt);
-        if (dEmbedding != null) backend.embeddingBackward(flat, dEmbedded, dEmbedding);
-        backend.synchronize();   // the gradients are complete (and back in host memory) when loss returns
-        return result;
     }
 
     /** (b·(M+len), d): before each sequence's rows of x (b·len, d), the M rows of lead; x itself when lead is null. */

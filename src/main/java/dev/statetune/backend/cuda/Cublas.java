@@ -26,7 +26,10 @@ final class Cublas {
     private final Arena arena = Arena.ofShared();
     private final MemorySegment one, zero;
 
-    Cublas(MemorySegment stream) {
+    /** cuBLAS's workspace, given once so that no call allocates one. */
+    static final long WORKSPACE_BYTES = 32L << 20;
+
+    Cublas(MemorySegment stream, long workspace) {
         NativeLibrary lib = NativeLibrary.open("libcublas.so.13", "libcublas.so.12", "libcublas.so");
         MethodHandle create = lib.function("cublasCreate_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS));
         MethodHandle setStream = lib.function("cublasSetStream_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
@@ -36,6 +39,8 @@ final class Cublas {
         check("cublasCreate", call(create, h));
         handle = h.get(ADDRESS, 0);
         check("cublasSetStream", call(setStream, handle, stream));
+        MethodHandle setWorkspace = lib.function("cublasSetWorkspace_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
+        check("cublasSetWorkspace", call(setWorkspace, handle, workspace, WORKSPACE_BYTES));
         one = arena.allocateFrom(JAVA_FLOAT, 1f);
         zero = arena.allocateFrom(JAVA_FLOAT, 0f);
     }

@@ -80,7 +80,7 @@ public final class CudaBackend implements Backend {
         driver.setCurrent(context);
         stream = driver.createStream();
         memory = new DeviceMemory(driver, ordinal, stream);
-        cublas = new Cublas(stream);
+        cublas = new Cublas(stream, memory.scratch(Cublas.WORKSPACE_BYTES).address());
         kernels = new Kernels(driver, device, stream);
     }
 
@@ -104,12 +104,36 @@ public final class CudaBackend implements Backend {
         return memory.reservedBytes();
     }
 
+    /** The blocks allocated in each open scope, innermost last. */
+    private final java.util.ArrayDeque<java.util.List<MemorySegment>> scopes = new java.util.ArrayDeque<>();
+
+    @Override
+    public Scope openScope() {
+        java.util.List<MemorySegment> blocks = new java.util.ArrayList<>();
+        scopes.push(blocks);
+        return () -> {
+            if (scopes.peek() != blocks) throw new IllegalStateException("scopes closed out of order");
+            scopes.pop();
+            blocks.forEach(memory::release);   // the stream runs later users of a block after the work queued on it
+        };
+    }
+
     @Override
     public Tensor allocate(long... shape) {
         long t0 = System.nanoTime(), bytes = Tensor.numel(shape) * 4;
-        MemorySegment block = memory.allocate(bytes);
+        MemorySegment block;
+        if (scopes.isEmpty()) {
+            block = memory.allocate(bytes);
+        } else {
+            block = memory.scratch(bytes);
+            scopes.peek().add(block);
+        }
+        long t1 = System.nanoTime();
         driver.zeroAsync(block.address(), bytes, stream);
-        if (OpTimes.ON) times.add("allocate (host side)", System.nanoTime() - t0);
+        if (OpTimes.ON) {
+            times.add("allocate: block", t1 - t0);
+            times.add("allocate: zeroing (host side)", System.nanoTime() - t1);
+        }
         return new Tensor(block, DType.F32, shape);
     }
 
@@ -126,7 +150,7 @@ public final class CudaBackend implements Backend {
             if (stored.dtype() == DType.BF16) driver.copyAsync(out.data().address(), raw.address(), 2 * n, stream);
             else kernels.launch("to_bf16", blocks(n), 1, BLOCK, raw.address(), (int) n, 0, out.data().address(), (int) n, n);
         } else {
-            out = allocate(stored.shape());
+            out = new Tensor(memory.allocate(4 * n), DType.F32, stored.shape());   // not allocate(): a weight outlives any scope
             if (stored.dtype() == DType.F32) driver.copyAsync(out.data().address(), raw.address(), 4 * n, stream);
             else kernels.launch("bf16_to_float", blocks(n), 1, BLOCK, raw.address(), out.data().address(), n);
         }
@@ -266,8 +290,14 @@ public final class CudaBackend implements Backend {
             if (out.size(1) != n) throw new IllegalArgumentException("linear: out width " + out.size(1) + " for " + n + " outputs");
             // Row-major out (rows, n) = x (rows, k) · wᵀ is, column-major, out (n × rows) = wᵀ (n × k) · x (k × rows).
             if (w.dtype() == DType.BF16) {
+                long t0 = System.nanoTime();
                 MemorySegment xb = bf16Operand(ptr(x), (int) x.size(1), xCol, rows, k);
+                long t1 = System.nanoTime();
                 cublas.gemm(Cublas.OP_T, Cublas.OP_N, n, rows, k, ptr(w), Cublas.R_16BF, k, xb.address(), Cublas.R_16BF, k, false, out(out), n);
+                if (OpTimes.ON) {
+                    times.add("linear: bf16 operand (host)", t1 - t0);
+                    times.add("linear: gemm call (host)", System.nanoTime() - t1);
+                }
                 memory.release(xb);
             } else {
                 cublas.gemm(Cublas.OP_T, Cublas.OP_N, n, rows, k, ptr(w), Cublas.R_32F, k, ptr(x) + 4L * xCol, Cublas.R_32F, (int) x.size(1),
@@ -541,6 +571,7 @@ public final class CudaBackend implements Backend {
     public void close() {
         synchronize();
         times.print();
+        if (OpTimes.ON) System.err.printf("  %d blocks reserved from the driver, %.2f GiB%n", memory.reservations, memory.reservedBytes() / 1073741824.0);
         memory.close();
     }
 }

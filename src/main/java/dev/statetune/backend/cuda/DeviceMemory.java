@@ -91,7 +91,11 @@ final class DeviceMemory implements AutoCloseable {
         return pool == null || pool.isEmpty() ? null : pool.pop();
     }
 
+    /** New blocks reserved (not from the pool), for STATETUNE_PROFILE. */
+    long reservations;
+
     private synchronized long reserve(long size) {
+        reservations++;
         long address = driver.allocManaged(size);
         if (address == 0) {   // out of memory: release every cached block and try once more
             for (ArrayDeque<Long> q : free.values())
