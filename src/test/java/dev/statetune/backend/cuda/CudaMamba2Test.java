@@ -17,7 +17,6 @@ import dev.statetune.tensor.Tensor;
 import dev.statetune.train.Trainer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -28,7 +27,6 @@ import java.util.List;
 import java.util.SplittableRandom;
 
 import static org.junit.jupiter.api.Assertions.*;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Mamba-2 on the CUDA backend against the CPU backend: the SSD scan and the gated RMSNorm, forward
@@ -43,29 +41,21 @@ class CudaMamba2Test {
     @TempDir Path dir;
 
     @BeforeAll
-    static void open() {
-        assumeTrue(CudaBackend.available(), "skipped: no CUDA driver or GPU on this machine");
-        cpu = new CpuBackend(2);
-        cuda = new CudaBackend(0);
+    static void open() {   // CudaBackendTest's backends (it skips without a GPU)
+        CudaBackendTest.open();
+        cpu = CudaBackendTest.cpu;
+        cuda = CudaBackendTest.cuda;
     }
 
     @AfterAll
     static void close() {
-        if (cuda != null) cuda.close();
-        if (cpu != null) cpu.close();
+        CudaBackendTest.close();
     }
 
     static Tensor random(SplittableRandom rnd, double scale, long... shape) {
         float[] v = new float[Math.toIntExact(Tensor.numel(shape))];
         for (int i = 0; i < v.length; i++) v[i] = (float) (scale * rnd.nextDouble(-1, 1));
         return Tensor.of(v, shape);
-    }
-
-    /** A GPU copy of a host tensor. */
-    static Tensor gpu(Tensor host) {
-        Tensor t = cuda.allocate(host.shape());
-        cuda.copy(host, t);
-        return t;
     }
 
     static Tensor copyOf(Tensor t) {
@@ -125,6 +115,7 @@ class CudaMamba2Test {
             2, 64, 1, 128, 256, 1, 19, true, false
             4, 3, 4, 5, 4, 2, 9, false, true
             3, 7, 1, 16, 8, 2, 1, true, false
+            24, 64, 1, 128, 64, 2, 150, true, true
             """;
 
     @ParameterizedTest(name = "heads {0} × {1}, groups {2}, n {3}, chunk {4}, batch {5}, len {6}, seams {7}, clamp {8}")
@@ -135,10 +126,10 @@ class CudaMamba2Test {
         same(expected[0], got[0], 1e-5, 1e-4, "ssd y");
         same(expected[1], got[1], 1e-5, 1e-4, "ssd final state");
         // resident on the GPU, as a model's activations are
-        Tensor state = s.h0 != null ? gpu(s.h0) : cuda.allocate(batch, nHeads, headDim, n);
+        Tensor state = s.h0 != null ? CudaBackendTest.gpu(s.h0) : cuda.allocate(batch, nHeads, headDim, n);
         Tensor y = cuda.allocate((long) batch * len, s.dims.innerDim());
-        cuda.ssdScan(gpu(s.xBC), gpu(s.dtRaw), s.dtCol, gpu(s.dtBias), s.dtMin,
-                s.dtMax, gpu(s.A), gpu(s.D), s.dims, batch, len, state, s.hOffset, s.yOffset, y);
+        cuda.ssdScan(CudaBackendTest.gpu(s.xBC), CudaBackendTest.gpu(s.dtRaw), s.dtCol, CudaBackendTest.gpu(s.dtBias), s.dtMin,
+                s.dtMax, CudaBackendTest.gpu(s.A), CudaBackendTest.gpu(s.D), s.dims, batch, len, state, s.hOffset, s.yOffset, y);
         cuda.synchronize();
         same(expected[0], y, 1e-5, 1e-4, "ssd y (GPU tensors)");
         same(expected[1], state, 1e-5, 1e-4, "ssd final state (GPU tensors)");
@@ -217,13 +208,6 @@ class CudaMamba2Test {
     void twentyTrainingStepsGiveTheCpuLosses(String methodNames) throws IOException {
         List<Method> methods = java.util.Arrays.stream(methodNames.split(" ")).map(Method::valueOf).toList();
         String name = methodNames.replace(' ', '-');
-        double[] onCpu = train(cpu, methods, "cpu-" + name), onGpu = train(cuda, methods, "gpu-" + name);
-        assertEquals(20, onCpu.length);
-        assertEquals(20, onGpu.length);
-        double worst = 0;
-        for (int i = 0; i < onCpu.length; i++) worst = Math.max(worst, Math.abs(onCpu[i] - onGpu[i]) / Math.abs(onCpu[i]));
-        System.out.printf("mamba2 %s: 20 steps, losses %.4f → %.4f (CPU) vs %.4f → %.4f (CUDA), max relative difference %.2e%n", methods,
-                onCpu[0], onCpu[19], onGpu[0], onGpu[19], worst);
-        assertTrue(worst < 1e-3, methods + ": max relative loss difference " + worst);
+        CudaTrainingTest.assertSameLosses("mamba2 " + methods, train(cpu, methods, "cpu-" + name), train(cuda, methods, "gpu-" + name));
     }
 }
