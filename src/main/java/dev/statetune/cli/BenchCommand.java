@@ -41,6 +41,7 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--threads", description = "CPU threads (default: all cores)") Integer threads;
     @Option(names = "--device", description = "cpu (default) or cuda / cuda:N: generation speed on the GPU "
             + "(prefill, then prompt 128 + --decode new tokens, greedy, at batch 1 and 64)") String device;
+    @Option(names = "--dtype", description = "fp32 (default) or bf16 (GPU: tensor-core GEMMs on bf16 weights)") String dtype;
     @Option(names = "--prefill", defaultValue = "256", description = "prompt tokens for the prefill (default: ${DEFAULT-VALUE})") int prefill;
     @Option(names = "--decode", defaultValue = "32", description = "tokens for the decode measurement (default: ${DEFAULT-VALUE})") int decode;
     @Option(names = "--gemm-rows", defaultValue = "512", description = "token rows of the GEMM measurement (default: ${DEFAULT-VALUE})") int gemmRows;
@@ -114,7 +115,7 @@ final class BenchCommand implements Callable<Integer> {
     private int trainBench() throws Exception {
         MambaConfig cfg = ModelShapes.config(size);
         Map<String, Object> r = new LinkedHashMap<>();
-        try (Backend backend = Devices.open(device != null ? device : "cpu", threads);
+        try (Backend backend = Devices.open(device != null ? device : "cpu", threads, dtype);
              MambaLM lm = new MambaLM(Checkpoint.inMemory(Path.of("random-" + size), cfg, ModelShapes.randomWeights(cfg, 0)), backend)) {
             System.err.printf("bench --train: mamba-%s shape, batch %d × %d tokens, %s%n", size, batch, seq, backend.name());
             SplittableRandom rnd = new SplittableRandom(3);
@@ -156,7 +157,7 @@ final class BenchCommand implements Callable<Integer> {
     private int gpuBench() throws Exception {
         MambaConfig cfg = ModelShapes.config(size);
         Map<String, Object> r = new LinkedHashMap<>();
-        try (Backend gpu = Devices.open(device, null);
+        try (Backend gpu = Devices.open(device, null, dtype);
              MambaLM lm = new MambaLM(Checkpoint.inMemory(Path.of("random-" + size), cfg, ModelShapes.randomWeights(cfg, 0)), gpu)) {
             System.err.printf("bench: mamba-%s shape, random float32 weights, %s%n", size, gpu.name());
             r.put("size", size);

@@ -21,6 +21,10 @@ final class ModelOptions {
     @Option(names = "--device", paramLabel = "DEV", description = "cpu, cuda or cuda:N (default: cuda when a GPU is usable, else cpu)")
     String device;
 
+    @Option(names = "--dtype", paramLabel = "T", description = "fp32 (default) or bf16: on the GPU, the frozen matrices in bf16 "
+            + "with tensor-core GEMMs (fp32 accumulation, fp32 scan state and trained parameters)")
+    String dtype;
+
     Path modelDir() { return dir.modelDir(); }
 
     String describe() { return dir.describe(); }
@@ -34,7 +38,7 @@ final class ModelOptions {
         boolean mamba2 = ckpt.modelType().equals("mamba2");
         Backend backend;
         try {
-            backend = Devices.open(device, threads);
+            backend = Devices.open(device, threads, dtype);
         } catch (RuntimeException e) {
             ckpt.close();
             throw e;

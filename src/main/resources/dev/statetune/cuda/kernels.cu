@@ -34,6 +34,22 @@ __global__ void argmax_rows(const float* x, int width, int* ids) {
     if (threadIdx.x == 0) ids[blockIdx.x] = si[0];
 }
 
+// embedding from a bf16 table (vocab, d).
+__global__ void embedding_bf16(const int* ids, const unsigned short* table, float* out, int d) {
+    int t = blockIdx.x;
+    const unsigned short* row = table + (long long) ids[t] * d;
+    for (int c = threadIdx.x; c < d; c += blockDim.x) out[(long long) t * d + c] = __uint_as_float(((unsigned int) row[c]) << 16);
+}
+
+// dst (rows, cols) = bf16(src[:, col : col+cols]) of src (rows, srcWidth), rounded to nearest even: the
+// GEMM operand of --dtype bf16. 1-D grid over rows·cols.
+__global__ void to_bf16(const float* src, int srcWidth, int col, unsigned short* dst, int cols, long long n) {
+    long long i = (long long) blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= n) return;
+    unsigned int b = __float_as_uint(src[(i / cols) * srcWidth + col + i % cols]);
+    dst[i] = (unsigned short) ((b + 0x7fffu + ((b >> 16) & 1u)) >> 16);
+}
+
 // rmsNorm: out (T, d) = x / sqrt(mean(x²) + eps) ⊙ w. grid (T), block 256.
 __global__ void rms_norm(const float* x, const float* w, float eps, float* out, int d) {
     __shared__ float partial[256];
@@ -109,19 +125,24 @@ __global__ void dropout(float* x, float* mask, float p, unsigned long long seed,
 __device__ __forceinline__ float silu(float v) { return v / (1.f + expf(-v)); }
 
 #define MAX_CONV 8
-// causalConv1dSilu over x = in[:, 0:di] of in (b·len, inWidth): out (b·len, di) = silu(conv(x) + bias);
-// state (b, di, k−1) holds the k−1 inputs before the first position and is updated to the last k−1.
-// One thread per (sequence, channel), walking the sequence. grid (ceil(di/128), b), block 128.
+// The conv input at position p of sequence s: x = in[:, 0:di] for p ≥ 0, else the state's entry (zeros without one).
+__device__ __forceinline__ float conv_input(const float* in, int inWidth, int len, const float* state, int di, int k, int s, int c, int p) {
+    if (p >= 0) return in[((long long) s * len + p) * inWidth + c];
+    return state ? state[((long long) s * di + c) * (k - 1) + (k - 1 + p)] : 0.f;
+}
+
+// causalConv1dSilu over x = in[:, 0:di] of in (b·len, inWidth): out (b·len, di) = silu(conv(x) + bias),
+// the k−1 inputs before the first position from state (b, di, k−1). One thread per (sequence, channel,
+// chunk of chunkLen positions); conv_state_update then moves the state on. grid (ceil(di/128), b, chunks), block 128.
 __global__ void causal_conv1d_silu(const float* in, int inWidth, int len, const float* weight, const float* bias,
-                                   float* state, float* out, int di, int k) {
-    int c = blockIdx.x * blockDim.x + threadIdx.x, s = blockIdx.y;
+                                   const float* state, float* out, int di, int k, int chunkLen) {
+    int c = blockIdx.x * blockDim.x + threadIdx.x, s = blockIdx.y, t0 = blockIdx.z * chunkLen, t1 = min(len, t0 + chunkLen);
     if (c >= di) return;
     float window[MAX_CONV], w[MAX_CONV];
-    float* st = state + ((long long) s * di + c) * (k - 1);
-    for (int j = 0; j < k - 1; j++) window[j] = st[j];
     for (int j = 0; j < k; j++) w[j] = weight[c * k + j];
+    for (int j = 0; j < k - 1; j++) window[j] = conv_input(in, inWidth, len, state, di, k, s, c, t0 - (k - 1) + j);
     float b = bias ? bias[c] : 0.f;
-    for (int t = 0; t < len; t++) {
+    for (int t = t0; t < t1; t++) {
         long long row = (long long) s * len + t;
         window[k - 1] = in[row * inWidth + c];
         float v = b;
@@ -129,7 +150,16 @@ __global__ void causal_conv1d_silu(const float* in, int inWidth, int len, const 
         out[row * di + c] = silu(v);
         for (int j = 0; j < k - 1; j++) window[j] = window[j + 1];
     }
-    for (int j = 0; j < k - 1; j++) st[j] = window[j];
+}
+
+// The conv state after the sequence: its last k−1 inputs (reaching back into the old state when len < k−1).
+// grid (ceil(di/128), b), block 128.
+__global__ void conv_state_update(const float* in, int inWidth, int len, float* state, int di, int k) {
+    int c = blockIdx.x * blockDim.x + threadIdx.x, s = blockIdx.y;
+    if (c >= di) return;
+    float next[MAX_CONV];
+    for (int j = 0; j < k - 1; j++) next[j] = conv_input(in, inWidth, len, state, di, k, s, c, len - (k - 1) + j);
+    for (int j = 0; j < k - 1; j++) state[((long long) s * di + c) * (k - 1) + j] = next[j];
 }
 
 #define MAX_STATE_PER_LANE 8
@@ -235,40 +265,44 @@ __global__ void column_sums(const float* dOut, float* dBias, int rows, int n) {
     dBias[j] += s;
 }
 
-// causalConv1dSiluBackward: one thread per (sequence, channel), the forward recomputed from the
-// window. dIn (T, ≥di, width dInWidth) += …, dWeight (di, k), dBias (di) and dState0 (b, di, k−1)
-// += … (each may be null); state0 may be null (zeros). grid (ceil(di/128), b), block 128.
+// causalConv1dSiluBackward, one thread per (sequence, channel, chunk of chunkLen positions), with
+// u_τ = bias + Σ_j w_j·x_{τ−(k−1)+j} recomputed and du_τ = dOut_τ·silu′(u_τ). The thread owns the
+// input positions [t0, t1) — dIn_p = Σ_m w_{k−1−m}·du_{p+m}, so it also computes du up to t1+k−2 — and
+// for chunk 0 the state entries (positions < 0, dState0). dWeight, dBias: its own τ ∈ [t0, t1), added
+// atomically. dIn (T, ≥di, width dInWidth), dWeight (di, k), dBias (di), dState0 (b, di, k−1): +=, each
+// may be null; state0 may be null (zeros). grid (ceil(di/128), b, chunks), block 128.
 __global__ void causal_conv1d_silu_backward(const float* in, int inWidth, int len, const float* weight, const float* bias,
                                             const float* state0, const float* dOut, float* dIn, int dInWidth,
-                                            float* dWeight, float* dBias, float* dState0, int di, int k) {
-    int c = blockIdx.x * blockDim.x + threadIdx.x, s = blockIdx.y;
+                                            float* dWeight, float* dBias, float* dState0, int di, int k, int chunkLen) {
+    int c = blockIdx.x * blockDim.x + threadIdx.x, s = blockIdx.y, t0 = blockIdx.z * chunkLen, t1 = min(len, t0 + chunkLen);
     if (c >= di) return;
-    float w[MAX_CONV], dw[MAX_CONV], window[MAX_CONV], dwin[MAX_CONV];
-    for (int j = 0; j < k; j++) { w[j] = weight[c * k + j]; dw[j] = 0.f; dwin[j] = 0.f; }
-    for (int j = 0; j < k - 1; j++) window[j] = state0 ? state0[((long long) s * di + c) * (k - 1) + j] : 0.f;
+    float w[MAX_CONV], dw[MAX_CONV], window[MAX_CONV], du[MAX_CONV];   // du[m] = du_{τ−(k−1)+m}
+    for (int j = 0; j < k; j++) { w[j] = weight[c * k + j]; dw[j] = 0.f; du[j] = 0.f; }
+    for (int j = 0; j < k - 1; j++) window[j] = conv_input(in, inWidth, len, state0, di, k, s, c, t0 - (k - 1) + j);
     float b = bias ? bias[c] : 0.f, db = 0.f;
-    // dwin[j] collects the gradient of the input at window slot j; slot 0 leaves the window each step.
-    for (int t = 0; t < len; t++) {
-        long long row = (long long) s * len + t;
-        window[k - 1] = in[row * inWidth + c];
-        dwin[k - 1] = 0.f;
-        float u = b;
-        for (int j = 0; j < k; j++) u += w[j] * window[j];
-        float sig = 1.f / (1.f + expf(-u));
-        float du = dOut[row * di + c] * sig * (1.f + u * (1.f - sig));
-        db += du;
-        for (int j = 0; j < k; j++) { dw[j] += du * window[j]; dwin[j] += du * w[j]; }
-        // slot 0 is complete: it is position t − (k−1), an input (t ≥ k−1) or a state entry
-        int pos = t - (k - 1);
-        if (pos >= 0) { if (dIn) dIn[((long long) s * len + pos) * dInWidth + c] += dwin[0]; }
-        else if (dState0) dState0[((long long) s * di + c) * (k - 1) + (k - 1 + pos)] += dwin[0];
-        for (int j = 0; j < k - 1; j++) { window[j] = window[j + 1]; dwin[j] = dwin[j + 1]; }
-    }
-    // the last k−1 window slots: positions len−(k−1) .. len−1
-    for (int j = 0; j < k - 1; j++) {
-        int pos = len - (k - 1) + j;
-        if (pos >= 0) { if (dIn) dIn[((long long) s * len + pos) * dInWidth + c] += dwin[j]; }
-        else if (dState0) dState0[((long long) s * di + c) * (k - 1) + (k - 1 + pos)] += dwin[j];
+    int first = blockIdx.z == 0 ? -(k - 1) : t0;   // the first position this thread finalises
+    for (int tau = t0; tau < t1 + k - 1; tau++) {
+        for (int m = 0; m < k - 1; m++) du[m] = du[m + 1];
+        du[k - 1] = 0.f;
+        if (tau < len) {
+            window[k - 1] = in[((long long) s * len + tau) * inWidth + c];
+            float u = b;
+            for (int j = 0; j < k; j++) u += w[j] * window[j];
+            float sig = 1.f / (1.f + expf(-u));
+            float g = dOut[((long long) s * len + tau) * di + c] * sig * (1.f + u * (1.f - sig));
+            du[k - 1] = g;
+            if (tau < t1) {
+                db += g;
+                for (int j = 0; j < k; j++) dw[j] += g * window[j];
+            }
+            for (int j = 0; j < k - 1; j++) window[j] = window[j + 1];
+        }
+        int p = tau - (k - 1);   // every du_{p..p+k−1} is known now
+        if (p < first || p >= t1) continue;
+        float gp = 0.f;
+        for (int m = 0; m < k; m++) gp += w[k - 1 - m] * du[m];
+        if (p >= 0) { if (dIn) dIn[((long long) s * len + p) * dInWidth + c] += gp; }
+        else if (dState0) dState0[((long long) s * di + c) * (k - 1) + (k - 1 + p)] += gp;
     }
     if (dWeight) for (int j = 0; j < k; j++) atomicAdd(dWeight + c * k + j, dw[j]);
     if (dBias) atomicAdd(dBias + c, db);
@@ -320,67 +354,239 @@ __global__ void cross_entropy_rows(float* logits, const int* targets, int vocab,
         for (int v = threadIdx.x; v < vocab; v += blockDim.x) row[v] = scale * (expf(row[v] - max) / total - (v == target ? 1.f : 0.f));
 }
 
-// selectiveScanBackward, pass 1: the forward recomputed, h_t of every step kept in hist
-// (b·len, di, n). Same threads as selective_scan.
-__global__ void scan_states(const float* x, const float* dt, const float* A, const float* bc, int bcWidth, int bCol,
-                            int len, int di, int n, int lanes, const float* h0, float* hist) {
+// selectiveScanBackward, last pass: dbc[row, bCol + i] += Σ_blocks partials[block, row, i]. 1-D grid over b·len·2n.
+__global__ void scan_sum_partials(const float* partials, int blocks, long long rows, int width, float* dbc, int dbcWidth, int bCol) {
+    long long j = (long long) blockIdx.x * blockDim.x + threadIdx.x;
+    if (j >= rows * width) return;
+    float sum = 0.f;
+    for (int q = 0; q < blocks; q++) sum += partials[(long long) q * rows * width + j];
+    dbc[(j / width) * dbcWidth + bCol + j % width] += sum;
+}
+
+
+// ---- the chunked selective scan: time split into chunks of chunkLen steps, so that the sequential
+// part of a long sequence is chunkLen steps (then a carry over the chunks) instead of len. A block
+// first stages its chunk's inputs in shared memory with coalesced loads, so the sequential loop
+// reads shared memory, not global memory, at each step. Threads: as selective_scan, plus
+// blockIdx.z = the chunk. Per-chunk buffers are laid out ((b·chunks + k)·di + c)·n + i for states
+// and (b·chunks + k)·di + c for per-channel values.
+
+#define SCAN_THREAD \
+    int lane = threadIdx.x % lanes, perBlock = blockDim.x / lanes, local = threadIdx.x / lanes; \
+    int c = blockIdx.x * perBlock + local, s = blockIdx.y, k = blockIdx.z, chunks = gridDim.z; \
+    int t0 = k * chunkLen, steps = min(len, t0 + chunkLen) - t0; \
+    bool valid = c < di; \
+    int cc = valid ? c : 0; \
+    long long row0 = (long long) s * len + t0;
+
+// tile (steps, cols) = src[row0 + r, col0 + q] for q < cols with col0 + q < colLimit (else 0); the whole block stages.
+__device__ void stage(float* tile, const float* src, int width, int col0, int cols, int colLimit, long long row0, int steps) {
+    for (int idx = threadIdx.x; idx < steps * cols; idx += blockDim.x) {
+        int r = idx / cols, q = idx % cols;
+        tile[idx] = col0 + q < colLimit ? src[(row0 + r) * width + col0 + q] : 0.f;
+    }
+}
+
+// Pass 1: each chunk's recurrence from a zero state: its end state hloc and Σ dt (the chunk's decay is exp(A·Σdt)).
+// Shared: dt, x (chunkLen, perBlock); B (chunkLen, n).
+__global__ void scan_chunk_local(const float* x, const float* dt, const float* A, const float* bc, int bcWidth, int bCol,
+                                 int len, int di, int n, int lanes, int chunkLen, float* hloc, float* dtsum) {
+    extern __shared__ float tile[];
+    SCAN_THREAD
+    float *dtT = tile, *xT = dtT + chunkLen * perBlock, *bT = xT + chunkLen * perBlock;
+    int c0 = blockIdx.x * perBlock;
+    stage(dtT, dt, di, c0, perBlock, di, row0, steps);
+    stage(xT, x, di, c0, perBlock, di, row0, steps);
+    stage(bT, bc, bcWidth, bCol, n, bCol + n, row0, steps);
+    __syncthreads();
+    float h[MAX_STATE_PER_LANE], a[MAX_STATE_PER_LANE];
+    #pragma unroll
+    for (int j = 0; j < MAX_STATE_PER_LANE; j++) { int i = lane + j * lanes; h[j] = 0.f; a[j] = i < n ? A[cc * n + i] : 0.f; }
+    float sum = 0.f;
+    for (int r = 0; r < steps; r++) {
+        float dtv = dtT[r * perBlock + local], xv = xT[r * perBlock + local];
+        sum += dtv;
+        #pragma unroll
+        for (int j = 0; j < MAX_STATE_PER_LANE; j++) { int i = lane + j * lanes; if (i < n) h[j] = expf(dtv * a[j]) * h[j] + dtv * bT[r * n + i] * xv; }
+    }
+    if (!valid) return;
+    long long at = ((long long) s * chunks + k) * di + c;
+    #pragma unroll
+    for (int j = 0; j < MAX_STATE_PER_LANE; j++) { int i = lane + j * lanes; if (i < n) hloc[at * n + i] = h[j]; }
+    if (lane == 0) dtsum[at] = sum;
+}
+
+// Pass 2: the states entering each chunk, start_k, carried from h0 (null: zeros): start_{k+1} =
+// exp(A·Σdt_k) ⊙ start_k + hloc_k; the state after the last chunk goes to hEnd (may be null, may be h0).
+// grid (ceil(di/perBlock), b), block 128.
+__global__ void scan_chunk_carry(const float* A, int di, int n, int lanes, int chunks, const float* h0,
+                                 const float* hloc, const float* dtsum, float* start, float* hEnd) {
     int lane = threadIdx.x % lanes, perBlock = blockDim.x / lanes;
     int c = blockIdx.x * perBlock + threadIdx.x / lanes, s = blockIdx.y;
     if (c >= di) return;
-    float h[MAX_STATE_PER_LANE], a[MAX_STATE_PER_LANE];
+    #pragma unroll
+    for (int j = 0; j < MAX_STATE_PER_LANE; j++) {
+        int i = lane + j * lanes;
+        if (i >= n) continue;
+        float a = A[c * n + i], h = h0 ? h0[((long long) s * di + c) * n + i] : 0.f;
+        for (int k = 0; k < chunks; k++) {
+            long long at = ((long long) s * chunks + k) * di + c;
+            start[at * n + i] = h;
+            h = expf(a * dtsum[at]) * h + hloc[at * n + i];
+        }
+        if (hEnd) hEnd[((long long) s * di + c) * n + i] = h;
+    }
+}
+
+// Pass 3: each chunk again from its true start state, y as selective_scan computes it.
+// Shared: dt, x, z (chunkLen, perBlock); B|C (chunkLen, 2n).
+__global__ void scan_chunk_out(const float* x, const float* dt, const float* A, const float* bc, int bcWidth, int bCol,
+                               const float* D, const float* z, int zWidth, int zCol, int len, int di, int n, int lanes, int chunkLen,
+                               const float* start, const float* hOffset, const float* yOffset, float* y) {
+    extern __shared__ float tile[];
+    SCAN_THREAD
+    float *dtT = tile, *xT = dtT + chunkLen * perBlock, *zT = xT + chunkLen * perBlock, *bcT = zT + chunkLen * perBlock;
+    int c0 = blockIdx.x * perBlock;
+    stage(dtT, dt, di, c0, perBlock, di, row0, steps);
+    stage(xT, x, di, c0, perBlock, di, row0, steps);
+    stage(zT, z, zWidth, zCol + c0, perBlock, zCol + di, row0, steps);
+    stage(bcT, bc, bcWidth, bCol, 2 * n, bCol + 2 * n, row0, steps);
+    __syncthreads();
+    long long at = ((long long) s * chunks + k) * di + cc;
+    float h[MAX_STATE_PER_LANE], a[MAX_STATE_PER_LANE], off[MAX_STATE_PER_LANE];
     #pragma unroll
     for (int j = 0; j < MAX_STATE_PER_LANE; j++) {
         int i = lane + j * lanes;
         bool on = i < n;
-        h[j] = on && h0 ? h0[((long long) s * di + c) * n + i] : 0.f;
-        a[j] = on ? A[c * n + i] : 0.f;
+        h[j] = on ? start[at * n + i] : 0.f;
+        a[j] = on ? A[cc * n + i] : 0.f;
+        off[j] = on && hOffset ? hOffset[cc * n + i] : 0.f;
     }
-    for (int t = 0; t < len; t++) {
-        long long row = (long long) s * len + t;
-        float dtv = dt[row * di + c], xv = x[row * di + c];
-        const float* B = bc + row * bcWidth + bCol;
+    float d = D[cc], yo = yOffset ? yOffset[cc] : 0.f;
+    for (int r = 0; r < steps; r++) {
+        float dtv = dtT[r * perBlock + local], xv = xT[r * perBlock + local];
+        const float* B = bcT + r * 2 * n;
+        float part = 0.f;
         #pragma unroll
         for (int j = 0; j < MAX_STATE_PER_LANE; j++) {
             int i = lane + j * lanes;
             if (i < n) {
                 h[j] = expf(dtv * a[j]) * h[j] + dtv * B[i] * xv;
-                hist[(row * di + c) * n + i] = h[j];
+                part += B[n + i] * (h[j] + off[j]);
             }
         }
+        for (int m = lanes / 2; m > 0; m >>= 1) part += __shfl_xor_sync(0xffffffff, part, m, lanes);
+        if (valid && lane == 0) y[(row0 + r) * di + cc] = (part + d * xv + yo) * silu(zT[r * perBlock + local]);
     }
 }
 
-// selectiveScanBackward, pass 2: the reverse scan. The carry dh_t = C_t·dy_t + exp(dt_{t+1}·A) ⊙ dh_{t+1}
-// feeds every gradient (see CpuScanBackward, which this mirrors). dB, dC are summed over the block's
-// channels in shared memory into partials (gridDim.x, b·len, 2n), which scan_sum_partials adds up
-// (no atomics: every block of channels would hit the same addresses). Absent gradients are null.
-__global__ void scan_backward(const float* x, const float* dt, const float* A, const float* bc, int bcWidth, int bCol,
-                              const float* D, const float* z, int zWidth, int zCol, int len, int di, int n, int lanes,
-                              const float* h0, const float* hist, const float* hOffset, const float* yOffset, const float* dy,
-                              float* dx, float* ddt, float* partials, float* dz, float* dA, float* dD,
-                              float* dh0, float* dhOffset, float* dyOffset) {
-    extern __shared__ float shared[];   // (perBlock, 2n): this step's dB | dC of each channel of the block
-    int lane = threadIdx.x % lanes, perBlock = blockDim.x / lanes, local = threadIdx.x / lanes;
-    int c = blockIdx.x * perBlock + local, s = blockIdx.y;
-    bool valid = c < di;
-    int cc = valid ? c : 0;
-    float dh[MAX_STATE_PER_LANE], a[MAX_STATE_PER_LANE], off[MAX_STATE_PER_LANE], gA[MAX_STATE_PER_LANE], gOff[MAX_STATE_PER_LANE];
+// Backward pass 1: each chunk's reverse recurrence g_t = dyv_t·C_t + a_{t+1}·g_{t+1} from a zero
+// carry; outloc = a_{t0}·g_{t0}, what the chunk alone passes to the chunk before it.
+// Shared: dt, z, dy (chunkLen, perBlock); C (chunkLen, n).
+__global__ void scan_chunk_back_local(const float* dt, const float* A, const float* bc, int bcWidth, int bCol,
+                                      const float* z, int zWidth, int zCol, const float* dy, int len, int di, int n, int lanes,
+                                      int chunkLen, float* outloc) {
+    extern __shared__ float tile[];
+    SCAN_THREAD
+    float *dtT = tile, *zT = dtT + chunkLen * perBlock, *gT = zT + chunkLen * perBlock, *cT = gT + chunkLen * perBlock;
+    int c0 = blockIdx.x * perBlock;
+    stage(dtT, dt, di, c0, perBlock, di, row0, steps);
+    stage(zT, z, zWidth, zCol + c0, perBlock, zCol + di, row0, steps);
+    stage(gT, dy, di, c0, perBlock, di, row0, steps);
+    stage(cT, bc, bcWidth, bCol + n, n, bCol + 2 * n, row0, steps);
+    __syncthreads();
+    float g[MAX_STATE_PER_LANE], a[MAX_STATE_PER_LANE];
+    #pragma unroll
+    for (int j = 0; j < MAX_STATE_PER_LANE; j++) { int i = lane + j * lanes; g[j] = 0.f; a[j] = i < n ? A[cc * n + i] : 0.f; }
+    for (int r = steps - 1; r >= 0; r--) {
+        float dtv = dtT[r * perBlock + local], zv = zT[r * perBlock + local];
+        float dyv = gT[r * perBlock + local] * zv / (1.f + expf(-zv));
+        #pragma unroll
+        for (int j = 0; j < MAX_STATE_PER_LANE; j++) { int i = lane + j * lanes; if (i < n) g[j] = expf(dtv * a[j]) * (g[j] + dyv * cT[r * n + i]); }
+    }
+    if (!valid) return;
+    long long at = ((long long) s * chunks + k) * di + c;
+    #pragma unroll
+    for (int j = 0; j < MAX_STATE_PER_LANE; j++) { int i = lane + j * lanes; if (i < n) outloc[at * n + i] = g[j]; }
+}
+
+// Backward pass 2: the carry entering each chunk from the one after it, carryIn_k (= a_{t1}·g_{t1}):
+// carryIn_{K−1} = 0, carryIn_{k−1} = outloc_k + exp(A·Σdt_k) ⊙ carryIn_k; what leaves chunk 0 is dh0 (+=, may be null).
+__global__ void scan_chunk_back_carry(const float* A, int di, int n, int lanes, int chunks, const float* outloc,
+                                      const float* dtsum, float* carryIn, float* dh0) {
+    int lane = threadIdx.x % lanes, perBlock = blockDim.x / lanes;
+    int c = blockIdx.x * perBlock + threadIdx.x / lanes, s = blockIdx.y;
+    if (c >= di) return;
+    #pragma unroll
+    for (int j = 0; j < MAX_STATE_PER_LANE; j++) {
+        int i = lane + j * lanes;
+        if (i >= n) continue;
+        float a = A[c * n + i], carry = 0.f;
+        for (int k = chunks - 1; k >= 0; k--) {
+            long long at = ((long long) s * chunks + k) * di + c;
+            carryIn[at * n + i] = carry;
+            carry = outloc[at * n + i] + expf(a * dtsum[at]) * carry;
+        }
+        if (dh0) dh0[((long long) s * di + c) * n + i] += carry;
+    }
+}
+
+// Backward pass 3: every gradient of each chunk from its start state and carry (see CpuScanBackward,
+// which this mirrors step for step). The chunk's h_t are recomputed into shared memory first. dB, dC:
+// summed over the block's channels in shared memory (double-buffered: one barrier a step), into
+// partials (gridDim.x, b·len, 2n) for scan_sum_partials.
+// Shared: dt, x, z, dy (chunkLen, perBlock); B|C (chunkLen, 2n); h (chunkLen, perBlock, n); dB|dC 2 × (perBlock, 2n).
+__global__ void scan_chunk_backward(const float* x, const float* dt, const float* A, const float* bc, int bcWidth, int bCol,
+                                    const float* D, const float* z, int zWidth, int zCol, int len, int di, int n, int lanes,
+                                    int chunkLen, const float* start, const float* carryIn, const float* hOffset,
+                                    const float* yOffset, const float* dy, float* dx, float* ddt, float* partials, float* dz,
+                                    float* dA, float* dD, float* dhOffset, float* dyOffset) {
+    extern __shared__ float tile[];
+    SCAN_THREAD
+    int tileLen = chunkLen * perBlock;
+    float *dtT = tile, *xT = dtT + tileLen, *zT = xT + tileLen, *gT = zT + tileLen, *bcT = gT + tileLen;
+    float *hT = bcT + chunkLen * 2 * n, *dbcT = hT + tileLen * n;
+    int c0 = blockIdx.x * perBlock;
+    stage(dtT, dt, di, c0, perBlock, di, row0, steps);
+    stage(xT, x, di, c0, perBlock, di, row0, steps);
+    stage(zT, z, zWidth, zCol + c0, perBlock, zCol + di, row0, steps);
+    stage(gT, dy, di, c0, perBlock, di, row0, steps);
+    stage(bcT, bc, bcWidth, bCol, 2 * n, bCol + 2 * n, row0, steps);
+    __syncthreads();
+    long long at = ((long long) s * chunks + k) * di + cc;
+    float h[MAX_STATE_PER_LANE], h0[MAX_STATE_PER_LANE], dh[MAX_STATE_PER_LANE], a[MAX_STATE_PER_LANE], off[MAX_STATE_PER_LANE];
+    float gA[MAX_STATE_PER_LANE], gOff[MAX_STATE_PER_LANE];
     #pragma unroll
     for (int j = 0; j < MAX_STATE_PER_LANE; j++) {
         int i = lane + j * lanes;
         bool on = i < n;
-        dh[j] = 0.f; gA[j] = 0.f; gOff[j] = 0.f;
+        h[j] = h0[j] = on ? start[at * n + i] : 0.f;
+        dh[j] = on ? carryIn[at * n + i] : 0.f;
+        gA[j] = 0.f; gOff[j] = 0.f;
         a[j] = on ? A[cc * n + i] : 0.f;
         off[j] = on && hOffset ? hOffset[cc * n + i] : 0.f;
     }
+    for (int r = 0; r < steps; r++) {   // the chunk's states, h_t into hT[(r, local, i)]
+        float dtv = dtT[r * perBlock + local], xv = xT[r * perBlock + local];
+        #pragma unroll
+        for (int j = 0; j < MAX_STATE_PER_LANE; j++) {
+            int i = lane + j * lanes;
+            if (i < n) {
+                h[j] = expf(dtv * a[j]) * h[j] + dtv * bcT[r * 2 * n + i] * xv;
+                hT[(r * perBlock + local) * n + i] = h[j];
+            }
+        }
+    }
     float d = D[cc], yo = yOffset ? yOffset[cc] : 0.f, gD = 0.f, gYo = 0.f;
-    for (int t = len - 1; t >= 0; t--) {
-        long long row = (long long) s * len + t;
-        float dtv = dt[row * di + cc], xv = x[row * di + cc], zv = z[row * zWidth + zCol + cc], gy = valid ? dy[row * di + cc] : 0.f;
-        const float* B = bc + row * bcWidth + bCol;
+    for (int r = steps - 1; r >= 0; r--) {
+        long long row = row0 + r;
+        float* buf = dbcT + (r & 1) * perBlock * 2 * n;
+        float dtv = dtT[r * perBlock + local], xv = xT[r * perBlock + local], zv = zT[r * perBlock + local];
+        float gy = valid ? gT[r * perBlock + local] : 0.f;
+        const float* B = bcT + r * 2 * n;
         const float* C = B + n;
-        const float* hCur = hist + (row * di + cc) * n;
-        const float* hPrev = t > 0 ? hist + ((row - 1) * di + cc) * n : (h0 ? h0 + ((long long) s * di + cc) * n : nullptr);
+        const float* hCur = hT + (r * perBlock + local) * n;
+        const float* hPrev = r > 0 ? hT + ((r - 1) * perBlock + local) * n : nullptr;   // r = 0: the start state, in h0
         float yPart = 0.f;
         #pragma unroll
         for (int j = 0; j < MAX_STATE_PER_LANE; j++) {
@@ -395,19 +601,15 @@ __global__ void scan_backward(const float* x, const float* dt, const float* A, c
         gD += dyv * xv;
         gYo += dyv;
         float gx = 0.f, gdt = 0.f;
-        for (int i = threadIdx.x; i < perBlock * 2 * n; i += blockDim.x) shared[i] = 0.f;
-        __syncthreads();
         #pragma unroll
         for (int j = 0; j < MAX_STATE_PER_LANE; j++) {
             int i = lane + j * lanes;
             if (i < n) {
-                float hp = hPrev ? hPrev[i] : 0.f, decay = expf(dtv * a[j]);
+                float hp = hPrev ? hPrev[i] : h0[j], decay = expf(dtv * a[j]);
                 float dht = dh[j] + dyv * C[i];
                 gOff[j] += dyv * C[i];
-                if (valid) {
-                    atomicAdd(&shared[local * 2 * n + n + i], dyv * (hCur[i] + off[j]));   // dC_t
-                    atomicAdd(&shared[local * 2 * n + i], dht * dtv * xv);                // dB_t
-                }
+                buf[local * 2 * n + n + i] = valid ? dyv * (hCur[i] + off[j]) : 0.f;   // dC_t
+                buf[local * 2 * n + i] = valid ? dht * dtv * xv : 0.f;                  // dB_t
                 gx += dht * dtv * B[i];
                 gdt += dht * (xv * B[i] + a[j] * decay * hp);
                 gA[j] += dht * dtv * decay * hp;
@@ -425,10 +627,9 @@ __global__ void scan_backward(const float* x, const float* dt, const float* A, c
         __syncthreads();
         for (int i = threadIdx.x; i < 2 * n; i += blockDim.x) {
             float sum = 0.f;
-            for (int q = 0; q < perBlock; q++) sum += shared[q * 2 * n + i];
+            for (int q = 0; q < perBlock; q++) sum += buf[q * 2 * n + i];
             partials[((long long) blockIdx.x * gridDim.y * len + row) * 2 * n + i] = sum;
         }
-        __syncthreads();
     }
     if (!valid) return;
     #pragma unroll
@@ -437,7 +638,6 @@ __global__ void scan_backward(const float* x, const float* dt, const float* A, c
         if (i < n) {
             if (dA) atomicAdd(dA + cc * n + i, gA[j]);
             if (dhOffset) atomicAdd(dhOffset + cc * n + i, gOff[j]);
-            if (dh0) dh0[((long long) s * di + cc) * n + i] += dh[j];
         }
     }
     if (lane == 0) {
@@ -446,13 +646,5 @@ __global__ void scan_backward(const float* x, const float* dt, const float* A, c
     }
 }
 
-// selectiveScanBackward, pass 3: dbc[row, bCol + i] += Σ_blocks partials[block, row, i]. 1-D grid over b·len·2n.
-__global__ void scan_sum_partials(const float* partials, int blocks, long long rows, int width, float* dbc, int dbcWidth, int bCol) {
-    long long j = (long long) blockIdx.x * blockDim.x + threadIdx.x;
-    if (j >= rows * width) return;
-    float sum = 0.f;
-    for (int q = 0; q < blocks; q++) sum += partials[(long long) q * rows * width + j];
-    dbc[(j / width) * dbcWidth + bCol + j % width] += sum;
-}
 
 }

@@ -33,6 +33,7 @@ public final class CudaBackend implements Backend {
     private final DeviceMemory memory;
     private final Cublas cublas;
     private final Kernels kernels;
+    private final boolean bf16;
 
     private final OpTimes times = new OpTimes();
 
@@ -45,8 +46,9 @@ public final class CudaBackend implements Backend {
         driver.synchronize(stream);
         long t0 = System.nanoTime();
         body.run();
+        long host = System.nanoTime() - t0;
         driver.synchronize(stream);
-        times.add(op, System.nanoTime() - t0);
+        times.add(op, System.nanoTime() - t0, host);
     }
 
     /** Whether a CUDA driver and a GPU are there. */
@@ -54,8 +56,20 @@ public final class CudaBackend implements Backend {
         return Driver.available();
     }
 
-    /** @throws StatetuneException with one line when there is no driver, no such GPU, or a library is missing */
+    /** float32 weights and GEMMs, the CPU backend's numbers. */
     public CudaBackend(int ordinal) {
+        this(ordinal, false);
+    }
+
+    /**
+     * With bf16, the frozen matrices (in_proj, x_proj, out_proj, the embedding and LM head: both
+     * dimensions ≥ 64) are held in bfloat16 and their GEMMs run on tensor cores, operands rounded to
+     * bf16, accumulating in fp32; everything else stays fp32 (scan state, norms, trained parameters).
+     *
+     * @throws StatetuneException with one line when there is no driver, no such GPU, or a library is missing
+     */
+    public CudaBackend(int ordinal, boolean bf16) {
+        this.bf16 = bf16;
         driver = Driver.get();
         int count = driver.deviceCount();
         if (ordinal < 0 || ordinal >= count) throw new StatetuneException("no GPU cuda:" + ordinal + " (this machine has " + count + ")");
@@ -65,14 +79,14 @@ public final class CudaBackend implements Backend {
         context = driver.primaryContext(device);
         driver.setCurrent(context);
         stream = driver.createStream();
-        memory = new DeviceMemory(driver);
+        memory = new DeviceMemory(driver, ordinal, stream);
         cublas = new Cublas(stream);
         kernels = new Kernels(driver, device, stream);
     }
 
     @Override
     public String name() {
-        return "cuda:" + ordinal + " (" + deviceName + ")";
+        return "cuda:" + ordinal + " (" + deviceName + (bf16 ? ", bf16 GEMMs" : "") + ")";
     }
 
     @Override
@@ -101,21 +115,32 @@ public final class CudaBackend implements Backend {
 
     @Override
     public Tensor prepareWeight(Tensor stored) {
-        Tensor out = allocate(stored.shape());
-        switch (stored.dtype()) {
-            case F32 -> upload(stored.data(), out.data().address());
-            case BF16 -> {
-                MemorySegment raw = memory.scratch(stored.data().byteSize());
-                upload(stored.data(), raw.address());
-                kernels.launch("bf16_to_float", blocks(stored.numel()), 1, BLOCK, raw.address(), out.data().address(), stored.numel());
-                memory.release(raw);
-            }
-            default -> {
-                return prepareWeight(stored.toF32(Arena.ofAuto()));
-            }
+        if (stored.dtype() != DType.F32 && stored.dtype() != DType.BF16) return prepareWeight(stored.toF32(Arena.ofAuto()));
+        boolean keepBf16 = bf16 && stored.rank() == 2 && Math.min(stored.size(0), stored.size(1)) >= 64;
+        long n = stored.numel();
+        MemorySegment raw = memory.scratch(stored.data().byteSize());
+        upload(stored.data(), raw.address());
+        Tensor out;
+        if (keepBf16) {
+            out = new Tensor(memory.allocate(2 * n), DType.BF16, stored.shape());
+            if (stored.dtype() == DType.BF16) driver.copyAsync(out.data().address(), raw.address(), 2 * n, stream);
+            else kernels.launch("to_bf16", blocks(n), 1, BLOCK, raw.address(), (int) n, 0, out.data().address(), (int) n, n);
+        } else {
+            out = allocate(stored.shape());
+            if (stored.dtype() == DType.F32) driver.copyAsync(out.data().address(), raw.address(), 4 * n, stream);
+            else kernels.launch("bf16_to_float", blocks(n), 1, BLOCK, raw.address(), out.data().address(), n);
         }
+        memory.release(raw);
         synchronize();   // the source may be a mapped file or a heap array the caller reuses
         return out;
+    }
+
+    /** A bf16 copy of x[:, col : col+cols] (rows, cols) for a tensor-core GEMM; release it when queued. */
+    private MemorySegment bf16Operand(long x, int width, int col, int rows, int cols) {
+        long n = (long) rows * cols;
+        MemorySegment b = memory.scratch(2 * n);
+        kernels.launch("to_bf16", blocks(n), 1, BLOCK, x, width, col, b.address(), cols, n);
+        return b;
     }
 
     /** Copies host bytes to a device address, ordered on the stream. */
@@ -184,7 +209,8 @@ public final class CudaBackend implements Backend {
     public void embedding(Tensor table, int[] ids, Tensor out) {
         MemorySegment idsOnGpu = memory.scratch(4L * ids.length);
         upload(MemorySegment.ofArray(ids), idsOnGpu.address());
-        kernels.launch("embedding", ids.length, 1, BLOCK, idsOnGpu.address(), ptr(table), out(out), (int) table.size(1));
+        kernels.launch(table.dtype() == DType.BF16 ? "embedding_bf16" : "embedding", ids.length, 1, BLOCK, idsOnGpu.address(), ptr(table),
+                out(out), (int) table.size(1));
         memory.release(idsOnGpu);
     }
 
@@ -238,10 +264,15 @@ public final class CudaBackend implements Backend {
         timed("linear", () -> {
             int rows = (int) x.size(0), n = (int) w.size(0), k = (int) w.size(1);
             if (out.size(1) != n) throw new IllegalArgumentException("linear: out width " + out.size(1) + " for " + n + " outputs");
-            if (w.dtype() != DType.F32) throw new IllegalArgumentException("linear: weight of " + w.dtype() + " (prepare it first)");
             // Row-major out (rows, n) = x (rows, k) · wᵀ is, column-major, out (n × rows) = wᵀ (n × k) · x (k × rows).
-            cublas.gemm(Cublas.OP_T, Cublas.OP_N, n, rows, k, ptr(w), Cublas.R_32F, k, ptr(x) + 4L * xCol, Cublas.R_32F, (int) x.size(1),
-                    false, out(out), n);
+            if (w.dtype() == DType.BF16) {
+                MemorySegment xb = bf16Operand(ptr(x), (int) x.size(1), xCol, rows, k);
+                cublas.gemm(Cublas.OP_T, Cublas.OP_N, n, rows, k, ptr(w), Cublas.R_16BF, k, xb.address(), Cublas.R_16BF, k, false, out(out), n);
+                memory.release(xb);
+            } else {
+                cublas.gemm(Cublas.OP_T, Cublas.OP_N, n, rows, k, ptr(w), Cublas.R_32F, k, ptr(x) + 4L * xCol, Cublas.R_32F, (int) x.size(1),
+                        false, out(out), n);
+            }
             if (bias != null) kernels.launch("add_bias", blocks(out.numel()), 1, BLOCK, out(out), ptr(bias), n, out.numel());
         });
     }
@@ -251,9 +282,17 @@ public final class CudaBackend implements Backend {
         timed("conv", () -> {
             int di = (int) out.size(1), k = (int) weight.size(-1);
             if (k > 8) throw new StatetuneException("the CUDA conv kernel takes conv widths up to 8, not " + k);
-            kernels.launch("causal_conv1d_silu", (di + 127) / 128, batch, 128, ptr(in), (int) in.size(1), len, ptr(weight), ptr(bias),
-                    out(convState), out(out), di, k);
+            kernels.launch3d("causal_conv1d_silu", (di + 127) / 128, batch, chunks(len), 128, 0, ptr(in), (int) in.size(1), len, ptr(weight),
+                    ptr(bias), ptr(convState), out(out), di, k, CONV_CHUNK);
+            kernels.launch("conv_state_update", (di + 127) / 128, batch, 128, ptr(in), (int) in.size(1), len, out(convState), di, k);
         });
+    }
+
+    /** Positions one conv thread walks; a sequence is cut into chunks of this many, one thread each. */
+    private static final int CONV_CHUNK = 64;
+
+    private static int chunks(int len) {
+        return (len + CONV_CHUNK - 1) / CONV_CHUNK;
     }
 
     @Override
@@ -265,11 +304,62 @@ public final class CudaBackend implements Backend {
     public void selectiveScan(Tensor x, Tensor dt, Tensor A, Tensor bc, int bCol, Tensor D, Tensor z, int zCol,
                               int batch, int len, Tensor state, Tensor hOffset, Tensor yOffset, Tensor y) {
         timed("scan", () -> {
-            int di = (int) A.size(0), n = (int) A.size(1);
-            int lanes = scanLanes(n), perBlock = 128 / lanes;
-            kernels.launch("selective_scan", (di + perBlock - 1) / perBlock, batch, 128, ptr(x), ptr(dt), ptr(A), ptr(bc), (int) bc.size(1), bCol,
-                    ptr(D), ptr(z), (int) z.size(1), zCol, len, di, n, lanes, out(state), ptr(hOffset), ptr(yOffset), out(y));
+            ScanShape sh = new ScanShape(A);
+            if (len <= sh.chunkLen) {   // a decode step or a short prompt: one pass
+                kernels.launch("selective_scan", sh.grid, batch, 128, ptr(x), ptr(dt), ptr(A), ptr(bc), (int) bc.size(1), bCol, ptr(D), ptr(z),
+                        (int) z.size(1), zCol, len, sh.di, sh.n, sh.lanes, out(state), ptr(hOffset), ptr(yOffset), out(y));
+                return;
+            }
+            ChunkStates chunks = chunkStates(sh, x, dt, A, bc, bCol, batch, len, state, out(state));
+            kernels.launch3d("scan_chunk_out", sh.grid, batch, chunks.count, 128, sh.floats(3, 2) * 4, ptr(x), ptr(dt), ptr(A), ptr(bc),
+                    (int) bc.size(1), bCol, ptr(D), ptr(z), (int) z.size(1), zCol, len, sh.di, sh.n, sh.lanes, sh.chunkLen,
+                    chunks.start.address(), ptr(hOffset), ptr(yOffset), out(y));
+            chunks.release(memory);
         });
+    }
+
+    /**
+     * How the scan kernels cut the work for A (di, n): `lanes` threads per channel, `perBlock`
+     * channels in a block of 128, `grid` blocks per sequence, and chunks of `chunkLen` steps, as long
+     * as the block's staged tiles stay within 48 KB of shared memory.
+     */
+    private static final class ScanShape {
+        final int di, n, lanes, perBlock, grid, chunkLen;
+
+        ScanShape(Tensor A) {
+            di = (int) A.size(0);
+            n = (int) A.size(1);
+            lanes = scanLanes(n);
+            perBlock = 128 / lanes;
+            grid = (di + perBlock - 1) / perBlock;
+            chunkLen = Math.max(1, Math.min(32, 4096 / (perBlock * n)));
+        }
+
+        /** Floats of a staged tile: `channels` per-channel rows and `stateWidths` × n B/C columns per step. */
+        int floats(int channels, int stateWidths) {
+            return chunkLen * (channels * perBlock + stateWidths * n);
+        }
+    }
+
+    /** The state entering each chunk of a chunked scan (start), and each chunk's Σ dt. */
+    private record ChunkStates(int count, MemorySegment start, MemorySegment dtsum, MemorySegment hloc) {
+        void release(DeviceMemory memory) {
+            memory.release(start);
+            memory.release(dtsum);
+            memory.release(hloc);
+        }
+    }
+
+    /** Passes 1 and 2 of the chunked scan, from h0 (may be null: zeros); the final state goes to hEnd (0: nowhere). */
+    private ChunkStates chunkStates(ScanShape sh, Tensor x, Tensor dt, Tensor A, Tensor bc, int bCol, int batch, int len, Tensor h0, long hEnd) {
+        int count = (len + sh.chunkLen - 1) / sh.chunkLen;
+        long states = (long) batch * count * sh.di;
+        ChunkStates c = new ChunkStates(count, memory.scratch(4 * states * sh.n), memory.scratch(4 * states), memory.scratch(4 * states * sh.n));
+        kernels.launch3d("scan_chunk_local", sh.grid, batch, count, 128, sh.floats(2, 1) * 4, ptr(x), ptr(dt), ptr(A), ptr(bc),
+                (int) bc.size(1), bCol, len, sh.di, sh.n, sh.lanes, sh.chunkLen, c.hloc.address(), c.dtsum.address());
+        kernels.launch("scan_chunk_carry", sh.grid, batch, 128, ptr(A), sh.di, sh.n, sh.lanes, count, ptr(h0), c.hloc.address(),
+                c.dtsum.address(), c.start.address(), hEnd);
+        return c;
     }
 
     /** Threads that share one channel's n states in the scan kernels: a power of two, at most 32, each lane holding ≤ 8 states. */
@@ -336,10 +426,16 @@ public final class CudaBackend implements Backend {
             int rows = (int) dOut.size(0), n = (int) dOut.size(1), k = (int) w.size(1);
             long g = ptr(dOut);
             // Row-major dx (rows, k) += dOut (rows, n) · w (n, k): column-major dxᵀ (k × rows) += wᵀ (k × n) · dOutᵀ (n × rows).
-            if (dx != null)
+            if (dx != null && w.dtype() == DType.BF16) {
+                MemorySegment gb = bf16Operand(g, n, 0, rows, n);
+                cublas.gemm(Cublas.OP_N, Cublas.OP_N, k, rows, n, ptr(w), Cublas.R_16BF, k, gb.address(), Cublas.R_16BF, n, true,
+                        out(dx) + 4L * dxCol, (int) dx.size(1));
+                memory.release(gb);
+            } else if (dx != null) {
                 cublas.gemm(Cublas.OP_N, Cublas.OP_N, k, rows, n, ptr(w), Cublas.R_32F, k, g, Cublas.R_32F, n, true,
                         out(dx) + 4L * dxCol, (int) dx.size(1));
-            // Row-major dW (n, k) += dOutᵀ · x: column-major dWᵀ (k × n) += xᵀ (k × rows) · dOut (rows × n).
+            }
+            // Row-major dW (n, k) += dOutᵀ · x: column-major dWᵀ (k × n) += xᵀ (k × rows) · dOut (rows × n). Trained weights are fp32.
             if (dW != null)
                 cublas.gemm(Cublas.OP_N, Cublas.OP_T, k, n, rows, ptr(x) + 4L * xCol, Cublas.R_32F, (int) x.size(1), g, Cublas.R_32F, n, true,
                         out(dW), k);
@@ -352,8 +448,9 @@ public final class CudaBackend implements Backend {
                                          Tensor dIn, Tensor dWeight, Tensor dBias, Tensor dState0) {
         timed("conv backward", () -> {
             int di = (int) dOut.size(1), k = (int) weight.size(-1);
-            kernels.launch("causal_conv1d_silu_backward", (di + 127) / 128, batch, 128, ptr(in), (int) in.size(1), len, ptr(weight), ptr(bias),
-                    ptr(state0), ptr(dOut), out(dIn), dIn == null ? 0 : (int) dIn.size(1), out(dWeight), out(dBias), out(dState0), di, k);
+            kernels.launch3d("causal_conv1d_silu_backward", (di + 127) / 128, batch, chunks(len), 128, 0, ptr(in), (int) in.size(1), len,
+                    ptr(weight), ptr(bias), ptr(state0), ptr(dOut), out(dIn), dIn == null ? 0 : (int) dIn.size(1), out(dWeight), out(dBias),
+                    out(dState0), di, k, CONV_CHUNK);
         });
     }
 
@@ -366,21 +463,26 @@ public final class CudaBackend implements Backend {
     public void selectiveScanBackward(Tensor x, Tensor dt, Tensor A, Tensor bc, int bCol, Tensor D, Tensor z, int zCol, int batch, int len,
                                       Tensor h0, Tensor hOffset, Tensor yOffset, Tensor dy, ScanGrads g) {
         timed("scan backward", () -> {
-            int di = (int) A.size(0), n = (int) A.size(1);
-            int lanes = scanLanes(n), perBlock = 128 / lanes, grid = (di + perBlock - 1) / perBlock;
+            ScanShape sh = new ScanShape(A);
             long rows = (long) batch * len;
-            MemorySegment hist = memory.scratch(4L * rows * di * n);            // (b·len, di, n) every h_t
-            MemorySegment partials = memory.scratch(4L * grid * rows * 2 * n);  // (blocks, b·len, 2n) dB | dC per block
-            kernels.launch("scan_states", grid, batch, 128, ptr(x), ptr(dt), ptr(A), ptr(bc), (int) bc.size(1), bCol, len, di, n, lanes,
-                    ptr(h0), hist.address());
-            kernels.launchShared("scan_backward", grid, batch, 128, 4 * perBlock * 2 * n, ptr(x), ptr(dt), ptr(A), ptr(bc), (int) bc.size(1), bCol,
-                    ptr(D), ptr(z), (int) z.size(1), zCol, len, di, n, lanes, ptr(h0), hist.address(), ptr(hOffset), ptr(yOffset), ptr(dy),
-                    out(g.dx()), out(g.ddt()), partials.address(), out(g.dz()), out(g.dA()), out(g.dD()), out(g.dh0()),
-                    out(g.dhOffset()), out(g.dyOffset()));
-            kernels.launch("scan_sum_partials", blocks(rows * 2 * n), 1, BLOCK, partials.address(), grid, rows, 2 * n, out(g.dbc()),
-                    (int) g.dbc().size(1), bCol);
-            memory.release(hist);
-            memory.release(partials);
+            ChunkStates chunks = chunkStates(sh, x, dt, A, bc, bCol, batch, len, h0, 0L);   // the state entering each chunk
+            long states = (long) batch * chunks.count * sh.di * sh.n;
+            MemorySegment outloc = memory.scratch(4 * states), carryIn = memory.scratch(4 * states);
+            // The reverse carry: what each chunk alone passes back, then what enters each chunk from the one after it.
+            kernels.launch3d("scan_chunk_back_local", sh.grid, batch, chunks.count, 128, sh.floats(3, 1) * 4, ptr(dt), ptr(A), ptr(bc),
+                    (int) bc.size(1), bCol, ptr(z), (int) z.size(1), zCol, ptr(dy), len, sh.di, sh.n, sh.lanes, sh.chunkLen, outloc.address());
+            kernels.launch("scan_chunk_back_carry", sh.grid, batch, 128, ptr(A), sh.di, sh.n, sh.lanes, chunks.count, outloc.address(),
+                    chunks.dtsum.address(), carryIn.address(), out(g.dh0()));
+            MemorySegment partials = memory.scratch(4L * sh.grid * rows * 2 * sh.n);   // (blocks, b·len, 2n) dB | dC per block
+            int shared = sh.floats(4, 2) + sh.chunkLen * sh.perBlock * sh.n + 2 * sh.perBlock * 2 * sh.n;
+            kernels.launch3d("scan_chunk_backward", sh.grid, batch, chunks.count, 128, shared * 4, ptr(x), ptr(dt), ptr(A), ptr(bc),
+                    (int) bc.size(1), bCol, ptr(D), ptr(z), (int) z.size(1), zCol, len, sh.di, sh.n, sh.lanes, sh.chunkLen,
+                    chunks.start.address(), carryIn.address(), ptr(hOffset), ptr(yOffset), ptr(dy), out(g.dx()), out(g.ddt()),
+                    partials.address(), out(g.dz()), out(g.dA()), out(g.dD()), out(g.dhOffset()), out(g.dyOffset()));
+            kernels.launch("scan_sum_partials", blocks(rows * 2 * sh.n), 1, BLOCK, partials.address(), sh.grid, rows, 2 * sh.n,
+                    out(g.dbc()), (int) g.dbc().size(1), bCol);
+            chunks.release(memory);
+            for (MemorySegment m : new MemorySegment[] {outloc, carryIn, partials}) memory.release(m);
         });
     }
 
@@ -400,12 +502,22 @@ public final class CudaBackend implements Backend {
         for (int r0 = 0; r0 < rows; r0 += chunk) {
             int m = Math.min(chunk, rows - r0);
             // logits (m, vocab) = hidden[r0 : r0+m] · wᵀ
-            cublas.gemm(Cublas.OP_T, Cublas.OP_N, vocab, m, d, wp, Cublas.R_32F, d, h + 4L * r0 * d, Cublas.R_32F, d, false, logits.address(), vocab);
+            boolean half = w.dtype() == DType.BF16;
+            MemorySegment hb = half ? bf16Operand(h + 4L * r0 * d, d, 0, m, d) : null;
+            cublas.gemm(Cublas.OP_T, Cublas.OP_N, vocab, m, d, wp, half ? Cublas.R_16BF : Cublas.R_32F, d, half ? hb.address() : h + 4L * r0 * d,
+                    half ? Cublas.R_16BF : Cublas.R_32F, d, false, logits.address(), vocab);
+            if (half) memory.release(hb);
             kernels.launch("cross_entropy_rows", m, 1, BLOCK, logits.address(), targetsOnGpu.address() + 4L * r0, vocab, scale,
                     dHidden != null ? 1 : 0, loss.address() + 4L * r0, hit.address() + 4L * r0);
             if (dHidden == null) continue;
             // dHidden[r0 : r0+m] += G (m, vocab) · w (vocab, d);  dW (vocab, d) += Gᵀ · hidden[r0 : r0+m]
-            cublas.gemm(Cublas.OP_N, Cublas.OP_N, d, m, vocab, wp, Cublas.R_32F, d, logits.address(), Cublas.R_32F, vocab, true, dh + 4L * r0 * d, d);
+            if (half) {
+                MemorySegment gb = bf16Operand(logits.address(), vocab, 0, m, vocab);
+                cublas.gemm(Cublas.OP_N, Cublas.OP_N, d, m, vocab, wp, Cublas.R_16BF, d, gb.address(), Cublas.R_16BF, vocab, true, dh + 4L * r0 * d, d);
+                memory.release(gb);
+            } else {
+                cublas.gemm(Cublas.OP_N, Cublas.OP_N, d, m, vocab, wp, Cublas.R_32F, d, logits.address(), Cublas.R_32F, vocab, true, dh + 4L * r0 * d, d);
+            }
             if (dW != null)
                 cublas.gemm(Cublas.OP_N, Cublas.OP_T, d, vocab, m, h + 4L * r0 * d, Cublas.R_32F, d, logits.address(), Cublas.R_32F, vocab, true, dw, d);
         }

@@ -25,8 +25,13 @@ final class DeviceMemory implements AutoCloseable {
     private final TreeMap<Long, Long> blocks = new TreeMap<>();           // address → size of every block
     private long reserved, reservedAtCollection;
 
-    DeviceMemory(Driver driver) {
+    private final int deviceOrdinal;
+    private final MemorySegment stream;
+
+    DeviceMemory(Driver driver, int deviceOrdinal, MemorySegment stream) {
         this.driver = driver;
+        this.deviceOrdinal = deviceOrdinal;
+        this.stream = stream;
         this.collectEvery = Math.max(2L << 30, driver.memoryInfo()[1] / 8);
     }
 
@@ -75,16 +80,8 @@ final class DeviceMemory implements AutoCloseable {
         if (pooled != null) return pooled;
         if (reserved - reservedAtCollection > collectEvery) {   // collect before growing: the blocks of dead tensors come back
             reservedAtCollection = reserved;
-            System.gc();
-            for (int wait = 0; wait < 20; wait++) {
-                try {
-                    Thread.sleep(5);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    break;
-                }
-                if ((pooled = pooled(size)) != null) return pooled;
-            }
+            System.gc();   // the arenas' cleaners give blocks back soon after; this request does not wait for them
+            if ((pooled = pooled(size)) != null) return pooled;
         }
         return reserve(size);
     }
@@ -106,6 +103,7 @@ final class DeviceMemory implements AutoCloseable {
             address = driver.allocManaged(size);
             if (address == 0) return 0;
         }
+        driver.keepOnDevice(address, size, deviceOrdinal, stream);
         blocks.put(address, size);
         reserved += size;
         return address;

@@ -4,7 +4,9 @@ import dev.statetune.StatetuneException;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.StructLayout;
 import java.lang.invoke.MethodHandle;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
@@ -23,7 +25,11 @@ final class Driver {
 
     private final MethodHandle cuInit, cuDriverGetVersion, cuDeviceGetCount, cuDeviceGet, cuDeviceGetAttribute, cuDeviceGetName,
             cuDevicePrimaryCtxRetain, cuCtxSetCurrent, cuStreamCreate, cuStreamSynchronize, cuMemAllocManaged, cuMemFree,
-            cuMemcpyAsync, cuMemsetD8Async, cuModuleLoadData, cuModuleGetFunction, cuLaunchKernel, cuGetErrorName, cuMemGetInfo;
+            cuMemcpyAsync, cuMemsetD8Async, cuModuleLoadData, cuModuleGetFunction, cuLaunchKernel, cuGetErrorName, cuMemGetInfo,
+            cuMemAdvise, cuMemPrefetchAsync;
+    /** CUmemLocation, passed by value: {type, id}. */
+    private static final StructLayout LOCATION = MemoryLayout.structLayout(JAVA_INT.withName("type"), JAVA_INT.withName("id"));
+    private static final int LOCATION_DEVICE = 1, ADVISE_PREFERRED_LOCATION = 3;
 
     private Driver(NativeLibrary lib) {
         cuInit = lib.function("cuInit", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
@@ -46,6 +52,8 @@ final class Driver {
                 JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
         cuGetErrorName = lib.function("cuGetErrorName", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
         cuMemGetInfo = lib.function("cuMemGetInfo_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+        cuMemAdvise = lib.function("cuMemAdvise_v2", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT, LOCATION));
+        cuMemPrefetchAsync = lib.function("cuMemPrefetchAsync_v2", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, LOCATION, JAVA_INT, ADDRESS));
     }
 
     private static Driver instance;
@@ -144,6 +152,20 @@ final class Driver {
         }
     }
 
+    /**
+     * Managed memory that lives on the GPU: preferred there (the host reads it remotely or briefly
+     * migrates it) and moved there now, so kernels never fault its pages in one by one.
+     */
+    void keepOnDevice(long pointer, long bytes, int deviceOrdinal, MemorySegment stream) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment location = a.allocate(LOCATION);
+            location.set(JAVA_INT, 0, LOCATION_DEVICE);
+            location.set(JAVA_INT, 4, deviceOrdinal);
+            check("cuMemAdvise", call(cuMemAdvise, pointer, bytes, ADVISE_PREFERRED_LOCATION, location));
+            check("cuMemPrefetchAsync", call(cuMemPrefetchAsync, pointer, bytes, location, 0, stream));
+        }
+    }
+
     void free(long pointer) {
         check("cuMemFree", call(cuMemFree, pointer));
     }
@@ -181,10 +203,10 @@ final class Driver {
         }
     }
 
-    void launch(MemorySegment function, int gridX, int gridY, int blockX, int sharedBytes, MemorySegment stream, MemorySegment params) {
+    void launch(MemorySegment function, int gridX, int gridY, int gridZ, int blockX, int sharedBytes, MemorySegment stream, MemorySegment params) {
         int result;
         try {   // invokeExact: a launch is the hot path, so no boxing
-            result = (int) cuLaunchKernel.invokeExact(function, gridX, gridY, 1, blockX, 1, 1, sharedBytes, stream, params, MemorySegment.NULL);
+            result = (int) cuLaunchKernel.invokeExact(function, gridX, gridY, gridZ, blockX, 1, 1, sharedBytes, stream, params, MemorySegment.NULL);
         } catch (Throwable t) {
             throw new IllegalStateException(t);
         }

@@ -59,6 +59,11 @@ final class Kernels {
 
     /** As {@link #launch}, with sharedBytes of dynamic shared memory per block. */
     void launchShared(String name, int gridX, int gridY, int block, int sharedBytes, Object... args) {
+        launch3d(name, gridX, gridY, 1, block, sharedBytes, args);
+    }
+
+    /** As {@link #launchShared}, on a three-dimensional grid. */
+    void launch3d(String name, int gridX, int gridY, int gridZ, int block, int sharedBytes, Object... args) {
         MemorySegment f = functions.computeIfAbsent(name, n -> driver.function(module, n));
         try (Arena a = Arena.ofConfined()) {
             MemorySegment params = a.allocate(ADDRESS, args.length);
@@ -71,7 +76,7 @@ final class Kernels {
                 };
                 params.setAtIndex(ADDRESS, i, slot);
             }
-            driver.launch(f, gridX, gridY, block, sharedBytes, stream, params);
+            driver.launch(f, gridX, gridY, gridZ, block, sharedBytes, stream, params);
         }
     }
 }

@@ -115,28 +115,34 @@ class CudaBackendTest {
 
     @Test
     void convAndScanMatchTheCpuFromNonZeroStatesWithSeams() {
-        int batch = 3, len = 13, di = 40, n = 16, k = 4;
-        Tensor in = random(batch * len, 2 * di), weight = random(di, 1, k), bias = random(di), state = random(batch, di, k - 1);
-        Tensor out = cpu.allocate(batch * len, di), gout = cuda.allocate(batch * len, di), gstate = gpu(state);
-        cpu.causalConv1dSilu(in, batch, len, weight, bias, state, out);
-        cuda.causalConv1dSilu(gpu(in), batch, len, gpu(weight), gpu(bias), gstate, gout);
-        Fixtures.assertClose(out.toFloatArray(), read(gout), 1e-5, 1e-5, "conv output");
-        Fixtures.assertClose(state.toFloatArray(), read(gstate), 1e-6, 1e-6, "conv state");
+        int batch = 3, di = 40;
+        for (int len : new int[] {13, 150, 1, 2})   // 150: several chunks of positions; 1 and 2: shorter than the window
+            for (int k : new int[] {4, 3}) {
+                Tensor in = random(batch * len, 2 * di), weight = random(di, 1, k), bias = random(di), state = random(batch, di, k - 1);
+                Tensor out = cpu.allocate(batch * len, di), gout = cuda.allocate(batch * len, di), gstate = gpu(state);
+                cpu.causalConv1dSilu(in, batch, len, weight, bias, state, out);
+                cuda.causalConv1dSilu(gpu(in), batch, len, gpu(weight), gpu(bias), gstate, gout);
+                Fixtures.assertClose(out.toFloatArray(), read(gout), 1e-5, 1e-5, "conv output, len " + len + ", k " + k);
+                Fixtures.assertClose(state.toFloatArray(), read(gstate), 1e-6, 1e-6, "conv state, len " + len + ", k " + k);
+            }
+        for (int[] shape : new int[][] {{16, 13}, {8, 13}, {24, 13}, {5, 13}, {16, 150}, {5, 200}})   // {n, len}: 150 and 200 run chunked
+            scanMatches(batch, shape[1], di, shape[0]);
+    }
 
-        for (int stateDim : new int[] {16, 8, 24, 5}) {
-            Tensor x = random(batch * len, di), dt = random(batch * len, di), bc = random(batch * len, 3 + 2 * stateDim);
-            Tensor z = random(batch * len, 2 * di), D = random(di), h = random(batch, di, stateDim);
-            Tensor hOff = random(di, stateDim), yOff = random(di);
-            float[] a = random(di, stateDim).toFloatArray(), dts = dt.toFloatArray();
-            for (int i = 0; i < a.length; i++) a[i] = -Math.abs(a[i]) - 0.1f;
-            for (int i = 0; i < dts.length; i++) dts[i] = Math.abs(dts[i]) * 0.2f;
-            Tensor A = Tensor.of(a, di, stateDim), dtp = Tensor.of(dts, batch * len, di);
-            Tensor y = cpu.allocate(batch * len, di), gy = cuda.allocate(batch * len, di), gh = gpu(h);
-            cpu.selectiveScan(x, dtp, A, bc, 3, D, z, di, batch, len, h, hOff, yOff, y);
-            cuda.selectiveScan(gpu(x), gpu(dtp), gpu(A), gpu(bc), 3, gpu(D), gpu(z), di, batch, len, gh, hOff, yOff, gy);
-            Fixtures.assertClose(y.toFloatArray(), read(gy), 1e-5, 1e-4, "scan y, n=" + stateDim);
-            Fixtures.assertClose(h.toFloatArray(), read(gh), 1e-5, 1e-4, "scan state, n=" + stateDim);
-        }
+    /** The scan on both backends from a random state with both offsets, {batch, len} sequences of di channels. */
+    static void scanMatches(int batch, int len, int di, int stateDim) {
+        Tensor x = random(batch * len, di), dt = random(batch * len, di), bc = random(batch * len, 3 + 2 * stateDim);
+        Tensor z = random(batch * len, 2 * di), D = random(di), h = random(batch, di, stateDim);
+        Tensor hOff = random(di, stateDim), yOff = random(di);
+        float[] a = random(di, stateDim).toFloatArray(), dts = dt.toFloatArray();
+        for (int i = 0; i < a.length; i++) a[i] = -Math.abs(a[i]) - 0.1f;
+        for (int i = 0; i < dts.length; i++) dts[i] = Math.abs(dts[i]) * 0.2f;
+        Tensor A = Tensor.of(a, di, stateDim), dtp = Tensor.of(dts, batch * len, di);
+        Tensor y = cpu.allocate(batch * len, di), gy = cuda.allocate(batch * len, di), gh = gpu(h);
+        cpu.selectiveScan(x, dtp, A, bc, 3, D, z, di, batch, len, h, hOff, yOff, y);
+        cuda.selectiveScan(gpu(x), gpu(dtp), gpu(A), gpu(bc), 3, gpu(D), gpu(z), di, batch, len, gh, hOff, yOff, gy);
+        Fixtures.assertClose(y.toFloatArray(), read(gy), 1e-5, 1e-4, "scan y, n=" + stateDim + ", len " + len);
+        Fixtures.assertClose(h.toFloatArray(), read(gh), 1e-5, 1e-4, "scan state, n=" + stateDim + ", len " + len);
     }
 
     static MambaLM model(Backend b, Path dir) {
@@ -173,6 +179,20 @@ class CudaBackendTest {
             int[][] ids = {{5, 9, 33, 400, 7, 1, 2, 3}};
             Fixtures.assertClose(onCpu.forward(ids, onCpu.newState(1)).toFloatArray(), onGpu.forward(ids, onGpu.newState(1)).toFloatArray(),
                     1e-4, 1e-4, "logits with state offsets and LoRA");
+        }
+    }
+
+    @Test
+    void bf16GemmsStayWithinBf16RoundingOfTheFp32Logits() {
+        try (CudaBackend half = new CudaBackend(0, true); MambaLM onCpu = model(cpu, Fixtures.tinyModel()); MambaLM onGpu = model(half, Fixtures.tinyModel())) {
+            int[][] ids = {{5, 9, 33, 400, 7, 1, 2, 3, 4, 5, 6}};
+            float[] expected = onCpu.forward(ids, onCpu.newState(1)).toFloatArray(), got = onGpu.forward(ids, onGpu.newState(1)).toFloatArray();
+            double scale = 0;
+            for (float v : expected) scale = Math.max(scale, Math.abs(v));
+            double relative = Fixtures.maxAbsDiff(expected, got) / scale;
+            System.out.printf("bf16 GEMMs: max |logit diff| / max |logit| = %.3g%n", relative);
+            assertTrue(relative < 3e-2, "bf16 logits off by " + relative + " of the largest logit");
+            assertTrue(relative > 0, "bf16 GEMMs gave the fp32 logits bit for bit: they did not run in bf16");
         }
     }
 }

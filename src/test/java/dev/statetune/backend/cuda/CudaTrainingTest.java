@@ -93,7 +93,11 @@ class CudaTrainingTest {
         same(ldw1, ldw2, "linear' dW");
         same(lb1, lb2, "linear' dBias");
 
-        int batch = 2, len = 7, di = 33, k = 4;
+        for (int len : new int[] {7, 150, 2})   // 150: several chunks of positions; 2: shorter than the window
+            convGradientsMatch(2, len, 33, 4);
+    }
+
+    static void convGradientsMatch(int batch, int len, int di, int k) {
         Tensor in = random(batch * len, 50), cw = random(di, 1, k), cb = random(di), s0 = random(batch, di, k - 1), cg = random(batch * len, di);
         Tensor[] one = {Tensor.zeros(batch * len, 50), Tensor.zeros(di, 1, k), Tensor.zeros(di), Tensor.zeros(batch, di, k - 1)};
         Tensor[] two = {Tensor.zeros(batch * len, 50), Tensor.zeros(di, 1, k), Tensor.zeros(di), Tensor.zeros(batch, di, k - 1)};
@@ -101,35 +105,27 @@ class CudaTrainingTest {
         cuda.causalConv1dSiluBackward(in, batch, len, cw, cb, s0, cg, two[0], two[1], two[2], two[3]);
         cuda.synchronize();
         String[] names = {"dIn", "dWeight", "dBias", "dState0"};
-        for (int i = 0; i < 4; i++) same(one[i], two[i], "conv' " + names[i]);
-        // a sequence shorter than the window: every input gradient still lands
-        Tensor[] three = {Tensor.zeros(batch * 2, 50), Tensor.zeros(di, 1, k), Tensor.zeros(di), Tensor.zeros(batch, di, k - 1)};
-        Tensor[] four = {Tensor.zeros(batch * 2, 50), Tensor.zeros(di, 1, k), Tensor.zeros(di), Tensor.zeros(batch, di, k - 1)};
-        Tensor shortIn = random(batch * 2, 50), shortG = random(batch * 2, di);
-        cpu.causalConv1dSiluBackward(shortIn, batch, 2, cw, cb, s0, shortG, three[0], three[1], three[2], three[3]);
-        cuda.causalConv1dSiluBackward(shortIn, batch, 2, cw, cb, s0, shortG, four[0], four[1], four[2], four[3]);
-        cuda.synchronize();
-        for (int i = 0; i < 4; i++) same(three[i], four[i], "conv' (len 2) " + names[i]);
+        for (int i = 0; i < 4; i++) same(one[i], two[i], "conv' " + names[i] + ", len " + len);
     }
 
     @Test
     void scanGradientsMatchTheCpu() {
-        for (int n : new int[] {16, 5}) {
-            int batch = 2, len = 11, di = 24;
+        for (int[] shape : new int[][] {{16, 11}, {5, 11}, {16, 150}, {5, 130}}) {   // {n, len}: 150 and 130 run as several chunks
+            int n = shape[0], batch = 2, len = shape[1], di = 24;
             Tensor x = random(batch * len, di), bc = random(batch * len, 3 + 2 * n), z = random(batch * len, 2 * di), D = random(di);
             Tensor h0 = random(batch, di, n), hOff = random(di, n), yOff = random(di), dy = random(batch * len, di);
             float[] a = random(di, n).toFloatArray(), dts = random(batch * len, di).toFloatArray();
             for (int i = 0; i < a.length; i++) a[i] = -Math.abs(a[i]) - 0.1f;
             for (int i = 0; i < dts.length; i++) dts[i] = Math.abs(dts[i]) * 0.3f;
             Tensor A = Tensor.of(a, di, n), dt = Tensor.of(dts, batch * len, di);
-            ScanGrads one = grads(batch, len, di, n), two = grads(batch, len, di, n);
+            ScanGrads one = grads(batch, len, di, n), two = grads(batch, len, di, n);   // host tensors: the CUDA side mirrors them
             cpu.selectiveScanBackward(x, dt, A, bc, 3, D, z, di, batch, len, h0, hOff, yOff, dy, one);
             cuda.selectiveScanBackward(x, dt, A, bc, 3, D, z, di, batch, len, h0, hOff, yOff, dy, two);
             cuda.synchronize();
             Tensor[] e = {one.dx(), one.ddt(), one.dbc(), one.dz(), one.dA(), one.dD(), one.dh0(), one.dhOffset(), one.dyOffset()};
             Tensor[] g = {two.dx(), two.ddt(), two.dbc(), two.dz(), two.dA(), two.dD(), two.dh0(), two.dhOffset(), two.dyOffset()};
             String[] names = {"dx", "ddt", "dbc", "dz", "dA", "dD", "dh0", "dhOffset", "dyOffset"};
-            for (int i = 0; i < e.length; i++) same(e[i], g[i], "scan' " + names[i] + " n=" + n);
+            for (int i = 0; i < e.length; i++) same(e[i], g[i], "scan' " + names[i] + " n=" + n + ", len " + len);
         }
     }
 
