@@ -18,8 +18,7 @@ final class ModelOptions {
     @Option(names = "--threads", paramLabel = "N", description = "CPU threads (default: all cores)")
     Integer threads;
 
-    @Option(names = "--device", paramLabel = "DEV", description = "cpu, cuda or cuda:N (default: cuda when a GPU is usable, else cpu; "
-            + "Mamba-2 runs on the cpu until its CUDA kernels land)")
+    @Option(names = "--device", paramLabel = "DEV", description = "cpu, cuda or cuda:N (default: cuda when a GPU is usable, else cpu)")
     String device;
 
     @Option(names = "--dtype", paramLabel = "T", description = "fp32 (default) or bf16: on the GPU, the frozen matrices in bf16 "
@@ -32,14 +31,14 @@ final class ModelOptions {
 
     /**
      * The checkpoint as the model its config.json names (model_type mamba or mamba2, or the
-     * state-spaces layouts), on `--device` (by default a usable GPU, else the CPU; Mamba-2 the CPU).
+     * state-spaces layouts), on `--device` (by default a usable GPU, else the CPU, for both generations).
      */
     LanguageModel load() {
         Checkpoint ckpt = Checkpoint.open(modelDir());
         boolean mamba2 = ckpt.modelType().equals("mamba2");
         Backend backend;
         try {
-            backend = Devices.open(device != null ? device : mamba2 ? "cpu" : null, threads, dtype);
+            backend = Devices.open(device, threads, dtype);
         } catch (RuntimeException e) {
             ckpt.close();
             throw e;

@@ -406,28 +406,30 @@ public final class CudaBackend implements Backend {
     @Override
     public void ssdScan(Tensor xBC, Tensor dtRaw, int dtCol, Tensor dtBias, float dtMin, float dtMax, Tensor A, Tensor D, SsdDims dims,
                         int batch, int len, Tensor state, Tensor hOffset, Tensor yOffset, Tensor y) {
-        throw mamba2NotYet();
+        timed("ssd scan", () -> new CudaSsd(kernels, memory).scan(dims, scanLanes(dims.stateDim()), batch, len, ptr(xBC), ptr(dtRaw),
+                (int) dtRaw.size(1), dtCol, ptr(dtBias), dtMin, dtMax, ptr(A), ptr(D), out(state), ptr(hOffset), ptr(yOffset), out(y)));
     }
 
     @Override
     public void gatedRmsNorm(Tensor y, Tensor z, int zCol, Tensor weight, int groupSize, float eps, Tensor out) {
-        throw mamba2NotYet();
+        timed("gated norm", () -> new CudaSsd(kernels, memory).gatedRmsNorm((int) y.size(0), (int) y.size(1), ptr(y), ptr(z), (int) z.size(1),
+                zCol, ptr(weight), groupSize, eps, out(out)));
     }
 
     @Override
     public void ssdScanBackward(Tensor xBC, Tensor dtRaw, int dtCol, Tensor dtBias, float dtMin, float dtMax, Tensor A, Tensor D, SsdDims dims,
-                                int batch, int len, Tensor h0, Tensor hOffset, Tensor yOffset, Tensor dy, SsdGrads grads) {
-        throw mamba2NotYet();
+                                int batch, int len, Tensor h0, Tensor hOffset, Tensor yOffset, Tensor dy, SsdGrads g) {
+        timed("ssd scan backward", () -> new CudaSsd(kernels, memory).scanBackward(dims, scanLanes(dims.stateDim()), batch, len, ptr(xBC),
+                ptr(dtRaw), (int) dtRaw.size(1), dtCol, ptr(dtBias), dtMin, dtMax, ptr(A), ptr(D), ptr(h0), ptr(hOffset), ptr(dy),
+                out(g.dxBC()), out(g.dDtRaw()), (int) g.dDtRaw().size(1), out(g.dDtBias()), out(g.dA()), out(g.dD()), out(g.dh0()),
+                out(g.dhOffset()), out(g.dyOffset())));
     }
 
     @Override
     public void gatedRmsNormBackward(Tensor y, Tensor z, int zCol, Tensor weight, int groupSize, float eps, Tensor dOut,
                                      Tensor dy, Tensor dz, Tensor dWeight) {
-        throw mamba2NotYet();
-    }
-
-    private static StatetuneException mamba2NotYet() {
-        return new StatetuneException("Mamba-2 does not run on the CUDA backend yet; use --device cpu");
+        timed("gated norm backward", () -> new CudaSsd(kernels, memory).gatedRmsNormBackward((int) y.size(0), (int) y.size(1), ptr(y), ptr(z),
+                (int) z.size(1), zCol, ptr(weight), groupSize, eps, ptr(dOut), out(dy), out(dz), out(dWeight)));
     }
 
     @Override

@@ -7,6 +7,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
@@ -15,11 +16,12 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
- * The kernels of resources/dev/statetune/cuda/kernels.cu, compiled by NVRTC for this GPU (cached
- * on disk) and loaded as one module; {@link #launch} packs Java arguments into kernel parameters.
+ * The kernels of resources/dev/statetune/cuda/ (kernels.cu, then mamba2.cu: one NVRTC unit, their
+ * concatenation), compiled for this GPU (cached on disk by the concatenation's hash) and loaded as
+ * one module; {@link #launch} packs Java arguments into kernel parameters.
  */
 final class Kernels {
-    private static final String SOURCE = "/dev/statetune/cuda/kernels.cu";
+    private static final List<String> SOURCES = List.of("/dev/statetune/cuda/kernels.cu", "/dev/statetune/cuda/mamba2.cu");
 
     private final Driver driver;
     private final MemorySegment module, stream;
@@ -36,12 +38,15 @@ final class Kernels {
     }
 
     private static String source() {
-        try (InputStream in = Kernels.class.getResourceAsStream(SOURCE)) {
-            if (in == null) throw new IllegalStateException("missing resource " + SOURCE);
-            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        StringBuilder all = new StringBuilder();
+        for (String source : SOURCES)
+            try (InputStream in = Kernels.class.getResourceAsStream(source)) {
+                if (in == null) throw new IllegalStateException("missing resource " + source);
+                all.append(new String(in.readAllBytes(), StandardCharsets.UTF_8)).append('\n');
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        return all.toString();
     }
 
     /**

@@ -244,6 +244,7 @@ public final class Mamba2LM implements LanguageModel {
         backend.rmsNormBackward(residual, normF, cfg.normEps(), dHidden, dResidual, weights.grad("backbone.norm_f.weight"));
         for (int i = layers.length - 1; i >= 0; i--) mixerBackward(i, saved[i], batch, len, dResidual);
         if (dEmbedding != null) backend.embeddingBackward(flat, dResidual, dEmbedding);
+        backend.synchronize();   // the gradients are complete (and back in host memory) when loss returns
         return result;
     }
 

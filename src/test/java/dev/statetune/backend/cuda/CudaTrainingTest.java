@@ -174,13 +174,18 @@ class CudaTrainingTest {
     @Test
     void twentyTrainingStepsGiveTheCpuLosses() throws IOException {
         for (List<Method> methods : List.of(List.of(Method.STATE_OFFSET_H, Method.STATE_OFFSET_Y, Method.LORA), List.of(Method.FULL))) {
-            double[] onCpu = train(cpu, methods, "cpu-" + methods.size()), onGpu = train(cuda, methods, "gpu-" + methods.size());
-            assertEquals(20, onCpu.length);
-            double worst = 0;
-            for (int i = 0; i < onCpu.length; i++) worst = Math.max(worst, Math.abs(onCpu[i] - onGpu[i]) / Math.abs(onCpu[i]));
-            System.out.printf("%s: 20 steps, losses %.4f → %.4f (CPU) vs %.4f → %.4f (CUDA), max relative difference %.2e%n", methods,
-                    onCpu[0], onCpu[19], onGpu[0], onGpu[19], worst);
-            assertTrue(worst < 1e-3, methods + ": max relative loss difference " + worst);
+            assertSameLosses(methods.toString(), train(cpu, methods, "cpu-" + methods.size()), train(cuda, methods, "gpu-" + methods.size()));
         }
+    }
+
+    /** 20 per-step losses on each backend, equal within 1e-3 relative. */
+    static void assertSameLosses(String what, double[] onCpu, double[] onGpu) {
+        assertEquals(20, onCpu.length);
+        assertEquals(20, onGpu.length);
+        double worst = 0;
+        for (int i = 0; i < onCpu.length; i++) worst = Math.max(worst, Math.abs(onCpu[i] - onGpu[i]) / Math.abs(onCpu[i]));
+        System.out.printf("%s: 20 steps, losses %.4f → %.4f (CPU) vs %.4f → %.4f (CUDA), max relative difference %.2e%n", what,
+                onCpu[0], onCpu[19], onGpu[0], onGpu[19], worst);
+        assertTrue(worst < 1e-3, what + ": max relative loss difference " + worst);
     }
 }

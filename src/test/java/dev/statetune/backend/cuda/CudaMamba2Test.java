@@ -1,0 +1,213 @@
+package dev.statetune.backend.cuda;
+
+import dev.statetune.Fixtures;
+import dev.statetune.backend.Backend;
+import dev.statetune.backend.SsdDims;
+import dev.statetune.backend.SsdGrads;
+import dev.statetune.backend.cpu.CpuBackend;
+import dev.statetune.data.Example;
+import dev.statetune.data.LateSignalTask;
+import dev.statetune.generate.GreedySearch;
+import dev.statetune.io.Checkpoint;
+import dev.statetune.model.mamba2.Mamba2LM;
+import dev.statetune.peft.Adapter;
+import dev.statetune.peft.Method;
+import dev.statetune.peft.MethodOptions;
+import dev.statetune.tensor.Tensor;
+import dev.statetune.train.Trainer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.SplittableRandom;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * Mamba-2 on the CUDA backend against the CPU backend: the SSD scan and the gated RMSNorm, forward
+ * and every gradient, on random inputs (lengths that are no multiple of the chunk, several groups,
+ * with and without seams and an initial state); the tiny fixtures' logits and greedy ids; 20 training
+ * steps of adapters with the same losses. Skipped, saying so, without a GPU.
+ */
+class CudaMamba2Test {
+    static CpuBackend cpu;
+    static CudaBackend cuda;
+    static final MethodOptions OPTIONS = MethodOptions.defaults().withLoraTargets(MethodOptions.MAMBA2_LORA_TARGETS);
+    @TempDir Path dir;
+
+    @BeforeAll
+    static void open() {   // CudaBackendTest's backends (it skips without a GPU)
+        CudaBackendTest.open();
+        cpu = CudaBackendTest.cpu;
+        cuda = CudaBackendTest.cuda;
+    }
+
+    @AfterAll
+    static void close() {
+        CudaBackendTest.close();
+    }
+
+    static Tensor random(SplittableRandom rnd, double scale, long... shape) {
+        float[] v = new float[Math.toIntExact(Tensor.numel(shape))];
+        for (int i = 0; i < v.length; i++) v[i] = (float) (scale * rnd.nextDouble(-1, 1));
+        return Tensor.of(v, shape);
+    }
+
+    static Tensor copyOf(Tensor t) {
+        return Tensor.of(t.toFloatArray().clone(), t.shape());
+    }
+
+    static void same(Tensor expected, Tensor actual, double atol, double rtol, String what) {
+        float[] e = expected.toFloatArray(), a = actual.toFloatArray();
+        System.out.printf("  %-40s max |CUDA − CPU| = %.3g%n", what, Fixtures.maxAbsDiff(e, a));
+        Fixtures.assertClose(e, a, atol, rtol, what);
+    }
+
+    /** One scan problem: sizes, inputs, seams (null when off). */
+    record Scan(SsdDims dims, int batch, int len, int dtCol, float dtMin, float dtMax, Tensor xBC, Tensor dtRaw, Tensor dtBias,
+                Tensor A, Tensor D, Tensor h0, Tensor hOffset, Tensor yOffset) {
+        static Scan random(int nHeads, int headDim, int nGroups, int n, int chunk, int batch, int len, boolean seams, boolean clamp, long seed) {
+            SplittableRandom rnd = new SplittableRandom(seed);
+            SsdDims dims = new SsdDims(nHeads, headDim, nGroups, n, chunk);
+            int dtCol = 5, width = dtCol + nHeads + 3;   // dt inside a wider matrix, as in in_proj's output
+            float[] a = new float[nHeads];
+            for (int h = 0; h < nHeads; h++) a[h] = (float) -(0.05 + 2 * rnd.nextDouble());
+            return new Scan(dims, batch, len, dtCol, clamp ? 0.05f : 0f, clamp ? 1.5f : Float.POSITIVE_INFINITY,
+                    CudaMamba2Test.random(rnd, 1, (long) batch * len, dims.convDim()), CudaMamba2Test.random(rnd, 1.5, (long) batch * len, width),
+                    CudaMamba2Test.random(rnd, 0.5, nHeads), Tensor.of(a, nHeads), CudaMamba2Test.random(rnd, 1, nHeads),
+                    seams ? CudaMamba2Test.random(rnd, 1, batch, nHeads, headDim, n) : null,
+                    seams ? CudaMamba2Test.random(rnd, 0.3, nHeads, headDim, n) : null, seams ? CudaMamba2Test.random(rnd, 0.3, nHeads, headDim) : null);
+        }
+
+        /** y (b·len, di) and the final state of the scan on b, from h0 (zeros when null). */
+        Tensor[] forward(Backend b) {
+            Tensor state = h0 != null ? copyOf(h0) : Tensor.zeros(batch, dims.nHeads(), dims.headDim(), dims.stateDim());
+            Tensor y = Tensor.zeros((long) batch * len, dims.innerDim());
+            b.ssdScan(xBC, dtRaw, dtCol, dtBias, dtMin, dtMax, A, D, dims, batch, len, state, hOffset, yOffset, y);
+            b.synchronize();
+            return new Tensor[] {y, state};
+        }
+
+        /** Every gradient for dy, accumulated onto the same non-zero starting values on either backend. */
+        SsdGrads backward(Backend b, Tensor dy, long seed) {
+            SplittableRandom rnd = new SplittableRandom(seed);
+            int nh = dims.nHeads(), p = dims.headDim(), n = dims.stateDim();
+            SsdGrads g = new SsdGrads(CudaMamba2Test.random(rnd, 1, (long) batch * len, dims.convDim()),
+                    CudaMamba2Test.random(rnd, 1, dtRaw.shape()), CudaMamba2Test.random(rnd, 1, nh), CudaMamba2Test.random(rnd, 1, nh),
+                    CudaMamba2Test.random(rnd, 1, nh), h0 != null ? CudaMamba2Test.random(rnd, 1, batch, nh, p, n) : null,
+                    hOffset != null ? CudaMamba2Test.random(rnd, 1, nh, p, n) : null, yOffset != null ? CudaMamba2Test.random(rnd, 1, nh, p) : null);
+            b.ssdScanBackward(xBC, dtRaw, dtCol, dtBias, dtMin, dtMax, A, D, dims, batch, len, h0, hOffset, yOffset, dy, g);
+            b.synchronize();
+            return g;
+        }
+    }
+
+    static final String SCAN_CASES = """
+            4, 5, 2, 6, 8, 2, 21, true, true
+            8, 16, 2, 16, 8, 2, 13, false, false
+            8, 16, 2, 16, 8, 2, 13, true, false
+            6, 24, 3, 40, 16, 3, 37, true, true
+            2, 64, 1, 128, 256, 1, 19, true, false
+            4, 3, 4, 5, 4, 2, 9, false, true
+            3, 7, 1, 16, 8, 2, 1, true, false
+            24, 64, 1, 128, 64, 2, 150, true, true
+            """;
+
+    @ParameterizedTest(name = "heads {0} × {1}, groups {2}, n {3}, chunk {4}, batch {5}, len {6}, seams {7}, clamp {8}")
+    @CsvSource(textBlock = SCAN_CASES)
+    void ssdScanMatchesTheCpu(int nHeads, int headDim, int nGroups, int n, int chunk, int batch, int len, boolean seams, boolean clamp) {
+        Scan s = Scan.random(nHeads, headDim, nGroups, n, chunk, batch, len, seams, clamp, 31L * len + n);
+        Tensor[] expected = s.forward(cpu), got = s.forward(cuda);
+        same(expected[0], got[0], 1e-5, 1e-4, "ssd y");
+        same(expected[1], got[1], 1e-5, 1e-4, "ssd final state");
+        // resident on the GPU, as a model's activations are
+        Tensor state = s.h0 != null ? CudaBackendTest.gpu(s.h0) : cuda.allocate(batch, nHeads, headDim, n);
+        Tensor y = cuda.allocate((long) batch * len, s.dims.innerDim());
+        cuda.ssdScan(CudaBackendTest.gpu(s.xBC), CudaBackendTest.gpu(s.dtRaw), s.dtCol, CudaBackendTest.gpu(s.dtBias), s.dtMin,
+                s.dtMax, CudaBackendTest.gpu(s.A), CudaBackendTest.gpu(s.D), s.dims, batch, len, state, s.hOffset, s.yOffset, y);
+        cuda.synchronize();
+        same(expected[0], y, 1e-5, 1e-4, "ssd y (GPU tensors)");
+        same(expected[1], state, 1e-5, 1e-4, "ssd final state (GPU tensors)");
+    }
+
+    @ParameterizedTest(name = "heads {0} × {1}, groups {2}, n {3}, chunk {4}, batch {5}, len {6}, seams {7}, clamp {8}")
+    @CsvSource(textBlock = SCAN_CASES)
+    void ssdScanGradientsMatchTheCpu(int nHeads, int headDim, int nGroups, int n, int chunk, int batch, int len, boolean seams, boolean clamp) {
+        Scan s = Scan.random(nHeads, headDim, nGroups, n, chunk, batch, len, seams, clamp, 17L * len + n);
+        Tensor dy = random(new SplittableRandom(5), 1, (long) batch * len, s.dims.innerDim());
+        SsdGrads e = s.backward(cpu, dy, 9), g = s.backward(cuda, dy, 9);
+        Tensor[] expected = {e.dxBC(), e.dDtRaw(), e.dDtBias(), e.dA(), e.dD(), e.dh0(), e.dhOffset(), e.dyOffset()};
+        Tensor[] got = {g.dxBC(), g.dDtRaw(), g.dDtBias(), g.dA(), g.dD(), g.dh0(), g.dhOffset(), g.dyOffset()};
+        String[] names = {"dxBC", "dDtRaw", "dDtBias", "dA", "dD", "dh0", "dhOffset", "dyOffset"};
+        for (int i = 0; i < expected.length; i++)
+            if (expected[i] != null) same(expected[i], got[i], 1e-4, 1e-4, "ssd' " + names[i]);
+    }
+
+    @ParameterizedTest(name = "rows {0}, width {1}, group {2}")
+    @CsvSource({"37, 128, 64", "5, 96, 96", "300, 48, 8", "1, 40, 20"})
+    void gatedRmsNormAndItsGradientsMatchTheCpu(int rows, int w, int groupSize) {
+        SplittableRandom rnd = new SplittableRandom(rows * 7L + w);
+        int zCol = 3;
+        Tensor y = random(rnd, 2, rows, w), z = random(rnd, 3, rows, w + 10), weight = random(rnd, 1, w), dOut = random(rnd, 1, rows, w);
+        Tensor expected = Tensor.zeros(rows, w), got = Tensor.zeros(rows, w);
+        cpu.gatedRmsNorm(y, z, zCol, weight, groupSize, 1e-5f, expected);
+        cuda.gatedRmsNorm(y, z, zCol, weight, groupSize, 1e-5f, got);
+        cuda.synchronize();
+        same(expected, got, 1e-5, 1e-4, "gated norm");
+        Tensor dy1 = random(rnd, 1, rows, w), dz1 = random(rnd, 1, rows, w + 10), dw1 = random(rnd, 1, w);
+        Tensor dy2 = copyOf(dy1), dz2 = copyOf(dz1), dw2 = copyOf(dw1);
+        cpu.gatedRmsNormBackward(y, z, zCol, weight, groupSize, 1e-5f, dOut, dy1, dz1, dw1);
+        cuda.gatedRmsNormBackward(y, z, zCol, weight, groupSize, 1e-5f, dOut, dy2, dz2, dw2);
+        cuda.synchronize();
+        same(dy1, dy2, 1e-4, 1e-4, "gated norm' dy");
+        same(dz1, dz2, 1e-4, 1e-4, "gated norm' dz");
+        same(dw1, dw2, 1e-4, 1e-4, "gated norm' dWeight");
+        Tensor dyOnly1 = Tensor.zeros(rows, w), dyOnly2 = Tensor.zeros(rows, w);   // frozen weight, no z gradient
+        cpu.gatedRmsNormBackward(y, z, zCol, weight, groupSize, 1e-5f, dOut, dyOnly1, null, null);
+        cuda.gatedRmsNormBackward(y, z, zCol, weight, groupSize, 1e-5f, dOut, dyOnly2, null, null);
+        cuda.synchronize();
+        same(dyOnly1, dyOnly2, 1e-4, 1e-4, "gated norm' dy alone");
+    }
+
+    static Mamba2LM model(Backend b, String fixture) {
+        return new Mamba2LM(Checkpoint.open(Fixtures.resource("fixtures/mamba2/" + fixture)), b);
+    }
+
+    @ParameterizedTest
+    @CsvSource({"tiny", "variant"})
+    void fixturesGiveTheCpuLogitsAndGreedyIds(String fixture) {
+        try (Mamba2LM onCpu = model(cpu, fixture); Mamba2LM onGpu = model(cuda, fixture)) {
+            int[][] ids = {{5, 9, 33, 400, 7, 1, 2, 3, 4, 5, 6, 70, 71, 72, 73, 74, 75, 76, 77}, {12, 800, 3, 3, 91, 17, 250, 8, 9, 10, 11, 1, 2, 3, 4, 5, 6, 7, 8}};
+            float[] expected = onCpu.forward(ids, onCpu.newState(2)).toFloatArray();
+            float[] got = onGpu.forward(ids, onGpu.newState(2)).toFloatArray();
+            System.out.printf("mamba2 %s: max |logit diff| CUDA vs CPU = %.3g%n", fixture, Fixtures.maxAbsDiff(expected, got));
+            Fixtures.assertClose(expected, got, 1e-4, 1e-4, fixture + " logits");
+            List<int[]> prompts = List.of(ids[0], ids[1]);
+            List<int[]> greedyCpu = GreedySearch.search(onCpu, prompts, 24, 0), greedyGpu = GreedySearch.search(onGpu, prompts, 24, 0);
+            for (int i = 0; i < 2; i++) assertArrayEquals(greedyCpu.get(i), greedyGpu.get(i), fixture + " greedy " + i);
+        }
+    }
+
+    double[] train(Backend backend, List<Method> methods, String name) throws IOException {
+        List<Example> data = LateSignalTask.examples(48, 12, 40, 1000, 3);
+        try (Mamba2LM lm = model(backend, "tiny")) {
+            Adapter adapter = Adapter.create(lm, methods, OPTIONS, 7);
+            Trainer.train(lm, adapter, data, List.of(), new Trainer.Options("adamw", 1e-2, 0, "linear", 0, 1.0, 1, 4, 1, 20, 42, 0, 0, false, 0),
+                    dir.resolve(name), false);
+            return CudaTrainingTest.losses(dir.resolve(name));
+        }
+    }
+
+    @ParameterizedTest
+    @CsvSource({"STATE_OFFSET_H STATE_OFFSET_Y", "FULL", "INITIAL_STATE LORA"})
+    void twentyTrainingStepsGiveTheCpuLosses(String methodNames) throws IOException {
+        List<Method> methods = java.util.Arrays.stream(methodNames.split(" ")).map(Method::valueOf).toList();
+        String name = methodNames.replace(' ', '-');
+        CudaTrainingTest.assertSameLosses("mamba2 " + methods, train(cpu, methods, "cpu-" + name), train(cuda, methods, "gpu-" + name));
+    }
+}
