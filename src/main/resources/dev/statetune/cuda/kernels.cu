@@ -12,11 +12,11 @@ __global__ void embedding(const int* ids, const float* table, float* out, int d)
 }
 
 // argmaxRows: ids[r] = the first index of the largest value of row r of x (rows, width). grid (rows), block 256.
-__global__ void argmax_rows(const float* x, int width, int* ids) {
+// The largest value of row (width) and its first index, for a block of 256 threads (all must call it).
+__device__ void block_argmax(const float* row, int width, float* max, int* argmax) {
     __shared__ float sm[256];
     __shared__ int si[256];
-    const float* row = x + (long long) blockIdx.x * width;
-    float m = -__int_as_float(0x7f800000);
+    float m = -__int_as_float(0x7f800000);   // −∞ (NVRTC has no math.h)
     int arg = 0x7fffffff;
     for (int v = threadIdx.x; v < width; v += blockDim.x)
         if (row[v] > m) { m = row[v]; arg = v; }
@@ -31,7 +31,16 @@ __global__ void argmax_rows(const float* x, int width, int* ids) {
         }
         __syncthreads();
     }
-    if (threadIdx.x == 0) ids[blockIdx.x] = si[0];
+    *max = sm[0];
+    *argmax = si[0];
+    __syncthreads();
+}
+
+__global__ void argmax_rows(const float* x, int width, int* ids) {
+    float max;
+    int arg;
+    block_argmax(x + (long long) blockIdx.x * width, width, &max, &arg);
+    if (threadIdx.x == 0) ids[blockIdx.x] = arg;
 }
 
 // embedding from a bf16 table (vocab, d).
@@ -324,7 +333,6 @@ __global__ void causal_conv1d_silu_backward(const float* in, int inWidth, int le
 // scale·(softmax − onehot), a row without target becomes 0. grid (R), block 256.
 __global__ void cross_entropy_rows(float* logits, const int* targets, int vocab, float scale, int backward, float* loss, int* hit) {
     __shared__ float sm[256];
-    __shared__ int si[256];
     int r = blockIdx.x, target = targets[r];
     float* row = logits + (long long) r * vocab;
     if (target < 0) {
@@ -332,24 +340,9 @@ __global__ void cross_entropy_rows(float* logits, const int* targets, int vocab,
         if (threadIdx.x == 0) { loss[r] = 0.f; hit[r] = 0; }
         return;
     }
-    float m = -__int_as_float(0x7f800000);   // −∞ (NVRTC has no math.h)
-    int arg = 0x7fffffff;
-    for (int v = threadIdx.x; v < vocab; v += blockDim.x)
-        if (row[v] > m) { m = row[v]; arg = v; }
-    sm[threadIdx.x] = m;
-    si[threadIdx.x] = arg;
-    __syncthreads();
-    for (int stride = blockDim.x / 2; stride > 0; stride >>= 1) {
-        if (threadIdx.x < stride) {
-            float o = sm[threadIdx.x + stride];
-            int oi = si[threadIdx.x + stride];
-            if (o > sm[threadIdx.x] || (o == sm[threadIdx.x] && oi < si[threadIdx.x])) { sm[threadIdx.x] = o; si[threadIdx.x] = oi; }
-        }
-        __syncthreads();
-    }
-    float max = sm[0];
-    int argmax = si[0];
-    __syncthreads();
+    float max;
+    int argmax;
+    block_argmax(row, vocab, &max, &argmax);
     float sum = 0.f;
     for (int v = threadIdx.x; v < vocab; v += blockDim.x) sum += expf(row[v] - max);
     sm[threadIdx.x] = sum;

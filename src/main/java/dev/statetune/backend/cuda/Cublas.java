@@ -36,11 +36,11 @@ final class Cublas {
         gemmEx = lib.function("cublasGemmEx", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT,
                 ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
         MemorySegment h = arena.allocate(ADDRESS);
-        check("cublasCreate", call(create, h));
+        check("cublasCreate", NativeLibrary.call(create, h));
         handle = h.get(ADDRESS, 0);
-        check("cublasSetStream", call(setStream, handle, stream));
+        check("cublasSetStream", NativeLibrary.call(setStream, handle, stream));
         MethodHandle setWorkspace = lib.function("cublasSetWorkspace_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
-        check("cublasSetWorkspace", call(setWorkspace, handle, workspace, WORKSPACE_BYTES));
+        check("cublasSetWorkspace", NativeLibrary.call(setWorkspace, handle, workspace, WORKSPACE_BYTES));
         one = arena.allocateFrom(JAVA_FLOAT, 1f);
         zero = arena.allocateFrom(JAVA_FLOAT, 0f);
     }
@@ -63,13 +63,4 @@ final class Cublas {
         if (status != 0) throw new StatetuneException("cuBLAS: " + what + " failed (status " + status + ")");
     }
 
-    private static int call(MethodHandle h, Object... args) {
-        try {
-            return (int) h.invokeWithArguments(args);
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
-        }
-    }
 }

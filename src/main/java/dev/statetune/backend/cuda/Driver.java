@@ -62,7 +62,7 @@ final class Driver {
     static synchronized Driver get() {
         if (instance == null) {
             Driver d = new Driver(NativeLibrary.open("libcuda.so.1", "libcuda.so"));
-            d.check("cuInit", call(d.cuInit, 0));
+            d.check("cuInit", NativeLibrary.call(d.cuInit, 0));
             instance = d;
         }
         return instance;
@@ -80,7 +80,7 @@ final class Driver {
     int deviceCount() {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment n = a.allocate(JAVA_INT);
-            check("cuDeviceGetCount", call(cuDeviceGetCount, n));
+            check("cuDeviceGetCount", NativeLibrary.call(cuDeviceGetCount, n));
             return n.get(JAVA_INT, 0);
         }
     }
@@ -88,7 +88,7 @@ final class Driver {
     int driverVersion() {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment v = a.allocate(JAVA_INT);
-            check("cuDriverGetVersion", call(cuDriverGetVersion, v));
+            check("cuDriverGetVersion", NativeLibrary.call(cuDriverGetVersion, v));
             return v.get(JAVA_INT, 0);
         }
     }
@@ -96,7 +96,7 @@ final class Driver {
     int device(int ordinal) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment d = a.allocate(JAVA_INT);
-            check("cuDeviceGet", call(cuDeviceGet, d, ordinal));
+            check("cuDeviceGet", NativeLibrary.call(cuDeviceGet, d, ordinal));
             return d.get(JAVA_INT, 0);
         }
     }
@@ -104,7 +104,7 @@ final class Driver {
     int attribute(int device, int attribute) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment v = a.allocate(JAVA_INT);
-            check("cuDeviceGetAttribute", call(cuDeviceGetAttribute, v, attribute, device));
+            check("cuDeviceGetAttribute", NativeLibrary.call(cuDeviceGetAttribute, v, attribute, device));
             return v.get(JAVA_INT, 0);
         }
     }
@@ -112,7 +112,7 @@ final class Driver {
     String deviceName(int device) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment name = a.allocate(256);
-            check("cuDeviceGetName", call(cuDeviceGetName, name, 256, device));
+            check("cuDeviceGetName", NativeLibrary.call(cuDeviceGetName, name, 256, device));
             return name.getString(0);
         }
     }
@@ -120,32 +120,32 @@ final class Driver {
     MemorySegment primaryContext(int device) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment ctx = a.allocate(ADDRESS);
-            check("cuDevicePrimaryCtxRetain", call(cuDevicePrimaryCtxRetain, ctx, device));
+            check("cuDevicePrimaryCtxRetain", NativeLibrary.call(cuDevicePrimaryCtxRetain, ctx, device));
             return ctx.get(ADDRESS, 0);
         }
     }
 
     void setCurrent(MemorySegment context) {
-        check("cuCtxSetCurrent", call(cuCtxSetCurrent, context));
+        check("cuCtxSetCurrent", NativeLibrary.call(cuCtxSetCurrent, context));
     }
 
     MemorySegment createStream() {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment s = a.allocate(ADDRESS);
-            check("cuStreamCreate", call(cuStreamCreate, s, 1));   // CU_STREAM_NON_BLOCKING
+            check("cuStreamCreate", NativeLibrary.call(cuStreamCreate, s, 1));   // CU_STREAM_NON_BLOCKING
             return s.get(ADDRESS, 0);
         }
     }
 
     void synchronize(MemorySegment stream) {
-        check("cuStreamSynchronize", call(cuStreamSynchronize, stream));
+        check("cuStreamSynchronize", NativeLibrary.call(cuStreamSynchronize, stream));
     }
 
     /** Managed memory: one address for the host and the GPU; 0 when the GPU is out of memory. */
     long allocManaged(long bytes) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment p = a.allocate(JAVA_LONG);
-            int r = call(cuMemAllocManaged, p, bytes, MEM_ATTACH_GLOBAL);
+            int r = NativeLibrary.call(cuMemAllocManaged, p, bytes, MEM_ATTACH_GLOBAL);
             if (r == 2) return 0;   // CUDA_ERROR_OUT_OF_MEMORY
             check("cuMemAllocManaged", r);
             return p.get(JAVA_LONG, 0);
@@ -161,28 +161,28 @@ final class Driver {
             MemorySegment location = a.allocate(LOCATION);
             location.set(JAVA_INT, 0, LOCATION_DEVICE);
             location.set(JAVA_INT, 4, deviceOrdinal);
-            check("cuMemAdvise", call(cuMemAdvise, pointer, bytes, ADVISE_PREFERRED_LOCATION, location));
-            check("cuMemPrefetchAsync", call(cuMemPrefetchAsync, pointer, bytes, location, 0, stream));
+            check("cuMemAdvise", NativeLibrary.call(cuMemAdvise, pointer, bytes, ADVISE_PREFERRED_LOCATION, location));
+            check("cuMemPrefetchAsync", NativeLibrary.call(cuMemPrefetchAsync, pointer, bytes, location, 0, stream));
         }
     }
 
     void free(long pointer) {
-        check("cuMemFree", call(cuMemFree, pointer));
+        check("cuMemFree", NativeLibrary.call(cuMemFree, pointer));
     }
 
     void copyAsync(long dst, long src, long bytes, MemorySegment stream) {
-        check("cuMemcpyAsync", call(cuMemcpyAsync, dst, src, bytes, stream));
+        check("cuMemcpyAsync", NativeLibrary.call(cuMemcpyAsync, dst, src, bytes, stream));
     }
 
     void zeroAsync(long dst, long bytes, MemorySegment stream) {
-        check("cuMemsetD8Async", call(cuMemsetD8Async, dst, (byte) 0, bytes, stream));
+        check("cuMemsetD8Async", NativeLibrary.call(cuMemsetD8Async, dst, (byte) 0, bytes, stream));
     }
 
     /** {free, total} bytes of the current context's GPU. */
     long[] memoryInfo() {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment free = a.allocate(JAVA_LONG), total = a.allocate(JAVA_LONG);
-            check("cuMemGetInfo", call(cuMemGetInfo, free, total));
+            check("cuMemGetInfo", NativeLibrary.call(cuMemGetInfo, free, total));
             return new long[] {free.get(JAVA_LONG, 0), total.get(JAVA_LONG, 0)};
         }
     }
@@ -190,7 +190,7 @@ final class Driver {
     MemorySegment loadModule(MemorySegment image) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment m = a.allocate(ADDRESS);
-            check("cuModuleLoadData", call(cuModuleLoadData, m, image));
+            check("cuModuleLoadData", NativeLibrary.call(cuModuleLoadData, m, image));
             return m.get(ADDRESS, 0);
         }
     }
@@ -198,7 +198,7 @@ final class Driver {
     MemorySegment function(MemorySegment module, String name) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment f = a.allocate(ADDRESS);
-            check("cuModuleGetFunction(" + name + ")", call(cuModuleGetFunction, f, module, a.allocateFrom(name)));
+            check("cuModuleGetFunction(" + name + ")", NativeLibrary.call(cuModuleGetFunction, f, module, a.allocateFrom(name)));
             return f.get(ADDRESS, 0);
         }
     }
@@ -218,18 +218,9 @@ final class Driver {
         String name;
         try (Arena a = Arena.ofConfined()) {
             MemorySegment p = a.allocate(ADDRESS);
-            name = call(cuGetErrorName, result, p) == 0 ? p.get(ADDRESS, 0).reinterpret(128).getString(0) : "CUresult " + result;
+            name = NativeLibrary.call(cuGetErrorName, result, p) == 0 ? p.get(ADDRESS, 0).reinterpret(128).getString(0) : "CUresult " + result;
         }
         throw new StatetuneException("CUDA: " + what + " failed: " + name);
     }
 
-    private static int call(MethodHandle h, Object... args) {
-        try {
-            return (int) h.invokeWithArguments(args);
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
-        }
-    }
 }

@@ -63,4 +63,15 @@ final class NativeLibrary {
         return LINKER.downcallHandle(lookup.find(symbol)
                 .orElseThrow(() -> new StatetuneException(name + " has no symbol " + symbol)), signature);
     }
+
+    /** Calls a downcall that returns a status code (CUresult, nvrtcResult, cublasStatus_t). */
+    static int call(MethodHandle h, Object... args) {
+        try {
+            return (int) h.invokeWithArguments(args);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
 }

@@ -65,23 +65,23 @@ final class Nvrtc {
         MethodHandle destroy = lib.function("nvrtcDestroyProgram", FunctionDescriptor.of(JAVA_INT, ADDRESS));
         try (Arena a = Arena.ofConfined()) {
             MemorySegment prog = a.allocate(ADDRESS);
-            check("nvrtcCreateProgram", call(create, prog, a.allocateFrom(source), a.allocateFrom(name + ".cu"), 0, MemorySegment.NULL, MemorySegment.NULL));
+            check("nvrtcCreateProgram", NativeLibrary.call(create, prog, a.allocateFrom(source), a.allocateFrom(name + ".cu"), 0, MemorySegment.NULL, MemorySegment.NULL));
             MemorySegment p = prog.get(ADDRESS, 0);
             MemorySegment opts = a.allocate(ADDRESS, options.length);
             for (int i = 0; i < options.length; i++) opts.setAtIndex(ADDRESS, i, a.allocateFrom(options[i]));
-            int result = call(compile, p, options.length, opts);
+            int result = NativeLibrary.call(compile, p, options.length, opts);
             if (result != 0) {
                 MemorySegment size = a.allocate(JAVA_LONG);
-                call(logSize, p, size);
+                NativeLibrary.call(logSize, p, size);
                 MemorySegment text = a.allocate(Math.max(1, size.get(JAVA_LONG, 0)));
-                call(log, p, text);
+                NativeLibrary.call(log, p, text);
                 throw new StatetuneException("NVRTC could not compile " + name + ".cu for " + arch + ":\n" + text.getString(0));
             }
             MemorySegment size = a.allocate(JAVA_LONG);
-            check("nvrtcGetCUBINSize", call(cubinSize, p, size));
+            check("nvrtcGetCUBINSize", NativeLibrary.call(cubinSize, p, size));
             MemorySegment out = a.allocate(size.get(JAVA_LONG, 0));
-            check("nvrtcGetCUBIN", call(getCubin, p, out));
-            call(destroy, prog);
+            check("nvrtcGetCUBIN", NativeLibrary.call(getCubin, p, out));
+            NativeLibrary.call(destroy, prog);
             return out.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
         }
     }
@@ -90,15 +90,6 @@ final class Nvrtc {
         if (result != 0) throw new StatetuneException("NVRTC: " + what + " failed (nvrtcResult " + result + ")");
     }
 
-    private static int call(MethodHandle h, Object... args) {
-        try {
-            return (int) h.invokeWithArguments(args);
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
-        }
-    }
 
     private static String sha256(String s) {
         try {
