@@ -4,10 +4,12 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.statetune.backend.Backend;
 import dev.statetune.backend.Devices;
 import dev.statetune.backend.cpu.CpuBackend;
+import dev.statetune.backend.cuda.CudaBackend;
 import dev.statetune.backend.cpu.FmaPeak;
 import dev.statetune.generate.Sampler;
 import dev.statetune.io.Checkpoint;
 import dev.statetune.model.DecodeState;
+import dev.statetune.model.LanguageModel;
 import dev.statetune.model.LanguageModel;
 import dev.statetune.model.MambaConfig;
 import dev.statetune.model.MambaLM;
@@ -36,12 +38,14 @@ import java.util.concurrent.Callable;
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Benchmark the CPU backend on a Mamba shape with random float32 weights.")
 final class BenchCommand implements Callable<Integer> {
-    @Option(names = "--size", defaultValue = "130m", description = "130m, 370m, 790m, 1.4b or 2.8b (default: ${DEFAULT-VALUE})")
+    @Option(names = "--size", defaultValue = "130m", description = "130m, 370m, 790m, 1.4b or 2.8b; Mamba-2: 130m, 370m, 780m, 1.3b, 2.7b (default: ${DEFAULT-VALUE})")
     String size;
     @Option(names = "--threads", description = "CPU threads (default: all cores)") Integer threads;
     @Option(names = "--device", description = "cpu (default) or cuda / cuda:N: generation speed on the GPU "
             + "(prefill, then prompt 128 + --decode new tokens, greedy, at batch 1 and 64)") String device;
     @Option(names = "--dtype", description = "fp32 (default) or bf16 (GPU: tensor-core GEMMs on bf16 weights)") String dtype;
+    @Option(names = "--arch", defaultValue = "mamba1", description = "mamba1 or mamba2 (sizes 130m, 370m, 780m, 1.3b, 2.7b); "
+            + "mamba2 measures training (--train) or prefill and generation (default: ${DEFAULT-VALUE})") String arch;
     @Option(names = "--prefill", defaultValue = "256", description = "prompt tokens for the prefill (default: ${DEFAULT-VALUE})") int prefill;
     @Option(names = "--decode", defaultValue = "32", description = "tokens for the decode measurement (default: ${DEFAULT-VALUE})") int decode;
     @Option(names = "--gemm-rows", defaultValue = "512", description = "token rows of the GEMM measurement (default: ${DEFAULT-VALUE})") int gemmRows;
@@ -62,7 +66,7 @@ final class BenchCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (train) return trainBench();
         if (eval) return evalBench();
-        if (device != null && !device.equals("cpu") && !train) return gpuBench();
+        if ((device != null && !device.equals("cpu") || arch.equals("mamba2")) && !train) return gpuBench();
         MambaConfig cfg = ModelShapes.config(size);
         Map<String, Object> r = new LinkedHashMap<>();
         try (CpuBackend cpu = threads != null ? new CpuBackend(threads) : new CpuBackend()) {
@@ -113,37 +117,37 @@ final class BenchCommand implements Callable<Integer> {
 
     /** Training tokens/s per method: one optimizer step = forward, backward, clipping and AdamW, as the Trainer runs it. */
     private int trainBench() throws Exception {
-        MambaConfig cfg = ModelShapes.config(size);
         Map<String, Object> r = new LinkedHashMap<>();
-        try (Backend backend = Devices.open(device != null ? device : "cpu", threads, dtype);
-             MambaLM lm = new MambaLM(Checkpoint.inMemory(Path.of("random-" + size), cfg, ModelShapes.randomWeights(cfg, 0)), backend)) {
-            System.err.printf("bench --train: mamba-%s shape, batch %d × %d tokens, %s%n", size, batch, seq, backend.name());
+        try (Backend backend = Devices.open(device != null ? device : "cpu", threads, dtype)) {
+            RandomModel random = new RandomModel(arch, size);
+            System.err.printf("bench --train: %s-%s shape, batch %d × %d tokens, %s%n", arch, size, batch, seq, backend.name());
             SplittableRandom rnd = new SplittableRandom(3);
             int[][] ids = new int[batch][], labels = new int[batch][];
             for (int b = 0; b < batch; b++) {
-                ids[b] = rnd.ints(seq, 1, cfg.vocabSize()).toArray();
+                ids[b] = rnd.ints(seq, 1, 50280).toArray();
                 labels[b] = ids[b].clone();
             }
             for (Method m : trainMethods.stream().map(Method::parse).toList()) {
-                Adapter adapter = Adapter.create(lm, List.of(m), MethodOptions.defaults());
-                adapter.attach(lm);
-                List<Parameter> params = adapter.parameters();
-                AdamW adamW = new AdamW(0);
-                double best = Double.MAX_VALUE;
-                for (int step = 0; step <= steps; step++) {
-                    long t0 = System.nanoTime();
-                    params.forEach(Parameter::zeroGrad);
-                    lm.loss(ids, labels, true);
-                    GradClip.clip(params, 1.0);
-                    adamW.step(params, 1e-4);
-                    if (step > 0) best = Math.min(best, (System.nanoTime() - t0) / 1e9);
+                try (LanguageModel lm = random.on(backend)) {   // a fresh model per method: nothing of the last adapter stays
+                    Adapter adapter = Adapter.create(lm, List.of(m), MethodOptions.defaults());
+                    adapter.attach(lm);
+                    List<Parameter> params = adapter.parameters();
+                    AdamW adamW = new AdamW(0);
+                    double best = Double.MAX_VALUE;
+                    for (int step = 0; step <= steps; step++) {
+                        long t0 = System.nanoTime();
+                        params.forEach(Parameter::zeroGrad);
+                        lm.loss(ids, labels, true);
+                        GradClip.clip(params, 1.0);
+                        adamW.step(params, 1e-4);
+                        if (step > 0) best = Math.min(best, (System.nanoTime() - t0) / 1e9);
+                    }
+                    r.put(m.cliName + "_tokens_per_s", batch * seq / best);
+                    r.put(m.cliName + "_step_s", best);
+                    System.err.printf("  %-16s %8.1f tokens/s (%.3f s a step, %,d trainable)%n", m.cliName, batch * seq / best, best,
+                            adapter.parameterCount());
+                    if (backend instanceof CudaBackend gpu) r.put(m.cliName + "_gpu_reserved_gib", gpu.reservedBytes() / 1073741824.0);
                 }
-                r.put(m.cliName + "_tokens_per_s", batch * seq / best);
-                r.put(m.cliName + "_step_s", best);
-                System.err.printf("  %-16s %8.1f tokens/s (%.3f s a step, %,d trainable)%n", m.cliName, batch * seq / best, best,
-                        adapter.parameterCount());
-                if (backend instanceof dev.statetune.backend.cuda.CudaBackend gpu) r.put(m.cliName + "_gpu_reserved_gib", gpu.reservedBytes() / 1073741824.0);
-                lm.clearAdaptation();
             }
         }
         if (r.containsKey("full_step_s") && r.containsKey("state-offset-h_step_s"))
@@ -155,13 +159,12 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     private int gpuBench() throws Exception {
-        MambaConfig cfg = ModelShapes.config(size);
         Map<String, Object> r = new LinkedHashMap<>();
-        try (Backend gpu = Devices.open(device, null, dtype);
-             MambaLM lm = new MambaLM(Checkpoint.inMemory(Path.of("random-" + size), cfg, ModelShapes.randomWeights(cfg, 0)), gpu)) {
-            System.err.printf("bench: mamba-%s shape, random float32 weights, %s%n", size, gpu.name());
+        try (Backend backend = Devices.open(device, threads, dtype); LanguageModel lm = new RandomModel(arch, size).on(backend)) {
+            System.err.printf("bench: %s-%s shape, random float32 weights, %s%n", arch, size, backend.name());
+            r.put("arch", arch);
             r.put("size", size);
-            r.put("device", gpu.name());
+            r.put("device", backend.name());
             r.putAll(GpuBench.run(lm, prefill, decode, new int[] {1, 64}));
         }
         System.out.println(new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(r));

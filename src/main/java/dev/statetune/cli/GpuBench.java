@@ -1,7 +1,7 @@
 package dev.statetune.cli;
 
 import dev.statetune.generate.GreedySearch;
-import dev.statetune.model.MambaLM;
+import dev.statetune.model.LanguageModel;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -10,17 +10,17 @@ import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
- * `statetune bench --device cuda`: inference speed on the GPU, measured as the anchor in
+ * `statetune bench --device cuda` (and `--arch mamba2`): inference speed, measured as the anchor in
  * ../shared/device/README.md is: prefill of one long prompt, and greedy generation (prompt 128,
  * 256 new tokens, prefill included) at batch 1 and batch 64. No eos is reachable.
  */
 final class GpuBench {
     private GpuBench() {}
 
-    static Map<String, Object> run(MambaLM lm, int prefill, int newTokens, int[] batches) {
+    static Map<String, Object> run(LanguageModel lm, int prefill, int newTokens, int[] batches) {
         Map<String, Object> r = new LinkedHashMap<>();
         SplittableRandom rnd = new SplittableRandom(5);
-        int vocab = lm.config().vocabSize();
+        int vocab = lm.vocabSize();
         int[][] prompt = {rnd.ints(prefill, 1, vocab).toArray()};
         double best = Double.MAX_VALUE;
         for (int rep = 0; rep < 4; rep++) {

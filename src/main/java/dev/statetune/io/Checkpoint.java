@@ -64,6 +64,11 @@ public final class Checkpoint implements AutoCloseable {
         return new Checkpoint(label, null, config, List.of(), Map.copyOf(tensors));
     }
 
+    /** A Mamba-2 checkpoint held in memory: its config.json as parsed JSON. */
+    public static Checkpoint inMemory(Path label, JsonNode mamba2Config, Map<String, Tensor> tensors) {
+        return new Checkpoint(label, mamba2Config, null, List.of(), Map.copyOf(tensors));
+    }
+
     private static List<Path> weightFiles(Path dir) {
         Path single = dir.resolve("model.safetensors"), index = dir.resolve(INDEX);
         if (Files.exists(index)) {

@@ -39,12 +39,7 @@ public final class ModelShapes {
             w.put(m + "conv1d.bias", uniform(rnd, 0.1f, di));
             w.put(m + "x_proj.weight", uniform(rnd, (float) (1 / Math.sqrt(di)), r + 2L * n, di));
             w.put(m + "dt_proj.weight", uniform(rnd, (float) (1 / Math.sqrt(r)), di, r));
-            float[] dtBias = new float[di];  // softplus⁻¹ of dt in [0.001, 0.1], as in the Mamba init
-            for (int j = 0; j < di; j++) {
-                double dt = Math.exp(rnd.nextDouble(Math.log(0.001), Math.log(0.1)));
-                dtBias[j] = (float) (dt + Math.log(-Math.expm1(-dt)));
-            }
-            w.put(m + "dt_proj.bias", Tensor.of(dtBias, di));
+            w.put(m + "dt_proj.bias", Tensor.of(dtBias(rnd, di), di));
             float[] aLog = new float[di * n];
             for (int j = 0; j < aLog.length; j++) aLog[j] = (float) Math.log(1 + j % n);
             w.put(m + "A_log", Tensor.of(aLog, di, n));
@@ -55,13 +50,23 @@ public final class ModelShapes {
         return w;
     }
 
-    private static Tensor uniform(SplittableRandom rnd, float scale, long... shape) {
+    /** softplus⁻¹ of dt drawn log-uniformly in [0.001, 0.1], as the Mamba init does. */
+    public static float[] dtBias(SplittableRandom rnd, int n) {
+        float[] bias = new float[n];
+        for (int j = 0; j < n; j++) {
+            double dt = Math.exp(rnd.nextDouble(Math.log(0.001), Math.log(0.1)));
+            bias[j] = (float) (dt + Math.log(-Math.expm1(-dt)));
+        }
+        return bias;
+    }
+
+    public static Tensor uniform(SplittableRandom rnd, float scale, long... shape) {
         float[] v = new float[Math.toIntExact(Tensor.numel(shape))];
         for (int i = 0; i < v.length; i++) v[i] = (float) rnd.nextDouble(-scale, scale);
         return Tensor.of(v, shape);
     }
 
-    private static Tensor constant(float value, long... shape) {
+    public static Tensor constant(float value, long... shape) {
         float[] v = new float[Math.toIntExact(Tensor.numel(shape))];
         java.util.Arrays.fill(v, value);
         return Tensor.of(v, shape);

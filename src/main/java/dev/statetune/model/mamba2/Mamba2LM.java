@@ -215,37 +215,39 @@ public final class Mamba2LM implements LanguageModel {
     @Override
     public LossResult loss(int[][] ids, int[][] labels, boolean backward) {
         if (weights.anyTrained()) build();   // the optimizer changed the trained values (A_log's A is derived)
-        int batch = ids.length, len = ids[0].length, tokens = batch * len;
-        int[] flat = TokenIds.flatten(ids, cfg.vocabSize()), targets = new int[tokens];
-        Arrays.fill(targets, -100);
-        for (int s = 0; s < batch; s++) for (int t = 0; t + 1 < len; t++) targets[s * len + t] = labels[s][t + 1];
-        DecodeState start = newState(batch);
-        Tensor residual = backend.allocate(tokens, cfg.modelDim());      // (T, d)
-        backend.embedding(embedding, flat, residual);
-        Saved[] saved = new Saved[layers.length];
-        for (int i = 0; i < layers.length; i++) {
-            Activations act = new Activations(tokens);
-            Tensor state = backend.allocate(start.ssm(i).shape());       // (b, nHeads, headDim, n), advanced by the scan
-            backend.copy(start.ssm(i), state);
-            saved[i] = new Saved(residual, act, start.ssm(i), new ArrayList<>());
-            mixer(i, residual, act, batch, len, start.conv(i), state, saved[i].lowRank());
-            residual = LmHead.sum(backend, residual, act.out);
+        try (Backend.Scope step = backend.openScope()) {   // every tensor of the step dies with it
+            int batch = ids.length, len = ids[0].length, tokens = batch * len;
+            int[] flat = TokenIds.flatten(ids, cfg.vocabSize()), targets = new int[tokens];
+            Arrays.fill(targets, -100);
+            for (int s = 0; s < batch; s++) for (int t = 0; t + 1 < len; t++) targets[s * len + t] = labels[s][t + 1];
+            DecodeState start = newState(batch);
+            Tensor residual = backend.allocate(tokens, cfg.modelDim());      // (T, d)
+            backend.embedding(embedding, flat, residual);
+            Saved[] saved = new Saved[layers.length];
+            for (int i = 0; i < layers.length; i++) {
+                Activations act = new Activations(tokens);
+                Tensor state = backend.allocate(start.ssm(i).shape());       // (b, nHeads, headDim, n), advanced by the scan
+                backend.copy(start.ssm(i), state);
+                saved[i] = new Saved(residual, act, start.ssm(i), new ArrayList<>());
+                mixer(i, residual, act, batch, len, start.conv(i), state, saved[i].lowRank());
+                residual = LmHead.sum(backend, residual, act.out);
+            }
+            Tensor hidden = backend.allocate(tokens, cfg.modelDim());        // (T, d)
+            backend.rmsNorm(residual, normF, cfg.normEps(), hidden);
+            long count = Arrays.stream(targets).filter(t -> t >= 0).count();
+            float scale = count == 0 ? 0 : 1f / count;
+            Tensor dHidden = backward ? backend.allocate(tokens, cfg.modelDim()) : null;
+            Tensor dEmbedding = weights.grad("backbone.embeddings.weight");
+            LossResult result = backend.crossEntropy(hidden, lmHead, targets, scale, dHidden,
+                    cfg.tieEmbeddings() ? dEmbedding : weights.grad("lm_head.weight"));
+            if (!backward || count == 0) return result;
+            Tensor dResidual = backend.allocate(tokens, cfg.modelDim());     // (T, d)
+            backend.rmsNormBackward(residual, normF, cfg.normEps(), dHidden, dResidual, weights.grad("backbone.norm_f.weight"));
+            for (int i = layers.length - 1; i >= 0; i--) mixerBackward(i, saved[i], batch, len, dResidual);
+            if (dEmbedding != null) backend.embeddingBackward(flat, dResidual, dEmbedding);
+            backend.synchronize();   // the gradients are complete (and back in host memory) when loss returns
+            return result;
         }
-        Tensor hidden = backend.allocate(tokens, cfg.modelDim());        // (T, d)
-        backend.rmsNorm(residual, normF, cfg.normEps(), hidden);
-        long count = Arrays.stream(targets).filter(t -> t >= 0).count();
-        float scale = count == 0 ? 0 : 1f / count;
-        Tensor dHidden = backward ? backend.allocate(tokens, cfg.modelDim()) : null;
-        Tensor dEmbedding = weights.grad("backbone.embeddings.weight");
-        LossResult result = backend.crossEntropy(hidden, lmHead, targets, scale, dHidden,
-                cfg.tieEmbeddings() ? dEmbedding : weights.grad("lm_head.weight"));
-        if (!backward || count == 0) return result;
-        Tensor dResidual = backend.allocate(tokens, cfg.modelDim());     // (T, d)
-        backend.rmsNormBackward(residual, normF, cfg.normEps(), dHidden, dResidual, weights.grad("backbone.norm_f.weight"));
-        for (int i = layers.length - 1; i >= 0; i--) mixerBackward(i, saved[i], batch, len, dResidual);
-        if (dEmbedding != null) backend.embeddingBackward(flat, dResidual, dEmbedding);
-        backend.synchronize();   // the gradients are complete (and back in host memory) when loss returns
-        return result;
     }
 
     /** dResidual (T, d) holds ∂loss/∂(block output); on return, ∂loss/∂(block input). The mixer in reverse. */
