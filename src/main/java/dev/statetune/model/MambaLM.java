@@ -306,14 +306,14 @@ public final class MambaLM implements LanguageModel {
             DecodeState start = seamState(batch);
             Tensor embedded = backend.allocate(batch * real, cfg.modelDim());
             backend.embedding(embedding, flat, embedded);
-            Tensor residual = prepend(softPrompt, embedded, batch, real);
+            Tensor residual = VirtualRows.prepend(backend, softPrompt, embedded, batch, real);
             LayerActivations[] saved = new LayerActivations[layers.length];
             for (int i = 0; i < layers.length; i++) {
                 saved[i] = mixerForTraining(i, residual, batch, len, start.conv[i], start.ssm[i]);
                 Tensor out = backend.allocate(saved[i].y().size(0), cfg.modelDim());   // the prefix's rows are dropped below
                 backend.linear(saved[i].y(), 0, layers[i].outProj(), layers[i].outProjBias(), out);
                 lowRank.forward(seams[i].lowRank(), "out_proj", saved[i].y(), 0, out, saved[i].lowRank(), dropoutSeed * 1_000_003L + i);
-                residual = LmHead.sum(backend, saved[i].u(), dropLeading(out, batch, len, saved[i].virtual(), null));
+                residual = LmHead.sum(backend, saved[i].u(), VirtualRows.dropLeading(backend, out, batch, len, saved[i].virtual(), null));
             }
             Tensor hidden = backend.allocate(tokens, cfg.modelDim());
             backend.rmsNorm(residual, normF, cfg.normEps(), hidden);
@@ -327,38 +327,11 @@ public final class MambaLM implements LanguageModel {
             Tensor dResidual = backend.allocate(tokens, cfg.modelDim());
             backend.rmsNormBackward(residual, normF, cfg.normEps(), dHidden, dResidual, grad("backbone.norm_f.weight"));
             for (int i = layers.length - 1; i >= 0; i--) mixerBackward(i, saved[i], batch, len, dResidual);
-            Tensor dEmbedded = dropLeading(dResidual, batch, real, virtual, dSoftPrompt);
+            Tensor dEmbedded = VirtualRows.dropLeading(backend, dResidual, batch, real, virtual, dSoftPrompt);
             if (dEmbedding != null) backend.embeddingBackward(flat, dEmbedded, dEmbedding);
             backend.synchronize();   // the gradients are complete (and back in host memory) when loss returns
             return result;
         }
-    }
-
-    /** (b·(M+len), d): before each sequence's rows of x (b·len, d), the M rows of lead; x itself when lead is null. */
-    private Tensor prepend(Tensor lead, Tensor x, int batch, int len) {
-        if (lead == null) return x;
-        int m = (int) lead.size(0), full = m + len;
-        Tensor out = backend.allocate((long) batch * full, x.size(1));
-        for (int s = 0; s < batch; s++) {
-            backend.copy(lead, out.rows((long) s * full, (long) s * full + m));
-            backend.copy(x.rows((long) s * len, (long) (s + 1) * len), out.rows((long) s * full + m, (long) (s + 1) * full));
-        }
-        return out;
-    }
-
-    /**
-     * The inverse of prepend for a gradient: the (b·len, d) rows after each sequence's first m, and
-     * those m rows summed over the batch into dLead (when it is non-null).
-     */
-    private Tensor dropLeading(Tensor full, int batch, int len, int m, Tensor dLead) {
-        if (m == 0) return full;
-        Tensor out = backend.allocate((long) batch * len, full.size(1));
-        for (int s = 0; s < batch; s++) {
-            long at = (long) s * (m + len);
-            if (dLead != null) backend.addInPlace(dLead, full.rows(at, at + m));
-            backend.copy(full.rows(at + m, at + m + len), out.rows((long) s * len, (long) (s + 1) * len));
-        }
-        return out;
     }
 
     /** The mixer of `mixer`, keeping what the backward needs. */
@@ -368,7 +341,7 @@ public final class MambaLM implements LanguageModel {
         Tensor normed = backend.allocate(u.shape());
         backend.rmsNorm(u, w.norm(), cfg.normEps(), normed);
         int virtual = seam.virtualTokens();
-        Tensor normedIn = prepend(seam.prefix(), normed, batch, len);
+        Tensor normedIn = VirtualRows.prepend(backend, seam.prefix(), normed, batch, len);
         len += virtual;
         int tokens = batch * len, di = cfg.innerDim(), r = cfg.dtRank();
         Tensor xz = backend.allocate(tokens, 2L * di);
@@ -402,7 +375,7 @@ public final class MambaLM implements LanguageModel {
         Seams seam = seams[layer];
         String m = "backbone.layers." + layer + ".mixer.";
         int realLen = len;
-        Tensor dOut = prepend(a.virtual() == 0 ? null : backend.allocate(a.virtual(), cfg.modelDim()), dResidual, batch, len);
+        Tensor dOut = VirtualRows.prepend(backend, a.virtual() == 0 ? null : backend.allocate(a.virtual(), cfg.modelDim()), dResidual, batch, len);
         len += a.virtual();
         int tokens = batch * len, di = cfg.innerDim(), r = cfg.dtRank();
         Tensor dy = backend.allocate(tokens, di);
@@ -437,7 +410,7 @@ public final class MambaLM implements LanguageModel {
         Tensor dNormedIn = backend.allocate(tokens, cfg.modelDim());
         backend.linearBackward(a.normedIn(), 0, w.inProj(), dxz, dNormedIn, 0, grad(m + "in_proj.weight"), grad(m + "in_proj.bias"));
         lowRank.backward(a.lowRank(), "in_proj", dxz, dNormedIn);
-        Tensor dNormed = dropLeading(dNormedIn, batch, realLen, a.virtual(), seam.dPrefix());
+        Tensor dNormed = VirtualRows.dropLeading(backend, dNormedIn, batch, realLen, a.virtual(), seam.dPrefix());
         backend.rmsNormBackward(a.u(), w.norm(), cfg.normEps(), dNormed, dResidual, grad("backbone.layers." + layer + ".norm.weight"));
     }
 

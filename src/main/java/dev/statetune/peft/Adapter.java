@@ -115,15 +115,15 @@ public final class Adapter {
     /**
      * The parameters of a Mamba-2 model (PAPER_NOTES.md, Mamba-2 analogue): h′ and h0 (nHeads, headDim, n),
      * y′ (nHeads, headDim); LoRA on in_proj / out_proj; BitFit's conv1d and in/out_proj biases and dt_bias.
-     * Virtual-token and additional-scan methods are refused.
+     * Prompt Tuning's soft prompt as on Mamba-1. Prefix-Tuning and additional-scan are refused.
      */
     private void addMamba2(Mamba2LM model, long seed) {
         Mamba2Config c = model.config();
         var ssd = c.ssd();
         for (Method m : methods)
-            if (m == Method.PREFIX || m == Method.PROMPT || m == Method.ADDITIONAL_SCAN || (m == Method.INITIAL_STATE && options.tuneConvState()))
+            if (m == Method.PREFIX || m == Method.ADDITIONAL_SCAN || (m == Method.INITIAL_STATE && options.tuneConvState()))
                 throw new StatetuneException("method '" + m.cliName + (m == Method.INITIAL_STATE ? " --tune-conv-state" : "")
-                        + "' is not available for Mamba-2 models (available: state-offset-h, state-offset-y, initial-state, lora, bitfit, full)");
+                        + "' is not available for Mamba-2 models (available: state-offset-h, state-offset-y, initial-state, prompt, lora, bitfit, full)");
         for (Method m : methods)
             switch (m) {
                 case BITFIT -> {
@@ -139,6 +139,7 @@ public final class Adapter {
                 }
                 case FULL -> model.weightNames().forEach(name -> addWeight(model, name));
                 case LORA -> addLora(options.loraTargets().stream().map(name -> LoraTarget.of(name, c)).toList(), c.nLayers(), seed);
+                case PROMPT -> addPrompt(model, seed);
                 default -> { }
             }
         for (int i = 0; i < c.nLayers(); i++) {
@@ -215,7 +216,11 @@ public final class Adapter {
                 Parameter prompt = params.get(PROMPT_EMBEDDINGS);
                 m1.setSoftPrompt(value(prompt), grad(prompt));
             }
-            case Mamba2LM m2 -> m2.setSeams(mamba2Seams(m2.config()));
+            case Mamba2LM m2 -> {
+                m2.setSeams(mamba2Seams(m2.config()));
+                Parameter prompt = params.get(PROMPT_EMBEDDINGS);
+                m2.setSoftPrompt(value(prompt), grad(prompt));
+            }
             default -> throw new IllegalArgumentException("no seams for " + model.getClass().getSimpleName());
         }
         Map<String, TrainedWeight> trained = new LinkedHashMap<>();

@@ -8,6 +8,7 @@ import dev.statetune.data.LateSignalTask;
 import dev.statetune.io.Checkpoint;
 import dev.statetune.model.DecodeState;
 import dev.statetune.model.mamba2.Mamba2LM;
+import dev.statetune.tensor.Tensor;
 import dev.statetune.train.Trainer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
@@ -42,7 +43,7 @@ class Mamba2PeftTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = Method.class, names = {"STATE_OFFSET_H", "STATE_OFFSET_Y", "INITIAL_STATE", "LORA", "BITFIT", "FULL"})
+    @EnumSource(value = Method.class, names = {"STATE_OFFSET_H", "STATE_OFFSET_Y", "INITIAL_STATE", "LORA", "BITFIT", "FULL"})   // a soft prompt is never neutral
     void aFreshAdapterLeavesTheLogitsBitIdenticalAndHasTheCountedSize(Method method) {
         try (Mamba2LM lm = tiny()) {
             float[] plain = lm.forward(IDS, lm.newState(IDS.length)).toFloatArray();
@@ -73,7 +74,7 @@ class Mamba2PeftTest {
      */
     @ParameterizedTest(name = "{0}")
     @CsvSource({"STATE_OFFSET_H, 12, 3e-1, 0.95", "STATE_OFFSET_Y, 12, 3e-1, 0.95", "INITIAL_STATE, 2, 3e-1, 0.95",
-            "LORA, 12, 1e-2, 0.95", "BITFIT, 12, 1, 0.99", "FULL, 12, 1e-2, 0.95"})
+            "LORA, 12, 1e-2, 0.95", "BITFIT, 12, 1, 0.99", "FULL, 12, 1e-2, 0.95", "PROMPT, 2, 3e-2, 0.95"})
     void everyMethodLowersTheLossOfTheLateSignalTask(Method method, int context, double lr, double ratio) {
         try (Mamba2LM lm = tiny()) {
             List<Example> eval = LateSignalTask.examples(16, context, 77, 1000, 9);
@@ -115,12 +116,63 @@ class Mamba2PeftTest {
     @Test
     void methodsWithoutAMamba2FormAreRefusedWithOneLine() {
         try (Mamba2LM lm = tiny()) {
-            for (Method m : new Method[] {Method.PREFIX, Method.PROMPT, Method.ADDITIONAL_SCAN}) {
+            for (Method m : new Method[] {Method.PREFIX, Method.ADDITIONAL_SCAN}) {
                 var e = assertThrows(StatetuneException.class, () -> Adapter.create(lm, List.of(m), OPTIONS));
                 assertTrue(e.getMessage().contains("not available for Mamba-2"), e.getMessage());
             }
             var lora = assertThrows(StatetuneException.class, () -> Adapter.create(lm, List.of(Method.LORA), MethodOptions.defaults()));
             assertTrue(lora.getMessage().contains("in_proj,out_proj"), lora.getMessage());
+        }
+    }
+
+    /**
+     * Prompt Tuning: a soft prompt that holds the embeddings of tokens P acts exactly as P written
+     * before every sequence (logits, loss), through the recurrent step too, and its gradient is the
+     * loss's (central differences).
+     */
+    @Test
+    void aSoftPromptOfTokenEmbeddingsActsAsThoseTokens() {
+        int[] p = {7, 300, 42};
+        try (Mamba2LM lm = tiny()) {
+            Tensor table = lm.storedWeight("backbone.embeddings.weight");
+            int d = (int) table.size(1), b = IDS.length, len = IDS[0].length, m = p.length;
+            float[] v = new float[m * d];
+            for (int r = 0; r < m; r++) for (int c = 0; c < d; c++) v[r * d + c] = table.getFloat((long) p[r] * d + c);
+            // Labels: -100 on the first real token too, which nothing before it predicts when the prompt is soft.
+            int[][] written = new int[b][], writtenLabels = new int[b][], labels = new int[b][];
+            for (int s = 0; s < b; s++) {
+                written[s] = java.util.stream.IntStream.concat(java.util.Arrays.stream(p), java.util.Arrays.stream(IDS[s])).toArray();
+                writtenLabels[s] = written[s].clone();
+                java.util.Arrays.fill(writtenLabels[s], 0, m + 1, -100);
+                labels[s] = IDS[s].clone();
+                labels[s][0] = -100;
+            }
+            float[] full = lm.forward(written, lm.newState(b)).toFloatArray();
+            double writtenLoss = lm.loss(written, writtenLabels, false).meanLoss();
+            Tensor grad = Tensor.zeros(m, d);
+            lm.setSoftPrompt(Tensor.of(v, m, d), grad);
+            float[] prompted = lm.forward(IDS, lm.newState(b)).toFloatArray();
+            int vocab = lm.vocabSize();
+            float[] expected = new float[b * len * vocab];
+            for (int s = 0; s < b; s++)
+                System.arraycopy(full, (s * (m + len) + m) * vocab, expected, s * len * vocab, len * vocab);
+            Fixtures.assertClose(expected, prompted, 1e-5, 1e-5, "logits after a soft prompt vs after its tokens");
+            DecodeState state = lm.newState(b);
+            Fixtures.assertClose(prompted, Fixtures.stepwiseLogits(IDS, vocab, column -> lm.step(column, state).toFloatArray()), 1e-5, 1e-5,
+                    "step vs whole sequence after a soft prompt");
+            double loss = lm.loss(IDS, labels, true).meanLoss();
+            assertEquals(writtenLoss, loss, 1e-6 * writtenLoss, "loss after a soft prompt vs after its tokens");
+            for (int at : new int[] {5, d + 17, 2 * d + 60}) {   // central differences on three entries
+                float keep = v[at];
+                double eps = 1e-2;
+                v[at] = (float) (keep + eps);
+                double up = lm.loss(IDS, labels, false).meanLoss();
+                v[at] = (float) (keep - eps);
+                double down = lm.loss(IDS, labels, false).meanLoss();
+                v[at] = keep;
+                double numeric = (up - down) / (2 * eps);
+                assertEquals(numeric, grad.getFloat(at), 2e-3 + 2e-2 * Math.abs(numeric), "d loss / d prompt[" + at + "]");
+            }
         }
     }
 }

@@ -10,6 +10,7 @@ import dev.statetune.model.LanguageModel;
 import dev.statetune.model.LmHead;
 import dev.statetune.model.LowRankPass;
 import dev.statetune.model.TokenIds;
+import dev.statetune.model.VirtualRows;
 import dev.statetune.model.TrainedWeight;
 import dev.statetune.model.WeightStore;
 import dev.statetune.tensor.Tensor;
@@ -37,7 +38,8 @@ public final class Mamba2LM implements LanguageModel {
     private Mamba2Layer[] layers;
     private Tensor normF;                 // (d)
     private Tensor lmHead;                // (vocab, d)
-    private Mamba2Seams[] seams;          // per layer, filled by the PEFT methods
+    private Mamba2Seams[] seams;
+    private Tensor softPrompt, dSoftPrompt;   // (M, d) Prompt Tuning's virtual input embeddings, its gradient          // per layer, filled by the PEFT methods
     private long dropoutSeed;             // fixes the dropout draws of the next training forward
 
     public Mamba2LM(Checkpoint ckpt, Backend backend) {
@@ -107,9 +109,30 @@ public final class Mamba2LM implements LanguageModel {
         seams = perLayer.clone();
     }
 
-    /** The state before the first token: zero conv inputs, and zeros or the seams' initial SSM states. */
+    /** Prompt Tuning: M virtual input embeddings (M, d) read before every sequence, and their gradient (or null). */
+    public void setSoftPrompt(Tensor prompt, Tensor grad) {
+        softPrompt = prompt;
+        dSoftPrompt = grad;
+    }
+
+    /** The state before the first token: the seams' initial states, then the soft prompt read (batch 1, copied to each row). */
     @Override
     public DecodeState newState(int batch) {
+        if (softPrompt == null) return seamState(batch);
+        DecodeState one = seamState(1), state = seamState(batch);
+        Tensor residual = backend.allocate(softPrompt.shape());                // (M, d)
+        backend.copy(softPrompt, residual);
+        runLayers(residual, 1, (int) softPrompt.size(0), one);
+        for (int i = 0; i < layers.length; i++)
+            for (int s = 0; s < batch; s++) {
+                backend.copy(one.conv(i), state.conv(i).rows(s, s + 1));
+                backend.copy(one.ssm(i), state.ssm(i).rows(s, s + 1));
+            }
+        return state;
+    }
+
+    /** Zero conv inputs, and zeros or the seams' initial SSM states. */
+    private DecodeState seamState(int batch) {
         var ssd = cfg.ssd();
         Tensor[] conv = new Tensor[layers.length], ssm = new Tensor[layers.length];
         for (int i = 0; i < layers.length; i++) {
@@ -154,12 +177,17 @@ public final class Mamba2LM implements LanguageModel {
         int[] flat = TokenIds.flatten(ids, cfg.vocabSize());
         Tensor residual = backend.allocate(tokens, cfg.modelDim());      // (T, d)
         backend.embedding(embedding, flat, residual);
-        Activations act = new Activations(tokens);
+        runLayers(residual, batch, len, state);
+        return residual;
+    }
+
+    /** residual (b·len, d) through every block, in place, continuing from state. */
+    private void runLayers(Tensor residual, int batch, int len, DecodeState state) {
+        Activations act = new Activations(batch * len);
         for (int i = 0; i < layers.length; i++) {
             mixer(i, residual, act, batch, len, state.conv(i), state.ssm(i), null);
             backend.addInPlace(residual, act.out);
         }
-        return residual;
     }
 
     /**
@@ -216,13 +244,15 @@ public final class Mamba2LM implements LanguageModel {
     public LossResult loss(int[][] ids, int[][] labels, boolean backward) {
         if (weights.anyTrained()) build();   // the optimizer changed the trained values (A_log's A is derived)
         try (Backend.Scope step = backend.openScope()) {   // every tensor of the step dies with it
-            int batch = ids.length, len = ids[0].length, tokens = batch * len;
+            int batch = ids.length, real = ids[0].length, virtual = softPrompt == null ? 0 : (int) softPrompt.size(0);
+            int len = virtual + real, tokens = batch * len;                  // each sequence: the soft prompt, then its tokens
             int[] flat = TokenIds.flatten(ids, cfg.vocabSize()), targets = new int[tokens];
             Arrays.fill(targets, -100);
-            for (int s = 0; s < batch; s++) for (int t = 0; t + 1 < len; t++) targets[s * len + t] = labels[s][t + 1];
-            DecodeState start = newState(batch);
-            Tensor residual = backend.allocate(tokens, cfg.modelDim());      // (T, d)
-            backend.embedding(embedding, flat, residual);
+            for (int s = 0; s < batch; s++) for (int t = 0; t + 1 < real; t++) targets[s * len + virtual + t] = labels[s][t + 1];
+            DecodeState start = seamState(batch);
+            Tensor embedded = backend.allocate((long) batch * real, cfg.modelDim());   // (b·real, d)
+            backend.embedding(embedding, flat, embedded);
+            Tensor residual = VirtualRows.prepend(backend, softPrompt, embedded, batch, real);   // (T, d)
             Saved[] saved = new Saved[layers.length];
             for (int i = 0; i < layers.length; i++) {
                 Activations act = new Activations(tokens);
@@ -244,7 +274,8 @@ public final class Mamba2LM implements LanguageModel {
             Tensor dResidual = backend.allocate(tokens, cfg.modelDim());     // (T, d)
             backend.rmsNormBackward(residual, normF, cfg.normEps(), dHidden, dResidual, weights.grad("backbone.norm_f.weight"));
             for (int i = layers.length - 1; i >= 0; i--) mixerBackward(i, saved[i], batch, len, dResidual);
-            if (dEmbedding != null) backend.embeddingBackward(flat, dResidual, dEmbedding);
+            Tensor dEmbedded = VirtualRows.dropLeading(backend, dResidual, batch, real, virtual, dSoftPrompt);
+            if (dEmbedding != null) backend.embeddingBackward(flat, dEmbedded, dEmbedding);
             backend.synchronize();   // the gradients are complete (and back in host memory) when loss returns
             return result;
         }
