@@ -26,6 +26,9 @@ final class Kernels {
     private final Driver driver;
     private final MemorySegment module, stream;
     private final Map<String, MemorySegment> functions = new HashMap<>();
+    /** Kernel arguments, reused by every launch (launches are serialised on this object). */
+    private static final int MAX_ARGS = 40;
+    private final MemorySegment values = Arena.global().allocate(8L * MAX_ARGS, 8), pointers = Arena.global().allocate(ADDRESS, MAX_ARGS);
 
     Kernels(Driver driver, int device, MemorySegment stream) {
         this.driver = driver;
@@ -35,6 +38,7 @@ final class Kernels {
         MemorySegment image = Arena.global().allocate(cubin.length, 16);
         image.copyFrom(MemorySegment.ofArray(cubin));
         module = driver.loadModule(image);
+        for (int i = 0; i < MAX_ARGS; i++) pointers.setAtIndex(ADDRESS, i, values.asSlice(8L * i, 8));
     }
 
     private static String source() {
@@ -63,20 +67,18 @@ final class Kernels {
     }
 
     /** As {@link #launchShared}, on a three-dimensional grid. */
-    void launch3d(String name, int gridX, int gridY, int gridZ, int block, int sharedBytes, Object... args) {
+    synchronized void launch3d(String name, int gridX, int gridY, int gridZ, int block, int sharedBytes, Object... args) {
         MemorySegment f = functions.computeIfAbsent(name, n -> driver.function(module, n));
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment params = a.allocate(ADDRESS, args.length);
-            for (int i = 0; i < args.length; i++) {
-                MemorySegment slot = switch (args[i]) {
-                    case Long v -> a.allocateFrom(JAVA_LONG, v);
-                    case Integer v -> a.allocateFrom(JAVA_INT, v);
-                    case Float v -> a.allocateFrom(JAVA_FLOAT, v);
-                    default -> throw new IllegalArgumentException("kernel argument " + args[i]);
-                };
-                params.setAtIndex(ADDRESS, i, slot);
+        if (args.length > MAX_ARGS) throw new IllegalArgumentException(name + ": more than " + MAX_ARGS + " kernel arguments");
+        for (int i = 0; i < args.length; i++) {
+            long at = 8L * i;   // each argument in its own 8-byte slot; the pointer array points at the slots
+            switch (args[i]) {
+                case Long v -> values.set(JAVA_LONG, at, v);
+                case Integer v -> values.set(JAVA_INT, at, v);
+                case Float v -> values.set(JAVA_FLOAT, at, v);
+                default -> throw new IllegalArgumentException("kernel argument " + args[i]);
             }
-            driver.launch(f, gridX, gridY, gridZ, block, sharedBytes, stream, params);
         }
+        driver.launch(f, gridX, gridY, gridZ, block, sharedBytes, stream, pointers);   // the driver copies the arguments at the launch
     }
 }
