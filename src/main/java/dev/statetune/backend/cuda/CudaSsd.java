@@ -11,6 +11,8 @@ import java.lang.foreign.MemorySegment;
  */
 final class CudaSsd {
     private static final int BLOCK = 256, SCAN_BLOCK = 128, BACKWARD_BLOCK = 256, NORM_ROW_BLOCKS = 128;
+    /** Threads of the chunked passes that stage B and C once for all their channels (16 at state 128). */
+    private static final int CHUNK_BLOCK = 512;
     /** The chunked scan's longest chunk, and the floats of shared memory a block's tiles may take (48 KB). */
     private static final int MAX_CHUNK = 32, SHARED_FLOATS = 12288;
 
@@ -30,8 +32,8 @@ final class CudaSsd {
      */
     void scan(SsdDims dims, int lanes, int batch, int len, long xBC, long dtRaw, int dtWidth, int dtCol, long dtBias, float dtMin,
               float dtMax, long A, long D, long state, long hOffset, long yOffset, long y) {
-        int di = dims.innerDim(), n = dims.stateDim(), perBlock = SCAN_BLOCK / lanes;
-        int chunkLen = Math.max(1, Math.min(MAX_CHUNK, SHARED_FLOATS / (2 + perBlock + 2 * n)));
+        int di = dims.innerDim(), n = dims.stateDim(), perBlock = SCAN_BLOCK / lanes, chunkPerBlock = CHUNK_BLOCK / lanes;
+        int chunkLen = Math.max(1, Math.min(MAX_CHUNK, SHARED_FLOATS / (2 + chunkPerBlock + 2 * n)));
         if (len <= chunkLen) {
             kernels.launch("ssd_scan", (di + perBlock - 1) / perBlock, batch, SCAN_BLOCK, xBC, dims.convDim(), dtRaw, dtWidth, dtCol, dtBias,
                     dtMin, dtMax, A, D, dims.headDim(), dims.nGroups(), dims.nHeads() / dims.nGroups(), n, di, len, lanes,
@@ -40,8 +42,8 @@ final class CudaSsd {
         }
         Chunked c = new Chunked(dims, lanes, batch, len, chunkLen, xBC, dtRaw, dtWidth, dtCol, dtBias, dtMin, dtMax, A);
         ChunkStates states = chunkStates(c, state, state);
-        kernels.launch3d("ssd_chunk_out" + c.variant, c.grid(SCAN_BLOCK), batch, c.chunks, SCAN_BLOCK,
-                4 * chunkLen * (2 + perBlock + 2 * n), c.args(D, states.start.address(), hOffset, yOffset, y));
+        kernels.launch3d("ssd_chunk_out" + c.variant, c.grid(CHUNK_BLOCK), batch, c.chunks, CHUNK_BLOCK,
+                4 * chunkLen * (2 + chunkPerBlock + 2 * n), c.args(D, states.start.address(), hOffset, yOffset, y));
         states.release(memory);
     }
 
@@ -62,8 +64,8 @@ final class CudaSsd {
         ChunkStates states = chunkStates(c, h0, 0L);
         long rows = (long) batch * len, bcWidth = 2L * ng * n, stateFloats = (long) batch * c.chunks * di * n;
         MemorySegment outloc = memory.scratch(4 * stateFloats), carryIn = memory.scratch(4 * stateFloats);
-        kernels.launch3d("ssd_chunk_back_local" + c.variant, c.grid(SCAN_BLOCK), batch, c.chunks, SCAN_BLOCK,
-                4 * chunkLen * (2 + SCAN_BLOCK / lanes + n), c.args(dy, outloc.address()));
+        kernels.launch3d("ssd_chunk_back_local" + c.variant, c.grid(CHUNK_BLOCK), batch, c.chunks, CHUNK_BLOCK,
+                4 * chunkLen * (2 + CHUNK_BLOCK / lanes + n), c.args(dy, outloc.address()));
         kernels.launch("ssd_chunk_back_carry", carryGrid(di, n), batch, BLOCK, p, nh, n, c.chunks, outloc.address(),
                 states.decayProd.address(), carryIn.address(), dh0);
         MemorySegment bcPartials = memory.scratch(4L * parts * rows * bcWidth), dtPartials = memory.scratch(4L * blocksPerHead * rows * nh);
@@ -110,11 +112,11 @@ final class CudaSsd {
 
     /** Passes 1 and 2 of the chunked scan from h0 (0: zeros); the final state goes to hEnd (0: nowhere; may be h0). */
     private ChunkStates chunkStates(Chunked c, long h0, long hEnd) {
-        int di = c.dims.innerDim(), n = c.dims.stateDim(), nh = c.dims.nHeads(), perBlock = SCAN_BLOCK / c.lanes;
+        int di = c.dims.innerDim(), n = c.dims.stateDim(), nh = c.dims.nHeads(), perBlock = CHUNK_BLOCK / c.lanes;
         long stateFloats = (long) c.batch * c.chunks * di * n;
         MemorySegment hloc = memory.scratch(4 * stateFloats);
         ChunkStates states = new ChunkStates(memory.scratch(4 * stateFloats), memory.scratch(4L * c.batch * c.chunks * nh));
-        kernels.launch3d("ssd_chunk_local" + c.variant, c.grid(SCAN_BLOCK), c.batch, c.chunks, SCAN_BLOCK,
+        kernels.launch3d("ssd_chunk_local" + c.variant, c.grid(CHUNK_BLOCK), c.batch, c.chunks, CHUNK_BLOCK,
                 4 * c.chunkLen * (2 + perBlock + n), c.args(hloc.address(), states.decayProd.address()));
         kernels.launch("ssd_chunk_carry", carryGrid(di, n), c.batch, BLOCK, c.dims.headDim(), nh, n, c.chunks, h0, hloc.address(),
                 states.decayProd.address(), states.start.address(), hEnd);
