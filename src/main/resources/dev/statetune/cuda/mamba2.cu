@@ -74,159 +74,287 @@ __global__ void ssd_scan(const float* xBC, int conv, const float* dtRaw, int dtW
         }
 }
 
-// ssdScanBackward: the reverse scan of CpuSsdScanBackward, whose carry dh_t = dy_t C_tᵀ + exp(dt_{t+1}·A_h)·dh_{t+1}
-// feeds every gradient; dt's passes back through the clamp (zero where it clamped) and the softplus.
-// Threads as ssd_scan, but every block holds channels of one head: blockIdx.x = h·blocksPerHead + the
-// block within the head (channels past headDim idle along); grid (nHeads·blocksPerHead, b).
-// The states are not kept for the whole sequence: a first walk stores the state entering each chunk
-// of `chunk` steps in bounds (b, chunks, di, n); then chunk by chunk from the last, the chunk's states
-// are recomputed into hist (b, chunk, di, n) and walked backwards.
-// Per step the block sums its channels' dB | dC into bcPartials (headsPerGroup·blocksPerHead, b·len,
-// 2·nGroups·n) at the group's columns (B of every group, then C: xBC's column order from di), and
-// its share of ∂L/∂dtRaw into dtPartials (blocksPerHead, b·len, nHeads); scan_sum_partials adds them
-// up, so no two blocks write one address. Per-head and per-channel parameter gradients are added
-// once per thread at the end. Null gradients are not computed (dxBC and the partials are required).
-__global__ void ssd_scan_backward(const float* xBC, int conv, const float* dtRaw, int dtWidth, int dtCol, const float* dtBias,
-                                  float dtMin, float dtMax, const float* A, const float* D, int headDim, int nGroups, int headsPerGroup,
-                                  int n, int len, int lanes, int chunk, const float* h0, float* bounds, float* hist,
-                                  const float* hOffset, const float* dy, float* dxBC, float* bcPartials, float* dtPartials,
-                                  float* dDtBias, float* dA, float* dD, float* dh0, float* dhOffset, float* dyOffset) {
-    extern __shared__ float shared[];   // (perBlock, 2n): this step's dB | dC per channel, then (perBlock) its ∂L/∂dt
-    int lane = threadIdx.x % lanes, perBlock = blockDim.x / lanes, local = threadIdx.x / lanes;
-    int blocksPerHead = (headDim + perBlock - 1) / perBlock, sub = blockIdx.x % blocksPerHead;
-    int h = blockIdx.x / blocksPerHead, nHeads = gridDim.x / blocksPerHead, di = nHeads * headDim;
-    int i = sub * perBlock + local, s = blockIdx.y, batch = gridDim.y, g = h / headsPerGroup;
-    int chunks = (len + chunk - 1) / chunk;
-    bool valid = i < headDim;
-    int c = h * headDim + (valid ? i : 0);
-    long long rows = (long long) batch * len;
-    float* ddtShared = shared + perBlock * 2 * n;
-    float st[SSD_MAX_STATE_PER_LANE], off[SSD_MAX_STATE_PER_LANE], carry[SSD_MAX_STATE_PER_LANE], gOff[SSD_MAX_STATE_PER_LANE];
+// ---- the chunked SSD scan (as kernels.cu's chunked selective scan): time split into chunks of chunkLen
+// steps; pass 1 runs each chunk from a zero state, pass 2 carries the states over the chunks, pass 3
+// runs each chunk from its true start. The decay exp(dt·A_h) is one scalar per (step, head), so a
+// block holds channels of one head: blockIdx.x = h·blocksPerHead + the block within the head
+// (channels past headDim idle along), blockIdx.y the sequence, blockIdx.z the chunk; the block stages
+// the chunk's dt and decay per step, its channels' x (and dy) and the group's B, C in shared memory.
+// Per-chunk buffers: states ((b·chunks + k)·di + c)·n + j, the chunk's decay product (b·chunks + k)·nHeads + h.
+
+#define SSD_THREAD \
+    int lane = threadIdx.x % lanes, perBlock = blockDim.x / lanes, local = threadIdx.x / lanes; \
+    int blocksPerHead = (headDim + perBlock - 1) / perBlock, sub = blockIdx.x % blocksPerHead, h = blockIdx.x / blocksPerHead; \
+    int nHeads = gridDim.x / blocksPerHead, di = nHeads * headDim, i0 = sub * perBlock, g = h / headsPerGroup; \
+    int s = blockIdx.y, k = blockIdx.z, chunks = gridDim.z, t0 = k * chunkLen, steps = min(len, t0 + chunkLen) - t0; \
+    bool valid = i0 + local < headDim; \
+    int c0 = h * headDim + i0, cEnd = (h + 1) * headDim, c = valid ? c0 + local : h * headDim; \
+    long long row0 = (long long) s * len + t0;
+
+// dtT, decT (steps) = the clamped softplus dt and exp(dt·A_h) of each step; facT (may be null) = ∂dt/∂dtRaw
+// (0 where dt clamped, as torch.clamp). The whole block stages.
+__device__ void ssd_stage_dt(float* dtT, float* decT, float* facT, const float* dtRaw, int dtWidth, int dtCol, int h, float bias,
+                             float dtMin, float dtMax, float a, long long row0, int steps) {
+    for (int r = threadIdx.x; r < steps; r += blockDim.x) {
+        float pre = dtRaw[(row0 + r) * dtWidth + dtCol + h] + bias, sp = ssd_softplus(pre);
+        float dtv = fminf(fmaxf(sp, dtMin), dtMax);
+        dtT[r] = dtv;
+        decT[r] = expf(dtv * a);
+        if (facT) facT[r] = sp < dtMin || sp > dtMax ? 0.f : (pre > 20.f ? 1.f : ssd_sigmoid(pre));
+    }
+}
+
+#define SSD_PARAMS const float* xBC, int conv, const float* dtRaw, int dtWidth, int dtCol, const float* dtBias, float dtMin, \
+    float dtMax, const float* A, int headDim, int nGroups, int headsPerGroup, int n, int len, int lanes, int chunkLen
+#define SSD_ARGS xBC, conv, dtRaw, dtWidth, dtCol, dtBias, dtMin, dtMax, A, headDim, nGroups, headsPerGroup, n, len, lanes, chunkLen
+
+// Pass 1: each chunk from a zero state: its end state hloc and the product of its decays, decayProd.
+// Shared: dt, decay (chunkLen); x (chunkLen, perBlock); B (chunkLen, n).
+}  // extern "C": the scan kernels are templates on S, the states each lane holds
+template <int S> __device__ void ssd_chunk_local_impl(SSD_PARAMS, float* hloc, float* decayProd) {
+    extern __shared__ float tile[];
+    SSD_THREAD
+    float *dtT = tile, *decT = dtT + chunkLen, *xT = decT + chunkLen, *bT = xT + chunkLen * perBlock;
+    float a = A[h];
+    ssd_stage_dt(dtT, decT, nullptr, dtRaw, dtWidth, dtCol, h, dtBias[h], dtMin, dtMax, a, row0, steps);
+    stage(xT, xBC, conv, c0, perBlock, cEnd, row0, steps);
+    stage(bT, xBC, conv, di + g * n, n, di + g * n + n, row0, steps);
+    __syncthreads();
+    float st[S];
     #pragma unroll
-    for (int j = 0; j < SSD_MAX_STATE_PER_LANE; j++) {
-        int k = lane + j * lanes;
-        bool on = valid && k < n;
-        st[j] = on && h0 ? h0[((long long) s * di + c) * n + k] : 0.f;
-        off[j] = on && hOffset ? hOffset[(long long) c * n + k] : 0.f;
-        carry[j] = 0.f;
+    for (int j = 0; j < S; j++) st[j] = 0.f;
+    float prod = 1.f;
+    for (int r = 0; r < steps; r++) {
+        float decay = decT[r], u = dtT[r] * xT[r * perBlock + local];
+        prod *= decay;
+        #pragma unroll
+        for (int j = 0; j < S; j++) { int q = lane + j * lanes; if (q < n) st[j] = decay * st[j] + u * bT[r * n + q]; }
+    }
+    if (sub == 0 && threadIdx.x == 0) decayProd[((long long) s * chunks + k) * nHeads + h] = prod;
+    if (!valid) return;
+    long long at = ((long long) s * chunks + k) * di + c;
+    #pragma unroll
+    for (int j = 0; j < S; j++) { int q = lane + j * lanes; if (q < n) hloc[at * n + q] = st[j]; }
+}
+extern "C" {
+SCAN_VARIANTS(ssd_chunk_local, (SSD_PARAMS, float* hloc, float* decayProd), (SSD_ARGS, hloc, decayProd))
+
+// Pass 2: start_k, the state entering chunk k, from h0 (null: zeros): start_{k+1} = decayProd_k·start_k + hloc_k;
+// the state after the last chunk goes to hEnd (may be null, may be h0). One thread per (channel, state);
+// grid (ceil(di·n / 256), b), block 256.
+__global__ void ssd_chunk_carry(int headDim, int nHeads, int n, int chunks, const float* h0, const float* hloc, const float* decayProd,
+                                float* start, float* hEnd) {
+    long long e = (long long) blockIdx.x * blockDim.x + threadIdx.x, dn = (long long) nHeads * headDim * n;
+    int s = blockIdx.y;
+    if (e >= dn) return;
+    int h = (int) (e / ((long long) headDim * n));
+    float v = h0 ? h0[s * dn + e] : 0.f;
+    for (int k = 0; k < chunks; k++) {
+        long long at = ((long long) s * chunks + k) * dn + e;
+        start[at] = v;
+        v = decayProd[((long long) s * chunks + k) * nHeads + h] * v + hloc[at];
+    }
+    if (hEnd) hEnd[s * dn + e] = v;
+}
+
+// Pass 3: each chunk from its start state, y as ssd_scan computes it.
+// Shared: dt, decay (chunkLen); x (chunkLen, perBlock); B, C (chunkLen, n) each.
+}  // extern "C"
+template <int S> __device__ void ssd_chunk_out_impl(SSD_PARAMS, const float* D, const float* start, const float* hOffset,
+                                                    const float* yOffset, float* y) {
+    extern __shared__ float tile[];
+    SSD_THREAD
+    float *dtT = tile, *decT = dtT + chunkLen, *xT = decT + chunkLen, *bT = xT + chunkLen * perBlock, *cT = bT + chunkLen * n;
+    float a = A[h];
+    ssd_stage_dt(dtT, decT, nullptr, dtRaw, dtWidth, dtCol, h, dtBias[h], dtMin, dtMax, a, row0, steps);
+    stage(xT, xBC, conv, c0, perBlock, cEnd, row0, steps);
+    stage(bT, xBC, conv, di + g * n, n, di + g * n + n, row0, steps);
+    stage(cT, xBC, conv, di + (nGroups + g) * n, n, di + (nGroups + g) * n + n, row0, steps);
+    __syncthreads();
+    long long at = ((long long) s * chunks + k) * di + c;
+    float st[S], off[S];
+    #pragma unroll
+    for (int j = 0; j < S; j++) {
+        int q = lane + j * lanes;
+        st[j] = q < n ? start[at * n + q] : 0.f;
+        off[j] = q < n && hOffset ? hOffset[(long long) c * n + q] : 0.f;
+    }
+    float d = D[h], yo = yOffset ? yOffset[c] : 0.f;
+    for (int r = 0; r < steps; r++) {
+        float decay = decT[r], xv = xT[r * perBlock + local], u = dtT[r] * xv;
+        float part = 0.f;
+        #pragma unroll
+        for (int j = 0; j < S; j++) {
+            int q = lane + j * lanes;
+            if (q < n) {
+                st[j] = decay * st[j] + u * bT[r * n + q];
+                part += cT[r * n + q] * (st[j] + off[j]);
+            }
+        }
+        for (int m = lanes / 2; m > 0; m >>= 1) part += __shfl_xor_sync(0xffffffff, part, m, lanes);
+        if (valid && lane == 0) y[(row0 + r) * di + c] = part + d * xv + yo;
+    }
+}
+extern "C" {
+SCAN_VARIANTS(ssd_chunk_out, (SSD_PARAMS, const float* D, const float* start, const float* hOffset, const float* yOffset, float* y), (SSD_ARGS, D, start, hOffset, yOffset, y))
+
+// Backward pass 1: each chunk's reverse carry from zero, dh_t = dy_t C_tᵀ + decay_{t+1}·dh_{t+1}; outloc =
+// decay_{t0}·dh_{t0}, what the chunk alone passes to the chunk before it.
+// Shared: dt, decay (chunkLen); dy (chunkLen, perBlock); C (chunkLen, n).
+}  // extern "C"
+template <int S> __device__ void ssd_chunk_back_local_impl(SSD_PARAMS, const float* dy, float* outloc) {
+    extern __shared__ float tile[];
+    SSD_THREAD
+    float *dtT = tile, *decT = dtT + chunkLen, *gT = decT + chunkLen, *cT = gT + chunkLen * perBlock;
+    ssd_stage_dt(dtT, decT, nullptr, dtRaw, dtWidth, dtCol, h, dtBias[h], dtMin, dtMax, A[h], row0, steps);
+    stage(gT, dy, di, c0, perBlock, cEnd, row0, steps);
+    stage(cT, xBC, conv, di + (nGroups + g) * n, n, di + (nGroups + g) * n + n, row0, steps);
+    __syncthreads();
+    float carry[S];
+    #pragma unroll
+    for (int j = 0; j < S; j++) carry[j] = 0.f;
+    for (int r = steps - 1; r >= 0; r--) {
+        float decay = decT[r], gy = gT[r * perBlock + local];
+        #pragma unroll
+        for (int j = 0; j < S; j++) { int q = lane + j * lanes; if (q < n) carry[j] = (carry[j] + gy * cT[r * n + q]) * decay; }
+    }
+    if (!valid) return;
+    long long at = ((long long) s * chunks + k) * di + c;
+    #pragma unroll
+    for (int j = 0; j < S; j++) { int q = lane + j * lanes; if (q < n) outloc[at * n + q] = carry[j]; }
+}
+extern "C" {
+SCAN_VARIANTS(ssd_chunk_back_local, (SSD_PARAMS, const float* dy, float* outloc), (SSD_ARGS, dy, outloc))
+
+// Backward pass 2: carryIn_k, the carry entering chunk k from the one after it: carryIn_{K−1} = 0,
+// carryIn_{k−1} = outloc_k + decayProd_k·carryIn_k; what leaves chunk 0 is dh0 (+=, may be null). Threads as ssd_chunk_carry.
+__global__ void ssd_chunk_back_carry(int headDim, int nHeads, int n, int chunks, const float* outloc, const float* decayProd,
+                                     float* carryIn, float* dh0) {
+    long long e = (long long) blockIdx.x * blockDim.x + threadIdx.x, dn = (long long) nHeads * headDim * n;
+    int s = blockIdx.y;
+    if (e >= dn) return;
+    int h = (int) (e / ((long long) headDim * n));
+    float v = 0.f;
+    for (int k = chunks - 1; k >= 0; k--) {
+        long long at = ((long long) s * chunks + k) * dn + e;
+        carryIn[at] = v;
+        v = outloc[at] + decayProd[((long long) s * chunks + k) * nHeads + h] * v;
+    }
+    if (dh0) dh0[s * dn + e] += v;
+}
+
+// Backward pass 3: every gradient of each chunk from its start state and carry, step for step as
+// CpuSsdScanBackward; the chunk's states are recomputed into shared memory first. Per step the block
+// sums its channels' dB | dC and ∂L/∂dt in shared memory (double-buffered: one barrier a step) into
+// bcPartials (headsPerGroup·blocksPerHead, b·len, 2·nGroups·n) at the group's columns (B of every group,
+// then C: xBC's column order from di) and dtPartials (blocksPerHead, b·len, nHeads); scan_sum_partials
+// adds them up, so no two blocks write one address. Per-head and per-channel parameter gradients are
+// added once per thread at the end. Null gradients are not computed (dxBC and the partials are required).
+// Shared: dt, decay, ∂dt/∂dtRaw (chunkLen); x, dy (chunkLen, perBlock); B, C (chunkLen, n) each;
+// h (chunkLen, perBlock, n); dB | dC | ∂L/∂dt 2 × (perBlock, 2n + 1).
+}  // extern "C"
+template <int S> __device__ void ssd_chunk_backward_impl(SSD_PARAMS, const float* D, const float* start, const float* carryIn,
+                                                         const float* hOffset, const float* dy, float* dxBC, float* bcPartials,
+                                                         float* dtPartials, float* dDtBias, float* dA, float* dD, float* dhOffset,
+                                                         float* dyOffset) {
+    extern __shared__ float tile[];
+    SSD_THREAD
+    int tileLen = chunkLen * perBlock, w2 = 2 * n + 1;
+    float *dtT = tile, *decT = dtT + chunkLen, *facT = decT + chunkLen, *xT = facT + chunkLen, *gT = xT + tileLen;
+    float *bT = gT + tileLen, *cT = bT + chunkLen * n, *hT = cT + chunkLen * n, *bufs = hT + tileLen * n;
+    float a = A[h];
+    ssd_stage_dt(dtT, decT, facT, dtRaw, dtWidth, dtCol, h, dtBias[h], dtMin, dtMax, a, row0, steps);
+    stage(xT, xBC, conv, c0, perBlock, cEnd, row0, steps);
+    stage(gT, dy, di, c0, perBlock, cEnd, row0, steps);
+    stage(bT, xBC, conv, di + g * n, n, di + g * n + n, row0, steps);
+    stage(cT, xBC, conv, di + (nGroups + g) * n, n, di + (nGroups + g) * n + n, row0, steps);
+    __syncthreads();
+    long long at = ((long long) s * chunks + k) * di + c, rows = (long long) gridDim.y * len;
+    float st[S], first[S], carry[S], off[S], gOff[S];
+    #pragma unroll
+    for (int j = 0; j < S; j++) {
+        int q = lane + j * lanes;
+        bool on = valid && q < n;
+        st[j] = first[j] = on ? start[at * n + q] : 0.f;
+        carry[j] = on ? carryIn[at * n + q] : 0.f;
+        off[j] = on && hOffset ? hOffset[(long long) c * n + q] : 0.f;
         gOff[j] = 0.f;
     }
-    float a = A[h], d = D[h], bias = dtBias[h];
-    // pass 1: the state entering each chunk
-    for (int q = 0; q < chunks; q++) {
-        float* bound = bounds + (((long long) s * chunks + q) * di + c) * n;
+    for (int r = 0; r < steps; r++) {   // the chunk's states, h_t into hT[(r, local, q)]
+        float decay = decT[r], u = dtT[r] * xT[r * perBlock + local];
         #pragma unroll
-        for (int j = 0; j < SSD_MAX_STATE_PER_LANE; j++) {
-            int k = lane + j * lanes;
-            if (valid && k < n) bound[k] = st[j];
-        }
-        for (int t = q * chunk; t < min(len, (q + 1) * chunk); t++) {
-            long long row = (long long) s * len + t;
-            float dtv = fminf(fmaxf(ssd_softplus(dtRaw[row * dtWidth + dtCol + h] + bias), dtMin), dtMax);
-            float xv = xBC[row * conv + c], decay = expf(dtv * a);
-            const float* B = xBC + row * conv + di + g * n;
-            #pragma unroll
-            for (int j = 0; j < SSD_MAX_STATE_PER_LANE; j++) {
-                int k = lane + j * lanes;
-                if (k < n) st[j] = decay * st[j] + dtv * xv * B[k];
+        for (int j = 0; j < S; j++) {
+            int q = lane + j * lanes;
+            if (q < n) {
+                st[j] = decay * st[j] + u * bT[r * n + q];
+                hT[(r * perBlock + local) * n + q] = st[j];
             }
         }
     }
-    // pass 2: chunks in reverse, each recomputed, then walked backwards
-    float gA = 0.f, gD = 0.f, gYo = 0.f, gBias = 0.f;
+    float d = D[h], gA = 0.f, gD = 0.f, gYo = 0.f, gBias = 0.f;
     int width = 2 * nGroups * n, part = (h % headsPerGroup) * blocksPerHead + sub;
-    for (int q = chunks - 1; q >= 0; q--) {
-        int t0 = q * chunk, l = min(len - t0, chunk);
-        const float* bound = bounds + (((long long) s * chunks + q) * di + c) * n;
+    for (int r = steps - 1; r >= 0; r--) {
+        long long row = row0 + r;
+        float* buf = bufs + (r & 1) * perBlock * w2;
+        float dtv = dtT[r], decay = decT[r], xv = xT[r * perBlock + local], gy = valid ? gT[r * perBlock + local] : 0.f;
+        const float* B = bT + r * n;
+        const float* C = cT + r * n;
+        const float* hCur = hT + (r * perBlock + local) * n;
+        const float* hPrev = r > 0 ? hT + ((r - 1) * perBlock + local) * n : nullptr;   // r = 0: the start state, in first
+        float gx = 0.f, gdt = 0.f;
         #pragma unroll
-        for (int j = 0; j < SSD_MAX_STATE_PER_LANE; j++) {
-            int k = lane + j * lanes;
-            st[j] = valid && k < n ? bound[k] : 0.f;
-        }
-        for (int u = 0; u < l; u++) {
-            long long row = (long long) s * len + t0 + u;
-            float dtv = fminf(fmaxf(ssd_softplus(dtRaw[row * dtWidth + dtCol + h] + bias), dtMin), dtMax);
-            float xv = xBC[row * conv + c], decay = expf(dtv * a);
-            const float* B = xBC + row * conv + di + g * n;
-            float* at = hist + (((long long) s * chunk + u) * di + c) * n;
-            #pragma unroll
-            for (int j = 0; j < SSD_MAX_STATE_PER_LANE; j++) {
-                int k = lane + j * lanes;
-                if (k < n) {
-                    st[j] = decay * st[j] + dtv * xv * B[k];
-                    if (valid) at[k] = st[j];
-                }
+        for (int j = 0; j < S; j++) {
+            int q = lane + j * lanes;
+            if (q < n) {
+                float hp = hPrev ? hPrev[q] : first[j];
+                float grad = carry[j] + gy * C[q];   // ∂L/∂h_t
+                buf[local * w2 + n + q] = valid ? gy * (hCur[q] + off[j]) : 0.f;   // dC_t
+                buf[local * w2 + q] = valid ? grad * dtv * xv : 0.f;              // dB_t
+                gOff[j] += gy * C[q];
+                gx += grad * dtv * B[q];
+                gdt += grad * (xv * B[q] + a * decay * hp);
+                gA += grad * dtv * decay * hp;
+                carry[j] = grad * decay;
             }
         }
-        for (int u = l - 1; u >= 0; u--) {
-            long long row = (long long) s * len + t0 + u;
-            float pre = dtRaw[row * dtWidth + dtCol + h] + bias, sp = ssd_softplus(pre);
-            float dtv = fminf(fmaxf(sp, dtMin), dtMax), xv = xBC[row * conv + c], decay = expf(dtv * a);
-            float gy = valid ? dy[row * di + c] : 0.f;
-            const float* B = xBC + row * conv + di + g * n;
-            const float* C = B + nGroups * n;
-            const float* hCur = hist + (((long long) s * chunk + u) * di + c) * n;
-            const float* hPrev = u > 0 ? hist + (((long long) s * chunk + u - 1) * di + c) * n : bound;
-            float gx = 0.f, gdt = 0.f;
-            #pragma unroll
-            for (int j = 0; j < SSD_MAX_STATE_PER_LANE; j++) {
-                int k = lane + j * lanes;
-                if (k < n) {
-                    float hc = valid ? hCur[k] : 0.f, hp = valid ? hPrev[k] : 0.f;
-                    float grad = carry[j] + gy * C[k];   // ∂L/∂h_t
-                    shared[local * 2 * n + n + k] = gy * (hc + off[j]);   // dC_t
-                    shared[local * 2 * n + k] = grad * dtv * xv;          // dB_t
-                    gOff[j] += gy * C[k];
-                    gx += grad * dtv * B[k];
-                    gdt += grad * (xv * B[k] + a * decay * hp);
-                    gA += grad * dtv * decay * hp;
-                    carry[j] = grad * decay;
-                }
-            }
-            for (int m = lanes / 2; m > 0; m >>= 1) {
-                gx += __shfl_xor_sync(0xffffffff, gx, m, lanes);
-                gdt += __shfl_xor_sync(0xffffffff, gdt, m, lanes);
-            }
-            if (lane == 0) {
-                ddtShared[local] = gdt;
-                if (valid) dxBC[row * conv + c] += gx + d * gy;
-            }
-            gD += gy * xv;
-            gYo += gy;
-            __syncthreads();
-            for (int k = threadIdx.x; k < 2 * n; k += blockDim.x) {
-                float sum = 0.f;
-                for (int p = 0; p < perBlock; p++) sum += shared[p * 2 * n + k];
-                int col = k < n ? g * n + k : (nGroups + g) * n + k - n;
+        for (int m = lanes / 2; m > 0; m >>= 1) {
+            gx += __shfl_xor_sync(0xffffffff, gx, m, lanes);
+            gdt += __shfl_xor_sync(0xffffffff, gdt, m, lanes);
+        }
+        if (lane == 0) {
+            buf[local * w2 + 2 * n] = valid ? gdt : 0.f;
+            if (valid) dxBC[row * conv + c] += gx + d * gy;
+        }
+        gD += gy * xv;
+        gYo += gy;
+        __syncthreads();
+        for (int q = threadIdx.x; q < w2; q += blockDim.x) {
+            float sum = 0.f;
+            for (int p = 0; p < perBlock; p++) sum += buf[p * w2 + q];
+            if (q < 2 * n) {
+                int col = q < n ? g * n + q : (nGroups + g) * n + q - n;
                 bcPartials[((long long) part * rows + row) * width + col] = sum;
-            }
-            if (threadIdx.x == 0) {
-                float sum = 0.f;
-                for (int p = 0; p < perBlock; p++) sum += ddtShared[p];
-                float dPre = sp < dtMin || sp > dtMax ? 0.f : sum * (pre > 20.f ? 1.f : ssd_sigmoid(pre));
+            } else {
+                float dPre = sum * facT[r];
                 dtPartials[((long long) sub * rows + row) * nHeads + h] = dPre;
                 gBias += dPre;
             }
-            __syncthreads();
         }
     }
-    if (threadIdx.x == 0 && dDtBias) atomicAdd(dDtBias + h, gBias);
+    if (threadIdx.x == (2 * n) % blockDim.x && dDtBias) atomicAdd(dDtBias + h, gBias);
     for (int m = lanes / 2; m > 0; m >>= 1) gA += __shfl_xor_sync(0xffffffff, gA, m, lanes);
     if (!valid) return;
-    #pragma unroll
-    for (int j = 0; j < SSD_MAX_STATE_PER_LANE; j++) {
-        int k = lane + j * lanes;
-        if (k < n) {
-            if (dh0) dh0[((long long) s * di + c) * n + k] += carry[j];
-            if (dhOffset) atomicAdd(dhOffset + (long long) c * n + k, gOff[j]);
-        }
-    }
+    if (dhOffset)
+        #pragma unroll
+        for (int j = 0; j < S; j++) { int q = lane + j * lanes; if (q < n) atomicAdd(dhOffset + (long long) c * n + q, gOff[j]); }
     if (lane == 0) {
         if (dA) atomicAdd(dA + h, gA);
         if (dD) atomicAdd(dD + h, gD);
         if (dyOffset) atomicAdd(dyOffset + c, gYo);
     }
 }
+extern "C" {
+SCAN_VARIANTS(ssd_chunk_backward, (SSD_PARAMS, const float* D, const float* start, const float* carryIn, const float* hOffset, const float* dy, float* dxBC, float* bcPartials, float* dtPartials, float* dDtBias, float* dA, float* dD, float* dhOffset, float* dyOffset), (SSD_ARGS, D, start, carryIn, hOffset, dy, dxBC, bcPartials, dtPartials, dDtBias, dA, dD, dhOffset, dyOffset))
 
 // gatedRmsNorm (transformers' MambaRMSNormGated, norm after gate): v = y ⊙ silu(z); out = v / sqrt(mean
 // over its group of v² + eps) ⊙ weight, for y, out (T, w) and z (T, zWidth) read at [zCol, zCol+w).

@@ -11,6 +11,10 @@ import java.lang.foreign.MemorySegment;
  */
 final class CudaSsd {
     private static final int BLOCK = 256, SCAN_BLOCK = 128, BACKWARD_BLOCK = 256, NORM_ROW_BLOCKS = 128;
+    /** Threads of the chunked passes that stage B and C once for all their channels (16 at state 128). */
+    private static final int CHUNK_BLOCK = 512;
+    /** The chunked scan's longest chunk, and the floats of shared memory a block's tiles may take (48 KB). */
+    private static final int MAX_CHUNK = 32, SHARED_FLOATS = 12288;
 
     private final Kernels kernels;
     private final DeviceMemory memory;
@@ -20,36 +24,108 @@ final class CudaSsd {
         this.memory = memory;
     }
 
-    /** ssdScan; lanes: threads sharing one channel's stateDim states (a power of two ≤ 32). */
+    /**
+     * ssdScan; lanes: threads sharing one channel's stateDim states (a power of two ≤ 32). A sequence
+     * no longer than one chunk (a decode step, a short prompt) takes the one-pass ssd_scan; a longer
+     * one the chunked passes: each chunk from a zero state, the carry over the chunks into state, each
+     * chunk again from its start state giving y.
+     */
     void scan(SsdDims dims, int lanes, int batch, int len, long xBC, long dtRaw, int dtWidth, int dtCol, long dtBias, float dtMin,
               float dtMax, long A, long D, long state, long hOffset, long yOffset, long y) {
-        int di = dims.innerDim(), perBlock = SCAN_BLOCK / lanes;
-        kernels.launch("ssd_scan", (di + perBlock - 1) / perBlock, batch, SCAN_BLOCK, xBC, dims.convDim(), dtRaw, dtWidth, dtCol, dtBias,
-                dtMin, dtMax, A, D, dims.headDim(), dims.nGroups(), dims.nHeads() / dims.nGroups(), dims.stateDim(), di, len, lanes,
-                state, hOffset, yOffset, y);
+        int di = dims.innerDim(), n = dims.stateDim(), perBlock = SCAN_BLOCK / lanes, chunkPerBlock = CHUNK_BLOCK / lanes;
+        int chunkLen = Math.max(1, Math.min(MAX_CHUNK, SHARED_FLOATS / (2 + chunkPerBlock + 2 * n)));
+        if (len <= chunkLen) {
+            kernels.launch("ssd_scan", (di + perBlock - 1) / perBlock, batch, SCAN_BLOCK, xBC, dims.convDim(), dtRaw, dtWidth, dtCol, dtBias,
+                    dtMin, dtMax, A, D, dims.headDim(), dims.nGroups(), dims.nHeads() / dims.nGroups(), n, di, len, lanes,
+                    state, hOffset, yOffset, y);
+            return;
+        }
+        Chunked c = new Chunked(dims, lanes, batch, len, chunkLen, xBC, dtRaw, dtWidth, dtCol, dtBias, dtMin, dtMax, A);
+        ChunkStates states = chunkStates(c, state, state);
+        kernels.launch3d("ssd_chunk_out" + c.variant, c.grid(CHUNK_BLOCK), batch, c.chunks, CHUNK_BLOCK,
+                4 * chunkLen * (2 + chunkPerBlock + 2 * n), c.args(D, states.start.address(), hOffset, yOffset, y));
+        states.release(memory);
     }
 
     /**
-     * ssdScanBackward (dxBC and dDtRaw required, the rest may be 0). Scratch: the state entering each
-     * chunk (b, chunks, di, n), one chunk's states (b, chunk, di, n), and the per-block partial sums
-     * of dB | dC and of ∂L/∂dtRaw that scan_sum_partials adds into dxBC and dDtRaw.
+     * ssdScanBackward (dxBC and dDtRaw required, the rest may be 0), chunked: the state entering each
+     * chunk (as scan), each chunk's reverse carry from zero, the carry over the chunks, then every
+     * gradient chunk by chunk. Scratch beyond the chunk states: the carries, and the per-block partial
+     * sums of dB | dC and of ∂L/∂dtRaw that scan_sum_partials adds into dxBC and dDtRaw.
      */
     void scanBackward(SsdDims dims, int lanes, int batch, int len, long xBC, long dtRaw, int dtWidth, int dtCol, long dtBias,
                       float dtMin, float dtMax, long A, long D, long h0, long hOffset, long dy, long dxBC, long dDtRaw, int dDtWidth,
                       long dDtBias, long dA, long dD, long dh0, long dhOffset, long dyOffset) {
         int nh = dims.nHeads(), p = dims.headDim(), n = dims.stateDim(), ng = dims.nGroups(), di = dims.innerDim();
         int perBlock = BACKWARD_BLOCK / lanes, blocksPerHead = (p + perBlock - 1) / perBlock, parts = nh / ng * blocksPerHead;
-        int chunk = Math.min(dims.chunkSize(), len), chunks = (len + chunk - 1) / chunk;
-        long rows = (long) batch * len, bcWidth = 2L * ng * n;
-        MemorySegment bounds = memory.scratch(4L * batch * chunks * di * n), hist = memory.scratch(4L * batch * chunk * di * n);
+        int perStep = 3 + 2 * perBlock + 2 * n + perBlock * n, buffers = 2 * perBlock * (2 * n + 1);
+        int chunkLen = Math.max(1, Math.min(MAX_CHUNK, (SHARED_FLOATS - buffers) / perStep));
+        Chunked c = new Chunked(dims, lanes, batch, len, chunkLen, xBC, dtRaw, dtWidth, dtCol, dtBias, dtMin, dtMax, A);
+        ChunkStates states = chunkStates(c, h0, 0L);
+        long rows = (long) batch * len, bcWidth = 2L * ng * n, stateFloats = (long) batch * c.chunks * di * n;
+        MemorySegment outloc = memory.scratch(4 * stateFloats), carryIn = memory.scratch(4 * stateFloats);
+        kernels.launch3d("ssd_chunk_back_local" + c.variant, c.grid(CHUNK_BLOCK), batch, c.chunks, CHUNK_BLOCK,
+                4 * chunkLen * (2 + CHUNK_BLOCK / lanes + n), c.args(dy, outloc.address()));
+        kernels.launch("ssd_chunk_back_carry", carryGrid(di, n), batch, BLOCK, p, nh, n, c.chunks, outloc.address(),
+                states.decayProd.address(), carryIn.address(), dh0);
         MemorySegment bcPartials = memory.scratch(4L * parts * rows * bcWidth), dtPartials = memory.scratch(4L * blocksPerHead * rows * nh);
-        kernels.launchShared("ssd_scan_backward", nh * blocksPerHead, batch, BACKWARD_BLOCK, 4 * perBlock * (2 * n + 1), xBC,
-                dims.convDim(), dtRaw, dtWidth, dtCol, dtBias, dtMin, dtMax, A, D, p, ng, nh / ng, n, len, lanes, chunk, h0,
-                bounds.address(), hist.address(), hOffset, dy, dxBC, bcPartials.address(), dtPartials.address(), dDtBias, dA, dD,
-                dh0, dhOffset, dyOffset);
+        kernels.launch3d("ssd_chunk_backward" + c.variant, c.grid(BACKWARD_BLOCK), batch, c.chunks, BACKWARD_BLOCK,
+                4 * (chunkLen * perStep + buffers), c.args(D, states.start.address(), carryIn.address(), hOffset, dy, dxBC,
+                        bcPartials.address(), dtPartials.address(), dDtBias, dA, dD, dhOffset, dyOffset));
         sumPartials(bcPartials, parts, rows, (int) bcWidth, dxBC, dims.convDim(), di);
         sumPartials(dtPartials, blocksPerHead, rows, nh, dDtRaw, dDtWidth, dtCol);
-        for (MemorySegment m : new MemorySegment[] {bounds, hist, bcPartials, dtPartials}) memory.release(m);
+        states.release(memory);
+        for (MemorySegment m : new MemorySegment[] {outloc, carryIn, bcPartials, dtPartials}) memory.release(m);
+    }
+
+    /** The chunked kernels' common arguments and shape: `variant` their suffix (_sS, S states per lane), `chunks` of chunkLen steps. */
+    private record Chunked(SsdDims dims, int lanes, int batch, int len, int chunkLen, int chunks, String variant, Object[] common) {
+        Chunked(SsdDims dims, int lanes, int batch, int len, int chunkLen, long xBC, long dtRaw, int dtWidth, int dtCol, long dtBias,
+                float dtMin, float dtMax, long A) {
+            this(dims, lanes, batch, len, chunkLen, (len + chunkLen - 1) / chunkLen, "_s" + Math.max(1, Integer.highestOneBit(
+                            (dims.stateDim() + lanes - 1) / lanes * 2 - 1)),
+                    new Object[] {xBC, dims.convDim(), dtRaw, dtWidth, dtCol, dtBias, dtMin, dtMax, A, dims.headDim(), dims.nGroups(),
+                            dims.nHeads() / dims.nGroups(), dims.stateDim(), len, lanes, chunkLen});
+        }
+
+        /** Blocks along x for blocks of `block` threads: each holds channels of one head. */
+        int grid(int block) {
+            int perBlock = block / lanes;
+            return dims.nHeads() * ((dims.headDim() + perBlock - 1) / perBlock);
+        }
+
+        /** The common arguments, then `more`. */
+        Object[] args(Object... more) {
+            Object[] all = java.util.Arrays.copyOf(common, common.length + more.length);
+            System.arraycopy(more, 0, all, common.length, more.length);
+            return all;
+        }
+    }
+
+    /** The state entering each chunk (b, chunks, di, n), and each chunk's decay product (b, chunks, nHeads). */
+    private record ChunkStates(MemorySegment start, MemorySegment decayProd) {
+        void release(DeviceMemory memory) {
+            memory.release(start);
+            memory.release(decayProd);
+        }
+    }
+
+    /** Passes 1 and 2 of the chunked scan from h0 (0: zeros); the final state goes to hEnd (0: nowhere; may be h0). */
+    private ChunkStates chunkStates(Chunked c, long h0, long hEnd) {
+        int di = c.dims.innerDim(), n = c.dims.stateDim(), nh = c.dims.nHeads(), perBlock = CHUNK_BLOCK / c.lanes;
+        long stateFloats = (long) c.batch * c.chunks * di * n;
+        MemorySegment hloc = memory.scratch(4 * stateFloats);
+        ChunkStates states = new ChunkStates(memory.scratch(4 * stateFloats), memory.scratch(4L * c.batch * c.chunks * nh));
+        kernels.launch3d("ssd_chunk_local" + c.variant, c.grid(CHUNK_BLOCK), c.batch, c.chunks, CHUNK_BLOCK,
+                4 * c.chunkLen * (2 + perBlock + n), c.args(hloc.address(), states.decayProd.address()));
+        kernels.launch("ssd_chunk_carry", carryGrid(di, n), c.batch, BLOCK, c.dims.headDim(), nh, n, c.chunks, h0, hloc.address(),
+                states.decayProd.address(), states.start.address(), hEnd);
+        memory.release(hloc);
+        return states;
+    }
+
+    private static int carryGrid(int di, int n) {
+        return Math.toIntExact(((long) di * n + BLOCK - 1) / BLOCK);
     }
 
     /** gatedRmsNorm over rows of y (rows, w), the gate z (rows, zWidth) at column zCol. */

@@ -31,7 +31,8 @@ import static org.junit.jupiter.api.Assertions.*;
 /**
  * Mamba-2 on the CUDA backend against the CPU backend: the SSD scan and the gated RMSNorm, forward
  * and every gradient, on random inputs (lengths that are no multiple of the chunk, several groups,
- * with and without seams and an initial state); the tiny fixtures' logits and greedy ids; 20 training
+ * with and without seams and an initial state; lengths that span several of the CUDA scan's chunks of
+ * time, up to 32 steps forward and 6 backward at state 128, and one within a chunk); the tiny fixtures' logits and greedy ids; 20 training
  * steps of adapters with the same losses. Skipped, saying so, without a GPU.
  */
 class CudaMamba2Test {
@@ -116,6 +117,10 @@ class CudaMamba2Test {
             4, 3, 4, 5, 4, 2, 9, false, true
             3, 7, 1, 16, 8, 2, 1, true, false
             24, 64, 1, 128, 64, 2, 150, true, true
+            2, 64, 1, 128, 256, 1, 64, true, true
+            8, 16, 2, 16, 8, 2, 100, true, true
+            4, 5, 2, 6, 8, 3, 70, false, true
+            6, 24, 3, 40, 16, 2, 97, true, false
             """;
 
     @ParameterizedTest(name = "heads {0} × {1}, groups {2}, n {3}, chunk {4}, batch {5}, len {6}, seams {7}, clamp {8}")
