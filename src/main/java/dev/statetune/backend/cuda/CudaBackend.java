@@ -17,11 +17,11 @@ import java.util.Map;
 
 /**
  * The Backend on an NVIDIA GPU through the FFM API: driver API, cuBLAS for the GEMMs, NVRTC-compiled
- * kernels (resources/dev/statetune/cuda/kernels.cu). Tensors live in CUDA managed memory, so host
- * code reads results after {@link #synchronize}; ops are queued on one stream. Weights are held as
- * float32 on the GPU and every op computes in float32, like the CPU backend. Host tensors given to
- * an op (adapter parameters and their gradients, in Java arrays) are mirrored on the GPU until the
- * next synchronize, which writes the gradients back.
+ * kernels (resources/dev/statetune/cuda/*.cu; the scans in CudaScan and CudaSsd). Tensors live in
+ * CUDA managed memory, so host code reads results after {@link #synchronize}; ops are queued on one
+ * stream. Every op computes in float32 like the CPU backend, except the GEMMs of frozen matrices
+ * with bf16 (tensor cores). Host tensors given to an op (adapter parameters and their gradients, in
+ * Java arrays) are mirrored on the GPU until the next synchronize, which writes the gradients back.
  */
 public final class CudaBackend implements Backend {
     private static final int BLOCK = 256;
@@ -33,6 +33,7 @@ public final class CudaBackend implements Backend {
     private final DeviceMemory memory;
     private final Cublas cublas;
     private final Kernels kernels;
+    private final CudaScan scan;
     private final boolean bf16;
 
     private final OpTimes times = new OpTimes();
@@ -82,6 +83,7 @@ public final class CudaBackend implements Backend {
         memory = new DeviceMemory(driver, ordinal, stream);
         cublas = new Cublas(stream, memory.scratch(Cublas.WORKSPACE_BYTES).address());
         kernels = new Kernels(driver, device, stream);
+        scan = new CudaScan(kernels, memory);
     }
 
     @Override
@@ -333,80 +335,14 @@ public final class CudaBackend implements Backend {
     @Override
     public void selectiveScan(Tensor x, Tensor dt, Tensor A, Tensor bc, int bCol, Tensor D, Tensor z, int zCol,
                               int batch, int len, Tensor state, Tensor hOffset, Tensor yOffset, Tensor y) {
-        timed("scan", () -> {
-            ScanShape sh = new ScanShape(A);
-            if (len <= sh.chunkLen) {   // a decode step or a short prompt: one pass
-                kernels.launch("selective_scan" + sh.variant, sh.grid, batch, 128, ptr(x), ptr(dt), ptr(A), ptr(bc), (int) bc.size(1), bCol, ptr(D), ptr(z),
-                        (int) z.size(1), zCol, len, sh.di, sh.n, sh.lanes, out(state), ptr(hOffset), ptr(yOffset), out(y));
-                return;
-            }
-            ChunkStates chunks = chunkStates(sh, x, dt, A, bc, bCol, batch, len, state, out(state));
-            kernels.launch3d("scan_chunk_out" + sh.variant, sh.grid, batch, chunks.count, 128, sh.floats(3, 2) * 4, ptr(x), ptr(dt), ptr(A), ptr(bc),
-                    (int) bc.size(1), bCol, ptr(D), ptr(z), (int) z.size(1), zCol, len, sh.di, sh.n, sh.lanes, sh.chunkLen,
-                    chunks.start.address(), ptr(hOffset), ptr(yOffset), out(y));
-            chunks.release(memory);
-        });
-    }
-
-    /**
-     * How the scan kernels cut the work for A (di, n): `lanes` threads per channel, `perBlock`
-     * channels in a block of 128, `grid` blocks per sequence, and chunks of `chunkLen` steps, as long
-     * as the block's staged tiles stay within 48 KB of shared memory.
-     */
-    private static final class ScanShape {
-        final int di, n, lanes, perBlock, grid, chunkLen;
-        final String variant;   // the kernels' suffix: _sS, S states per lane
-
-        ScanShape(Tensor A) {
-            di = (int) A.size(0);
-            n = (int) A.size(1);
-            lanes = scanLanes(n);
-            int states = 1;
-            while (lanes * states < n) states <<= 1;
-            variant = "_s" + states;
-            perBlock = 128 / lanes;
-            grid = (di + perBlock - 1) / perBlock;
-            chunkLen = Math.max(1, Math.min(32, 4096 / (perBlock * n)));
-        }
-
-        /** Floats of a staged tile: `channels` per-channel rows and `stateWidths` × n B/C columns per step. */
-        int floats(int channels, int stateWidths) {
-            return chunkLen * (channels * perBlock + stateWidths * n);
-        }
-    }
-
-    /** The state entering each chunk of a chunked scan (start), and each chunk's Σ dt. */
-    private record ChunkStates(int count, MemorySegment start, MemorySegment dtsum, MemorySegment hloc) {
-        void release(DeviceMemory memory) {
-            memory.release(start);
-            memory.release(dtsum);
-            memory.release(hloc);
-        }
-    }
-
-    /** Passes 1 and 2 of the chunked scan, from h0 (may be null: zeros); the final state goes to hEnd (0: nowhere). */
-    private ChunkStates chunkStates(ScanShape sh, Tensor x, Tensor dt, Tensor A, Tensor bc, int bCol, int batch, int len, Tensor h0, long hEnd) {
-        int count = (len + sh.chunkLen - 1) / sh.chunkLen;
-        long states = (long) batch * count * sh.di;
-        ChunkStates c = new ChunkStates(count, memory.scratch(4 * states * sh.n), memory.scratch(4 * states), memory.scratch(4 * states * sh.n));
-        kernels.launch3d("scan_chunk_local" + sh.variant, sh.grid, batch, count, 128, sh.floats(2, 1) * 4, ptr(x), ptr(dt), ptr(A), ptr(bc),
-                (int) bc.size(1), bCol, len, sh.di, sh.n, sh.lanes, sh.chunkLen, c.hloc.address(), c.dtsum.address());
-        kernels.launch("scan_chunk_carry", sh.grid, batch, 128, ptr(A), sh.di, sh.n, sh.lanes, count, ptr(h0), c.hloc.address(),
-                c.dtsum.address(), c.start.address(), hEnd);
-        return c;
-    }
-
-    /** Threads that share one channel's n states in the scan kernels: a power of two, at most 32, each lane holding ≤ 8 states. */
-    private static int scanLanes(int n) {
-        int lanes = Math.min(32, Integer.highestOneBit(Math.max(1, n - 1)) << 1);
-        if (n > 8 * lanes) throw new StatetuneException("the CUDA scan takes state sizes up to 256, not " + n);
-        return lanes;
+        timed("scan", () -> scan.forward((int) A.size(0), (int) A.size(1), batch, len, ptr(x), ptr(dt), ptr(A), ptr(bc), (int) bc.size(1), bCol,
+                ptr(D), ptr(z), (int) z.size(1), zCol, out(state), ptr(hOffset), ptr(yOffset), out(y)));
     }
 
     @Override
     public void ssdScan(Tensor xBC, Tensor dtRaw, int dtCol, Tensor dtBias, float dtMin, float dtMax, Tensor A, Tensor D, SsdDims dims,
                         int batch, int len, Tensor state, Tensor hOffset, Tensor yOffset, Tensor y) {
-        timed("ssd scan", () -> new CudaSsd(kernels, memory).scan(dims, scanLanes(dims.stateDim()), batch, len, ptr(xBC), ptr(dtRaw),
+        timed("ssd scan", () -> new CudaSsd(kernels, memory).scan(dims, CudaScan.lanes(dims.stateDim()), batch, len, ptr(xBC), ptr(dtRaw),
                 (int) dtRaw.size(1), dtCol, ptr(dtBias), dtMin, dtMax, ptr(A), ptr(D), out(state), ptr(hOffset), ptr(yOffset), out(y)));
     }
 
@@ -419,7 +355,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void ssdScanBackward(Tensor xBC, Tensor dtRaw, int dtCol, Tensor dtBias, float dtMin, float dtMax, Tensor A, Tensor D, SsdDims dims,
                                 int batch, int len, Tensor h0, Tensor hOffset, Tensor yOffset, Tensor dy, SsdGrads g) {
-        timed("ssd scan backward", () -> new CudaSsd(kernels, memory).scanBackward(dims, scanLanes(dims.stateDim()), batch, len, ptr(xBC),
+        timed("ssd scan backward", () -> new CudaSsd(kernels, memory).scanBackward(dims, CudaScan.lanes(dims.stateDim()), batch, len, ptr(xBC),
                 ptr(dtRaw), (int) dtRaw.size(1), dtCol, ptr(dtBias), dtMin, dtMax, ptr(A), ptr(D), ptr(h0), ptr(hOffset), ptr(dy),
                 out(g.dxBC()), out(g.dDtRaw()), (int) g.dDtRaw().size(1), out(g.dDtBias()), out(g.dA()), out(g.dD()), out(g.dh0()),
                 out(g.dhOffset()), out(g.dyOffset())));
@@ -496,28 +432,10 @@ public final class CudaBackend implements Backend {
     @Override
     public void selectiveScanBackward(Tensor x, Tensor dt, Tensor A, Tensor bc, int bCol, Tensor D, Tensor z, int zCol, int batch, int len,
                                       Tensor h0, Tensor hOffset, Tensor yOffset, Tensor dy, ScanGrads g) {
-        timed("scan backward", () -> {
-            ScanShape sh = new ScanShape(A);
-            long rows = (long) batch * len;
-            ChunkStates chunks = chunkStates(sh, x, dt, A, bc, bCol, batch, len, h0, 0L);   // the state entering each chunk
-            long states = (long) batch * chunks.count * sh.di * sh.n;
-            MemorySegment outloc = memory.scratch(4 * states), carryIn = memory.scratch(4 * states);
-            // The reverse carry: what each chunk alone passes back, then what enters each chunk from the one after it.
-            kernels.launch3d("scan_chunk_back_local" + sh.variant, sh.grid, batch, chunks.count, 128, sh.floats(3, 1) * 4, ptr(dt), ptr(A), ptr(bc),
-                    (int) bc.size(1), bCol, ptr(z), (int) z.size(1), zCol, ptr(dy), len, sh.di, sh.n, sh.lanes, sh.chunkLen, outloc.address());
-            kernels.launch("scan_chunk_back_carry", sh.grid, batch, 128, ptr(A), sh.di, sh.n, sh.lanes, chunks.count, outloc.address(),
-                    chunks.dtsum.address(), carryIn.address(), out(g.dh0()));
-            MemorySegment partials = memory.scratch(4L * sh.grid * rows * 2 * sh.n);   // (blocks, b·len, 2n) dB | dC per block
-            int shared = sh.floats(4, 2) + sh.chunkLen * sh.perBlock * sh.n + 2 * sh.perBlock * 2 * sh.n;
-            kernels.launch3d("scan_chunk_backward" + sh.variant, sh.grid, batch, chunks.count, 128, shared * 4, ptr(x), ptr(dt), ptr(A), ptr(bc),
-                    (int) bc.size(1), bCol, ptr(D), ptr(z), (int) z.size(1), zCol, len, sh.di, sh.n, sh.lanes, sh.chunkLen,
-                    chunks.start.address(), carryIn.address(), ptr(hOffset), ptr(yOffset), ptr(dy), out(g.dx()), out(g.ddt()),
-                    partials.address(), out(g.dz()), out(g.dA()), out(g.dD()), out(g.dhOffset()), out(g.dyOffset()));
-            kernels.launch("scan_sum_partials", blocks(rows * 2 * sh.n), 1, BLOCK, partials.address(), sh.grid, rows, 2 * sh.n,
-                    out(g.dbc()), (int) g.dbc().size(1), bCol);
-            chunks.release(memory);
-            for (MemorySegment m : new MemorySegment[] {outloc, carryIn, partials}) memory.release(m);
-        });
+        timed("scan backward", () -> scan.backward((int) A.size(0), (int) A.size(1), batch, len, ptr(x), ptr(dt), ptr(A), ptr(bc),
+                (int) bc.size(1), bCol, ptr(D), ptr(z), (int) z.size(1), zCol, ptr(h0), ptr(hOffset), ptr(yOffset), ptr(dy), out(g.dx()),
+                out(g.ddt()), out(g.dbc()), (int) g.dbc().size(1), out(g.dz()), out(g.dA()), out(g.dD()), out(g.dh0()), out(g.dhOffset()),
+                out(g.dyOffset())));
     }
 
     /** Logit rows computed at once by crossEntropy: (rows, vocab) float32, 412 MB for GPT-NeoX's vocabulary. */

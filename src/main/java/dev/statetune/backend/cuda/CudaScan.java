@@ -1,0 +1,127 @@
+package dev.statetune.backend.cuda;
+
+import dev.statetune.StatetuneException;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * The Mamba-1 selective scan of CudaBackend, forward and backward (kernels in
+ * resources/dev/statetune/cuda/kernels.cu): a short sequence in one pass, a long one chunked over
+ * time — each chunk from a zero state, a carry over the chunks, then each chunk from its true
+ * start — and the backward as the same in reverse. CudaBackend resolves tensors to device
+ * addresses (0 for null) and passes the widths of the matrices read by column.
+ */
+final class CudaScan {
+    private static final int BLOCK = 128;
+
+    private final Kernels kernels;
+    private final DeviceMemory memory;
+
+    CudaScan(Kernels kernels, DeviceMemory memory) {
+        this.kernels = kernels;
+        this.memory = memory;
+    }
+
+    /** Threads that share one channel's n states: a power of two, at most 32, each lane holding ≤ 8 states. */
+    static int lanes(int n) {
+        int lanes = Math.min(32, Integer.highestOneBit(Math.max(1, n - 1)) << 1);
+        if (n > 8 * lanes) throw new StatetuneException("the CUDA scan takes state sizes up to 256, not " + n);
+        return lanes;
+    }
+
+    /**
+     * How the kernels cut the work for A (di, n): `lanes` threads per channel, `perBlock` channels in
+     * a block of 128, `grid` blocks per sequence, chunks of `chunkLen` steps (the block's staged tiles
+     * stay within 48 KB of shared memory), and the kernels' suffix _sS for S states per lane.
+     */
+    private static final class Shape {
+        final int di, n, lanes, perBlock, grid, chunkLen;
+        final String variant;
+
+        Shape(int di, int n) {
+            this.di = di;
+            this.n = n;
+            lanes = lanes(n);
+            int states = 1;
+            while (lanes * states < n) states <<= 1;
+            variant = "_s" + states;
+            perBlock = BLOCK / lanes;
+            grid = (di + perBlock - 1) / perBlock;
+            chunkLen = Math.max(1, Math.min(32, 4096 / (perBlock * n)));
+        }
+
+        /** Floats of a staged tile: `channels` per-channel rows and `stateWidths` × n B/C columns per step. */
+        int floats(int channels, int stateWidths) {
+            return chunkLen * (channels * perBlock + stateWidths * n);
+        }
+    }
+
+    /** The state entering each chunk (start), each chunk's Σ dt, and each chunk's end state from zero (hloc). */
+    private record ChunkStates(int count, MemorySegment start, MemorySegment dtsum, MemorySegment hloc) {}
+
+    /**
+     * selectiveScan: y and the state (b, di, n), read as h_0 and written back as h_len.
+     *
+     * @param bc (b·len, bcWidth) with B at [bCol, bCol+n), C at [bCol+n, bCol+2n); z (b·len, zWidth) gate at [zCol, zCol+di)
+     */
+    void forward(int di, int n, int batch, int len, long x, long dt, long A, long bc, int bcWidth, int bCol, long D, long z, int zWidth,
+                 int zCol, long state, long hOffset, long yOffset, long y) {
+        Shape sh = new Shape(di, n);
+        if (len <= sh.chunkLen) {   // a decode step or a short prompt: one pass
+            kernels.launch("selective_scan" + sh.variant, sh.grid, batch, BLOCK, x, dt, A, bc, bcWidth, bCol, D, z, zWidth, zCol, len, di, n,
+                    sh.lanes, state, hOffset, yOffset, y);
+            return;
+        }
+        ChunkStates chunks = chunkStates(sh, batch, len, x, dt, A, bc, bcWidth, bCol, state, state);
+        kernels.launch3d("scan_chunk_out" + sh.variant, sh.grid, batch, chunks.count, BLOCK, sh.floats(3, 2) * 4, x, dt, A, bc, bcWidth, bCol,
+                D, z, zWidth, zCol, len, di, n, sh.lanes, sh.chunkLen, chunks.start.address(), hOffset, yOffset, y);
+        release(chunks);
+    }
+
+    /**
+     * selectiveScanBackward from h0 (b, di, n) (0: zeros) and dy (b·len, di): gradients accumulate
+     * into dx, ddt (b·len, di), dbc (B and C columns as bc's), dz (gate columns as z's) and, where
+     * non-zero, dA (di, n), dD (di), dh0, dhOffset (di, n), dyOffset (di).
+     */
+    void backward(int di, int n, int batch, int len, long x, long dt, long A, long bc, int bcWidth, int bCol, long D, long z, int zWidth,
+                  int zCol, long h0, long hOffset, long yOffset, long dy, long dx, long ddt, long dbc, int dbcWidth, long dz, long dA,
+                  long dD, long dh0, long dhOffset, long dyOffset) {
+        Shape sh = new Shape(di, n);
+        long rows = (long) batch * len;
+        ChunkStates chunks = chunkStates(sh, batch, len, x, dt, A, bc, bcWidth, bCol, h0, 0L);   // the state entering each chunk
+        long states = (long) batch * chunks.count * di * n;
+        MemorySegment outloc = memory.scratch(4 * states), carryIn = memory.scratch(4 * states);
+        // The reverse carry: what each chunk alone passes back, then what enters each chunk from the one after it.
+        kernels.launch3d("scan_chunk_back_local" + sh.variant, sh.grid, batch, chunks.count, BLOCK, sh.floats(3, 1) * 4, dt, A, bc, bcWidth,
+                bCol, z, zWidth, zCol, dy, len, di, n, sh.lanes, sh.chunkLen, outloc.address());
+        kernels.launch("scan_chunk_back_carry", sh.grid, batch, BLOCK, A, di, n, sh.lanes, chunks.count, outloc.address(),
+                chunks.dtsum.address(), carryIn.address(), dh0);
+        MemorySegment partials = memory.scratch(4L * sh.grid * rows * 2 * n);   // (blocks, b·len, 2n) dB | dC per block
+        int shared = sh.floats(4, 2) + sh.chunkLen * sh.perBlock * n + 2 * sh.perBlock * 2 * n;
+        kernels.launch3d("scan_chunk_backward" + sh.variant, sh.grid, batch, chunks.count, BLOCK, shared * 4, x, dt, A, bc, bcWidth, bCol,
+                D, z, zWidth, zCol, len, di, n, sh.lanes, sh.chunkLen, chunks.start.address(), carryIn.address(), hOffset, yOffset, dy,
+                dx, ddt, partials.address(), dz, dA, dD, dhOffset, dyOffset);
+        kernels.launch("scan_sum_partials", (int) ((rows * 2 * n + 255) / 256), 1, 256, partials.address(), sh.grid, rows, 2 * n, dbc,
+                dbcWidth, bCol);
+        release(chunks);
+        for (MemorySegment m : new MemorySegment[] {outloc, carryIn, partials}) memory.release(m);
+    }
+
+    /** Passes 1 and 2 of the chunked scan from h0 (0: zeros); the final state goes to hEnd (0: nowhere). */
+    private ChunkStates chunkStates(Shape sh, int batch, int len, long x, long dt, long A, long bc, int bcWidth, int bCol, long h0, long hEnd) {
+        int count = (len + sh.chunkLen - 1) / sh.chunkLen;
+        long states = (long) batch * count * sh.di;
+        ChunkStates c = new ChunkStates(count, memory.scratch(4 * states * sh.n), memory.scratch(4 * states), memory.scratch(4 * states * sh.n));
+        kernels.launch3d("scan_chunk_local" + sh.variant, sh.grid, batch, count, BLOCK, sh.floats(2, 1) * 4, x, dt, A, bc, bcWidth, bCol,
+                len, sh.di, sh.n, sh.lanes, sh.chunkLen, c.hloc.address(), c.dtsum.address());
+        kernels.launch("scan_chunk_carry", sh.grid, batch, BLOCK, A, sh.di, sh.n, sh.lanes, count, h0, c.hloc.address(), c.dtsum.address(),
+                c.start.address(), hEnd);
+        return c;
+    }
+
+    private void release(ChunkStates c) {
+        memory.release(c.start);
+        memory.release(c.dtsum);
+        memory.release(c.hloc);
+    }
+}
