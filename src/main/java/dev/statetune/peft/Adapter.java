@@ -103,11 +103,7 @@ public final class Adapter {
                 put(new Parameter(p + "x_proj.extra_C", new float[extra * di], true, extra, di));
                 put(new Parameter(p + "A_log.extra", a, false, di, extra));
             }
-            case PREFIX -> {   // small random virtual tokens at the mixer input (PAPER_NOTES: "small random")
-                float[] v = new float[options.virtualTokens() * base.modelDim()];
-                for (int j = 0; j < v.length; j++) v[j] = (float) init.nextDouble(-0.02, 0.02);
-                put(new Parameter(p + "prefix_tokens", v, false, options.virtualTokens(), base.modelDim()));
-            }
+            case PREFIX -> addPrefix(p, base.modelDim(), init);
             default -> { }
         }
     }
@@ -115,15 +111,16 @@ public final class Adapter {
     /**
      * The parameters of a Mamba-2 model (PAPER_NOTES.md, Mamba-2 analogue): h′ and h0 (nHeads, headDim, n),
      * y′ (nHeads, headDim); LoRA on in_proj / out_proj; BitFit's conv1d and in/out_proj biases and dt_bias.
-     * Prompt Tuning's soft prompt as on Mamba-1. Prefix-Tuning and additional-scan are refused.
+     * Prompt and Prefix-Tuning as on Mamba-1. Additional-scan is refused.
      */
     private void addMamba2(Mamba2LM model, long seed) {
         Mamba2Config c = model.config();
         var ssd = c.ssd();
         for (Method m : methods)
-            if (m == Method.PREFIX || m == Method.ADDITIONAL_SCAN || (m == Method.INITIAL_STATE && options.tuneConvState()))
+            if (m == Method.ADDITIONAL_SCAN || (m == Method.INITIAL_STATE && options.tuneConvState()))
                 throw new StatetuneException("method '" + m.cliName + (m == Method.INITIAL_STATE ? " --tune-conv-state" : "")
-                        + "' is not available for Mamba-2 models (available: state-offset-h, state-offset-y, initial-state, prompt, lora, bitfit, full)");
+                        + "' is not available for Mamba-2 models (available: state-offset-h, state-offset-y, initial-state, prefix, prompt, lora, "
+                        + "bitfit, full)");
         for (Method m : methods)
             switch (m) {
                 case BITFIT -> {
@@ -142,6 +139,7 @@ public final class Adapter {
                 case PROMPT -> addPrompt(model, seed);
                 default -> { }
             }
+        java.util.SplittableRandom init = new java.util.SplittableRandom(seed + 1);   // as on Mamba-1
         for (int i = 0; i < c.nLayers(); i++) {
             String p = "backbone.layers." + i + ".mixer.";
             for (Method m : methods)
@@ -149,6 +147,7 @@ public final class Adapter {
                     case STATE_OFFSET_H -> add(p + "h_offset", ssd.nHeads(), ssd.headDim(), ssd.stateDim());
                     case STATE_OFFSET_Y -> add(p + "y_offset", ssd.nHeads(), ssd.headDim());
                     case INITIAL_STATE -> add(p + "h0", ssd.nHeads(), ssd.headDim(), ssd.stateDim());
+                    case PREFIX -> addPrefix(p, c.modelDim(), init);
                     default -> { }
                 }
         }
@@ -166,6 +165,13 @@ public final class Adapter {
                 put(new Parameter(t.key(i, "B"), new float[(t.rowTo() - t.rowFrom()) * options.loraRank()], true,
                         t.rowTo() - t.rowFrom(), options.loraRank()));
             }
+    }
+
+    /** Prefix-Tuning's M virtual tokens at one mixer's input (p: its name prefix), small random (PAPER_NOTES.md). */
+    private void addPrefix(String p, int modelDim, java.util.SplittableRandom init) {
+        float[] v = new float[options.virtualTokens() * modelDim];
+        for (int j = 0; j < v.length; j++) v[j] = (float) init.nextDouble(-0.02, 0.02);
+        put(new Parameter(p + "prefix_tokens", v, false, options.virtualTokens(), modelDim));
     }
 
     /** Prompt Tuning's M virtual embeddings start as the embeddings of M random vocabulary tokens (PAPER_NOTES.md). */
@@ -260,8 +266,8 @@ public final class Adapter {
                 ? options.loraTargets().stream().map(name -> LoraTarget.of(name, base)).toList() : List.of();
         for (int i = 0; i < out.length; i++) {
             String p = "backbone.layers." + i + ".mixer.";
-            Parameter h = params.get(p + "h_offset"), y = params.get(p + "y_offset"), h0 = params.get(p + "h0");
-            out[i] = new Mamba2Seams(value(h), value(y), value(h0), grad(h), grad(y), grad(h0), lowRank(targets, i));
+            Parameter h = params.get(p + "h_offset"), y = params.get(p + "y_offset"), h0 = params.get(p + "h0"), prefix = params.get(p + "prefix_tokens");
+            out[i] = new Mamba2Seams(value(h), value(y), value(h0), grad(h), grad(y), grad(h0), lowRank(targets, i), value(prefix), grad(prefix));
         }
         return out;
     }

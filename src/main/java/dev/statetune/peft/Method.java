@@ -64,7 +64,8 @@ public enum Method {
             case BITFIT -> L * ((c.useConvBias() ? c.convDim() : 0) + (c.useBias() ? c.inProjDim() + c.modelDim() : 0) + s.nHeads());
             case FULL -> c.parameterCount();
             case PROMPT -> (long) o.virtualTokens() * c.modelDim();
-            case PREFIX, ADDITIONAL_SCAN -> throw new StatetuneException("method '" + cliName + "' is not available for Mamba-2 models");
+            case PREFIX -> L * o.virtualTokens() * c.modelDim();
+            case ADDITIONAL_SCAN -> throw new StatetuneException("method '" + cliName + "' is not available for Mamba-2 models");
         };
     }
 

@@ -98,7 +98,7 @@ class Mamba2CliTest {
         try (SafeTensors a = SafeTensors.open(plain); SafeTensors b = SafeTensors.open(tuned)) {
             assertFalse(Arrays.equals(a.get("logits").toFloatArray(), b.get("logits").toFloatArray()), "the adapter changes the logits");
         }
-        var refused = run("train", "--model", MODEL, "--tokenizer", tokenizer, "--method", "prefix", "--data", data.toString(),
+        var refused = run("train", "--model", MODEL, "--tokenizer", tokenizer, "--method", "additional-scan", "--data", data.toString(),
                 "--out", dir.resolve("p").toString(), "--max-steps", "1");
         assertEquals(1, refused.code(), refused.err());
         assertTrue(refused.err().strip().lines().count() == 1 && refused.err().contains("not available for Mamba-2"), refused.err());

@@ -74,7 +74,8 @@ class Mamba2PeftTest {
      */
     @ParameterizedTest(name = "{0}")
     @CsvSource({"STATE_OFFSET_H, 12, 3e-1, 0.95", "STATE_OFFSET_Y, 12, 3e-1, 0.95", "INITIAL_STATE, 2, 3e-1, 0.95",
-            "LORA, 12, 1e-2, 0.95", "BITFIT, 12, 1, 0.99", "FULL, 12, 1e-2, 0.95", "PROMPT, 2, 3e-2, 0.95"})
+            "LORA, 12, 1e-2, 0.95", "BITFIT, 12, 1, 0.99", "FULL, 12, 1e-2, 0.95", "PROMPT, 2, 3e-2, 0.95",
+            "PREFIX, 2, 3e-2, 0.95"})
     void everyMethodLowersTheLossOfTheLateSignalTask(Method method, int context, double lr, double ratio) {
         try (Mamba2LM lm = tiny()) {
             List<Example> eval = LateSignalTask.examples(16, context, 77, 1000, 9);
@@ -116,7 +117,7 @@ class Mamba2PeftTest {
     @Test
     void methodsWithoutAMamba2FormAreRefusedWithOneLine() {
         try (Mamba2LM lm = tiny()) {
-            for (Method m : new Method[] {Method.PREFIX, Method.ADDITIONAL_SCAN}) {
+            for (Method m : new Method[] {Method.ADDITIONAL_SCAN}) {
                 var e = assertThrows(StatetuneException.class, () -> Adapter.create(lm, List.of(m), OPTIONS));
                 assertTrue(e.getMessage().contains("not available for Mamba-2"), e.getMessage());
             }
@@ -173,6 +174,44 @@ class Mamba2PeftTest {
                 double numeric = (up - down) / (2 * eps);
                 assertEquals(numeric, grad.getFloat(at), 2e-3 + 2e-2 * Math.abs(numeric), "d loss / d prompt[" + at + "]");
             }
+        }
+    }
+
+    /**
+     * Prefix-Tuning: each mixer reads its virtual tokens before every sequence, so the recurrent step
+     * after newState equals the whole-sequence forward, and the prefix's gradient is the loss's
+     * (central differences on entries of two layers).
+     */
+    @Test
+    void aPrefixStepsAsItRunsWholeSequencesAndGetsTheLossGradient() {
+        try (Mamba2LM lm = tiny()) {
+            MethodOptions three = new MethodOptions(8, 8, 0.1, OPTIONS.loraTargets(), 3, false, 8);   // 3 virtual tokens a layer
+            Adapter adapter = Adapter.create(lm, List.of(Method.PREFIX), three);
+            assertEquals(3L * 3 * 64, Method.PREFIX.parameterCount(lm.config(), three));   // 3 layers × 3 tokens × d 64
+            assertEquals(3L * 3 * 64, adapter.parameterCount());
+            SplittableRandom rnd = new SplittableRandom(5);
+            for (Parameter p : adapter.parameters())
+                for (int i = 0; i < p.value.length; i++) p.value[i] = (float) (rnd.nextDouble() * 2 - 1);
+            adapter.attach(lm);
+            int vocab = lm.vocabSize();
+            float[] whole = lm.forward(IDS, lm.newState(IDS.length)).toFloatArray();
+            DecodeState state = lm.newState(IDS.length);
+            Fixtures.assertClose(whole, Fixtures.stepwiseLogits(IDS, vocab, column -> lm.step(column, state).toFloatArray()), 1e-5, 1e-5,
+                    "step vs whole sequence with a prefix");
+            adapter.parameters().forEach(Parameter::zeroGrad);
+            lm.loss(IDS, IDS, true);
+            for (Parameter p : List.of(adapter.parameters().getFirst(), adapter.parameters().getLast()))
+                for (int at : new int[] {3, p.value.length - 7}) {
+                    float keep = p.value[at];
+                    double eps = 1e-2;
+                    p.value[at] = (float) (keep + eps);
+                    double up = lm.loss(IDS, IDS, false).meanLoss();
+                    p.value[at] = (float) (keep - eps);
+                    double down = lm.loss(IDS, IDS, false).meanLoss();
+                    p.value[at] = keep;
+                    double numeric = (up - down) / (2 * eps);
+                    assertEquals(numeric, p.grad[at], 2e-3 + 2e-2 * Math.abs(numeric), p.name + "[" + at + "]");
+                }
         }
     }
 }

@@ -115,14 +115,26 @@ public final class Mamba2LM implements LanguageModel {
         dSoftPrompt = grad;
     }
 
-    /** The state before the first token: the seams' initial states, then the soft prompt read (batch 1, copied to each row). */
+    /**
+     * The state before the first token: the seams' initial states, each mixer's prefix read, then the
+     * soft prompt read (batch 1, copied to each row).
+     */
     @Override
     public DecodeState newState(int batch) {
-        if (softPrompt == null) return seamState(batch);
+        if (softPrompt == null && Arrays.stream(seams).allMatch(s -> s.prefix() == null)) return seamState(batch);
         DecodeState one = seamState(1), state = seamState(batch);
-        Tensor residual = backend.allocate(softPrompt.shape());                // (M, d)
-        backend.copy(softPrompt, residual);
-        runLayers(residual, 1, (int) softPrompt.size(0), one);
+        for (int i = 0; i < layers.length; i++) {   // Prefix-Tuning: each mixer reads its virtual tokens first
+            Mamba2Seams seam = seams[i];
+            if (seam.prefix() == null) continue;
+            Activations act = new Activations(seam.virtualTokens());
+            backend.copy(seam.prefix(), act.normed);
+            mixerOnNormed(i, act, 1, seam.virtualTokens(), one.conv(i), one.ssm(i), null);
+        }
+        if (softPrompt != null) {
+            Tensor residual = backend.allocate(softPrompt.shape());            // (M, d)
+            backend.copy(softPrompt, residual);
+            runLayers(residual, 1, (int) softPrompt.size(0), one);
+        }
         for (int i = 0; i < layers.length; i++)
             for (int s = 0; s < batch; s++) {
                 backend.copy(one.conv(i), state.conv(i).rows(s, s + 1));
@@ -197,11 +209,16 @@ public final class Mamba2LM implements LanguageModel {
      */
     private void mixer(int i, Tensor u, Activations act, int batch, int len, Tensor convState, Tensor ssmState,
                        List<LowRankPass.Activation> saved) {
+        backend.rmsNorm(u, layers[i].norm(), cfg.normEps(), act.normed);
+        mixerOnNormed(i, act, batch, len, convState, ssmState, saved);
+    }
+
+    /** act.out (T, d) from the mixer's input act.normed (T, d). */
+    private void mixerOnNormed(int i, Activations act, int batch, int len, Tensor convState, Tensor ssmState, List<LowRankPass.Activation> saved) {
         Mamba2Layer w = layers[i];
         Mamba2Seams seam = seams[i];
         int di = cfg.innerDim();
         long seed = dropoutSeed * 1_000_003L + i;
-        backend.rmsNorm(u, w.norm(), cfg.normEps(), act.normed);
         backend.linear(act.normed, 0, w.inProj(), w.inProjBias(), act.zxbcdt);
         lowRank.forward(seam.lowRank(), "in_proj", act.normed, 0, act.zxbcdt, saved, seed);
         backend.copyColumns(act.zxbcdt, di, act.xBCraw);
@@ -255,12 +272,17 @@ public final class Mamba2LM implements LanguageModel {
             Tensor residual = VirtualRows.prepend(backend, softPrompt, embedded, batch, real);   // (T, d)
             Saved[] saved = new Saved[layers.length];
             for (int i = 0; i < layers.length; i++) {
-                Activations act = new Activations(tokens);
+                Mamba2Seams seam = seams[i];
+                int withPrefix = seam.virtualTokens() + len;                   // the mixer reads the layer's prefix first
+                Activations act = new Activations(batch * withPrefix);
                 Tensor state = backend.allocate(start.ssm(i).shape());       // (b, nHeads, headDim, n), advanced by the scan
                 backend.copy(start.ssm(i), state);
                 saved[i] = new Saved(residual, act, start.ssm(i), new ArrayList<>());
-                mixer(i, residual, act, batch, len, start.conv(i), state, saved[i].lowRank());
-                residual = LmHead.sum(backend, residual, act.out);
+                Tensor normed = backend.allocate(tokens, cfg.modelDim());    // (T, d)
+                backend.rmsNorm(residual, layers[i].norm(), cfg.normEps(), normed);
+                backend.copy(VirtualRows.prepend(backend, seam.prefix(), normed, batch, len), act.normed);
+                mixerOnNormed(i, act, batch, withPrefix, start.conv(i), state, saved[i].lowRank());
+                residual = LmHead.sum(backend, residual, VirtualRows.dropLeading(backend, act.out, batch, len, seam.virtualTokens(), null));
             }
             Tensor hidden = backend.allocate(tokens, cfg.modelDim());        // (T, d)
             backend.rmsNorm(residual, normF, cfg.normEps(), hidden);
@@ -282,15 +304,17 @@ public final class Mamba2LM implements LanguageModel {
     }
 
     /** dResidual (T, d) holds ∂loss/∂(block output); on return, ∂loss/∂(block input). The mixer in reverse. */
-    private void mixerBackward(int layer, Saved a, int batch, int len, Tensor dResidual) {
+    private void mixerBackward(int layer, Saved a, int batch, int realLen, Tensor dResidual) {
         Mamba2Layer w = layers[layer];
         Mamba2Seams seam = seams[layer];
         Activations act = a.act();
         String m = "backbone.layers." + layer + ".mixer.";
+        int virtual = seam.virtualTokens(), len = virtual + realLen;     // the prefix's outputs were dropped: no gradient
         int tokens = batch * len, di = cfg.innerDim(), conv = cfg.convDim();
+        Tensor dOut = VirtualRows.prepend(backend, virtual == 0 ? null : backend.allocate(virtual, cfg.modelDim()), dResidual, batch, realLen);
         Tensor dGated = backend.allocate(tokens, di);                    // (T, di)
-        backend.linearBackward(act.gated, 0, w.outProj(), dResidual, dGated, 0, weights.grad(m + "out_proj.weight"), weights.grad(m + "out_proj.bias"));
-        lowRank.backward(a.lowRank(), "out_proj", dResidual, dGated);
+        backend.linearBackward(act.gated, 0, w.outProj(), dOut, dGated, 0, weights.grad(m + "out_proj.weight"), weights.grad(m + "out_proj.bias"));
+        lowRank.backward(a.lowRank(), "out_proj", dOut, dGated);
         Tensor dy = backend.allocate(tokens, di), dZxbcdt = backend.allocate(tokens, cfg.inProjDim());   // (T, di), (T, di + convDim + nHeads)
         backend.gatedRmsNormBackward(act.y, act.zxbcdt, 0, w.gatedNorm(), cfg.gatedNormGroup(), cfg.gatedNormEps(), dGated, dy, dZxbcdt,
                 weights.grad(m + "norm.weight"));
@@ -313,7 +337,8 @@ public final class Mamba2LM implements LanguageModel {
         Tensor dNormed = backend.allocate(tokens, cfg.modelDim());       // (T, d)
         backend.linearBackward(act.normed, 0, w.inProj(), dZxbcdt, dNormed, 0, weights.grad(m + "in_proj.weight"), weights.grad(m + "in_proj.bias"));
         lowRank.backward(a.lowRank(), "in_proj", dZxbcdt, dNormed);
-        backend.rmsNormBackward(a.u(), w.norm(), cfg.normEps(), dNormed, dResidual, weights.grad("backbone.layers." + layer + ".norm.weight"));
+        Tensor dNormedReal = VirtualRows.dropLeading(backend, dNormed, batch, realLen, virtual, seam.dPrefix());   // (b·len, d)
+        backend.rmsNormBackward(a.u(), w.norm(), cfg.normEps(), dNormedReal, dResidual, weights.grad("backbone.layers." + layer + ".norm.weight"));
     }
 
     @Override
