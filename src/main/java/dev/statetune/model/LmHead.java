@@ -4,11 +4,22 @@ import dev.statetune.backend.Backend;
 import dev.statetune.tensor.Tensor;
 
 /**
- * The end of both models' forward: lm_head(norm_f(residual)) for all or some rows of the residual
- * stream (only the rows that are read go through the LM head), and the residual sum of a block.
+ * The ends of both models' forward: the embedded ids that start the residual stream,
+ * lm_head(norm_f(residual)) for all or some rows of it (only the rows that are read go through the
+ * LM head), and the residual sum of a block.
  */
 public final class LmHead {
     private LmHead() {}
+
+    /** The residual stream (b·len, d) = table[ids] for ids (b, len) of a state of b sequences; bad ids fail with one line. */
+    public static Tensor embed(Backend backend, Tensor table, int[][] ids, DecodeState state) {
+        int batch = ids.length, len = ids[0].length;
+        if (state.batch != batch) throw new IllegalArgumentException("state for batch " + state.batch + ", ids for " + batch);
+        int[] flat = TokenIds.flatten(ids, (int) table.size(0));
+        Tensor residual = backend.allocate((long) batch * len, table.size(1));   // (b·len, d)
+        backend.embedding(table, flat, residual);
+        return residual;
+    }
 
     /** Logits (T, vocab) = lmHead · rmsnorm(residual, normF) for residual (T, d), lmHead (vocab, d), ready for the host to read. */
     public static Tensor logits(Backend backend, Tensor residual, Tensor normF, float eps, Tensor lmHead) {

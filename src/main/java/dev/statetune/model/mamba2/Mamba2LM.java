@@ -184,12 +184,8 @@ public final class Mamba2LM implements LanguageModel {
 
     /** The residual stream (b·len, d) after the last block for ids (b, len), continuing from state. */
     private Tensor residualStream(int[][] ids, DecodeState state) {
-        int batch = ids.length, len = ids[0].length, tokens = batch * len;
-        if (state.batch != batch) throw new IllegalArgumentException("state for batch " + state.batch + ", ids for " + batch);
-        int[] flat = TokenIds.flatten(ids, cfg.vocabSize());
-        Tensor residual = backend.allocate(tokens, cfg.modelDim());      // (T, d)
-        backend.embedding(embedding, flat, residual);
-        runLayers(residual, batch, len, state);
+        Tensor residual = LmHead.embed(backend, embedding, ids, state);   // (b·len, d)
+        runLayers(residual, ids.length, ids[0].length, state);
         return residual;
     }
 
