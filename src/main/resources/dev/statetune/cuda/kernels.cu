@@ -171,7 +171,8 @@ __global__ void conv_state_update(const float* in, int inWidth, int len, float* 
     for (int j = 0; j < k - 1; j++) state[((long long) s * di + c) * (k - 1) + j] = next[j];
 }
 
-#define MAX_STATE_PER_LANE 8
+// The steps of a chunk in the chunked scans (CudaScan.CHUNK): the backward keeps a chunk's states in registers.
+#define SCAN_CHUNK 16
 // The kernels name_s1 … name_s8 of a scan kernel: each lane holds S = 1, 2, 4 or 8 of a channel's
 // states in registers (CudaBackend picks the smallest S with lanes·S ≥ n), so no lane carries unused ones.
 #define SCAN_VARIANTS(name, params, args) \
@@ -179,6 +180,13 @@ __global__ void conv_state_update(const float* in, int inWidth, int len, float* 
     __global__ void name##_s2 params { name##_impl<2> args; } \
     __global__ void name##_s4 params { name##_impl<4> args; } \
     __global__ void name##_s8 params { name##_impl<8> args; }
+// As SCAN_VARIANTS, for kernels launched with `threads` per block of which `blocks` should fit on an SM
+// (the register budget: 65536 / (threads·blocks) per thread).
+#define SCAN_VARIANTS_BOUNDED(name, threads, blocks, params, args) \
+    __global__ void __launch_bounds__(threads, blocks) name##_s1 params { name##_impl<1> args; } \
+    __global__ void __launch_bounds__(threads, blocks) name##_s2 params { name##_impl<2> args; } \
+    __global__ void __launch_bounds__(threads, blocks) name##_s4 params { name##_impl<4> args; } \
+    __global__ void __launch_bounds__(threads, blocks) name##_s8 params { name##_impl<8> args; }
 // selectiveScan (PAPER_NOTES' Mamba-1 recurrence with the State-offset seams):
 //   h_t = exp(dt_t·A) ⊙ h_{t−1} + dt_t·B_t·x_t;  y_t = (C_t·(h_t + h′) + D ⊙ x_t + y′) ⊙ silu(z_t).
 // `lanes` threads (a power of two ≤ 32) share one channel's n states, each holding states lane,
@@ -426,24 +434,19 @@ SCAN_VARIANTS(scan_chunk_local, (const float* x, const float* dt, const float* A
 
 // Pass 2: the states entering each chunk, start_k, carried from h0 (null: zeros): start_{k+1} =
 // exp(A·Σdt_k) ⊙ start_k + hloc_k; the state after the last chunk goes to hEnd (may be null, may be h0).
-// grid (ceil(di/perBlock), b), block 128.
-__global__ void scan_chunk_carry(const float* A, int di, int n, int lanes, int chunks, const float* h0,
+// One thread per (channel, state): grid (ceil(di·n / 256), b), block 256.
+__global__ void scan_chunk_carry(const float* A, int di, int n, int chunks, const float* h0,
                                  const float* hloc, const float* dtsum, float* start, float* hEnd) {
-    int lane = threadIdx.x % lanes, perBlock = blockDim.x / lanes;
-    int c = blockIdx.x * perBlock + threadIdx.x / lanes, s = blockIdx.y;
-    if (c >= di) return;
-    #pragma unroll
-    for (int j = 0; j < MAX_STATE_PER_LANE; j++) {
-        int i = lane + j * lanes;
-        if (i >= n) continue;
-        float a = A[c * n + i], h = h0 ? h0[((long long) s * di + c) * n + i] : 0.f;
-        for (int k = 0; k < chunks; k++) {
-            long long at = ((long long) s * chunks + k) * di + c;
-            start[at * n + i] = h;
-            h = expf(a * dtsum[at]) * h + hloc[at * n + i];
-        }
-        if (hEnd) hEnd[((long long) s * di + c) * n + i] = h;
+    long long e = (long long) blockIdx.x * blockDim.x + threadIdx.x, dn = (long long) di * n;
+    int s = blockIdx.y;
+    if (e >= dn) return;
+    float a = A[e], h = h0 ? h0[s * dn + e] : 0.f;
+    for (int k = 0; k < chunks; k++) {
+        long long at = (long long) s * chunks + k;
+        start[at * dn + e] = h;
+        h = expf(a * dtsum[at * di + e / n]) * h + hloc[at * dn + e];
     }
+    if (hEnd) hEnd[s * dn + e] = h;
 }
 
 // Pass 3: each chunk again from its true start state, y as selective_scan computes it.
@@ -527,31 +530,29 @@ SCAN_VARIANTS(scan_chunk_back_local, (const float* dt, const float* A, const flo
 
 
 // Backward pass 2: the carry entering each chunk from the one after it, carryIn_k (= a_{t1}·g_{t1}):
-// carryIn_{K−1} = 0, carryIn_{k−1} = outloc_k + exp(A·Σdt_k) ⊙ carryIn_k; what leaves chunk 0 is dh0 (+=, may be null).
-__global__ void scan_chunk_back_carry(const float* A, int di, int n, int lanes, int chunks, const float* outloc,
+// carryIn_{K−1} = 0, carryIn_{k−1} = outloc_k + exp(A·Σdt_k) ⊙ carryIn_k; what leaves chunk 0 is dh0
+// (+=, may be null). Threads as scan_chunk_carry.
+__global__ void scan_chunk_back_carry(const float* A, int di, int n, int chunks, const float* outloc,
                                       const float* dtsum, float* carryIn, float* dh0) {
-    int lane = threadIdx.x % lanes, perBlock = blockDim.x / lanes;
-    int c = blockIdx.x * perBlock + threadIdx.x / lanes, s = blockIdx.y;
-    if (c >= di) return;
-    #pragma unroll
-    for (int j = 0; j < MAX_STATE_PER_LANE; j++) {
-        int i = lane + j * lanes;
-        if (i >= n) continue;
-        float a = A[c * n + i], carry = 0.f;
-        for (int k = chunks - 1; k >= 0; k--) {
-            long long at = ((long long) s * chunks + k) * di + c;
-            carryIn[at * n + i] = carry;
-            carry = outloc[at * n + i] + expf(a * dtsum[at]) * carry;
-        }
-        if (dh0) dh0[((long long) s * di + c) * n + i] += carry;
+    long long e = (long long) blockIdx.x * blockDim.x + threadIdx.x, dn = (long long) di * n;
+    int s = blockIdx.y;
+    if (e >= dn) return;
+    float a = A[e], carry = 0.f;
+    for (int k = chunks - 1; k >= 0; k--) {
+        long long at = (long long) s * chunks + k;
+        carryIn[at * dn + e] = carry;
+        carry = outloc[at * dn + e] + expf(a * dtsum[at * di + e / n]) * carry;
     }
+    if (dh0) dh0[s * dn + e] += carry;
 }
 
 // Backward pass 3: every gradient of each chunk from its start state and carry (see CpuScanBackward,
-// which this mirrors step for step). The chunk's h_t are recomputed into shared memory first. dB, dC:
-// summed over the block's channels in shared memory (double-buffered: one barrier a step), into
-// partials (gridDim.x, b·len, 2n) for scan_sum_partials.
-// Shared: dt, x, z, dy (chunkLen, perBlock); B|C (chunkLen, 2n); h (chunkLen, perBlock, n); dB|dC 2 × (perBlock, 2n).
+// which this mirrors step for step). Chunks are SCAN_CHUNK steps: the chunk's states are recomputed
+// into registers (the loops unroll, so hist[r] is a register), then walked in reverse with no block
+// barrier. dB, dC: summed over a warp's channels with shuffles into the warp's own tile, then over
+// the block's warps once per chunk into partials (gridDim.x, b·len, 2n) for scan_sum_partials.
+// dx, ddt and dz are collected in the staged tiles and added at the end.
+// Shared: dt, x, z, dy (SCAN_CHUNK, perBlock); B|C (SCAN_CHUNK, 2n); dB|dC (warps, SCAN_CHUNK, 2n).
 }  // extern "C": the scan kernels are templates on S, the states each lane holds
 template <int S> __device__ void scan_chunk_backward_impl(const float* x, const float* dt, const float* A, const float* bc, int bcWidth, int bCol,
                                     const float* D, const float* z, int zWidth, int zCol, int len, int di, int n, int lanes,
@@ -560,73 +561,70 @@ template <int S> __device__ void scan_chunk_backward_impl(const float* x, const 
                                     float* dA, float* dD, float* dhOffset, float* dyOffset) {
     extern __shared__ float tile[];
     SCAN_THREAD
-    int tileLen = chunkLen * perBlock;
-    float *dtT = tile, *xT = dtT + tileLen, *zT = xT + tileLen, *gT = zT + tileLen, *bcT = gT + tileLen;
-    float *hT = bcT + chunkLen * 2 * n, *dbcT = hT + tileLen * n;
+    int tileLen = SCAN_CHUNK * perBlock, w2 = 2 * n;
+    float *dtT = tile, *xT = dtT + tileLen, *zT = xT + tileLen, *gT = zT + tileLen, *bcT = gT + tileLen, *dbcT = bcT + SCAN_CHUNK * w2;
     int c0 = blockIdx.x * perBlock;
     stage(dtT, dt, di, c0, perBlock, di, row0, steps);
     stage(xT, x, di, c0, perBlock, di, row0, steps);
     stage(zT, z, zWidth, zCol + c0, perBlock, zCol + di, row0, steps);
     stage(gT, dy, di, c0, perBlock, di, row0, steps);
-    stage(bcT, bc, bcWidth, bCol, 2 * n, bCol + 2 * n, row0, steps);
+    stage(bcT, bc, bcWidth, bCol, w2, bCol + w2, row0, steps);
     __syncthreads();
+    float* warpDbc = dbcT + threadIdx.x / 32 * SCAN_CHUNK * w2;
     long long at = ((long long) s * chunks + k) * di + cc;
-    float h[S], h0[S], dh[S], a[S], off[S];
-    float gA[S], gOff[S];
+    float hist[SCAN_CHUNK][S], first[S], dh[S], a[S], off[S], gA[S], gOff[S];
     #pragma unroll
     for (int j = 0; j < S; j++) {
         int i = lane + j * lanes;
         bool on = i < n;
-        h[j] = h0[j] = on ? start[at * n + i] : 0.f;
-        dh[j] = on ? carryIn[at * n + i] : 0.f;
+        first[j] = on && valid ? start[at * n + i] : 0.f;   // zeros on channels past di, so their dB is 0
+        dh[j] = on && valid ? carryIn[at * n + i] : 0.f;
         gA[j] = 0.f; gOff[j] = 0.f;
         a[j] = on ? A[cc * n + i] : 0.f;
         off[j] = on && hOffset ? hOffset[cc * n + i] : 0.f;
     }
-    for (int r = 0; r < steps; r++) {   // the chunk's states, h_t into hT[(r, local, i)]
+    #pragma unroll
+    for (int r = 0; r < SCAN_CHUNK; r++) {   // the chunk's states h_t, from its start state
+        if (r >= steps) break;
         float dtv = dtT[r * perBlock + local], xv = xT[r * perBlock + local];
         #pragma unroll
         for (int j = 0; j < S; j++) {
             int i = lane + j * lanes;
-            if (i < n) {
-                h[j] = expf(dtv * a[j]) * h[j] + dtv * bcT[r * 2 * n + i] * xv;
-                hT[(r * perBlock + local) * n + i] = h[j];
-            }
+            float prev = r > 0 ? hist[r > 0 ? r - 1 : 0][j] : first[j];
+            hist[r][j] = i < n ? expf(dtv * a[j]) * prev + dtv * bcT[r * w2 + i] * xv : 0.f;
         }
     }
     float d = D[cc], yo = yOffset ? yOffset[cc] : 0.f, gD = 0.f, gYo = 0.f;
-    for (int r = steps - 1; r >= 0; r--) {
-        long long row = row0 + r;
-        float* buf = dbcT + (r & 1) * perBlock * 2 * n;
+    #pragma unroll
+    for (int r = SCAN_CHUNK - 1; r >= 0; r--) {
+        if (r >= steps) continue;
         float dtv = dtT[r * perBlock + local], xv = xT[r * perBlock + local], zv = zT[r * perBlock + local];
         float gy = valid ? gT[r * perBlock + local] : 0.f;
-        const float* B = bcT + r * 2 * n;
+        const float* B = bcT + r * w2;
         const float* C = B + n;
-        const float* hCur = hT + (r * perBlock + local) * n;
-        const float* hPrev = r > 0 ? hT + ((r - 1) * perBlock + local) * n : nullptr;   // r = 0: the start state, in h0
         float yPart = 0.f;
         #pragma unroll
         for (int j = 0; j < S; j++) {
             int i = lane + j * lanes;
-            if (i < n) yPart += C[i] * (hCur[i] + off[j]);
+            if (i < n) yPart += C[i] * (hist[r][j] + off[j]);
         }
         for (int m = lanes / 2; m > 0; m >>= 1) yPart += __shfl_xor_sync(0xffffffff, yPart, m, lanes);
         float y = yPart + d * xv + yo;
         float sig = 1.f / (1.f + expf(-zv));
         float dyv = gy * zv * sig;
-        if (valid && lane == 0 && dz) dz[row * zWidth + zCol + cc] += gy * y * sig * (1.f + zv * (1.f - sig));
         gD += dyv * xv;
         gYo += dyv;
-        float gx = 0.f, gdt = 0.f;
+        float gx = 0.f, gdt = 0.f, vB[S], vC[S];
         #pragma unroll
         for (int j = 0; j < S; j++) {
             int i = lane + j * lanes;
+            vB[j] = vC[j] = 0.f;
             if (i < n) {
-                float hp = hPrev ? hPrev[i] : h0[j], decay = expf(dtv * a[j]);
+                float hp = r > 0 ? hist[r > 0 ? r - 1 : 0][j] : first[j], decay = expf(dtv * a[j]);
                 float dht = dh[j] + dyv * C[i];
                 gOff[j] += dyv * C[i];
-                buf[local * 2 * n + n + i] = valid ? dyv * (hCur[i] + off[j]) : 0.f;   // dC_t
-                buf[local * 2 * n + i] = valid ? dht * dtv * xv : 0.f;                  // dB_t
+                vC[j] = dyv * (hist[r][j] + off[j]);   // dC_t
+                vB[j] = dht * dtv * xv;                  // dB_t
                 gx += dht * dtv * B[i];
                 gdt += dht * (xv * B[i] + a[j] * decay * hp);
                 gA[j] += dht * dtv * decay * hp;
@@ -637,16 +635,42 @@ template <int S> __device__ void scan_chunk_backward_impl(const float* x, const 
             gx += __shfl_xor_sync(0xffffffff, gx, m, lanes);
             gdt += __shfl_xor_sync(0xffffffff, gdt, m, lanes);
         }
-        if (valid && lane == 0) {
-            dx[row * di + cc] += gx + dyv * d;
-            ddt[row * di + cc] += gdt;
+        #pragma unroll
+        for (int j = 0; j < S; j++)   // over the warp's channels (gy is 0 on channels past di)
+            for (int m = lanes; m < 32; m <<= 1) {
+                vB[j] += __shfl_xor_sync(0xffffffff, vB[j], m);
+                vC[j] += __shfl_xor_sync(0xffffffff, vC[j], m);
+            }
+        __syncwarp();   // every lane has read this step's tiles before lane 0 overwrites them with gradients
+        if (threadIdx.x % 32 < lanes)
+            #pragma unroll
+            for (int j = 0; j < S; j++) {
+                int i = lane + j * lanes;
+                if (i < n) {
+                    warpDbc[r * w2 + i] = vB[j];
+                    warpDbc[r * w2 + n + i] = vC[j];
+                }
+            }
+        if (lane == 0) {
+            gT[r * perBlock + local] = gx + dyv * d;
+            dtT[r * perBlock + local] = gdt;
+            zT[r * perBlock + local] = gy * y * sig * (1.f + zv * (1.f - sig));
         }
-        __syncthreads();
-        for (int i = threadIdx.x; i < 2 * n; i += blockDim.x) {
-            float sum = 0.f;
-            for (int q = 0; q < perBlock; q++) sum += buf[q * 2 * n + i];
-            partials[((long long) blockIdx.x * gridDim.y * len + row) * 2 * n + i] = sum;
-        }
+    }
+    __syncthreads();
+    float* part = partials + ((long long) blockIdx.x * gridDim.y * len + row0) * w2;
+    for (int idx = threadIdx.x; idx < steps * w2; idx += blockDim.x) {
+        float sum = 0.f;
+        for (int w = 0; w < blockDim.x / 32; w++) sum += dbcT[w * SCAN_CHUNK * w2 + idx];
+        part[idx] = sum;
+    }
+    for (int idx = threadIdx.x; idx < steps * perBlock; idx += blockDim.x) {
+        int r = idx / perBlock, ch = c0 + idx % perBlock;
+        if (ch >= di) continue;
+        long long row = row0 + r;
+        dx[row * di + ch] += gT[idx];
+        ddt[row * di + ch] += dtT[idx];
+        if (dz) dz[row * zWidth + zCol + ch] += zT[idx];
     }
     if (!valid) return;
     #pragma unroll
@@ -663,7 +687,7 @@ template <int S> __device__ void scan_chunk_backward_impl(const float* x, const 
     }
 }
 extern "C" {
-SCAN_VARIANTS(scan_chunk_backward, (const float* x, const float* dt, const float* A, const float* bc, int bcWidth, int bCol, const float* D, const float* z, int zWidth, int zCol, int len, int di, int n, int lanes, int chunkLen, const float* start, const float* carryIn, const float* hOffset, const float* yOffset, const float* dy, float* dx, float* ddt, float* partials, float* dz, float* dA, float* dD, float* dhOffset, float* dyOffset), (x, dt, A, bc, bcWidth, bCol, D, z, zWidth, zCol, len, di, n, lanes, chunkLen, start, carryIn, hOffset, yOffset, dy, dx, ddt, partials, dz, dA, dD, dhOffset, dyOffset))
+SCAN_VARIANTS_BOUNDED(scan_chunk_backward, 128, 4, (const float* x, const float* dt, const float* A, const float* bc, int bcWidth, int bCol, const float* D, const float* z, int zWidth, int zCol, int len, int di, int n, int lanes, int chunkLen, const float* start, const float* carryIn, const float* hOffset, const float* yOffset, const float* dy, float* dx, float* ddt, float* partials, float* dz, float* dA, float* dD, float* dhOffset, float* dyOffset), (x, dt, A, bc, bcWidth, bCol, D, z, zWidth, zCol, len, di, n, lanes, chunkLen, start, carryIn, hOffset, yOffset, dy, dx, ddt, partials, dz, dA, dD, dhOffset, dyOffset))
 
 
 

@@ -244,117 +244,140 @@ __global__ void ssd_chunk_back_carry(int headDim, int nHeads, int n, int chunks,
 }
 
 // Backward pass 3: every gradient of each chunk from its start state and carry, step for step as
-// CpuSsdScanBackward; the chunk's states are recomputed into shared memory first. Per step the block
-// sums its channels' dB | dC and ∂L/∂dt in shared memory (double-buffered: one barrier a step) into
-// bcPartials (headsPerGroup·blocksPerHead, b·len, 2·nGroups·n) at the group's columns (B of every group,
-// then C: xBC's column order from di) and dtPartials (blocksPerHead, b·len, nHeads); scan_sum_partials
-// adds them up, so no two blocks write one address. Per-head and per-channel parameter gradients are
-// added once per thread at the end. Null gradients are not computed (dxBC and the partials are required).
-// Shared: dt, decay, ∂dt/∂dtRaw (chunkLen); x, dy (chunkLen, perBlock); B, C (chunkLen, n) each;
-// h (chunkLen, perBlock, n); dB | dC | ∂L/∂dt 2 × (perBlock, 2n + 1).
+// CpuSsdScanBackward. A block takes one head of one chunk of SSD_CHUNK steps (grid (nHeads, b,
+// chunks)) and walks the head's channels in rounds of blockDim/lanes. Per channel the chunk's states
+// are recomputed into registers (the loops unroll, so hist[r] is a register), then walked in reverse
+// with no block barrier. dB | dC are summed over a warp's channels with shuffles and over the block
+// with shared-memory atomics, as is ∂L/∂dt; dB | dC go once per chunk into bcPartials
+// (headsPerGroup, b·len, 2·nGroups·n) at the group's columns (B of every group, then C: xBC's
+// column order from di), which scan_sum_partials adds up; ∂L/∂dtRaw and dx are complete in the block
+// and added directly. Null gradients are not computed (dxBC, dDtRaw and bcPartials are required).
+// Shared: dt, decay, ∂dt/∂dtRaw, ∂L/∂dt (SSD_CHUNK); x, dy (SSD_CHUNK, headDim); B, C, dB, dC (SSD_CHUNK, n).
+#define SSD_CHUNK 16
 }  // extern "C"
-template <int S> __device__ void ssd_chunk_backward_impl(SSD_PARAMS, const float* D, const float* start, const float* carryIn,
-                                                         const float* hOffset, const float* dy, float* dxBC, float* bcPartials,
-                                                         float* dtPartials, float* dDtBias, float* dA, float* dD, float* dhOffset,
-                                                         float* dyOffset) {
+template <int S> __device__ void ssd_chunk_backward_impl(const float* xBC, int conv, const float* dtRaw, int dtWidth, int dtCol,
+                                                         const float* dtBias, float dtMin, float dtMax, const float* A, int headDim,
+                                                         int nGroups, int headsPerGroup, int n, int len, int lanes, const float* D,
+                                                         const float* start, const float* carryIn, const float* hOffset, const float* dy,
+                                                         float* dxBC, float* dDtRaw, int dDtWidth, float* bcPartials, float* dDtBias,
+                                                         float* dA, float* dD, float* dhOffset, float* dyOffset) {
     extern __shared__ float tile[];
-    SSD_THREAD
-    int tileLen = chunkLen * perBlock, w2 = 2 * n + 1;
-    float *dtT = tile, *decT = dtT + chunkLen, *facT = decT + chunkLen, *xT = facT + chunkLen, *gT = xT + tileLen;
-    float *bT = gT + tileLen, *cT = bT + chunkLen * n, *hT = cT + chunkLen * n, *bufs = hT + tileLen * n;
+    int lane = threadIdx.x % lanes, perRound = blockDim.x / lanes, h = blockIdx.x, nHeads = gridDim.x, di = nHeads * headDim;
+    int g = h / headsPerGroup, s = blockIdx.y, k = blockIdx.z, chunks = gridDim.z, t0 = k * SSD_CHUNK;
+    int steps = min(len, t0 + SSD_CHUNK) - t0, tileLen = SSD_CHUNK * headDim;
+    long long row0 = (long long) s * len + t0;
+    float *dtT = tile, *decT = dtT + SSD_CHUNK, *facT = decT + SSD_CHUNK, *gdtT = facT + SSD_CHUNK, *xT = gdtT + SSD_CHUNK;
+    float *gT = xT + tileLen, *bT = gT + tileLen, *cT = bT + SSD_CHUNK * n, *dbT = cT + SSD_CHUNK * n, *dcT = dbT + SSD_CHUNK * n;
     float a = A[h];
     ssd_stage_dt(dtT, decT, facT, dtRaw, dtWidth, dtCol, h, dtBias[h], dtMin, dtMax, a, row0, steps);
-    stage(xT, xBC, conv, c0, perBlock, cEnd, row0, steps);
-    stage(gT, dy, di, c0, perBlock, cEnd, row0, steps);
+    stage(xT, xBC, conv, h * headDim, headDim, (h + 1) * headDim, row0, steps);
+    stage(gT, dy, di, h * headDim, headDim, (h + 1) * headDim, row0, steps);
     stage(bT, xBC, conv, di + g * n, n, di + g * n + n, row0, steps);
     stage(cT, xBC, conv, di + (nGroups + g) * n, n, di + (nGroups + g) * n + n, row0, steps);
+    for (int idx = threadIdx.x; idx < 2 * SSD_CHUNK * n; idx += blockDim.x) dbT[idx] = 0.f;
+    for (int idx = threadIdx.x; idx < SSD_CHUNK; idx += blockDim.x) gdtT[idx] = 0.f;
     __syncthreads();
-    long long at = ((long long) s * chunks + k) * di + c, rows = (long long) gridDim.y * len;
-    float st[S], first[S], carry[S], off[S], gOff[S];
-    #pragma unroll
-    for (int j = 0; j < S; j++) {
-        int q = lane + j * lanes;
-        bool on = valid && q < n;
-        st[j] = first[j] = on ? start[at * n + q] : 0.f;
-        carry[j] = on ? carryIn[at * n + q] : 0.f;
-        off[j] = on && hOffset ? hOffset[(long long) c * n + q] : 0.f;
-        gOff[j] = 0.f;
-    }
-    for (int r = 0; r < steps; r++) {   // the chunk's states, h_t into hT[(r, local, q)]
-        float decay = decT[r], u = dtT[r] * xT[r * perBlock + local];
+    float d = D[h], gA = 0.f;
+    for (int i0 = 0; i0 < headDim; i0 += perRound) {
+        int i = i0 + threadIdx.x / lanes, c = h * headDim + i;
+        bool valid = i < headDim;
+        long long at = ((long long) s * chunks + k) * di + c;
+        float hist[SSD_CHUNK][S], first[S], carry[S], off[S], gOff[S];
         #pragma unroll
         for (int j = 0; j < S; j++) {
             int q = lane + j * lanes;
-            if (q < n) {
-                st[j] = decay * st[j] + u * bT[r * n + q];
-                hT[(r * perBlock + local) * n + q] = st[j];
-            }
+            bool on = valid && q < n;
+            first[j] = on ? start[at * n + q] : 0.f;   // zeros on channels past headDim, so their dB is 0
+            carry[j] = on ? carryIn[at * n + q] : 0.f;
+            off[j] = on && hOffset ? hOffset[(long long) c * n + q] : 0.f;
+            gOff[j] = 0.f;
         }
-    }
-    float d = D[h], gA = 0.f, gD = 0.f, gYo = 0.f, gBias = 0.f;
-    int width = 2 * nGroups * n, part = (h % headsPerGroup) * blocksPerHead + sub;
-    for (int r = steps - 1; r >= 0; r--) {
-        long long row = row0 + r;
-        float* buf = bufs + (r & 1) * perBlock * w2;
-        float dtv = dtT[r], decay = decT[r], xv = xT[r * perBlock + local], gy = valid ? gT[r * perBlock + local] : 0.f;
-        const float* B = bT + r * n;
-        const float* C = cT + r * n;
-        const float* hCur = hT + (r * perBlock + local) * n;
-        const float* hPrev = r > 0 ? hT + ((r - 1) * perBlock + local) * n : nullptr;   // r = 0: the start state, in first
-        float gx = 0.f, gdt = 0.f;
         #pragma unroll
-        for (int j = 0; j < S; j++) {
-            int q = lane + j * lanes;
-            if (q < n) {
-                float hp = hPrev ? hPrev[q] : first[j];
-                float grad = carry[j] + gy * C[q];   // ∂L/∂h_t
-                buf[local * w2 + n + q] = valid ? gy * (hCur[q] + off[j]) : 0.f;   // dC_t
-                buf[local * w2 + q] = valid ? grad * dtv * xv : 0.f;              // dB_t
-                gOff[j] += gy * C[q];
-                gx += grad * dtv * B[q];
-                gdt += grad * (xv * B[q] + a * decay * hp);
-                gA += grad * dtv * decay * hp;
-                carry[j] = grad * decay;
+        for (int r = 0; r < SSD_CHUNK; r++) {   // the chunk's states h_t, from its start state
+            if (r >= steps) break;
+            float decay = decT[r], u = valid ? dtT[r] * xT[r * headDim + i] : 0.f;
+            #pragma unroll
+            for (int j = 0; j < S; j++) {
+                int q = lane + j * lanes;
+                float prev = r > 0 ? hist[r > 0 ? r - 1 : 0][j] : first[j];
+                hist[r][j] = q < n ? decay * prev + u * bT[r * n + q] : 0.f;
             }
         }
-        for (int m = lanes / 2; m > 0; m >>= 1) {
-            gx += __shfl_xor_sync(0xffffffff, gx, m, lanes);
-            gdt += __shfl_xor_sync(0xffffffff, gdt, m, lanes);
+        float gD = 0.f, gYo = 0.f;
+        #pragma unroll
+        for (int r = SSD_CHUNK - 1; r >= 0; r--) {
+            if (r >= steps) continue;
+            float dtv = dtT[r], decay = decT[r], xv = valid ? xT[r * headDim + i] : 0.f, gy = valid ? gT[r * headDim + i] : 0.f;
+            const float* B = bT + r * n;
+            const float* C = cT + r * n;
+            float gx = 0.f, gdt = 0.f, vB[S], vC[S];
+            #pragma unroll
+            for (int j = 0; j < S; j++) {
+                int q = lane + j * lanes;
+                vB[j] = vC[j] = 0.f;
+                if (q < n) {
+                    float hp = r > 0 ? hist[r > 0 ? r - 1 : 0][j] : first[j];
+                    float grad = carry[j] + gy * C[q];   // ∂L/∂h_t
+                    vC[j] = gy * (hist[r][j] + off[j]);   // dC_t
+                    vB[j] = grad * dtv * xv;              // dB_t
+                    gOff[j] += gy * C[q];
+                    gx += grad * dtv * B[q];
+                    gdt += grad * (xv * B[q] + a * decay * hp);
+                    gA += grad * dtv * decay * hp;
+                    carry[j] = grad * decay;
+                }
+            }
+            for (int m = lanes / 2; m > 0; m >>= 1) gx += __shfl_xor_sync(0xffffffff, gx, m, lanes);
+            for (int m = 1; m < 32; m <<= 1) gdt += __shfl_xor_sync(0xffffffff, gdt, m);   // over the warp's channels too
+            #pragma unroll
+            for (int j = 0; j < S; j++)   // over the warp's channels
+                for (int m = lanes; m < 32; m <<= 1) {
+                    vB[j] += __shfl_xor_sync(0xffffffff, vB[j], m);
+                    vC[j] += __shfl_xor_sync(0xffffffff, vC[j], m);
+                }
+            if (threadIdx.x % 32 < lanes)
+                #pragma unroll
+                for (int j = 0; j < S; j++) {
+                    int q = lane + j * lanes;
+                    if (q < n) {
+                        atomicAdd(dbT + r * n + q, vB[j]);
+                        atomicAdd(dcT + r * n + q, vC[j]);
+                    }
+                }
+            if (threadIdx.x % 32 == 0) atomicAdd(gdtT + r, gdt);
+            if (valid && lane == 0) dxBC[(row0 + r) * conv + c] += gx + d * gy;
+            gD += gy * xv;
+            gYo += gy;
         }
+        if (!valid) continue;
+        if (dhOffset)
+            #pragma unroll
+            for (int j = 0; j < S; j++) { int q = lane + j * lanes; if (q < n) atomicAdd(dhOffset + (long long) c * n + q, gOff[j]); }
         if (lane == 0) {
-            buf[local * w2 + 2 * n] = valid ? gdt : 0.f;
-            if (valid) dxBC[row * conv + c] += gx + d * gy;
-        }
-        gD += gy * xv;
-        gYo += gy;
-        __syncthreads();
-        for (int q = threadIdx.x; q < w2; q += blockDim.x) {
-            float sum = 0.f;
-            for (int p = 0; p < perBlock; p++) sum += buf[p * w2 + q];
-            if (q < 2 * n) {
-                int col = q < n ? g * n + q : (nGroups + g) * n + q - n;
-                bcPartials[((long long) part * rows + row) * width + col] = sum;
-            } else {
-                float dPre = sum * facT[r];
-                dtPartials[((long long) sub * rows + row) * nHeads + h] = dPre;
-                gBias += dPre;
-            }
+            if (dD) atomicAdd(dD + h, gD);
+            if (dyOffset) atomicAdd(dyOffset + c, gYo);
         }
     }
-    if (threadIdx.x == (2 * n) % blockDim.x && dDtBias) atomicAdd(dDtBias + h, gBias);
-    for (int m = lanes / 2; m > 0; m >>= 1) gA += __shfl_xor_sync(0xffffffff, gA, m, lanes);
-    if (!valid) return;
-    if (dhOffset)
-        #pragma unroll
-        for (int j = 0; j < S; j++) { int q = lane + j * lanes; if (q < n) atomicAdd(dhOffset + (long long) c * n + q, gOff[j]); }
-    if (lane == 0) {
-        if (dA) atomicAdd(dA + h, gA);
-        if (dD) atomicAdd(dD + h, gD);
-        if (dyOffset) atomicAdd(dyOffset + c, gYo);
+    for (int m = 1; m < 32; m <<= 1) gA += __shfl_xor_sync(0xffffffff, gA, m);
+    if (threadIdx.x % 32 == 0 && dA) atomicAdd(dA + h, gA);
+    __syncthreads();
+    int width = 2 * nGroups * n;
+    float* part = bcPartials + ((long long) (h % headsPerGroup) * gridDim.y * len + row0) * width;
+    for (int idx = threadIdx.x; idx < steps * n; idx += blockDim.x) {
+        int r = idx / n, q = idx % n;
+        part[(long long) r * width + g * n + q] = dbT[idx];
+        part[(long long) r * width + (nGroups + g) * n + q] = dcT[idx];
     }
+    float gBias = 0.f;
+    for (int r = threadIdx.x; r < steps; r += blockDim.x) {
+        float dPre = gdtT[r] * facT[r];
+        dDtRaw[(row0 + r) * dDtWidth + dtCol + h] += dPre;
+        gBias += dPre;
+    }
+    if (threadIdx.x < steps && dDtBias) atomicAdd(dDtBias + h, gBias);
 }
 extern "C" {
-SCAN_VARIANTS(ssd_chunk_backward, (SSD_PARAMS, const float* D, const float* start, const float* carryIn, const float* hOffset, const float* dy, float* dxBC, float* bcPartials, float* dtPartials, float* dDtBias, float* dA, float* dD, float* dhOffset, float* dyOffset), (SSD_ARGS, D, start, carryIn, hOffset, dy, dxBC, bcPartials, dtPartials, dDtBias, dA, dD, dhOffset, dyOffset))
+SCAN_VARIANTS_BOUNDED(ssd_chunk_backward, 256, 2, (const float* xBC, int conv, const float* dtRaw, int dtWidth, int dtCol, const float* dtBias, float dtMin, float dtMax, const float* A, int headDim, int nGroups, int headsPerGroup, int n, int len, int lanes, const float* D, const float* start, const float* carryIn, const float* hOffset, const float* dy, float* dxBC, float* dDtRaw, int dDtWidth, float* bcPartials, float* dDtBias, float* dA, float* dD, float* dhOffset, float* dyOffset), (xBC, conv, dtRaw, dtWidth, dtCol, dtBias, dtMin, dtMax, A, headDim, nGroups, headsPerGroup, n, len, lanes, D, start, carryIn, hOffset, dy, dxBC, dDtRaw, dDtWidth, bcPartials, dDtBias, dA, dD, dhOffset, dyOffset))
 
 // gatedRmsNorm (transformers' MambaRMSNormGated, norm after gate): v = y ⊙ silu(z); out = v / sqrt(mean
 // over its group of v² + eps) ⊙ weight, for y, out (T, w) and z (T, zWidth) read at [zCol, zCol+w).

@@ -12,7 +12,7 @@ import java.lang.foreign.MemorySegment;
  * addresses (0 for null) and passes the widths of the matrices read by column.
  */
 final class CudaScan {
-    private static final int BLOCK = 128;
+    private static final int BLOCK = 128, CARRY_BLOCK = 256;
 
     private final Kernels kernels;
     private final DeviceMemory memory;
@@ -22,17 +22,23 @@ final class CudaScan {
         this.memory = memory;
     }
 
-    /** Threads that share one channel's n states: a power of two, at most 32, each lane holding ≤ 8 states. */
+    /** The steps of a chunk (SCAN_CHUNK in kernels.cu). */
+    static final int CHUNK = 16;
+
+    /**
+     * Threads that share one channel's n states: a power of two, at most 32, each lane holding about
+     * 4 states (≤ 8), so that a lane has independent work at each step and the warp many channels.
+     */
     static int lanes(int n) {
-        int lanes = Math.min(32, Integer.highestOneBit(Math.max(1, n - 1)) << 1);
+        int lanes = Math.min(32, Integer.highestOneBit(Math.max(1, (n + 3) / 4 - 1)) << 1);
         if (n > 8 * lanes) throw new StatetuneException("the CUDA scan takes state sizes up to 256, not " + n);
         return lanes;
     }
 
     /**
      * How the kernels cut the work for A (di, n): `lanes` threads per channel, `perBlock` channels in
-     * a block of 128, `grid` blocks per sequence, chunks of `chunkLen` steps (the block's staged tiles
-     * stay within 48 KB of shared memory), and the kernels' suffix _sS for S states per lane.
+     * a block of 128, `grid` blocks per sequence, chunks of CHUNK steps, and the kernels' suffix _sS
+     * for S states per lane.
      */
     private static final class Shape {
         final int di, n, lanes, perBlock, grid, chunkLen;
@@ -47,7 +53,12 @@ final class CudaScan {
             variant = "_s" + states;
             perBlock = BLOCK / lanes;
             grid = (di + perBlock - 1) / perBlock;
-            chunkLen = Math.max(1, Math.min(32, 4096 / (perBlock * n)));
+            chunkLen = CHUNK;
+        }
+
+        /** Blocks of the carry kernels: one thread per (channel, state). */
+        int carryGrid() {
+            return Math.toIntExact(((long) di * n + CARRY_BLOCK - 1) / CARRY_BLOCK);
         }
 
         /** Floats of a staged tile: `channels` per-channel rows and `stateWidths` × n B/C columns per step. */
@@ -94,10 +105,10 @@ final class CudaScan {
         // The reverse carry: what each chunk alone passes back, then what enters each chunk from the one after it.
         kernels.launch3d("scan_chunk_back_local" + sh.variant, sh.grid, batch, chunks.count, BLOCK, sh.floats(3, 1) * 4, dt, A, bc, bcWidth,
                 bCol, z, zWidth, zCol, dy, len, di, n, sh.lanes, sh.chunkLen, outloc.address());
-        kernels.launch("scan_chunk_back_carry", sh.grid, batch, BLOCK, A, di, n, sh.lanes, chunks.count, outloc.address(),
+        kernels.launch("scan_chunk_back_carry", sh.carryGrid(), batch, CARRY_BLOCK, A, di, n, chunks.count, outloc.address(),
                 chunks.dtsum.address(), carryIn.address(), dh0);
         MemorySegment partials = memory.scratch(4L * sh.grid * rows * 2 * n);   // (blocks, b·len, 2n) dB | dC per block
-        int shared = sh.floats(4, 2) + sh.chunkLen * sh.perBlock * n + 2 * sh.perBlock * 2 * n;
+        int shared = sh.floats(4, 2) + BLOCK / 32 * sh.chunkLen * 2 * n;
         kernels.launch3d("scan_chunk_backward" + sh.variant, sh.grid, batch, chunks.count, BLOCK, shared * 4, x, dt, A, bc, bcWidth, bCol,
                 D, z, zWidth, zCol, len, di, n, sh.lanes, sh.chunkLen, chunks.start.address(), carryIn.address(), hOffset, yOffset, dy,
                 dx, ddt, partials.address(), dz, dA, dD, dhOffset, dyOffset);
@@ -114,8 +125,8 @@ final class CudaScan {
         ChunkStates c = new ChunkStates(count, memory.scratch(4 * states * sh.n), memory.scratch(4 * states), memory.scratch(4 * states * sh.n));
         kernels.launch3d("scan_chunk_local" + sh.variant, sh.grid, batch, count, BLOCK, sh.floats(2, 1) * 4, x, dt, A, bc, bcWidth, bCol,
                 len, sh.di, sh.n, sh.lanes, sh.chunkLen, c.hloc.address(), c.dtsum.address());
-        kernels.launch("scan_chunk_carry", sh.grid, batch, BLOCK, A, sh.di, sh.n, sh.lanes, count, h0, c.hloc.address(), c.dtsum.address(),
-                c.start.address(), hEnd);
+        kernels.launch("scan_chunk_carry", sh.carryGrid(), batch, CARRY_BLOCK, A, sh.di, sh.n, count, h0, c.hloc.address(),
+                c.dtsum.address(), c.start.address(), hEnd);
         return c;
     }
 

@@ -1,5 +1,6 @@
 package dev.statetune.backend.cuda;
 
+import dev.statetune.StatetuneException;
 import dev.statetune.backend.SsdDims;
 
 import java.lang.foreign.MemorySegment;
@@ -15,6 +16,8 @@ final class CudaSsd {
     private static final int CHUNK_BLOCK = 512;
     /** The chunked scan's longest chunk, and the floats of shared memory a block's tiles may take (48 KB). */
     private static final int MAX_CHUNK = 32, SHARED_FLOATS = 12288;
+    /** The steps of a chunk in the backward (SSD_CHUNK in mamba2.cu: its block keeps a chunk's states in registers). */
+    private static final int BACKWARD_CHUNK = 16;
 
     private final Kernels kernels;
     private final DeviceMemory memory;
@@ -48,34 +51,34 @@ final class CudaSsd {
     }
 
     /**
-     * ssdScanBackward (dxBC and dDtRaw required, the rest may be 0), chunked: the state entering each
-     * chunk (as scan), each chunk's reverse carry from zero, the carry over the chunks, then every
-     * gradient chunk by chunk. Scratch beyond the chunk states: the carries, and the per-block partial
-     * sums of dB | dC and of ∂L/∂dtRaw that scan_sum_partials adds into dxBC and dDtRaw.
+     * ssdScanBackward (dxBC and dDtRaw required, the rest may be 0), chunked in BACKWARD_CHUNK steps:
+     * the state entering each chunk (as scan), each chunk's reverse carry from zero, the carry over
+     * the chunks, then every gradient of one head and chunk per block. Scratch beyond the chunk
+     * states: the carries, and each head's dB | dC that scan_sum_partials adds into dxBC.
      */
     void scanBackward(SsdDims dims, int lanes, int batch, int len, long xBC, long dtRaw, int dtWidth, int dtCol, long dtBias,
                       float dtMin, float dtMax, long A, long D, long h0, long hOffset, long dy, long dxBC, long dDtRaw, int dDtWidth,
                       long dDtBias, long dA, long dD, long dh0, long dhOffset, long dyOffset) {
         int nh = dims.nHeads(), p = dims.headDim(), n = dims.stateDim(), ng = dims.nGroups(), di = dims.innerDim();
-        int perBlock = BACKWARD_BLOCK / lanes, blocksPerHead = (p + perBlock - 1) / perBlock, parts = nh / ng * blocksPerHead;
-        int perStep = 3 + 2 * perBlock + 2 * n + perBlock * n, buffers = 2 * perBlock * (2 * n + 1);
-        int chunkLen = Math.max(1, Math.min(MAX_CHUNK, (SHARED_FLOATS - buffers) / perStep));
-        Chunked c = new Chunked(dims, lanes, batch, len, chunkLen, xBC, dtRaw, dtWidth, dtCol, dtBias, dtMin, dtMax, A);
+        Chunked c = new Chunked(dims, lanes, batch, len, BACKWARD_CHUNK, xBC, dtRaw, dtWidth, dtCol, dtBias, dtMin, dtMax, A);
         ChunkStates states = chunkStates(c, h0, 0L);
         long rows = (long) batch * len, bcWidth = 2L * ng * n, stateFloats = (long) batch * c.chunks * di * n;
         MemorySegment outloc = memory.scratch(4 * stateFloats), carryIn = memory.scratch(4 * stateFloats);
         kernels.launch3d("ssd_chunk_back_local" + c.variant, c.grid(CHUNK_BLOCK), batch, c.chunks, CHUNK_BLOCK,
-                4 * chunkLen * (2 + CHUNK_BLOCK / lanes + n), c.args(dy, outloc.address()));
+                4 * BACKWARD_CHUNK * (2 + CHUNK_BLOCK / lanes + n), c.args(dy, outloc.address()));
         kernels.launch("ssd_chunk_back_carry", carryGrid(di, n), batch, BLOCK, p, nh, n, c.chunks, outloc.address(),
                 states.decayProd.address(), carryIn.address(), dh0);
-        MemorySegment bcPartials = memory.scratch(4L * parts * rows * bcWidth), dtPartials = memory.scratch(4L * blocksPerHead * rows * nh);
-        kernels.launch3d("ssd_chunk_backward" + c.variant, c.grid(BACKWARD_BLOCK), batch, c.chunks, BACKWARD_BLOCK,
-                4 * (chunkLen * perStep + buffers), c.args(D, states.start.address(), carryIn.address(), hOffset, dy, dxBC,
-                        bcPartials.address(), dtPartials.address(), dDtBias, dA, dD, dhOffset, dyOffset));
-        sumPartials(bcPartials, parts, rows, (int) bcWidth, dxBC, dims.convDim(), di);
-        sumPartials(dtPartials, blocksPerHead, rows, nh, dDtRaw, dDtWidth, dtCol);
+        int shared = BACKWARD_CHUNK * (4 + 2 * p + 4 * n);
+        if (shared > SHARED_FLOATS)
+            throw new StatetuneException("the CUDA SSD backward takes headDim + 2·stateDim up to 382, not " + (p + 2 * n));
+        MemorySegment bcPartials = memory.scratch(4L * (nh / ng) * rows * bcWidth);
+        kernels.launch3d("ssd_chunk_backward" + c.variant, nh, batch, c.chunks, BACKWARD_BLOCK, 4 * shared,
+                xBC, dims.convDim(), dtRaw, dtWidth, dtCol, dtBias, dtMin, dtMax, A, p, ng, nh / ng, n, len, lanes, D,
+                states.start.address(), carryIn.address(), hOffset, dy, dxBC, dDtRaw, dDtWidth, bcPartials.address(), dDtBias, dA, dD,
+                dhOffset, dyOffset);
+        sumPartials(bcPartials, nh / ng, rows, (int) bcWidth, dxBC, dims.convDim(), di);
         states.release(memory);
-        for (MemorySegment m : new MemorySegment[] {outloc, carryIn, bcPartials, dtPartials}) memory.release(m);
+        for (MemorySegment m : new MemorySegment[] {outloc, carryIn, bcPartials}) memory.release(m);
     }
 
     /** The chunked kernels' common arguments and shape: `variant` their suffix (_sS, S states per lane), `chunks` of chunkLen steps. */

@@ -21,12 +21,12 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  */
 final class Driver {
     static final int ATTRIBUTE_CC_MAJOR = 75, ATTRIBUTE_CC_MINOR = 76;
-    private static final int MEM_ATTACH_GLOBAL = 1;
+    private static final int MEM_ATTACH_GLOBAL = 1, FUNC_MAX_DYNAMIC_SHARED = 8;
 
     private final MethodHandle cuInit, cuDriverGetVersion, cuDeviceGetCount, cuDeviceGet, cuDeviceGetAttribute, cuDeviceGetName,
             cuDevicePrimaryCtxRetain, cuCtxSetCurrent, cuStreamCreate, cuStreamSynchronize, cuMemAllocManaged, cuMemFree,
             cuMemcpyAsync, cuMemsetD8Async, cuModuleLoadData, cuModuleGetFunction, cuLaunchKernel, cuGetErrorName, cuMemGetInfo,
-            cuMemAdvise, cuMemPrefetchAsync;
+            cuMemAdvise, cuMemPrefetchAsync, cuFuncSetAttribute;
     /** CUmemLocation, passed by value: {type, id}. */
     private static final StructLayout LOCATION = MemoryLayout.structLayout(JAVA_INT.withName("type"), JAVA_INT.withName("id"));
     private static final int LOCATION_DEVICE = 1, ADVISE_PREFERRED_LOCATION = 3;
@@ -48,6 +48,7 @@ final class Driver {
         cuMemsetD8Async = lib.function("cuMemsetD8Async", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_BYTE, JAVA_LONG, ADDRESS));
         cuModuleLoadData = lib.function("cuModuleLoadData", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
         cuModuleGetFunction = lib.function("cuModuleGetFunction", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
+        cuFuncSetAttribute = lib.function("cuFuncSetAttribute", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT));
         cuLaunchKernel = lib.function("cuLaunchKernel", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT,
                 JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
         cuGetErrorName = lib.function("cuGetErrorName", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
@@ -201,6 +202,11 @@ final class Driver {
             check("cuModuleGetFunction(" + name + ")", NativeLibrary.call(cuModuleGetFunction, f, module, a.allocateFrom(name)));
             return f.get(ADDRESS, 0);
         }
+    }
+
+    /** Lets the function's blocks take up to `bytes` of dynamic shared memory (above the default 48 KB). */
+    void allowSharedMemory(MemorySegment function, int bytes) {
+        check("cuFuncSetAttribute(max dynamic shared memory)", NativeLibrary.call(cuFuncSetAttribute, function, FUNC_MAX_DYNAMIC_SHARED, bytes));
     }
 
     void launch(MemorySegment function, int gridX, int gridY, int gridZ, int blockX, int sharedBytes, MemorySegment stream, MemorySegment params) {

@@ -26,6 +26,9 @@ final class Kernels {
     private final Driver driver;
     private final MemorySegment module, stream;
     private final Map<String, MemorySegment> functions = new HashMap<>();
+    /** Shared memory a block gets without asking, and the most each function was allowed since. */
+    private static final int DEFAULT_SHARED = 48 << 10;
+    private final Map<String, Integer> sharedAllowed = new HashMap<>();
     /** Kernel arguments, reused by every launch (launches are serialised on this object). */
     private static final int MAX_ARGS = 40;
     private final MemorySegment values = Arena.global().allocate(8L * MAX_ARGS, 8), pointers = Arena.global().allocate(ADDRESS, MAX_ARGS);
@@ -69,6 +72,10 @@ final class Kernels {
     /** As {@link #launchShared}, on a three-dimensional grid. */
     synchronized void launch3d(String name, int gridX, int gridY, int gridZ, int block, int sharedBytes, Object... args) {
         MemorySegment f = functions.computeIfAbsent(name, n -> driver.function(module, n));
+        if (sharedBytes > sharedAllowed.getOrDefault(name, DEFAULT_SHARED)) {   // e.g. the Mamba-1 scan backward at state 64 and above
+            driver.allowSharedMemory(f, sharedBytes);
+            sharedAllowed.put(name, sharedBytes);
+        }
         if (args.length > MAX_ARGS) throw new IllegalArgumentException(name + ": more than " + MAX_ARGS + " kernel arguments");
         for (int i = 0; i < args.length; i++) {
             long at = 8L * i;   // each argument in its own 8-byte slot; the pointer array points at the slots
