@@ -18,6 +18,8 @@ final class CudaSsd {
     private static final int MAX_CHUNK = 32, SHARED_FLOATS = 12288;
     /** The steps of a chunk in the backward (SSD_CHUNK in mamba2.cu: its block keeps a chunk's states in registers). */
     private static final int BACKWARD_CHUNK = 16;
+    /** The most shared memory a block may ask for on sm_80 and sm_90 GPUs (227 KB). */
+    private static final int MAX_SHARED_FLOATS = 227 * 256;
 
     private final Kernels kernels;
     private final DeviceMemory memory;
@@ -68,9 +70,9 @@ final class CudaSsd {
                 4 * BACKWARD_CHUNK * (2 + CHUNK_BLOCK / lanes + n), c.args(dy, outloc.address()));
         kernels.launch("ssd_chunk_back_carry", carryGrid(di, n), batch, BLOCK, p, nh, n, c.chunks, outloc.address(),
                 states.decayProd.address(), carryIn.address(), dh0);
-        int shared = BACKWARD_CHUNK * (4 + 2 * p + 4 * n);
-        if (shared > SHARED_FLOATS)
-            throw new StatetuneException("the CUDA SSD backward takes headDim + 2·stateDim up to 382, not " + (p + 2 * n));
+        int shared = BACKWARD_CHUNK * (4 + 2 * p + 4 * n);   // above 48 KB, Kernels asks the driver for it
+        if (shared > MAX_SHARED_FLOATS)
+            throw new StatetuneException("the CUDA SSD backward takes headDim + 2·stateDim up to 1,814, not " + (p + 2 * n));
         MemorySegment bcPartials = memory.scratch(4L * (nh / ng) * rows * bcWidth);
         kernels.launch3d("ssd_chunk_backward" + c.variant, nh, batch, c.chunks, BACKWARD_BLOCK, 4 * shared,
                 xBC, dims.convDim(), dtRaw, dtWidth, dtCol, dtBias, dtMin, dtMax, A, p, ng, nh / ng, n, len, lanes, D,

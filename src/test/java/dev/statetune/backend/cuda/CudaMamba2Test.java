@@ -121,6 +121,7 @@ class CudaMamba2Test {
             8, 16, 2, 16, 8, 2, 100, true, true
             4, 5, 2, 6, 8, 3, 70, false, true
             6, 24, 3, 40, 16, 2, 97, true, false
+            2, 64, 1, 256, 64, 1, 40, true, true
             """;
 
     @ParameterizedTest(name = "heads {0} × {1}, groups {2}, n {3}, chunk {4}, batch {5}, len {6}, seams {7}, clamp {8}")
