@@ -22,6 +22,12 @@ public interface Backend extends AutoCloseable {
 
     /** A region of temporary tensors; closing it frees them (see {@link #openScope}). */
     interface Scope extends AutoCloseable {
+        /**
+         * Hands these tensors (or the blocks their views lie in) to the enclosing scope, so that they
+         * outlive this one; tensors this scope did not allocate are left as they are (null too).
+         */
+        default void keep(Tensor... tensors) {}
+
         @Override
         void close();
     }
@@ -29,7 +35,8 @@ public interface Backend extends AutoCloseable {
     /**
      * Until the returned scope closes, the tensors {@link #allocate} returns are freed when it closes
      * instead of when the garbage collector finds them (the CPU backend leaves them to the collector).
-     * For work whose tensors all die with it, such as one training step's activations.
+     * For work whose tensors all die with it, such as one training step's activations. Scopes nest
+     * and close innermost first.
      */
     default Scope openScope() {
         return () -> {};

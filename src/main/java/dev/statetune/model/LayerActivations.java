@@ -2,17 +2,19 @@ package dev.statetune.model;
 
 import dev.statetune.tensor.Tensor;
 
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
-/** What one block's forward keeps for its backward (T = batch·len rows; T′ with the prefix tokens). */
+/**
+ * What one block's forward keeps for its backward (T = batch·len rows; T′ with the prefix tokens).
+ * The mixer's input, the conv output and softplus(dt) are cheap to recompute and are not kept.
+ */
 record LayerActivations(int virtual,      // M prefix tokens before each sequence at the mixer (T′ = b·(M+len) rows below)
                         Tensor u,        // (T, d) the block's input (residual stream)
-                        Tensor normedIn, // (T′, d) the mixer's input: the prefix, then rmsnorm(u), per sequence
                         Tensor xz,       // (T′, 2di) in_proj output: x | z
-                        Tensor x,        // (T′, di) silu(conv(x))
                         Tensor dtBC,     // (T′, r+2n) x_proj output: dt | B | C
                         Tensor dtRaw,    // (T′, di) dt_proj output before softplus
-                        Tensor dt,       // (T′, di) softplus(dtRaw)
                         Tensor y,        // (T′, di) gated scan output
                         Tensor scanA,    // (di, n[+n′]) the A the scan ran with
                         Tensor scanBC,   // the matrix the scan read B and C from (dtBC, or B|B′|C|C′)
@@ -20,4 +22,11 @@ record LayerActivations(int virtual,      // M prefix tokens before each sequenc
                         Tensor h0,       // (b, di, n) the scan's initial state
                         Tensor conv0,    // (b, di, k−1) the conv's initial inputs
                         List<LowRankPass.Activation> lowRank) {
+
+    /** Every tensor held here, for a scope to keep. */
+    Tensor[] tensors() {
+        List<Tensor> all = new ArrayList<>(Arrays.asList(u, xz, dtBC, dtRaw, y, scanA, scanBC, h0, conv0));
+        all.addAll(LowRankPass.tensors(lowRank));
+        return all.toArray(Tensor[]::new);
+    }
 }

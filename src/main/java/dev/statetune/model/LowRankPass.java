@@ -3,6 +3,7 @@ package dev.statetune.model;
 import dev.statetune.backend.Backend;
 import dev.statetune.tensor.Tensor;
 
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -57,6 +58,17 @@ public final class LowRankPass {
             if (act.mask() != null) backend.multiplyInPlace(dxd, act.mask());
             backend.addScaledColumns(dx, 0, dxd, 1f);
         }
+    }
+
+    /** The tensors these activations hold (masks may be null), for a scope to keep. */
+    public static List<Tensor> tensors(List<Activation> saved) {
+        List<Tensor> all = new ArrayList<>();
+        for (Activation a : saved) {
+            all.add(a.xd());
+            all.add(a.mask());
+            all.add(a.h());
+        }
+        return all;
     }
 
     /** src[:, from:to] as a contiguous (T, to−from) tensor. */

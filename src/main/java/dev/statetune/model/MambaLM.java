@@ -305,11 +305,15 @@ public final class MambaLM implements LanguageModel {
             Tensor residual = VirtualRows.prepend(backend, softPrompt, embedded, batch, real);
             LayerActivations[] saved = new LayerActivations[layers.length];
             for (int i = 0; i < layers.length; i++) {
-                saved[i] = mixerForTraining(i, residual, batch, len, start.conv[i], start.ssm[i]);
-                Tensor out = backend.allocate(saved[i].y().size(0), cfg.modelDim());   // the prefix's rows are dropped below
-                backend.linear(saved[i].y(), 0, layers[i].outProj(), layers[i].outProjBias(), out);
-                lowRank.forward(seams[i].lowRank(), "out_proj", saved[i].y(), 0, out, saved[i].lowRank(), dropoutSeed * 1_000_003L + i);
-                residual = LmHead.sum(backend, saved[i].u(), VirtualRows.dropLeading(backend, out, batch, len, saved[i].virtual(), null));
+                try (Backend.Scope layer = backend.openScope()) {   // the block's temporaries die here
+                    saved[i] = mixerForTraining(i, residual, batch, len, start.conv[i], start.ssm[i]);
+                    Tensor out = backend.allocate(saved[i].y().size(0), cfg.modelDim());   // the prefix's rows are dropped below
+                    backend.linear(saved[i].y(), 0, layers[i].outProj(), layers[i].outProjBias(), out);
+                    lowRank.forward(seams[i].lowRank(), "out_proj", saved[i].y(), 0, out, saved[i].lowRank(), dropoutSeed * 1_000_003L + i);
+                    residual = LmHead.sum(backend, saved[i].u(), VirtualRows.dropLeading(backend, out, batch, len, saved[i].virtual(), null));
+                    layer.keep(residual);
+                    layer.keep(saved[i].tensors());
+                }
             }
             Tensor hidden = backend.allocate(tokens, cfg.modelDim());
             backend.rmsNorm(residual, normF, cfg.normEps(), hidden);
@@ -322,7 +326,10 @@ public final class MambaLM implements LanguageModel {
             if (!backward || count == 0) return result;
             Tensor dResidual = backend.allocate(tokens, cfg.modelDim());
             backend.rmsNormBackward(residual, normF, cfg.normEps(), dHidden, dResidual, grad("backbone.norm_f.weight"));
-            for (int i = layers.length - 1; i >= 0; i--) mixerBackward(i, saved[i], batch, len, dResidual);
+            for (int i = layers.length - 1; i >= 0; i--)
+                try (Backend.Scope layer = backend.openScope()) {   // the block's gradient temporaries die here
+                    mixerBackward(i, saved[i], batch, len, dResidual);
+                }
             Tensor dEmbedded = VirtualRows.dropLeading(backend, dResidual, batch, real, virtual, dSoftPrompt);
             if (dEmbedding != null) backend.embeddingBackward(flat, dEmbedded, dEmbedding);
             backend.synchronize();   // the gradients are complete (and back in host memory) when loss returns
@@ -330,39 +337,61 @@ public final class MambaLM implements LanguageModel {
         }
     }
 
-    /** The mixer of `mixer`, keeping what the backward needs. */
+    /**
+     * The mixer of `mixer`, keeping what the backward needs and cannot recompute cheaply (the
+     * backward recomputes the norm, the conv and the softplus).
+     */
     private LayerActivations mixerForTraining(int layer, Tensor u, int batch, int len, Tensor conv0, Tensor h0) {
         MambaLayer w = layers[layer];
         Seams seam = seams[layer];
-        Tensor normed = backend.allocate(u.shape());
-        backend.rmsNorm(u, w.norm(), cfg.normEps(), normed);
         int virtual = seam.virtualTokens();
-        Tensor normedIn = VirtualRows.prepend(backend, seam.prefix(), normed, batch, len);
+        Tensor normedIn = normedInput(layer, u, batch, len);
         len += virtual;
         int tokens = batch * len, di = cfg.innerDim(), r = cfg.dtRank();
         Tensor xz = backend.allocate(tokens, 2L * di);
-        Tensor x = backend.allocate(tokens, di), dtBC = backend.allocate(tokens, r + 2L * cfg.stateDim());
-        Tensor dtRaw = backend.allocate(tokens, di), dt = backend.allocate(tokens, di), y = backend.allocate(tokens, di);
-        Tensor convState = backend.allocate(conv0.shape()), state = backend.allocate(h0.shape());
-        backend.copy(conv0, convState);
+        Tensor dtBC = backend.allocate(tokens, r + 2L * cfg.stateDim());
+        Tensor dtRaw = backend.allocate(tokens, di), y = backend.allocate(tokens, di);
+        Tensor state = backend.allocate(h0.shape());
         backend.copy(h0, state);
         List<LowRankPass.Activation> lr = new ArrayList<>();
         long seed = dropoutSeed * 1_000_003L + layer;
         backend.linear(normedIn, 0, w.inProj(), w.inProjBias(), xz);
         lowRank.forward(seam.lowRank(), "in_proj", normedIn, 0, xz, lr, seed);
-        backend.causalConv1dSilu(xz, batch, len, w.convWeight(), w.convBias(), convState, x);
+        Tensor x = convOutput(w, xz, conv0, batch, len);
         backend.linear(x, 0, w.xProj(), null, dtBC);
         lowRank.forward(seam.lowRank(), "x_proj", x, 0, dtBC, lr, seed);
         backend.linear(dtBC, 0, w.dtProj(), w.dtProjBias(), dtRaw);
         lowRank.forward(seam.lowRank(), "dt_proj", dtBC, 0, dtRaw, lr, seed);
-        backend.copy(dtRaw, dt);
-        backend.softplusInPlace(dt);
+        Tensor dt = softplus(dtRaw);
         ExtraState extra = seam.extra();
         Tensor scanA = extra == null ? w.A() : wide.A(w.A(), extra);
         Tensor scanBC = extra == null ? dtBC : wide.bc(dtBC, r, cfg.stateDim(), x, extra);
         int scanBCol = extra == null ? r : 0;
         backend.selectiveScan(x, dt, scanA, scanBC, scanBCol, w.D(), xz, di, batch, len, state, seam.hOffset(), seam.yOffset(), y);
-        return new LayerActivations(virtual, u, normedIn, xz, x, dtBC, dtRaw, dt, y, scanA, scanBC, scanBCol, h0, conv0, lr);
+        return new LayerActivations(virtual, u, xz, dtBC, dtRaw, y, scanA, scanBC, scanBCol, h0, conv0, lr);
+    }
+
+    /** The mixer's input (b·(M+len), d): the layer's prefix, then rmsnorm(u), per sequence, for u (b·len, d). */
+    private Tensor normedInput(int layer, Tensor u, int batch, int len) {
+        Tensor normed = backend.allocate(u.shape());
+        backend.rmsNorm(u, layers[layer].norm(), cfg.normEps(), normed);
+        return VirtualRows.prepend(backend, seams[layer].prefix(), normed, batch, len);
+    }
+
+    /** x (T, di) = silu(conv(xz[:, 0:di])) from the conv inputs conv0 (b, di, k−1) before the first position. */
+    private Tensor convOutput(MambaLayer w, Tensor xz, Tensor conv0, int batch, int len) {
+        Tensor x = backend.allocate(xz.size(0), cfg.innerDim()), convState = backend.allocate(conv0.shape());
+        backend.copy(conv0, convState);
+        backend.causalConv1dSilu(xz, batch, len, w.convWeight(), w.convBias(), convState, x);
+        return x;
+    }
+
+    /** softplus(dtRaw) as a new tensor. */
+    private Tensor softplus(Tensor dtRaw) {
+        Tensor dt = backend.allocate(dtRaw.shape());
+        backend.copy(dtRaw, dt);
+        backend.softplusInPlace(dt);
+        return dt;
     }
 
     /** dResidual (T, d) holds ∂loss/∂(block output); on return, ∂loss/∂(block input). The forward in reverse. */
@@ -371,9 +400,11 @@ public final class MambaLM implements LanguageModel {
         Seams seam = seams[layer];
         String m = "backbone.layers." + layer + ".mixer.";
         int realLen = len;
+        Tensor normedIn = normedInput(layer, a.u(), batch, len);
         Tensor dOut = VirtualRows.prepend(backend, a.virtual() == 0 ? null : backend.allocate(a.virtual(), cfg.modelDim()), dResidual, batch, len);
         len += a.virtual();
         int tokens = batch * len, di = cfg.innerDim(), r = cfg.dtRank();
+        Tensor x = convOutput(w, a.xz(), a.conv0(), batch, len), dt = softplus(a.dtRaw());
         Tensor dy = backend.allocate(tokens, di);
         backend.linearBackward(a.y(), 0, w.outProj(), dOut, dy, 0, grad(m + "out_proj.weight"), grad(m + "out_proj.bias"));
         lowRank.backward(a.lowRank(), "out_proj", dOut, dy);
@@ -384,11 +415,11 @@ public final class MambaLM implements LanguageModel {
         Tensor dALog = grad(m + "A_log");
         Tensor dA = dALog == null && extra == null ? null : backend.allocate(a.scanA().shape());
         Tensor dbc = extra == null ? ddtBC : backend.allocate(a.scanBC().shape());
-        backend.selectiveScanBackward(a.x(), a.dt(), a.scanA(), a.scanBC(), a.scanBCol(), w.D(), a.xz(), di, batch, len, a.h0(),
+        backend.selectiveScanBackward(x, dt, a.scanA(), a.scanBC(), a.scanBCol(), w.D(), a.xz(), di, batch, len, a.h0(),
                 seam.hOffset(), seam.yOffset(), dy,
                 new ScanGrads(dx, ddt, dbc, dxz, dA, grad(m + "D"), dh0, seam.dhOffset(), seam.dyOffset()));
         sumOverBatch(dh0, seam.dh0());
-        if (extra != null) dA = wide.backward(dbc, dA, a.scanA(), r, cfg.stateDim(), a.x(), extra, ddtBC, dx);
+        if (extra != null) dA = wide.backward(dbc, dA, a.scanA(), r, cfg.stateDim(), x, extra, ddtBC, dx);
         if (dALog != null) {   // A = −exp(A_log), so ∂A/∂A_log = A
             backend.multiplyInPlace(dA, w.A());
             backend.addInPlace(dALog, dA);
@@ -397,14 +428,14 @@ public final class MambaLM implements LanguageModel {
         backend.softplusBackward(a.dtRaw(), ddt, ddtRaw);
         backend.linearBackward(a.dtBC(), 0, w.dtProj(), ddtRaw, ddtBC, 0, grad(m + "dt_proj.weight"), grad(m + "dt_proj.bias"));
         lowRank.backward(a.lowRank(), "dt_proj", ddtRaw, ddtBC);
-        backend.linearBackward(a.x(), 0, w.xProj(), ddtBC, dx, 0, grad(m + "x_proj.weight"), null);
+        backend.linearBackward(x, 0, w.xProj(), ddtBC, dx, 0, grad(m + "x_proj.weight"), null);
         lowRank.backward(a.lowRank(), "x_proj", ddtBC, dx);
         Tensor dconv0 = seam.dconv0() == null ? null : backend.allocate(a.conv0().shape());
         backend.causalConv1dSiluBackward(a.xz(), batch, len, w.convWeight(), w.convBias(), a.conv0(), dx, dxz,
                 grad(m + "conv1d.weight"), grad(m + "conv1d.bias"), dconv0);
         sumOverBatch(dconv0, seam.dconv0());
         Tensor dNormedIn = backend.allocate(tokens, cfg.modelDim());
-        backend.linearBackward(a.normedIn(), 0, w.inProj(), dxz, dNormedIn, 0, grad(m + "in_proj.weight"), grad(m + "in_proj.bias"));
+        backend.linearBackward(normedIn, 0, w.inProj(), dxz, dNormedIn, 0, grad(m + "in_proj.weight"), grad(m + "in_proj.bias"));
         lowRank.backward(a.lowRank(), "in_proj", dxz, dNormedIn);
         Tensor dNormed = VirtualRows.dropLeading(backend, dNormedIn, batch, realLen, a.virtual(), seam.dPrefix());
         backend.rmsNormBackward(a.u(), w.norm(), cfg.normEps(), dNormed, dResidual, grad("backbone.layers." + layer + ".norm.weight"));

@@ -12,7 +12,11 @@ import dev.statetune.tensor.Tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -106,17 +110,41 @@ public final class CudaBackend implements Backend {
         return memory.reservedBytes();
     }
 
-    /** The blocks allocated in each open scope, innermost last. */
-    private final java.util.ArrayDeque<java.util.List<MemorySegment>> scopes = new java.util.ArrayDeque<>();
+    /** The blocks allocated in each open scope, innermost first. */
+    private final ArrayDeque<List<MemorySegment>> scopes = new ArrayDeque<>();
 
     @Override
     public Scope openScope() {
-        java.util.List<MemorySegment> blocks = new java.util.ArrayList<>();
+        List<MemorySegment> blocks = new ArrayList<>();
         scopes.push(blocks);
-        return () -> {
-            if (scopes.peek() != blocks) throw new IllegalStateException("scopes closed out of order");
-            scopes.pop();
-            blocks.forEach(memory::release);   // the stream runs later users of a block after the work queued on it
+        return new Scope() {
+            @Override
+            public void keep(Tensor... tensors) {
+                if (scopes.peek() != blocks) throw new IllegalStateException("keep on a scope that is not the innermost");
+                Iterator<List<MemorySegment>> outward = scopes.iterator();
+                outward.next();
+                if (!outward.hasNext()) throw new IllegalStateException("keep needs an enclosing scope");
+                List<MemorySegment> parent = outward.next();
+                for (Tensor t : tensors) {
+                    if (t == null) continue;
+                    long at = t.data().address();
+                    for (Iterator<MemorySegment> it = blocks.iterator(); it.hasNext(); ) {
+                        MemorySegment b = it.next();
+                        if (at >= b.address() && at < b.address() + Math.max(1, b.byteSize())) {
+                            it.remove();
+                            parent.add(b);
+                            break;
+                        }
+                    }
+                }
+            }
+
+            @Override
+            public void close() {
+                if (scopes.peek() != blocks) throw new IllegalStateException("scopes closed out of order");
+                scopes.pop();
+                blocks.forEach(memory::release);   // the stream runs later users of a block after the work queued on it
+            }
         };
     }
 

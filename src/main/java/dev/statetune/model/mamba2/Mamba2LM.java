@@ -226,7 +226,7 @@ public final class Mamba2LM implements LanguageModel {
         lowRank.forward(seam.lowRank(), "out_proj", act.gated, 0, act.out, saved, seed);
     }
 
-    /** One layer's mixer buffers: scratch reused by every layer in inference, kept per layer for the backward in training. */
+    /** One layer's mixer buffers: scratch reused by every layer in inference, one layer's temporaries in training. */
     private final class Activations {
         final Tensor normed;     // (T, d) the mixer's input
         final Tensor zxbcdt;     // (T, di + convDim + nHeads) in_proj output: z | xBC | dt
@@ -247,11 +247,22 @@ public final class Mamba2LM implements LanguageModel {
         }
     }
 
-    /** What one block's forward keeps for its backward. */
+    /**
+     * What one block's forward keeps for its backward; the backward recomputes the rest of the
+     * mixer's activations (the norms, the conv) from these.
+     */
     private record Saved(Tensor u,                              // (T, d) the block's input
-                         Activations act,
+                         Tensor zxbcdt,                         // (T′, di + convDim + nHeads) in_proj output, T′ with the prefix
+                         Tensor y,                              // (T′, di) the scan's output
                          Tensor h0,                             // (b, nHeads, headDim, n) the scan's initial state
-                         List<LowRankPass.Activation> lowRank) {}
+                         List<LowRankPass.Activation> lowRank) {
+
+        Tensor[] tensors() {
+            List<Tensor> all = new ArrayList<>(List.of(u, zxbcdt, y, h0));
+            all.addAll(LowRankPass.tensors(lowRank));
+            return all.toArray(Tensor[]::new);
+        }
+    }
 
     @Override
     public LossResult loss(int[][] ids, int[][] labels, boolean backward) {
@@ -268,17 +279,19 @@ public final class Mamba2LM implements LanguageModel {
             Tensor residual = VirtualRows.prepend(backend, softPrompt, embedded, batch, real);   // (T, d)
             Saved[] saved = new Saved[layers.length];
             for (int i = 0; i < layers.length; i++) {
-                Mamba2Seams seam = seams[i];
-                int withPrefix = seam.virtualTokens() + len;                   // the mixer reads the layer's prefix first
-                Activations act = new Activations(batch * withPrefix);
-                Tensor state = backend.allocate(start.ssm(i).shape());       // (b, nHeads, headDim, n), advanced by the scan
-                backend.copy(start.ssm(i), state);
-                saved[i] = new Saved(residual, act, start.ssm(i), new ArrayList<>());
-                Tensor normed = backend.allocate(tokens, cfg.modelDim());    // (T, d)
-                backend.rmsNorm(residual, layers[i].norm(), cfg.normEps(), normed);
-                backend.copy(VirtualRows.prepend(backend, seam.prefix(), normed, batch, len), act.normed);
-                mixerOnNormed(i, act, batch, withPrefix, start.conv(i), state, saved[i].lowRank());
-                residual = LmHead.sum(backend, residual, VirtualRows.dropLeading(backend, act.out, batch, len, seam.virtualTokens(), null));
+                try (Backend.Scope layer = backend.openScope()) {                // the block's temporaries die here
+                    Mamba2Seams seam = seams[i];
+                    int withPrefix = seam.virtualTokens() + len;                   // the mixer reads the layer's prefix first
+                    Activations act = new Activations(batch * withPrefix);
+                    Tensor state = backend.allocate(start.ssm(i).shape());       // (b, nHeads, headDim, n), advanced by the scan
+                    backend.copy(start.ssm(i), state);
+                    saved[i] = new Saved(residual, act.zxbcdt, act.y, start.ssm(i), new ArrayList<>());
+                    backend.copy(normedInput(i, residual, batch, len), act.normed);
+                    mixerOnNormed(i, act, batch, withPrefix, start.conv(i), state, saved[i].lowRank());
+                    residual = LmHead.sum(backend, residual, VirtualRows.dropLeading(backend, act.out, batch, len, seam.virtualTokens(), null));
+                    layer.keep(residual);
+                    layer.keep(saved[i].tensors());
+                }
             }
             Tensor hidden = backend.allocate(tokens, cfg.modelDim());        // (T, d)
             backend.rmsNorm(residual, normF, cfg.normEps(), hidden);
@@ -291,7 +304,10 @@ public final class Mamba2LM implements LanguageModel {
             if (!backward || count == 0) return result;
             Tensor dResidual = backend.allocate(tokens, cfg.modelDim());     // (T, d)
             backend.rmsNormBackward(residual, normF, cfg.normEps(), dHidden, dResidual, weights.grad("backbone.norm_f.weight"));
-            for (int i = layers.length - 1; i >= 0; i--) mixerBackward(i, saved[i], batch, len, dResidual);
+            for (int i = layers.length - 1; i >= 0; i--)
+                try (Backend.Scope layer = backend.openScope()) {                // the block's gradient temporaries die here
+                    mixerBackward(i, saved[i], batch, len, dResidual);
+                }
             Tensor dEmbedded = VirtualRows.dropLeading(backend, dResidual, batch, real, virtual, dSoftPrompt);
             if (dEmbedding != null) backend.embeddingBackward(flat, dEmbedded, dEmbedding);
             backend.synchronize();   // the gradients are complete (and back in host memory) when loss returns
@@ -303,21 +319,26 @@ public final class Mamba2LM implements LanguageModel {
     private void mixerBackward(int layer, Saved a, int batch, int realLen, Tensor dResidual) {
         Mamba2Layer w = layers[layer];
         Mamba2Seams seam = seams[layer];
-        Activations act = a.act();
         String m = "backbone.layers." + layer + ".mixer.";
         int virtual = seam.virtualTokens(), len = virtual + realLen;     // the prefix's outputs were dropped: no gradient
         int tokens = batch * len, di = cfg.innerDim(), conv = cfg.convDim();
+        Tensor normed = normedInput(layer, a.u(), batch, realLen);      // (T′, d) the forward's, recomputed
+        Tensor xBCraw = backend.allocate(tokens, conv), xBC = backend.allocate(tokens, conv);   // (T′, convDim)
+        backend.copyColumns(a.zxbcdt(), di, xBCraw);
+        backend.causalConv1dSilu(xBCraw, batch, len, w.convWeight(), w.convBias(), backend.allocate(batch, conv, cfg.convWidth() - 1), xBC);
+        Tensor gated = backend.allocate(tokens, di);                     // (T′, di)
+        backend.gatedRmsNorm(a.y(), a.zxbcdt(), 0, w.gatedNorm(), cfg.gatedNormGroup(), cfg.gatedNormEps(), gated);
         Tensor dOut = VirtualRows.prepend(backend, virtual == 0 ? null : backend.allocate(virtual, cfg.modelDim()), dResidual, batch, realLen);
         Tensor dGated = backend.allocate(tokens, di);                    // (T, di)
-        backend.linearBackward(act.gated, 0, w.outProj(), dOut, dGated, 0, weights.grad(m + "out_proj.weight"), weights.grad(m + "out_proj.bias"));
+        backend.linearBackward(gated, 0, w.outProj(), dOut, dGated, 0, weights.grad(m + "out_proj.weight"), weights.grad(m + "out_proj.bias"));
         lowRank.backward(a.lowRank(), "out_proj", dOut, dGated);
         Tensor dy = backend.allocate(tokens, di), dZxbcdt = backend.allocate(tokens, cfg.inProjDim());   // (T, di), (T, di + convDim + nHeads)
-        backend.gatedRmsNormBackward(act.y, act.zxbcdt, 0, w.gatedNorm(), cfg.gatedNormGroup(), cfg.gatedNormEps(), dGated, dy, dZxbcdt,
+        backend.gatedRmsNormBackward(a.y(), a.zxbcdt(), 0, w.gatedNorm(), cfg.gatedNormGroup(), cfg.gatedNormEps(), dGated, dy, dZxbcdt,
                 weights.grad(m + "norm.weight"));
         Tensor dXBC = backend.allocate(tokens, conv);                    // (T, convDim)
         Tensor dh0 = seam.dh0() == null ? null : backend.allocate(a.h0().shape());
         Tensor dALog = weights.grad(m + "A_log"), dA = dALog == null ? null : backend.allocate(w.A().shape());
-        backend.ssdScanBackward(act.xBC, act.zxbcdt, di + conv, w.dtBias(), cfg.dtMin(), cfg.dtMax(), w.A(), w.D(), cfg.ssd(), batch, len,
+        backend.ssdScanBackward(xBC, a.zxbcdt(), di + conv, w.dtBias(), cfg.dtMin(), cfg.dtMax(), w.A(), w.D(), cfg.ssd(), batch, len,
                 a.h0(), seam.hOffset(), seam.yOffset(), dy,
                 new SsdGrads(dXBC, dZxbcdt, weights.grad(m + "dt_bias"), dA, weights.grad(m + "D"), dh0, seam.dhOffset(), seam.dyOffset()));
         if (dh0 != null)
@@ -327,14 +348,21 @@ public final class Mamba2LM implements LanguageModel {
             backend.addInPlace(dALog, dA);
         }
         Tensor dXBCraw = backend.allocate(tokens, conv);                 // (T, convDim)
-        backend.causalConv1dSiluBackward(act.xBCraw, batch, len, w.convWeight(), w.convBias(), null, dXBC, dXBCraw,
+        backend.causalConv1dSiluBackward(xBCraw, batch, len, w.convWeight(), w.convBias(), null, dXBC, dXBCraw,
                 weights.grad(m + "conv1d.weight"), weights.grad(m + "conv1d.bias"), null);
         backend.addScaledColumns(dZxbcdt, di, dXBCraw, 1f);
         Tensor dNormed = backend.allocate(tokens, cfg.modelDim());       // (T, d)
-        backend.linearBackward(act.normed, 0, w.inProj(), dZxbcdt, dNormed, 0, weights.grad(m + "in_proj.weight"), weights.grad(m + "in_proj.bias"));
+        backend.linearBackward(normed, 0, w.inProj(), dZxbcdt, dNormed, 0, weights.grad(m + "in_proj.weight"), weights.grad(m + "in_proj.bias"));
         lowRank.backward(a.lowRank(), "in_proj", dZxbcdt, dNormed);
         Tensor dNormedReal = VirtualRows.dropLeading(backend, dNormed, batch, realLen, virtual, seam.dPrefix());   // (b·len, d)
         backend.rmsNormBackward(a.u(), w.norm(), cfg.normEps(), dNormedReal, dResidual, weights.grad("backbone.layers." + layer + ".norm.weight"));
+    }
+
+    /** The mixer's input (b·(M+len), d): the layer's prefix, then rmsnorm(u), per sequence, for u (b·len, d). */
+    private Tensor normedInput(int layer, Tensor u, int batch, int len) {
+        Tensor normed = backend.allocate(u.shape());
+        backend.rmsNorm(u, layers[layer].norm(), cfg.normEps(), normed);
+        return VirtualRows.prepend(backend, seams[layer].prefix(), normed, batch, len);
     }
 
     @Override

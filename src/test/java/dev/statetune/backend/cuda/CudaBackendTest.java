@@ -65,6 +65,26 @@ class CudaBackendTest {
     }
 
     @Test
+    void aKeptTensorOutlivesItsScopeAndTheRestIsReused() {
+        try (Backend.Scope outer = cuda.openScope()) {
+            long kept, freed;
+            try (Backend.Scope inner = cuda.openScope()) {
+                Tensor k = cuda.allocate(100, 10);
+                Tensor f = cuda.allocate(100, 10);
+                kept = k.data().address();
+                freed = f.data().address();
+                inner.keep(k.rows(10, 20), null, Tensor.of(new float[] {1}, 1));   // a view keeps its block; foreign tensors are ignored
+            }
+            java.util.Set<Long> next = new java.util.HashSet<>();
+            try (Backend.Scope again = cuda.openScope()) {
+                for (int i = 0; i < 2; i++) next.add(cuda.allocate(100, 10).data().address());
+            }
+            assertFalse(next.contains(kept), "the kept block was handed out again");
+            assertTrue(next.contains(freed), "the freed block was not reused");
+        }
+    }
+
+    @Test
     void elementwiseAndNormOpsMatchTheCpu() {
         Tensor x = random(37, 96), w = random(96), cpuOut = cpu.allocate(37, 96), gpuOut = cuda.allocate(37, 96);
         cpu.rmsNorm(x, w, 1e-5f, cpuOut);
