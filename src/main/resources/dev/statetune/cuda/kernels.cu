@@ -187,24 +187,35 @@ __global__ void conv_state_update(const float* in, int inWidth, int len, float* 
     __global__ void __launch_bounds__(threads, blocks) name##_s2 params { name##_impl<2> args; } \
     __global__ void __launch_bounds__(threads, blocks) name##_s4 params { name##_impl<4> args; } \
     __global__ void __launch_bounds__(threads, blocks) name##_s8 params { name##_impl<8> args; }
+// The Mamba-1 scan kernels are templates on S and L: L lanes (a power of two ≤ 32) share one
+// channel's states, each holding S of them (states lane, lane+L, …) in registers, and a block of
+// SCAN_BLOCK threads holds SCAN_BLOCK / L channels, so that tile strides and shuffle widths are
+// compile-time constants. name_sSlL are the pairs CudaScan.Shape picks (L·S ≥ n, n ≤ 256).
+#define SCAN_BLOCK 128
+#define SCAN_SL(name, S, L, minBlocks, params, args) \
+    __global__ void __launch_bounds__(SCAN_BLOCK, minBlocks) name##_s##S##l##L params { name##_impl<S, L> args; }
+#define SCAN_SL_VARIANTS(name, minBlocks, params, args) \
+    SCAN_SL(name, 1, 2, minBlocks, params, args) SCAN_SL(name, 2, 2, minBlocks, params, args) \
+    SCAN_SL(name, 4, 2, minBlocks, params, args) SCAN_SL(name, 4, 4, minBlocks, params, args) \
+    SCAN_SL(name, 4, 8, minBlocks, params, args) SCAN_SL(name, 4, 16, minBlocks, params, args) \
+    SCAN_SL(name, 4, 32, minBlocks, params, args) SCAN_SL(name, 8, 32, minBlocks, params, args)
 // selectiveScan (PAPER_NOTES' Mamba-1 recurrence with the State-offset seams):
-//   h_t = exp(dt_t·A) ⊙ h_{t−1} + dt_t·B_t·x_t;  y_t = (C_t·(h_t + h′) + D ⊙ x_t + y′) ⊙ silu(z_t).
-// `lanes` threads (a power of two ≤ 32) share one channel's n states, each holding states lane,
-// lane+lanes, …; C·h is summed across them with warp shuffles. block 128 = 128/lanes channels;
-// grid (ceil(di / (128/lanes)), b). state (b, di, n) is read as h_0 and written back as h_len.
-}  // extern "C": the scan kernels are templates on S, the states each lane holds
-template <int S> __device__ void selective_scan_impl(const float* x, const float* dt, const float* A, const float* bc, int bcWidth, int bCol,
-                               const float* D, const float* z, int zWidth, int zCol, int len, int di, int n, int lanes,
+//   h_t = exp(dt_t·A) ⊙ h_{t−1} + dt_t·x_t·B_t;  y_t = (C_t·(h_t + h′) + D ⊙ x_t + y′) ⊙ silu(z_t).
+// C·h is summed across a channel's lanes with warp shuffles. grid (ceil(di / (SCAN_BLOCK/L)), b).
+// state (b, di, n) is read as h_0 and written back as h_len.
+}  // extern "C": the scan kernels are templates
+template <int S, int L> __device__ void selective_scan_impl(const float* x, const float* dt, const float* A, const float* bc, int bcWidth,
+                               int bCol, const float* D, const float* z, int zWidth, int zCol, int len, int di, int n,
                                float* state, const float* hOffset, const float* yOffset, float* y) {
-    int lane = threadIdx.x % lanes, perBlock = blockDim.x / lanes;
-    int c = blockIdx.x * perBlock + threadIdx.x / lanes, s = blockIdx.y;
+    int lane = threadIdx.x % L;
+    int c = blockIdx.x * (SCAN_BLOCK / L) + threadIdx.x / L, s = blockIdx.y;
     bool valid = c < di;
     int cc = valid ? c : 0;
     float h[S], a[S], off[S];
     float* st = state + ((long long) s * di + cc) * n;
     #pragma unroll
     for (int j = 0; j < S; j++) {
-        int i = lane + j * lanes;
+        int i = lane + j * L;
         bool on = i < n;
         h[j] = on ? st[i] : 0.f;
         a[j] = on ? A[cc * n + i] : 0.f;
@@ -213,30 +224,31 @@ template <int S> __device__ void selective_scan_impl(const float* x, const float
     float d = D[cc], yo = yOffset ? yOffset[cc] : 0.f;
     for (int t = 0; t < len; t++) {
         long long row = (long long) s * len + t;
-        float dtv = dt[row * di + cc], xv = x[row * di + cc];
+        float dtv = dt[row * di + cc], xv = x[row * di + cc], u = dtv * xv;
         const float* B = bc + row * bcWidth + bCol;
         const float* C = B + n;
         float part = 0.f;
         #pragma unroll
         for (int j = 0; j < S; j++) {
-            int i = lane + j * lanes;
+            int i = lane + j * L;
             if (i < n) {
-                h[j] = expf(dtv * a[j]) * h[j] + dtv * B[i] * xv;
+                h[j] = expf(dtv * a[j]) * h[j] + u * B[i];
                 part += C[i] * (h[j] + off[j]);
             }
         }
-        for (int m = lanes / 2; m > 0; m >>= 1) part += __shfl_xor_sync(0xffffffff, part, m, lanes);
+        #pragma unroll
+        for (int m = L / 2; m > 0; m >>= 1) part += __shfl_xor_sync(0xffffffff, part, m, L);
         if (valid && lane == 0) y[row * di + cc] = (part + d * xv + yo) * silu(z[row * zWidth + zCol + cc]);
     }
     if (valid)
         #pragma unroll
         for (int j = 0; j < S; j++) {
-            int i = lane + j * lanes;
+            int i = lane + j * L;
             if (i < n) st[i] = h[j];
         }
 }
 extern "C" {
-SCAN_VARIANTS(selective_scan, (const float* x, const float* dt, const float* A, const float* bc, int bcWidth, int bCol, const float* D, const float* z, int zWidth, int zCol, int len, int di, int n, int lanes, float* state, const float* hOffset, const float* yOffset, float* y), (x, dt, A, bc, bcWidth, bCol, D, z, zWidth, zCol, len, di, n, lanes, state, hOffset, yOffset, y))
+SCAN_SL_VARIANTS(selective_scan, 1, (const float* x, const float* dt, const float* A, const float* bc, int bcWidth, int bCol, const float* D, const float* z, int zWidth, int zCol, int len, int di, int n, float* state, const float* hOffset, const float* yOffset, float* y), (x, dt, A, bc, bcWidth, bCol, D, z, zWidth, zCol, len, di, n, state, hOffset, yOffset, y))
 
 
 
@@ -376,17 +388,19 @@ __global__ void scan_sum_partials(const float* partials, int blocks, long long r
 }
 
 
-// ---- the chunked selective scan: time split into chunks of chunkLen steps, so that the sequential
-// part of a long sequence is chunkLen steps (then a carry over the chunks) instead of len. A block
+// ---- the chunked selective scan: time split into chunks of SCAN_CHUNK steps, so that the sequential
+// part of a long sequence is SCAN_CHUNK steps (then a carry over the chunks) instead of len. A block
 // first stages its chunk's inputs in shared memory with coalesced loads, so the sequential loop
 // reads shared memory, not global memory, at each step. Threads: as selective_scan, plus
 // blockIdx.z = the chunk. Per-chunk buffers are laid out ((b·chunks + k)·di + c)·n + i for states
-// and (b·chunks + k)·di + c for per-channel values.
+// and (b·chunks + k)·di + c for per-channel values. Per-channel tiles are (SCAN_CHUNK, PB); state
+// tiles (B, C) have NP = S·L columns, zero past n, so that a lane's padded states stay 0.
 
 #define SCAN_THREAD \
-    int lane = threadIdx.x % lanes, perBlock = blockDim.x / lanes, local = threadIdx.x / lanes; \
-    int c = blockIdx.x * perBlock + local, s = blockIdx.y, k = blockIdx.z, chunks = gridDim.z; \
-    int t0 = k * chunkLen, steps = min(len, t0 + chunkLen) - t0; \
+    constexpr int PB = SCAN_BLOCK / L, NP = S * L; \
+    int lane = threadIdx.x % L, local = threadIdx.x / L; \
+    int c = blockIdx.x * PB + local, s = blockIdx.y, k = blockIdx.z, chunks = gridDim.z; \
+    int t0 = k * SCAN_CHUNK, steps = min(len, t0 + SCAN_CHUNK) - t0; \
     bool valid = c < di; \
     int cc = valid ? c : 0; \
     long long row0 = (long long) s * len + t0;
@@ -399,37 +413,53 @@ __device__ void stage(float* tile, const float* src, int width, int col0, int co
     }
 }
 
+// tile[r·stride + q] = src[row0 + r, col0 + q] for q < n, 0 for n ≤ q < np (r < steps): a state tile padded to np columns.
+__device__ void stage_states(float* tile, int stride, const float* src, int width, int col0, int n, int np, long long row0, int steps) {
+    for (int idx = threadIdx.x; idx < steps * np; idx += blockDim.x) {
+        int r = idx / np, q = idx % np;
+        tile[r * stride + q] = q < n ? src[(row0 + r) * width + col0 + q] : 0.f;
+    }
+}
+
 // Pass 1: each chunk's recurrence from a zero state: its end state hloc and Σ dt (the chunk's decay is exp(A·Σdt)).
-// Shared: dt, x (chunkLen, perBlock); B (chunkLen, n).
-}  // extern "C": the scan kernels are templates on S, the states each lane holds
-template <int S> __device__ void scan_chunk_local_impl(const float* x, const float* dt, const float* A, const float* bc, int bcWidth, int bCol,
-                                 int len, int di, int n, int lanes, int chunkLen, float* hloc, float* dtsum) {
+// Shared: dt, x (SCAN_CHUNK, PB); B (SCAN_CHUNK, NP).
+}  // extern "C": the scan kernels are templates
+// A lane's A values (0 past n: the padded states never move).
+template <int S, int L> __device__ __forceinline__ void lane_A(float (&a)[S], const float* A, int cc, int n, int lane) {
+    #pragma unroll
+    for (int j = 0; j < S; j++) { int i = lane + j * L; a[j] = i < n ? A[cc * n + i] : 0.f; }
+}
+
+template <int S, int L> __device__ void scan_chunk_local_impl(const float* x, const float* dt, const float* A, const float* bc, int bcWidth,
+                                 int bCol, int len, int di, int n, float* hloc, float* dtsum) {
     extern __shared__ float tile[];
     SCAN_THREAD
-    float *dtT = tile, *xT = dtT + chunkLen * perBlock, *bT = xT + chunkLen * perBlock;
-    int c0 = blockIdx.x * perBlock;
-    stage(dtT, dt, di, c0, perBlock, di, row0, steps);
-    stage(xT, x, di, c0, perBlock, di, row0, steps);
-    stage(bT, bc, bcWidth, bCol, n, bCol + n, row0, steps);
+    float *dtT = tile, *xT = dtT + SCAN_CHUNK * PB, *bT = xT + SCAN_CHUNK * PB;
+    int c0 = blockIdx.x * PB;
+    stage(dtT, dt, di, c0, PB, di, row0, steps);
+    stage(xT, x, di, c0, PB, di, row0, steps);
+    stage_states(bT, NP, bc, bcWidth, bCol, n, NP, row0, steps);
     __syncthreads();
     float h[S], a[S];
+    lane_A<S, L>(a, A, cc, n, lane);
     #pragma unroll
-    for (int j = 0; j < S; j++) { int i = lane + j * lanes; h[j] = 0.f; a[j] = i < n ? A[cc * n + i] : 0.f; }
+    for (int j = 0; j < S; j++) h[j] = 0.f;
+    const float *dtP = dtT + local, *xP = xT + local, *bP = bT + lane;
     float sum = 0.f;
     for (int r = 0; r < steps; r++) {
-        float dtv = dtT[r * perBlock + local], xv = xT[r * perBlock + local];
+        float dtv = dtP[r * PB], u = dtv * xP[r * PB];
         sum += dtv;
         #pragma unroll
-        for (int j = 0; j < S; j++) { int i = lane + j * lanes; if (i < n) h[j] = expf(dtv * a[j]) * h[j] + dtv * bT[r * n + i] * xv; }
+        for (int j = 0; j < S; j++) h[j] = expf(dtv * a[j]) * h[j] + u * bP[r * NP + j * L];
     }
     if (!valid) return;
     long long at = ((long long) s * chunks + k) * di + c;
     #pragma unroll
-    for (int j = 0; j < S; j++) { int i = lane + j * lanes; if (i < n) hloc[at * n + i] = h[j]; }
+    for (int j = 0; j < S; j++) { int i = lane + j * L; if (i < n) hloc[at * n + i] = h[j]; }
     if (lane == 0) dtsum[at] = sum;
 }
 extern "C" {
-SCAN_VARIANTS(scan_chunk_local, (const float* x, const float* dt, const float* A, const float* bc, int bcWidth, int bCol, int len, int di, int n, int lanes, int chunkLen, float* hloc, float* dtsum), (x, dt, A, bc, bcWidth, bCol, len, di, n, lanes, chunkLen, hloc, dtsum))
+SCAN_SL_VARIANTS(scan_chunk_local, 1, (const float* x, const float* dt, const float* A, const float* bc, int bcWidth, int bCol, int len, int di, int n, float* hloc, float* dtsum), (x, dt, A, bc, bcWidth, bCol, len, di, n, hloc, dtsum))
 
 
 // Pass 2: the states entering each chunk, start_k, carried from h0 (null: zeros): start_{k+1} =
@@ -450,83 +480,84 @@ __global__ void scan_chunk_carry(const float* A, int di, int n, int chunks, cons
 }
 
 // Pass 3: each chunk again from its true start state, y as selective_scan computes it.
-// Shared: dt, x, z (chunkLen, perBlock); B|C (chunkLen, 2n).
-}  // extern "C": the scan kernels are templates on S, the states each lane holds
-template <int S> __device__ void scan_chunk_out_impl(const float* x, const float* dt, const float* A, const float* bc, int bcWidth, int bCol,
-                               const float* D, const float* z, int zWidth, int zCol, int len, int di, int n, int lanes, int chunkLen,
+// Shared: dt, x, z (SCAN_CHUNK, PB); B|C (SCAN_CHUNK, 2·NP).
+}  // extern "C": the scan kernels are templates
+template <int S, int L> __device__ void scan_chunk_out_impl(const float* x, const float* dt, const float* A, const float* bc, int bcWidth,
+                               int bCol, const float* D, const float* z, int zWidth, int zCol, int len, int di, int n,
                                const float* start, const float* hOffset, const float* yOffset, float* y) {
     extern __shared__ float tile[];
     SCAN_THREAD
-    float *dtT = tile, *xT = dtT + chunkLen * perBlock, *zT = xT + chunkLen * perBlock, *bcT = zT + chunkLen * perBlock;
-    int c0 = blockIdx.x * perBlock;
-    stage(dtT, dt, di, c0, perBlock, di, row0, steps);
-    stage(xT, x, di, c0, perBlock, di, row0, steps);
-    stage(zT, z, zWidth, zCol + c0, perBlock, zCol + di, row0, steps);
-    stage(bcT, bc, bcWidth, bCol, 2 * n, bCol + 2 * n, row0, steps);
+    float *dtT = tile, *xT = dtT + SCAN_CHUNK * PB, *zT = xT + SCAN_CHUNK * PB, *bcT = zT + SCAN_CHUNK * PB;
+    int c0 = blockIdx.x * PB;
+    stage(dtT, dt, di, c0, PB, di, row0, steps);
+    stage(xT, x, di, c0, PB, di, row0, steps);
+    stage(zT, z, zWidth, zCol + c0, PB, zCol + di, row0, steps);
+    stage_states(bcT, 2 * NP, bc, bcWidth, bCol, n, NP, row0, steps);
+    stage_states(bcT + NP, 2 * NP, bc, bcWidth, bCol + n, n, NP, row0, steps);
     __syncthreads();
     long long at = ((long long) s * chunks + k) * di + cc;
     float h[S], a[S], off[S];
+    lane_A<S, L>(a, A, cc, n, lane);
     #pragma unroll
     for (int j = 0; j < S; j++) {
-        int i = lane + j * lanes;
+        int i = lane + j * L;
         bool on = i < n;
         h[j] = on ? start[at * n + i] : 0.f;
-        a[j] = on ? A[cc * n + i] : 0.f;
         off[j] = on && hOffset ? hOffset[cc * n + i] : 0.f;
     }
     float d = D[cc], yo = yOffset ? yOffset[cc] : 0.f;
+    const float *dtP = dtT + local, *xP = xT + local, *zP = zT + local, *bP = bcT + lane;
     for (int r = 0; r < steps; r++) {
-        float dtv = dtT[r * perBlock + local], xv = xT[r * perBlock + local];
-        const float* B = bcT + r * 2 * n;
+        float dtv = dtP[r * PB], xv = xP[r * PB], u = dtv * xv;
+        const float* B = bP + r * 2 * NP;
         float part = 0.f;
         #pragma unroll
         for (int j = 0; j < S; j++) {
-            int i = lane + j * lanes;
-            if (i < n) {
-                h[j] = expf(dtv * a[j]) * h[j] + dtv * B[i] * xv;
-                part += B[n + i] * (h[j] + off[j]);
-            }
+            h[j] = expf(dtv * a[j]) * h[j] + u * B[j * L];
+            part += B[NP + j * L] * (h[j] + off[j]);
         }
-        for (int m = lanes / 2; m > 0; m >>= 1) part += __shfl_xor_sync(0xffffffff, part, m, lanes);
-        if (valid && lane == 0) y[(row0 + r) * di + cc] = (part + d * xv + yo) * silu(zT[r * perBlock + local]);
+        #pragma unroll
+        for (int m = L / 2; m > 0; m >>= 1) part += __shfl_xor_sync(0xffffffff, part, m, L);
+        if (valid && lane == 0) y[(row0 + r) * di + cc] = (part + d * xv + yo) * silu(zP[r * PB]);
     }
 }
 extern "C" {
-SCAN_VARIANTS(scan_chunk_out, (const float* x, const float* dt, const float* A, const float* bc, int bcWidth, int bCol, const float* D, const float* z, int zWidth, int zCol, int len, int di, int n, int lanes, int chunkLen, const float* start, const float* hOffset, const float* yOffset, float* y), (x, dt, A, bc, bcWidth, bCol, D, z, zWidth, zCol, len, di, n, lanes, chunkLen, start, hOffset, yOffset, y))
+SCAN_SL_VARIANTS(scan_chunk_out, 1, (const float* x, const float* dt, const float* A, const float* bc, int bcWidth, int bCol, const float* D, const float* z, int zWidth, int zCol, int len, int di, int n, const float* start, const float* hOffset, const float* yOffset, float* y), (x, dt, A, bc, bcWidth, bCol, D, z, zWidth, zCol, len, di, n, start, hOffset, yOffset, y))
 
 
 // Backward pass 1: each chunk's reverse recurrence g_t = dyv_t·C_t + a_{t+1}·g_{t+1} from a zero
 // carry; outloc = a_{t0}·g_{t0}, what the chunk alone passes to the chunk before it.
-// Shared: dt, z, dy (chunkLen, perBlock); C (chunkLen, n).
-}  // extern "C": the scan kernels are templates on S, the states each lane holds
-template <int S> __device__ void scan_chunk_back_local_impl(const float* dt, const float* A, const float* bc, int bcWidth, int bCol,
-                                      const float* z, int zWidth, int zCol, const float* dy, int len, int di, int n, int lanes,
-                                      int chunkLen, float* outloc) {
+// Shared: dt, z, dy (SCAN_CHUNK, PB); C (SCAN_CHUNK, NP).
+}  // extern "C": the scan kernels are templates
+template <int S, int L> __device__ void scan_chunk_back_local_impl(const float* dt, const float* A, const float* bc, int bcWidth, int bCol,
+                                      const float* z, int zWidth, int zCol, const float* dy, int len, int di, int n, float* outloc) {
     extern __shared__ float tile[];
     SCAN_THREAD
-    float *dtT = tile, *zT = dtT + chunkLen * perBlock, *gT = zT + chunkLen * perBlock, *cT = gT + chunkLen * perBlock;
-    int c0 = blockIdx.x * perBlock;
-    stage(dtT, dt, di, c0, perBlock, di, row0, steps);
-    stage(zT, z, zWidth, zCol + c0, perBlock, zCol + di, row0, steps);
-    stage(gT, dy, di, c0, perBlock, di, row0, steps);
-    stage(cT, bc, bcWidth, bCol + n, n, bCol + 2 * n, row0, steps);
+    float *dtT = tile, *zT = dtT + SCAN_CHUNK * PB, *gT = zT + SCAN_CHUNK * PB, *cT = gT + SCAN_CHUNK * PB;
+    int c0 = blockIdx.x * PB;
+    stage(dtT, dt, di, c0, PB, di, row0, steps);
+    stage(zT, z, zWidth, zCol + c0, PB, zCol + di, row0, steps);
+    stage(gT, dy, di, c0, PB, di, row0, steps);
+    stage_states(cT, NP, bc, bcWidth, bCol + n, n, NP, row0, steps);
     __syncthreads();
     float g[S], a[S];
+    lane_A<S, L>(a, A, cc, n, lane);
     #pragma unroll
-    for (int j = 0; j < S; j++) { int i = lane + j * lanes; g[j] = 0.f; a[j] = i < n ? A[cc * n + i] : 0.f; }
+    for (int j = 0; j < S; j++) g[j] = 0.f;
+    const float *dtP = dtT + local, *zP = zT + local, *gP = gT + local, *cP = cT + lane;
     for (int r = steps - 1; r >= 0; r--) {
-        float dtv = dtT[r * perBlock + local], zv = zT[r * perBlock + local];
-        float dyv = gT[r * perBlock + local] * zv / (1.f + expf(-zv));
+        float dtv = dtP[r * PB], zv = zP[r * PB];
+        float dyv = gP[r * PB] * zv / (1.f + expf(-zv));
         #pragma unroll
-        for (int j = 0; j < S; j++) { int i = lane + j * lanes; if (i < n) g[j] = expf(dtv * a[j]) * (g[j] + dyv * cT[r * n + i]); }
+        for (int j = 0; j < S; j++) g[j] = expf(dtv * a[j]) * (g[j] + dyv * cP[r * NP + j * L]);
     }
     if (!valid) return;
     long long at = ((long long) s * chunks + k) * di + c;
     #pragma unroll
-    for (int j = 0; j < S; j++) { int i = lane + j * lanes; if (i < n) outloc[at * n + i] = g[j]; }
+    for (int j = 0; j < S; j++) { int i = lane + j * L; if (i < n) outloc[at * n + i] = g[j]; }
 }
 extern "C" {
-SCAN_VARIANTS(scan_chunk_back_local, (const float* dt, const float* A, const float* bc, int bcWidth, int bCol, const float* z, int zWidth, int zCol, const float* dy, int len, int di, int n, int lanes, int chunkLen, float* outloc), (dt, A, bc, bcWidth, bCol, z, zWidth, zCol, dy, len, di, n, lanes, chunkLen, outloc))
+SCAN_SL_VARIANTS(scan_chunk_back_local, 1, (const float* dt, const float* A, const float* bc, int bcWidth, int bCol, const float* z, int zWidth, int zCol, const float* dy, int len, int di, int n, float* outloc), (dt, A, bc, bcWidth, bCol, z, zWidth, zCol, dy, len, di, n, outloc))
 
 
 // Backward pass 2: the carry entering each chunk from the one after it, carryIn_k (= a_{t1}·g_{t1}):
@@ -546,126 +577,147 @@ __global__ void scan_chunk_back_carry(const float* A, int di, int n, int chunks,
     if (dh0) dh0[s * dn + e] += carry;
 }
 
+// v[0, V) summed over the lanes of a warp that differ only in bits ≥ L (the warp's channels), as a
+// reduce-scatter: each level sends half of the values still held and keeps the other half, so the
+// lane ends with the sums of v[first, first + R) in v[0, R), R = max(1, V·L/32), and returns first.
+// When V < 32/L the last levels sum one value; of the lanes that then hold the same sum, `writer` is
+// true for one.
+}  // extern "C"
+template <int V, int L> __device__ __forceinline__ int warp_reduce_scatter(float (&v)[V], bool& writer) {
+    int lane = threadIdx.x % 32, first = 0;
+    writer = true;
+    int cur = V;
+    #pragma unroll
+    for (int m = L; m < 32; m <<= 1) {
+        if (cur > 1) {
+            int half = cur / 2;
+            bool up = lane & m;
+            #pragma unroll
+            for (int q = 0; q < half; q++) {
+                float send = up ? v[q] : v[q + half];
+                v[q] = (up ? v[q + half] : v[q]) + __shfl_xor_sync(0xffffffff, send, m);
+            }
+            if (up) first += half;
+            cur = half;
+        } else {
+            v[0] += __shfl_xor_sync(0xffffffff, v[0], m);
+            if (lane & m) writer = false;
+        }
+    }
+    return first;
+}
+
 // Backward pass 3: every gradient of each chunk from its start state and carry (see CpuScanBackward,
 // which this mirrors step for step). Chunks are SCAN_CHUNK steps: the chunk's states are recomputed
 // into registers (the loops unroll, so hist[r] is a register), then walked in reverse with no block
-// barrier. dB, dC: summed over a warp's channels with shuffles into the warp's own tile, then over
-// the block's warps once per chunk into partials (gridDim.x, b·len, 2n) for scan_sum_partials.
-// dx, ddt and dz are collected in the staged tiles and added at the end.
-// Shared: dt, x, z, dy (SCAN_CHUNK, perBlock); B|C (SCAN_CHUNK, 2n); dB|dC (warps, SCAN_CHUNK, 2n).
-}  // extern "C": the scan kernels are templates on S, the states each lane holds
-template <int S> __device__ void scan_chunk_backward_impl(const float* x, const float* dt, const float* A, const float* bc, int bcWidth, int bCol,
-                                    const float* D, const float* z, int zWidth, int zCol, int len, int di, int n, int lanes,
-                                    int chunkLen, const float* start, const float* carryIn, const float* hOffset,
+// barrier. dB, dC: summed over a warp's channels by warp_reduce_scatter into the warp's own tile,
+// then over the block's warps once per chunk into partials (gridDim.x, b·len, 2n) for
+// scan_sum_partials. dx, ddt and dz are collected in the staged tiles and added at the end.
+// Shared: dt, x, z, dy (SCAN_CHUNK, PB); B|C (SCAN_CHUNK, 2·NP); dB|dC (warps, SCAN_CHUNK, 2·NP).
+template <int S, int L> __device__ void scan_chunk_backward_impl(const float* x, const float* dt, const float* A, const float* bc,
+                                    int bcWidth, int bCol, const float* D, const float* z, int zWidth, int zCol, int len, int di,
+                                    int n, const float* start, const float* carryIn, const float* hOffset,
                                     const float* yOffset, const float* dy, float* dx, float* ddt, float* partials, float* dz,
                                     float* dA, float* dD, float* dhOffset, float* dyOffset) {
     extern __shared__ float tile[];
     SCAN_THREAD
-    int tileLen = SCAN_CHUNK * perBlock, w2 = 2 * n;
-    float *dtT = tile, *xT = dtT + tileLen, *zT = xT + tileLen, *gT = zT + tileLen, *bcT = gT + tileLen, *dbcT = bcT + SCAN_CHUNK * w2;
-    int c0 = blockIdx.x * perBlock;
-    stage(dtT, dt, di, c0, perBlock, di, row0, steps);
-    stage(xT, x, di, c0, perBlock, di, row0, steps);
-    stage(zT, z, zWidth, zCol + c0, perBlock, zCol + di, row0, steps);
-    stage(gT, dy, di, c0, perBlock, di, row0, steps);
-    stage(bcT, bc, bcWidth, bCol, w2, bCol + w2, row0, steps);
+    constexpr int W2 = 2 * NP, WARPS = SCAN_BLOCK / 32;
+    float *dtT = tile, *xT = dtT + SCAN_CHUNK * PB, *zT = xT + SCAN_CHUNK * PB, *gT = zT + SCAN_CHUNK * PB;
+    float *bcT = gT + SCAN_CHUNK * PB, *dbcT = bcT + SCAN_CHUNK * W2;
+    int c0 = blockIdx.x * PB;
+    stage(dtT, dt, di, c0, PB, di, row0, steps);
+    stage(xT, x, di, c0, PB, di, row0, steps);
+    stage(zT, z, zWidth, zCol + c0, PB, zCol + di, row0, steps);
+    stage(gT, dy, di, c0, PB, di, row0, steps);
+    stage_states(bcT, W2, bc, bcWidth, bCol, n, NP, row0, steps);
+    stage_states(bcT + NP, W2, bc, bcWidth, bCol + n, n, NP, row0, steps);
     __syncthreads();
-    float* warpDbc = dbcT + threadIdx.x / 32 * SCAN_CHUNK * w2;
+    float* warpDbc = dbcT + threadIdx.x / 32 * SCAN_CHUNK * W2 + lane;
     long long at = ((long long) s * chunks + k) * di + cc;
     float hist[SCAN_CHUNK][S], first[S], dh[S], a[S], off[S], gA[S], gOff[S];
+    lane_A<S, L>(a, A, cc, n, lane);
     #pragma unroll
     for (int j = 0; j < S; j++) {
-        int i = lane + j * lanes;
+        int i = lane + j * L;
         bool on = i < n;
         first[j] = on && valid ? start[at * n + i] : 0.f;   // zeros on channels past di, so their dB is 0
         dh[j] = on && valid ? carryIn[at * n + i] : 0.f;
         gA[j] = 0.f; gOff[j] = 0.f;
-        a[j] = on ? A[cc * n + i] : 0.f;
         off[j] = on && hOffset ? hOffset[cc * n + i] : 0.f;
     }
+    float *dtP = dtT + local, *xP = xT + local, *zP = zT + local, *gP = gT + local;
+    const float* bP = bcT + lane;
     #pragma unroll
     for (int r = 0; r < SCAN_CHUNK; r++) {   // the chunk's states h_t, from its start state
         if (r >= steps) break;
-        float dtv = dtT[r * perBlock + local], xv = xT[r * perBlock + local];
+        float dtv = dtP[r * PB], u = dtv * xP[r * PB];
         #pragma unroll
-        for (int j = 0; j < S; j++) {
-            int i = lane + j * lanes;
-            float prev = r > 0 ? hist[r > 0 ? r - 1 : 0][j] : first[j];
-            hist[r][j] = i < n ? expf(dtv * a[j]) * prev + dtv * bcT[r * w2 + i] * xv : 0.f;
-        }
+        for (int j = 0; j < S; j++) hist[r][j] = expf(dtv * a[j]) * (r > 0 ? hist[r > 0 ? r - 1 : 0][j] : first[j]) + u * bP[r * W2 + j * L];
     }
     float d = D[cc], yo = yOffset ? yOffset[cc] : 0.f, gD = 0.f, gYo = 0.f;
     #pragma unroll
     for (int r = SCAN_CHUNK - 1; r >= 0; r--) {
         if (r >= steps) continue;
-        float dtv = dtT[r * perBlock + local], xv = xT[r * perBlock + local], zv = zT[r * perBlock + local];
-        float gy = valid ? gT[r * perBlock + local] : 0.f;
-        const float* B = bcT + r * w2;
-        const float* C = B + n;
-        float yPart = 0.f;
+        float dtv = dtP[r * PB], xv = xP[r * PB], zv = zP[r * PB], gy = valid ? gP[r * PB] : 0.f;
+        const float* B = bP + r * W2;
+        float ho[S], yPart = 0.f;
         #pragma unroll
         for (int j = 0; j < S; j++) {
-            int i = lane + j * lanes;
-            if (i < n) yPart += C[i] * (hist[r][j] + off[j]);
+            ho[j] = hist[r][j] + off[j];
+            yPart += B[NP + j * L] * ho[j];
         }
-        for (int m = lanes / 2; m > 0; m >>= 1) yPart += __shfl_xor_sync(0xffffffff, yPart, m, lanes);
+        #pragma unroll
+        for (int m = L / 2; m > 0; m >>= 1) yPart += __shfl_xor_sync(0xffffffff, yPart, m, L);
         float y = yPart + d * xv + yo;
         float sig = 1.f / (1.f + expf(-zv));
         float dyv = gy * zv * sig;
         gD += dyv * xv;
         gYo += dyv;
-        float gx = 0.f, gdt = 0.f, vB[S], vC[S];
+        float sB = 0.f, sA = 0.f, v[2 * S];   // Σ dh·B, Σ dh·A·decay·h_{t−1}; v = dB_t | dC_t of this lane's states
         #pragma unroll
         for (int j = 0; j < S; j++) {
-            int i = lane + j * lanes;
-            vB[j] = vC[j] = 0.f;
-            if (i < n) {
-                float hp = r > 0 ? hist[r > 0 ? r - 1 : 0][j] : first[j], decay = expf(dtv * a[j]);
-                float dht = dh[j] + dyv * C[i];
-                gOff[j] += dyv * C[i];
-                vC[j] = dyv * (hist[r][j] + off[j]);   // dC_t
-                vB[j] = dht * dtv * xv;                  // dB_t
-                gx += dht * dtv * B[i];
-                gdt += dht * (xv * B[i] + a[j] * decay * hp);
-                gA[j] += dht * dtv * decay * hp;
-                dh[j] = dht * decay;
-            }
+            float Bj = B[j * L], Cj = B[NP + j * L], hp = r > 0 ? hist[r > 0 ? r - 1 : 0][j] : first[j];
+            float decay = expf(dtv * a[j]);
+            float dht = dh[j] + dyv * Cj;
+            gOff[j] += dyv * Cj;
+            v[S + j] = dyv * ho[j];
+            v[j] = dht * dtv * xv;
+            sB += dht * Bj;
+            dh[j] = dht * decay;
+            float w = dh[j] * hp;
+            sA += a[j] * w;
+            gA[j] += dtv * w;
         }
-        for (int m = lanes / 2; m > 0; m >>= 1) {
-            gx += __shfl_xor_sync(0xffffffff, gx, m, lanes);
-            gdt += __shfl_xor_sync(0xffffffff, gdt, m, lanes);
-        }
+        float gx = dtv * sB, gdt = xv * sB + sA;
         #pragma unroll
-        for (int j = 0; j < S; j++)   // over the warp's channels (gy is 0 on channels past di)
-            for (int m = lanes; m < 32; m <<= 1) {
-                vB[j] += __shfl_xor_sync(0xffffffff, vB[j], m);
-                vC[j] += __shfl_xor_sync(0xffffffff, vC[j], m);
-            }
+        for (int m = L / 2; m > 0; m >>= 1) {
+            gx += __shfl_xor_sync(0xffffffff, gx, m, L);
+            gdt += __shfl_xor_sync(0xffffffff, gdt, m, L);
+        }
+        bool writer;
+        int q0 = warp_reduce_scatter<2 * S, L>(v, writer);   // over the warp's channels (gy is 0 on channels past di)
+        constexpr int R = 2 * S * L >= 32 ? 2 * S * L / 32 : 1;
         __syncwarp();   // every lane has read this step's tiles before lane 0 overwrites them with gradients
-        if (threadIdx.x % 32 < lanes)
+        if (writer)
             #pragma unroll
-            for (int j = 0; j < S; j++) {
-                int i = lane + j * lanes;
-                if (i < n) {
-                    warpDbc[r * w2 + i] = vB[j];
-                    warpDbc[r * w2 + n + i] = vC[j];
-                }
-            }
+            for (int e = 0; e < R; e++) warpDbc[r * W2 + (q0 + e) * L] = v[e];
         if (lane == 0) {
-            gT[r * perBlock + local] = gx + dyv * d;
-            dtT[r * perBlock + local] = gdt;
-            zT[r * perBlock + local] = gy * y * sig * (1.f + zv * (1.f - sig));
+            gP[r * PB] = gx + dyv * d;
+            dtP[r * PB] = gdt;
+            zP[r * PB] = gy * y * sig * (1.f + zv * (1.f - sig));
         }
     }
     __syncthreads();
-    float* part = partials + ((long long) blockIdx.x * gridDim.y * len + row0) * w2;
-    for (int idx = threadIdx.x; idx < steps * w2; idx += blockDim.x) {
+    float* part = partials + ((long long) blockIdx.x * gridDim.y * len + row0) * 2 * n;
+    for (int idx = threadIdx.x; idx < steps * 2 * n; idx += blockDim.x) {
+        int r = idx / (2 * n), q = idx % (2 * n), col = q < n ? q : NP + q - n;
         float sum = 0.f;
-        for (int w = 0; w < blockDim.x / 32; w++) sum += dbcT[w * SCAN_CHUNK * w2 + idx];
+        #pragma unroll
+        for (int w = 0; w < WARPS; w++) sum += dbcT[(w * SCAN_CHUNK + r) * W2 + col];
         part[idx] = sum;
     }
-    for (int idx = threadIdx.x; idx < steps * perBlock; idx += blockDim.x) {
-        int r = idx / perBlock, ch = c0 + idx % perBlock;
+    for (int idx = threadIdx.x; idx < steps * PB; idx += blockDim.x) {
+        int r = idx / PB, ch = c0 + idx % PB;
         if (ch >= di) continue;
         long long row = row0 + r;
         dx[row * di + ch] += gT[idx];
@@ -675,7 +727,7 @@ template <int S> __device__ void scan_chunk_backward_impl(const float* x, const 
     if (!valid) return;
     #pragma unroll
     for (int j = 0; j < S; j++) {
-        int i = lane + j * lanes;
+        int i = lane + j * L;
         if (i < n) {
             if (dA) atomicAdd(dA + cc * n + i, gA[j]);
             if (dhOffset) atomicAdd(dhOffset + cc * n + i, gOff[j]);
@@ -687,7 +739,7 @@ template <int S> __device__ void scan_chunk_backward_impl(const float* x, const 
     }
 }
 extern "C" {
-SCAN_VARIANTS_BOUNDED(scan_chunk_backward, 128, 4, (const float* x, const float* dt, const float* A, const float* bc, int bcWidth, int bCol, const float* D, const float* z, int zWidth, int zCol, int len, int di, int n, int lanes, int chunkLen, const float* start, const float* carryIn, const float* hOffset, const float* yOffset, const float* dy, float* dx, float* ddt, float* partials, float* dz, float* dA, float* dD, float* dhOffset, float* dyOffset), (x, dt, A, bc, bcWidth, bCol, D, z, zWidth, zCol, len, di, n, lanes, chunkLen, start, carryIn, hOffset, yOffset, dy, dx, ddt, partials, dz, dA, dD, dhOffset, dyOffset))
+SCAN_SL_VARIANTS(scan_chunk_backward, 4, (const float* x, const float* dt, const float* A, const float* bc, int bcWidth, int bCol, const float* D, const float* z, int zWidth, int zCol, int len, int di, int n, const float* start, const float* carryIn, const float* hOffset, const float* yOffset, const float* dy, float* dx, float* ddt, float* partials, float* dz, float* dA, float* dD, float* dhOffset, float* dyOffset), (x, dt, A, bc, bcWidth, bCol, D, z, zWidth, zCol, len, di, n, start, carryIn, hOffset, yOffset, dy, dx, ddt, partials, dz, dA, dD, dhOffset, dyOffset))
 
 
 

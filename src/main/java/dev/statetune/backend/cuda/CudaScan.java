@@ -36,24 +36,24 @@ final class CudaScan {
     }
 
     /**
-     * How the kernels cut the work for A (di, n): `lanes` threads per channel, `perBlock` channels in
-     * a block of 128, `grid` blocks per sequence, chunks of CHUNK steps, and the kernels' suffix _sS
-     * for S states per lane.
+     * How the kernels cut the work for A (di, n): `lanes` threads per channel holding `states` each,
+     * `perBlock` channels in a block of 128, `grid` blocks per sequence, and the kernels' suffix
+     * _sSlL (kernels.cu's SCAN_SL_VARIANTS).
      */
     private static final class Shape {
-        final int di, n, lanes, perBlock, grid, chunkLen;
+        final int di, n, lanes, states, perBlock, grid;
         final String variant;
 
         Shape(int di, int n) {
             this.di = di;
             this.n = n;
             lanes = lanes(n);
-            int states = 1;
-            while (lanes * states < n) states <<= 1;
-            variant = "_s" + states;
+            int s = 1;
+            while (lanes * s < n) s <<= 1;
+            states = s;
+            variant = "_s" + states + "l" + lanes;
             perBlock = BLOCK / lanes;
             grid = (di + perBlock - 1) / perBlock;
-            chunkLen = CHUNK;
         }
 
         /** Blocks of the carry kernels: one thread per (channel, state). */
@@ -61,9 +61,9 @@ final class CudaScan {
             return Math.toIntExact(((long) di * n + CARRY_BLOCK - 1) / CARRY_BLOCK);
         }
 
-        /** Floats of a staged tile: `channels` per-channel rows and `stateWidths` × n B/C columns per step. */
-        int floats(int channels, int stateWidths) {
-            return chunkLen * (channels * perBlock + stateWidths * n);
+        /** Bytes of a chunk's staged tiles: `channels` per-channel rows and `stateWidths` state rows (padded to lanes·states) per step. */
+        int tileBytes(int channels, int stateWidths) {
+            return 4 * CHUNK * (channels * perBlock + stateWidths * lanes * states);
         }
     }
 
@@ -78,14 +78,14 @@ final class CudaScan {
     void forward(int di, int n, int batch, int len, long x, long dt, long A, long bc, int bcWidth, int bCol, long D, long z, int zWidth,
                  int zCol, long state, long hOffset, long yOffset, long y) {
         Shape sh = new Shape(di, n);
-        if (len <= sh.chunkLen) {   // a decode step or a short prompt: one pass
+        if (len <= CHUNK) {   // a decode step or a short prompt: one pass
             kernels.launch("selective_scan" + sh.variant, sh.grid, batch, BLOCK, x, dt, A, bc, bcWidth, bCol, D, z, zWidth, zCol, len, di, n,
-                    sh.lanes, state, hOffset, yOffset, y);
+                    state, hOffset, yOffset, y);
             return;
         }
         ChunkStates chunks = chunkStates(sh, batch, len, x, dt, A, bc, bcWidth, bCol, state, state);
-        kernels.launch3d("scan_chunk_out" + sh.variant, sh.grid, batch, chunks.count, BLOCK, sh.floats(3, 2) * 4, x, dt, A, bc, bcWidth, bCol,
-                D, z, zWidth, zCol, len, di, n, sh.lanes, sh.chunkLen, chunks.start.address(), hOffset, yOffset, y);
+        kernels.launch3d("scan_chunk_out" + sh.variant, sh.grid, batch, chunks.count, BLOCK, sh.tileBytes(3, 2), x, dt, A, bc, bcWidth, bCol,
+                D, z, zWidth, zCol, len, di, n, chunks.start.address(), hOffset, yOffset, y);
         release(chunks);
     }
 
@@ -103,14 +103,14 @@ final class CudaScan {
         long states = (long) batch * chunks.count * di * n;
         MemorySegment outloc = memory.scratch(4 * states), carryIn = memory.scratch(4 * states);
         // The reverse carry: what each chunk alone passes back, then what enters each chunk from the one after it.
-        kernels.launch3d("scan_chunk_back_local" + sh.variant, sh.grid, batch, chunks.count, BLOCK, sh.floats(3, 1) * 4, dt, A, bc, bcWidth,
-                bCol, z, zWidth, zCol, dy, len, di, n, sh.lanes, sh.chunkLen, outloc.address());
+        kernels.launch3d("scan_chunk_back_local" + sh.variant, sh.grid, batch, chunks.count, BLOCK, sh.tileBytes(3, 1), dt, A, bc, bcWidth,
+                bCol, z, zWidth, zCol, dy, len, di, n, outloc.address());
         kernels.launch("scan_chunk_back_carry", sh.carryGrid(), batch, CARRY_BLOCK, A, di, n, chunks.count, outloc.address(),
                 chunks.dtsum.address(), carryIn.address(), dh0);
         MemorySegment partials = memory.scratch(4L * sh.grid * rows * 2 * n);   // (blocks, b·len, 2n) dB | dC per block
-        int shared = sh.floats(4, 2) + BLOCK / 32 * sh.chunkLen * 2 * n;
-        kernels.launch3d("scan_chunk_backward" + sh.variant, sh.grid, batch, chunks.count, BLOCK, shared * 4, x, dt, A, bc, bcWidth, bCol,
-                D, z, zWidth, zCol, len, di, n, sh.lanes, sh.chunkLen, chunks.start.address(), carryIn.address(), hOffset, yOffset, dy,
+        int shared = sh.tileBytes(4, 2) + 4 * BLOCK / 32 * CHUNK * 2 * sh.lanes * sh.states;   // + the warps' dB|dC tiles
+        kernels.launch3d("scan_chunk_backward" + sh.variant, sh.grid, batch, chunks.count, BLOCK, shared, x, dt, A, bc, bcWidth, bCol,
+                D, z, zWidth, zCol, len, di, n, chunks.start.address(), carryIn.address(), hOffset, yOffset, dy,
                 dx, ddt, partials.address(), dz, dA, dD, dhOffset, dyOffset);
         kernels.launch("scan_sum_partials", (int) ((rows * 2 * n + 255) / 256), 1, 256, partials.address(), sh.grid, rows, 2 * n, dbc,
                 dbcWidth, bCol);
@@ -120,11 +120,11 @@ final class CudaScan {
 
     /** Passes 1 and 2 of the chunked scan from h0 (0: zeros); the final state goes to hEnd (0: nowhere). */
     private ChunkStates chunkStates(Shape sh, int batch, int len, long x, long dt, long A, long bc, int bcWidth, int bCol, long h0, long hEnd) {
-        int count = (len + sh.chunkLen - 1) / sh.chunkLen;
+        int count = (len + CHUNK - 1) / CHUNK;
         long states = (long) batch * count * sh.di;
         ChunkStates c = new ChunkStates(count, memory.scratch(4 * states * sh.n), memory.scratch(4 * states), memory.scratch(4 * states * sh.n));
-        kernels.launch3d("scan_chunk_local" + sh.variant, sh.grid, batch, count, BLOCK, sh.floats(2, 1) * 4, x, dt, A, bc, bcWidth, bCol,
-                len, sh.di, sh.n, sh.lanes, sh.chunkLen, c.hloc.address(), c.dtsum.address());
+        kernels.launch3d("scan_chunk_local" + sh.variant, sh.grid, batch, count, BLOCK, sh.tileBytes(2, 1), x, dt, A, bc, bcWidth, bCol,
+                len, sh.di, sh.n, c.hloc.address(), c.dtsum.address());
         kernels.launch("scan_chunk_carry", sh.carryGrid(), batch, CARRY_BLOCK, A, sh.di, sh.n, count, h0, c.hloc.address(),
                 c.dtsum.address(), c.start.address(), hEnd);
         return c;
