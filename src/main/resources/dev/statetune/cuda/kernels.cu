@@ -141,25 +141,39 @@ __device__ __forceinline__ float conv_input(const float* in, int inWidth, int le
 }
 
 // causalConv1dSilu over x = in[:, 0:di] of in (b·len, inWidth): out (b·len, di) = silu(conv(x) + bias),
-// the k−1 inputs before the first position from state (b, di, k−1). One thread per (sequence, channel,
-// chunk of chunkLen positions); conv_state_update then moves the state on. grid (ceil(di/128), b, chunks), block 128.
-__global__ void causal_conv1d_silu(const float* in, int inWidth, int len, const float* weight, const float* bias,
-                                   const float* state, float* out, int di, int k, int chunkLen) {
+// the K−1 inputs before the first position from state (b, di, K−1). One thread per (sequence, channel,
+// chunk of chunkLen positions); conv_state_update then moves the state on. grid (ceil(di/128), b, chunks),
+// block 128. A template on the width K (causal_conv1d_silu_k2 … _k8), so the window lives in registers.
+}  // extern "C"
+template <int K> __device__ void causal_conv1d_silu_impl(const float* in, int inWidth, int len, const float* weight, const float* bias,
+                                                         const float* state, float* out, int di, int chunkLen) {
     int c = blockIdx.x * blockDim.x + threadIdx.x, s = blockIdx.y, t0 = blockIdx.z * chunkLen, t1 = min(len, t0 + chunkLen);
     if (c >= di) return;
-    float window[MAX_CONV], w[MAX_CONV];
-    for (int j = 0; j < k; j++) w[j] = weight[c * k + j];
-    for (int j = 0; j < k - 1; j++) window[j] = conv_input(in, inWidth, len, state, di, k, s, c, t0 - (k - 1) + j);
+    float window[K], w[K];
+    #pragma unroll
+    for (int j = 0; j < K; j++) w[j] = weight[c * K + j];
+    #pragma unroll
+    for (int j = 0; j < K - 1; j++) window[j] = conv_input(in, inWidth, len, state, di, K, s, c, t0 - (K - 1) + j);
     float b = bias ? bias[c] : 0.f;
     for (int t = t0; t < t1; t++) {
         long long row = (long long) s * len + t;
-        window[k - 1] = in[row * inWidth + c];
+        window[K - 1] = in[row * inWidth + c];
         float v = b;
-        for (int j = 0; j < k; j++) v += w[j] * window[j];
+        #pragma unroll
+        for (int j = 0; j < K; j++) v += w[j] * window[j];
         out[row * di + c] = silu(v);
-        for (int j = 0; j < k - 1; j++) window[j] = window[j + 1];
+        #pragma unroll
+        for (int j = 0; j < K - 1; j++) window[j] = window[j + 1];
     }
 }
+// The kernels name_k2 … name_k8 of a conv kernel templated on its width.
+#define CONV_VARIANT(name, K, params, args) __global__ void name##_k##K params { name##_impl<K> args; }
+#define CONV_VARIANTS(name, params, args) \
+    CONV_VARIANT(name, 2, params, args) CONV_VARIANT(name, 3, params, args) CONV_VARIANT(name, 4, params, args) \
+    CONV_VARIANT(name, 5, params, args) CONV_VARIANT(name, 6, params, args) CONV_VARIANT(name, 7, params, args) \
+    CONV_VARIANT(name, 8, params, args)
+extern "C" {
+CONV_VARIANTS(causal_conv1d_silu, (const float* in, int inWidth, int len, const float* weight, const float* bias, const float* state, float* out, int di, int chunkLen), (in, inWidth, len, weight, bias, state, out, di, chunkLen))
 
 // The conv state after the sequence: its last k−1 inputs (reaching back into the old state when len < k−1).
 // grid (ceil(di/128), b), block 128.
@@ -310,49 +324,76 @@ __global__ void column_sums(const float* dOut, float* dBias, int rows, int n) {
 // input positions [t0, t1) — dIn_p = Σ_m w_{k−1−m}·du_{p+m}, so it also computes du up to t1+k−2 — and
 // for chunk 0 the state entries (positions < 0, dState0). dWeight, dBias: its own τ ∈ [t0, t1), added
 // atomically. dIn (T, ≥di, width dInWidth), dWeight (di, k), dBias (di), dState0 (b, di, k−1): +=, each
-// may be null; state0 may be null (zeros). grid (ceil(di/128), b, chunks), block 128.
-__global__ void causal_conv1d_silu_backward(const float* in, int inWidth, int len, const float* weight, const float* bias,
-                                            const float* state0, const float* dOut, float* dIn, int dInWidth,
-                                            float* dWeight, float* dBias, float* dState0, int di, int k, int chunkLen) {
+// may be null; state0 may be null (zeros). grid (ceil(di/128), b, chunks), block 128. Templated on k as the forward.
+}  // extern "C"
+template <int K> __device__ void causal_conv1d_silu_backward_impl(const float* in, int inWidth, int len, const float* weight,
+                                            const float* bias, const float* state0, const float* dOut, float* dIn, int dInWidth,
+                                            float* dWeight, float* dBias, float* dState0, int di, int chunkLen) {
+    constexpr int k = K;
     int c = blockIdx.x * blockDim.x + threadIdx.x, s = blockIdx.y, t0 = blockIdx.z * chunkLen, t1 = min(len, t0 + chunkLen);
     if (c >= di) return;
-    float w[MAX_CONV], dw[MAX_CONV], window[MAX_CONV], du[MAX_CONV];   // du[m] = du_{τ−(k−1)+m}
+    float w[K], dw[K], window[K], du[K];   // du[m] = du_{τ−(k−1)+m}
+    #pragma unroll
     for (int j = 0; j < k; j++) { w[j] = weight[c * k + j]; dw[j] = 0.f; du[j] = 0.f; }
+    #pragma unroll
     for (int j = 0; j < k - 1; j++) window[j] = conv_input(in, inWidth, len, state0, di, k, s, c, t0 - (k - 1) + j);
     float b = bias ? bias[c] : 0.f, db = 0.f;
     int first = blockIdx.z == 0 ? -(k - 1) : t0;   // the first position this thread finalises
     for (int tau = t0; tau < t1 + k - 1; tau++) {
+        #pragma unroll
         for (int m = 0; m < k - 1; m++) du[m] = du[m + 1];
         du[k - 1] = 0.f;
         if (tau < len) {
             window[k - 1] = in[((long long) s * len + tau) * inWidth + c];
             float u = b;
+            #pragma unroll
             for (int j = 0; j < k; j++) u += w[j] * window[j];
             float sig = 1.f / (1.f + expf(-u));
             float g = dOut[((long long) s * len + tau) * di + c] * sig * (1.f + u * (1.f - sig));
             du[k - 1] = g;
             if (tau < t1) {
                 db += g;
+                #pragma unroll
                 for (int j = 0; j < k; j++) dw[j] += g * window[j];
             }
+            #pragma unroll
             for (int j = 0; j < k - 1; j++) window[j] = window[j + 1];
         }
         int p = tau - (k - 1);   // every du_{p..p+k−1} is known now
         if (p < first || p >= t1) continue;
         float gp = 0.f;
+        #pragma unroll
         for (int m = 0; m < k; m++) gp += w[k - 1 - m] * du[m];
         if (p >= 0) { if (dIn) dIn[((long long) s * len + p) * dInWidth + c] += gp; }
         else if (dState0) dState0[((long long) s * di + c) * (k - 1) + (k - 1 + p)] += gp;
     }
-    if (dWeight) for (int j = 0; j < k; j++) atomicAdd(dWeight + c * k + j, dw[j]);
+    if (dWeight)
+        #pragma unroll
+        for (int j = 0; j < k; j++) atomicAdd(dWeight + c * k + j, dw[j]);
     if (dBias) atomicAdd(dBias + c, db);
+}
+extern "C" {
+CONV_VARIANTS(causal_conv1d_silu_backward, (const float* in, int inWidth, int len, const float* weight, const float* bias, const float* state0, const float* dOut, float* dIn, int dInWidth, float* dWeight, float* dBias, float* dState0, int di, int chunkLen), (in, inWidth, len, weight, bias, state0, dOut, dIn, dInWidth, dWeight, dBias, dState0, di, chunkLen))
+
+// A row's softmax statistics: its largest value m (at the first index i of it) and Σ exp(v − m).
+struct SoftmaxStats { float m, sum; int i; };
+
+// Two partial statistics as one (an empty part has m = −∞ and sum 0).
+__device__ __forceinline__ SoftmaxStats merge_stats(SoftmaxStats a, SoftmaxStats b) {
+    SoftmaxStats o;
+    o.m = fmaxf(a.m, b.m);
+    o.i = b.m > a.m || (b.m == a.m && b.i < a.i) ? b.i : a.i;
+    o.sum = (a.m == o.m ? a.sum : a.sum * expf(a.m - o.m)) + (b.m == o.m ? b.sum : b.sum * expf(b.m - o.m));
+    return o;
 }
 
 // Cross entropy of a chunk of logit rows (R, V), in place: per row with target ≥ 0, loss[r] =
 // logsumexp − logit[target] and hit[r] = (argmax == target); with `backward` the row becomes
-// scale·(softmax − onehot), a row without target becomes 0. grid (R), block 256.
+// scale·(softmax − onehot), a row without target becomes 0. One read of the row gathers max, argmax
+// and Σ exp online (merged over the warp with shuffles, then over the block), a second writes the
+// gradient. grid (R), block 256.
 __global__ void cross_entropy_rows(float* logits, const int* targets, int vocab, float scale, int backward, float* loss, int* hit) {
-    __shared__ float sm[256];
+    __shared__ SoftmaxStats warps[32];
     int r = blockIdx.x, target = targets[r];
     float* row = logits + (long long) r * vocab;
     if (target < 0) {
@@ -360,22 +401,24 @@ __global__ void cross_entropy_rows(float* logits, const int* targets, int vocab,
         if (threadIdx.x == 0) { loss[r] = 0.f; hit[r] = 0; }
         return;
     }
-    float max;
-    int argmax;
-    block_argmax(row, vocab, &max, &argmax);
-    float sum = 0.f;
-    for (int v = threadIdx.x; v < vocab; v += blockDim.x) sum += expf(row[v] - max);
-    sm[threadIdx.x] = sum;
-    __syncthreads();
-    for (int stride = blockDim.x / 2; stride > 0; stride >>= 1) {
-        if (threadIdx.x < stride) sm[threadIdx.x] += sm[threadIdx.x + stride];
-        __syncthreads();
+    SoftmaxStats st = {-__int_as_float(0x7f800000), 0.f, 0x7fffffff};   // m = −∞ (NVRTC has no math.h)
+    for (int v = threadIdx.x; v < vocab; v += blockDim.x) {
+        float x = row[v];
+        if (x > st.m) { st.sum = st.sum * expf(st.m - x) + 1.f; st.m = x; st.i = v; }
+        else st.sum += expf(x - st.m);
     }
-    float total = sm[0];
-    if (threadIdx.x == 0) { loss[r] = logf(total) + max - row[target]; hit[r] = argmax == target; }
+    for (int m = 16; m > 0; m >>= 1) {
+        SoftmaxStats o = {__shfl_xor_sync(0xffffffff, st.m, m), __shfl_xor_sync(0xffffffff, st.sum, m), __shfl_xor_sync(0xffffffff, st.i, m)};
+        st = merge_stats(st, o);
+    }
+    if (threadIdx.x % 32 == 0) warps[threadIdx.x / 32] = st;
     __syncthreads();
+    st = warps[0];
+    for (int w = 1; w < blockDim.x / 32; w++) st = merge_stats(st, warps[w]);
+    if (threadIdx.x == 0) { loss[r] = logf(st.sum) + st.m - row[target]; hit[r] = st.i == target; }
+    __syncthreads();   // row[target] is read before the gradient overwrites it
     if (backward)
-        for (int v = threadIdx.x; v < vocab; v += blockDim.x) row[v] = scale * (expf(row[v] - max) / total - (v == target ? 1.f : 0.f));
+        for (int v = threadIdx.x; v < vocab; v += blockDim.x) row[v] = scale * (expf(row[v] - st.m) / st.sum - (v == target ? 1.f : 0.f));
 }
 
 // selectiveScanBackward, last pass: dbc[row, bCol + i] += Σ_blocks partials[block, row, i]. 1-D grid over b·len·2n.

@@ -340,12 +340,18 @@ public final class CudaBackend implements Backend {
     @Override
     public void causalConv1dSilu(Tensor in, int batch, int len, Tensor weight, Tensor bias, Tensor convState, Tensor out) {
         timed("conv", () -> {
-            int di = (int) out.size(1), k = (int) weight.size(-1);
-            if (k > 8) throw new StatetuneException("the CUDA conv kernel takes conv widths up to 8, not " + k);
-            kernels.launch3d("causal_conv1d_silu", (di + 127) / 128, batch, chunks(len), 128, 0, ptr(in), (int) in.size(1), len, ptr(weight),
-                    ptr(bias), ptr(convState), out(out), di, k, CONV_CHUNK);
+            int di = (int) out.size(1), k = convWidth(weight);
+            kernels.launch3d("causal_conv1d_silu_k" + k, (di + 127) / 128, batch, chunks(len), 128, 0, ptr(in), (int) in.size(1), len,
+                    ptr(weight), ptr(bias), ptr(convState), out(out), di, CONV_CHUNK);
             kernels.launch("conv_state_update", (di + 127) / 128, batch, 128, ptr(in), (int) in.size(1), len, out(convState), di, k);
         });
+    }
+
+    /** The conv kernels' width k (variants _k2 … _k8) of weight (di, 1, k). */
+    private static int convWidth(Tensor weight) {
+        int k = (int) weight.size(-1);
+        if (k < 2 || k > 8) throw new StatetuneException("the CUDA conv kernels take conv widths 2 to 8, not " + k);
+        return k;
     }
 
     /** Positions one conv thread walks; a sequence is cut into chunks of this many, one thread each. */
@@ -445,10 +451,10 @@ public final class CudaBackend implements Backend {
     public void causalConv1dSiluBackward(Tensor in, int batch, int len, Tensor weight, Tensor bias, Tensor state0, Tensor dOut,
                                          Tensor dIn, Tensor dWeight, Tensor dBias, Tensor dState0) {
         timed("conv backward", () -> {
-            int di = (int) dOut.size(1), k = (int) weight.size(-1);
-            kernels.launch3d("causal_conv1d_silu_backward", (di + 127) / 128, batch, chunks(len), 128, 0, ptr(in), (int) in.size(1), len,
-                    ptr(weight), ptr(bias), ptr(state0), ptr(dOut), out(dIn), dIn == null ? 0 : (int) dIn.size(1), out(dWeight), out(dBias),
-                    out(dState0), di, k, CONV_CHUNK);
+            int di = (int) dOut.size(1), k = convWidth(weight);
+            kernels.launch3d("causal_conv1d_silu_backward_k" + k, (di + 127) / 128, batch, chunks(len), 128, 0, ptr(in), (int) in.size(1),
+                    len, ptr(weight), ptr(bias), ptr(state0), ptr(dOut), out(dIn), dIn == null ? 0 : (int) dIn.size(1), out(dWeight),
+                    out(dBias), out(dState0), di, CONV_CHUNK);
         });
     }
 
