@@ -129,6 +129,27 @@ public interface Backend extends AutoCloseable {
                                int batch, int len, Tensor h0, Tensor hOffset, Tensor yOffset, Tensor dy, ScanGrads grads);
 
     /**
+     * Where a training forward's selectiveScan over (b, len) with A (di, n) may keep what its backward
+     * would otherwise recompute (the CUDA backend: the state entering each chunk of time); null when
+     * this backend keeps nothing.
+     */
+    default Tensor scanMemo(int batch, int len, int di, int n) {
+        return null;
+    }
+
+    /** selectiveScan that also fills memo (from scanMemo; null: nothing kept) for the backward. */
+    default void selectiveScan(Tensor x, Tensor dt, Tensor A, Tensor bc, int bCol, Tensor D, Tensor z, int zCol,
+                               int batch, int len, Tensor state, Tensor hOffset, Tensor yOffset, Tensor y, Tensor memo) {
+        selectiveScan(x, dt, A, bc, bCol, D, z, zCol, batch, len, state, hOffset, yOffset, y);
+    }
+
+    /** selectiveScanBackward that reads the memo its forward filled (null: recomputes it). */
+    default void selectiveScanBackward(Tensor x, Tensor dt, Tensor A, Tensor bc, int bCol, Tensor D, Tensor z, int zCol, int batch,
+                                       int len, Tensor h0, Tensor hOffset, Tensor yOffset, Tensor dy, ScanGrads grads, Tensor memo) {
+        selectiveScanBackward(x, dt, A, bc, bCol, D, z, zCol, batch, len, h0, hOffset, yOffset, dy, grads);
+    }
+
+    /**
      * The Mamba-2 SSD scan (PAPER_NOTES.md, Mamba-2 analogue), computed chunk by chunk but equal to
      * the recurrence, per head h reading group g = dims.group(h), with the State-offset seams:
      * dt_t = clamp(softplus(dtRaw_t + dtBias), dtMin, dtMax);  h_t = exp(dt_t·A_h)·h_{t−1} + dt_t·x_t B_tᵀ;

@@ -21,11 +21,12 @@ record LayerActivations(int virtual,      // M prefix tokens before each sequenc
                         int scanBCol,    // where B starts in it
                         Tensor h0,       // (b, di, n) the scan's initial state
                         Tensor conv0,    // (b, di, k−1) the conv's initial inputs
+                        Tensor memo,     // what the scan kept for its backward (Backend.scanMemo), or null
                         List<LowRankPass.Activation> lowRank) {
 
     /** Every tensor held here, for a scope to keep. */
     Tensor[] tensors() {
-        List<Tensor> all = new ArrayList<>(Arrays.asList(u, xz, dtBC, dtRaw, y, scanA, scanBC, h0, conv0));
+        List<Tensor> all = new ArrayList<>(Arrays.asList(u, xz, dtBC, dtRaw, y, scanA, scanBC, h0, conv0, memo));
         all.addAll(LowRankPass.tensors(lowRank));
         return all.toArray(Tensor[]::new);
     }

@@ -367,8 +367,9 @@ public final class MambaLM implements LanguageModel {
         Tensor scanA = extra == null ? w.A() : wide.A(w.A(), extra);
         Tensor scanBC = extra == null ? dtBC : wide.bc(dtBC, r, cfg.stateDim(), x, extra);
         int scanBCol = extra == null ? r : 0;
-        backend.selectiveScan(x, dt, scanA, scanBC, scanBCol, w.D(), xz, di, batch, len, state, seam.hOffset(), seam.yOffset(), y);
-        return new LayerActivations(virtual, u, xz, dtBC, dtRaw, y, scanA, scanBC, scanBCol, h0, conv0, lr);
+        Tensor memo = backend.scanMemo(batch, len, di, (int) scanA.size(1));
+        backend.selectiveScan(x, dt, scanA, scanBC, scanBCol, w.D(), xz, di, batch, len, state, seam.hOffset(), seam.yOffset(), y, memo);
+        return new LayerActivations(virtual, u, xz, dtBC, dtRaw, y, scanA, scanBC, scanBCol, h0, conv0, memo, lr);
     }
 
     /** The mixer's input (b·(M+len), d): the layer's prefix, then rmsnorm(u), per sequence, for u (b·len, d). */
@@ -417,7 +418,7 @@ public final class MambaLM implements LanguageModel {
         Tensor dbc = extra == null ? ddtBC : backend.allocate(a.scanBC().shape());
         backend.selectiveScanBackward(x, dt, a.scanA(), a.scanBC(), a.scanBCol(), w.D(), a.xz(), di, batch, len, a.h0(),
                 seam.hOffset(), seam.yOffset(), dy,
-                new ScanGrads(dx, ddt, dbc, dxz, dA, grad(m + "D"), dh0, seam.dhOffset(), seam.dyOffset()));
+                new ScanGrads(dx, ddt, dbc, dxz, dA, grad(m + "D"), dh0, seam.dhOffset(), seam.dyOffset()), a.memo());
         sumOverBatch(dh0, seam.dh0());
         if (extra != null) dA = wide.backward(dbc, dA, a.scanA(), r, cfg.stateDim(), x, extra, ddtBC, dx);
         if (dALog != null) {   // A = −exp(A_log), so ∂A/∂A_log = A

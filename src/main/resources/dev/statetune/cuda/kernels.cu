@@ -51,12 +51,14 @@ __global__ void embedding_bf16(const int* ids, const unsigned short* table, floa
 }
 
 // dst (rows, cols) = bf16(src[:, col : col+cols]) of src (rows, srcWidth), rounded to nearest even: the
-// GEMM operand of --dtype bf16. 1-D grid over rows·cols.
-__global__ void to_bf16(const float* src, int srcWidth, int col, unsigned short* dst, int cols, long long n) {
-    long long i = (long long) blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= n) return;
-    unsigned int b = __float_as_uint(src[(i / cols) * srcWidth + col + i % cols]);
-    dst[i] = (unsigned short) ((b + 0x7fffu + ((b >> 16) & 1u)) >> 16);
+// GEMM operand of --dtype bf16. grid (ceil(cols / blockDim), up to 65535 rows at a time).
+__global__ void to_bf16(const float* src, long long srcWidth, int col, unsigned short* dst, long long cols, long long rows) {
+    long long q = (long long) blockIdx.x * blockDim.x + threadIdx.x;
+    if (q >= cols) return;
+    for (long long r = blockIdx.y; r < rows; r += gridDim.y) {
+        unsigned int b = __float_as_uint(src[r * srcWidth + col + q]);
+        dst[r * cols + q] = (unsigned short) ((b + 0x7fffu + ((b >> 16) & 1u)) >> 16);
+    }
 }
 
 // rmsNorm: out (T, d) = x / sqrt(mean(x²) + eps) ⊙ w. grid (T), block 256.

@@ -178,7 +178,7 @@ public final class CudaBackend implements Backend {
         if (keepBf16) {
             out = new Tensor(memory.allocate(2 * n), DType.BF16, stored.shape());
             if (stored.dtype() == DType.BF16) driver.copyAsync(out.data().address(), raw.address(), 2 * n, stream);
-            else kernels.launch("to_bf16", blocks(n), 1, BLOCK, raw.address(), (int) n, 0, out.data().address(), (int) n, n);
+            else toBf16(raw.address(), n, 0, out.data().address(), n, 1);
         } else {
             out = new Tensor(memory.allocate(4 * n), DType.F32, stored.shape());   // not allocate(): a weight outlives any scope
             if (stored.dtype() == DType.F32) driver.copyAsync(out.data().address(), raw.address(), 4 * n, stream);
@@ -189,11 +189,16 @@ public final class CudaBackend implements Backend {
         return out;
     }
 
+    /** dst (rows, cols) = bf16(src[:, col : col+cols]) of src (rows, width). */
+    private void toBf16(long src, long width, int col, long dst, long cols, long rows) {
+        kernels.launch("to_bf16", blocks(cols), (int) Math.min(rows, 65535), BLOCK, src, width, col, dst, cols, rows);
+    }
+
     /** A bf16 copy of x[:, col : col+cols] (rows, cols) for a tensor-core GEMM; release it when queued. */
     private MemorySegment bf16Operand(long x, int width, int col, int rows, int cols) {
         long n = (long) rows * cols;
         MemorySegment b = memory.scratch(2 * n);
-        kernels.launch("to_bf16", blocks(n), 1, BLOCK, x, width, col, b.address(), cols, n);
+        toBf16(x, width, col, b.address(), cols, rows);
         return b;
     }
 
@@ -369,8 +374,20 @@ public final class CudaBackend implements Backend {
     @Override
     public void selectiveScan(Tensor x, Tensor dt, Tensor A, Tensor bc, int bCol, Tensor D, Tensor z, int zCol,
                               int batch, int len, Tensor state, Tensor hOffset, Tensor yOffset, Tensor y) {
+        selectiveScan(x, dt, A, bc, bCol, D, z, zCol, batch, len, state, hOffset, yOffset, y, null);
+    }
+
+    @Override
+    public Tensor scanMemo(int batch, int len, int di, int n) {
+        long floats = CudaScan.memoFloats(batch, len, di, n);
+        return floats == 0 ? null : allocate(floats);
+    }
+
+    @Override
+    public void selectiveScan(Tensor x, Tensor dt, Tensor A, Tensor bc, int bCol, Tensor D, Tensor z, int zCol,
+                              int batch, int len, Tensor state, Tensor hOffset, Tensor yOffset, Tensor y, Tensor memo) {
         timed("scan", () -> scan.forward((int) A.size(0), (int) A.size(1), batch, len, ptr(x), ptr(dt), ptr(A), ptr(bc), (int) bc.size(1), bCol,
-                ptr(D), ptr(z), (int) z.size(1), zCol, out(state), ptr(hOffset), ptr(yOffset), out(y)));
+                ptr(D), ptr(z), (int) z.size(1), zCol, out(state), ptr(hOffset), ptr(yOffset), out(y), out(memo)));
     }
 
     @Override
@@ -466,10 +483,16 @@ public final class CudaBackend implements Backend {
     @Override
     public void selectiveScanBackward(Tensor x, Tensor dt, Tensor A, Tensor bc, int bCol, Tensor D, Tensor z, int zCol, int batch, int len,
                                       Tensor h0, Tensor hOffset, Tensor yOffset, Tensor dy, ScanGrads g) {
+        selectiveScanBackward(x, dt, A, bc, bCol, D, z, zCol, batch, len, h0, hOffset, yOffset, dy, g, null);
+    }
+
+    @Override
+    public void selectiveScanBackward(Tensor x, Tensor dt, Tensor A, Tensor bc, int bCol, Tensor D, Tensor z, int zCol, int batch, int len,
+                                      Tensor h0, Tensor hOffset, Tensor yOffset, Tensor dy, ScanGrads g, Tensor memo) {
         timed("scan backward", () -> scan.backward((int) A.size(0), (int) A.size(1), batch, len, ptr(x), ptr(dt), ptr(A), ptr(bc),
                 (int) bc.size(1), bCol, ptr(D), ptr(z), (int) z.size(1), zCol, ptr(h0), ptr(hOffset), ptr(yOffset), ptr(dy), out(g.dx()),
                 out(g.ddt()), out(g.dbc()), (int) g.dbc().size(1), out(g.dz()), out(g.dA()), out(g.dD()), out(g.dh0()), out(g.dhOffset()),
-                out(g.dyOffset())));
+                out(g.dyOffset()), ptr(memo)));
     }
 
     /** Logit rows computed at once by crossEntropy: (rows, vocab) float32, 412 MB for GPT-NeoX's vocabulary. */

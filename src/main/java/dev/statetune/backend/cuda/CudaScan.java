@@ -67,23 +67,44 @@ final class CudaScan {
         }
     }
 
-    /** The state entering each chunk (start), each chunk's Σ dt, and each chunk's end state from zero (hloc). */
-    private record ChunkStates(int count, MemorySegment start, MemorySegment dtsum, MemorySegment hloc) {}
+    /**
+     * The state entering each chunk (start), each chunk's Σ dt, and each chunk's end state from zero
+     * (hloc; null when read from a memo). `scratch`: whether they are the allocator's to take back.
+     */
+    private record ChunkStates(int count, MemorySegment start, MemorySegment dtsum, MemorySegment hloc, boolean scratch) {}
 
     /**
-     * selectiveScan: y and the state (b, di, n), read as h_0 and written back as h_len.
+     * Floats of a training forward's memo for its backward: start (b, chunks, di, n) then dtsum (b,
+     * chunks, di), which spare the backward passes 1 and 2; 0 for a sequence of one chunk.
+     */
+    static long memoFloats(int batch, int len, int di, int n) {
+        long chunks = (len + CHUNK - 1) / CHUNK;
+        return chunks <= 1 ? 0 : (long) batch * chunks * di * (n + 1);
+    }
+
+    /** The start and dtsum a memo (see memoFloats) holds. */
+    private static ChunkStates fromMemo(long memo, int batch, int len, int di, int n) {
+        int count = (len + CHUNK - 1) / CHUNK;
+        long states = (long) batch * count * di;
+        return new ChunkStates(count, MemorySegment.ofAddress(memo).reinterpret(4 * states * n),
+                MemorySegment.ofAddress(memo + 4 * states * n).reinterpret(4 * states), null, false);
+    }
+
+    /**
+     * selectiveScan: y and the state (b, di, n), read as h_0 and written back as h_len; the chunk
+     * states go to memo too (0: nowhere; memoFloats floats).
      *
      * @param bc (b·len, bcWidth) with B at [bCol, bCol+n), C at [bCol+n, bCol+2n); z (b·len, zWidth) gate at [zCol, zCol+di)
      */
     void forward(int di, int n, int batch, int len, long x, long dt, long A, long bc, int bcWidth, int bCol, long D, long z, int zWidth,
-                 int zCol, long state, long hOffset, long yOffset, long y) {
+                 int zCol, long state, long hOffset, long yOffset, long y, long memo) {
         Shape sh = new Shape(di, n);
         if (len <= CHUNK) {   // a decode step or a short prompt: one pass
             kernels.launch("selective_scan" + sh.variant, sh.grid, batch, BLOCK, x, dt, A, bc, bcWidth, bCol, D, z, zWidth, zCol, len, di, n,
                     state, hOffset, yOffset, y);
             return;
         }
-        ChunkStates chunks = chunkStates(sh, batch, len, x, dt, A, bc, bcWidth, bCol, state, state);
+        ChunkStates chunks = chunkStates(sh, batch, len, x, dt, A, bc, bcWidth, bCol, state, state, memo);
         kernels.launch3d("scan_chunk_out" + sh.variant, sh.grid, batch, chunks.count, BLOCK, sh.tileBytes(3, 2), x, dt, A, bc, bcWidth, bCol,
                 D, z, zWidth, zCol, len, di, n, chunks.start.address(), hOffset, yOffset, y);
         release(chunks);
@@ -92,14 +113,15 @@ final class CudaScan {
     /**
      * selectiveScanBackward from h0 (b, di, n) (0: zeros) and dy (b·len, di): gradients accumulate
      * into dx, ddt (b·len, di), dbc (B and C columns as bc's), dz (gate columns as z's) and, where
-     * non-zero, dA (di, n), dD (di), dh0, dhOffset (di, n), dyOffset (di).
+     * non-zero, dA (di, n), dD (di), dh0, dhOffset (di, n), dyOffset (di). memo: the forward's (0: recomputed here).
      */
     void backward(int di, int n, int batch, int len, long x, long dt, long A, long bc, int bcWidth, int bCol, long D, long z, int zWidth,
                   int zCol, long h0, long hOffset, long yOffset, long dy, long dx, long ddt, long dbc, int dbcWidth, long dz, long dA,
-                  long dD, long dh0, long dhOffset, long dyOffset) {
+                  long dD, long dh0, long dhOffset, long dyOffset, long memo) {
         Shape sh = new Shape(di, n);
         long rows = (long) batch * len;
-        ChunkStates chunks = chunkStates(sh, batch, len, x, dt, A, bc, bcWidth, bCol, h0, 0L);   // the state entering each chunk
+        ChunkStates chunks = memo != 0 ? fromMemo(memo, batch, len, di, n)                        // the state entering each chunk
+                : chunkStates(sh, batch, len, x, dt, A, bc, bcWidth, bCol, h0, 0L, 0L);
         long states = (long) batch * chunks.count * di * n;
         MemorySegment outloc = memory.scratch(4 * states), carryIn = memory.scratch(4 * states);
         // The reverse carry: what each chunk alone passes back, then what enters each chunk from the one after it.
@@ -118,11 +140,17 @@ final class CudaScan {
         for (MemorySegment m : new MemorySegment[] {outloc, carryIn, partials}) memory.release(m);
     }
 
-    /** Passes 1 and 2 of the chunked scan from h0 (0: zeros); the final state goes to hEnd (0: nowhere). */
-    private ChunkStates chunkStates(Shape sh, int batch, int len, long x, long dt, long A, long bc, int bcWidth, int bCol, long h0, long hEnd) {
+    /**
+     * Passes 1 and 2 of the chunked scan from h0 (0: zeros); the final state goes to hEnd (0: nowhere),
+     * start and dtsum into memo (0: scratch blocks).
+     */
+    private ChunkStates chunkStates(Shape sh, int batch, int len, long x, long dt, long A, long bc, int bcWidth, int bCol, long h0, long hEnd,
+                                    long memo) {
         int count = (len + CHUNK - 1) / CHUNK;
         long states = (long) batch * count * sh.di;
-        ChunkStates c = new ChunkStates(count, memory.scratch(4 * states * sh.n), memory.scratch(4 * states), memory.scratch(4 * states * sh.n));
+        ChunkStates kept = memo != 0 ? fromMemo(memo, batch, len, sh.di, sh.n) : null;
+        ChunkStates c = new ChunkStates(count, kept != null ? kept.start : memory.scratch(4 * states * sh.n),
+                kept != null ? kept.dtsum : memory.scratch(4 * states), memory.scratch(4 * states * sh.n), kept == null);
         kernels.launch3d("scan_chunk_local" + sh.variant, sh.grid, batch, count, BLOCK, sh.tileBytes(2, 1), x, dt, A, bc, bcWidth, bCol,
                 len, sh.di, sh.n, c.hloc.address(), c.dtsum.address());
         kernels.launch("scan_chunk_carry", sh.carryGrid(), batch, CARRY_BLOCK, A, sh.di, sh.n, count, h0, c.hloc.address(),
@@ -131,8 +159,9 @@ final class CudaScan {
     }
 
     private void release(ChunkStates c) {
+        if (c.hloc != null) memory.release(c.hloc);
+        if (!c.scratch) return;
         memory.release(c.start);
         memory.release(c.dtsum);
-        memory.release(c.hloc);
     }
 }

@@ -126,6 +126,17 @@ class CudaTrainingTest {
             Tensor[] g = {two.dx(), two.ddt(), two.dbc(), two.dz(), two.dA(), two.dD(), two.dh0(), two.dhOffset(), two.dyOffset()};
             String[] names = {"dx", "ddt", "dbc", "dz", "dA", "dD", "dh0", "dhOffset", "dyOffset"};
             for (int i = 0; i < e.length; i++) same(e[i], g[i], "scan' " + names[i] + " n=" + n + ", len " + len);
+
+            Tensor memo = cuda.scanMemo(batch, len, di, n);   // the chunk states a forward keeps spare the backward two passes
+            assertEquals(len > 16, memo != null, "a memo exactly when the scan runs as several chunks");
+            if (memo == null) continue;
+            ScanGrads three = grads(batch, len, di, n);
+            Tensor state = Tensor.of(h0.toFloatArray(), h0.shape()), y = cuda.allocate(batch * len, di);
+            cuda.selectiveScan(x, dt, A, bc, 3, D, z, di, batch, len, state, hOff, yOff, y, memo);
+            cuda.selectiveScanBackward(x, dt, A, bc, 3, D, z, di, batch, len, h0, hOff, yOff, dy, three, memo);
+            cuda.synchronize();
+            Tensor[] m = {three.dx(), three.ddt(), three.dbc(), three.dz(), three.dA(), three.dD(), three.dh0(), three.dhOffset(), three.dyOffset()};
+            for (int i = 0; i < e.length; i++) same(e[i], m[i], "scan' with the forward's memo " + names[i] + " n=" + n + ", len " + len);
         }
     }
 
