@@ -1,5 +1,6 @@
 package dev.statetune.generate;
 
+import dev.statetune.backend.Backend;
 import dev.statetune.model.DecodeState;
 import dev.statetune.model.LanguageModel;
 import dev.statetune.tensor.Tensor;
@@ -70,9 +71,11 @@ public final class BeamSearch {
             if (active.isEmpty()) break;
             int live = active.size() * k;
             state = state.select(model.backend(), Arrays.copyOf(sourceRows, live));
-            Tensor logits = model.step(Arrays.copyOf(tokens, live), state);    // (live, vocab)
             rows = new float[live][];
-            for (int r = 0; r < live; r++) rows[r] = LanguageModel.row(logits, r);
+            try (Backend.Scope step = model.backend().openScope()) {           // the step's tensors go back to the pool at once
+                Tensor logits = model.step(Arrays.copyOf(tokens, live), state);    // (live, vocab)
+                for (int r = 0; r < live; r++) rows[r] = LanguageModel.row(logits, r);
+            }
         }
         return Arrays.asList(best);
     }

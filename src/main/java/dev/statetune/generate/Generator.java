@@ -1,5 +1,6 @@
 package dev.statetune.generate;
 
+import dev.statetune.backend.Backend;
 import dev.statetune.model.DecodeState;
 import dev.statetune.model.LanguageModel;
 
@@ -30,7 +31,9 @@ public final class Generator {
             out.add(next);
             onToken.accept(next);
             if ((stopAtEos && next == eos) || out.size() >= maxNewTokens) break;
-            logits = LanguageModel.row(model.step(new int[] {next}, state), 0);
+            try (Backend.Scope step = model.backend().openScope()) {   // the step's tensors go back to the pool at once
+                logits = LanguageModel.row(model.step(new int[] {next}, state), 0);
+            }
         }
         return out.stream().mapToInt(Integer::intValue).toArray();
     }

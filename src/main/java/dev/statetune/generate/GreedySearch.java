@@ -1,5 +1,6 @@
 package dev.statetune.generate;
 
+import dev.statetune.backend.Backend;
 import dev.statetune.model.DecodeState;
 import dev.statetune.model.LanguageModel;
 import dev.statetune.tensor.Tensor;
@@ -40,8 +41,11 @@ public final class GreedySearch {
             if (kept.isEmpty()) break;
             if (kept.size() < active.size()) state = state.select(model.backend(), keptRows.stream().mapToInt(Integer::intValue).toArray());
             active = kept;
-            Tensor logits = model.step(active.stream().mapToInt(p -> last[p]).toArray(), state);   // (rows, vocab)
-            int[] best = model.backend().argmaxRows(logits);
+            int[] best;
+            try (Backend.Scope step = model.backend().openScope()) {   // the step's tensors go back to the pool at once
+                Tensor logits = model.step(active.stream().mapToInt(p -> last[p]).toArray(), state);   // (rows, vocab)
+                best = model.backend().argmaxRows(logits);
+            }
             for (int r = 0; r < active.size(); r++) last[active.get(r)] = best[r];
         }
         return out.stream().map(l -> l.stream().mapToInt(Integer::intValue).toArray()).toList();

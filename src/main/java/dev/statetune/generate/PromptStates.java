@@ -1,5 +1,6 @@
 package dev.statetune.generate;
 
+import dev.statetune.backend.Backend;
 import dev.statetune.model.DecodeState;
 import dev.statetune.model.LanguageModel;
 
@@ -20,9 +21,11 @@ record PromptStates(DecodeState state, float[][] logits) {
         for (int p = 0; p < prompts.size(); p++) {
             int[] prompt = prompts.get(p);
             if (prompt.length == 0) throw new IllegalArgumentException("prompt " + p + " is empty");
-            DecodeState one = model.newState(1);
-            logits[p] = LanguageModel.row(model.forwardLast(prompt, one), 0);
-            for (int c = 0; c < copies; c++) all.copyRow(model.backend(), one, 0, p * copies + c);
+            try (Backend.Scope read = model.backend().openScope()) {   // the prompt's tensors go back to the pool once copied
+                DecodeState one = model.newState(1);
+                logits[p] = LanguageModel.row(model.forwardLast(prompt, one), 0);
+                for (int c = 0; c < copies; c++) all.copyRow(model.backend(), one, 0, p * copies + c);
+            }
         }
         return new PromptStates(all, logits);
     }

@@ -20,7 +20,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The Backend on an NVIDIA GPU through the FFM API: driver API, cuBLAS for the GEMMs, NVRTC-compiled
+ * The Backend on an NVIDIA GPU through the FFM API: driver API, cuBLASLt for the GEMMs, NVRTC-compiled
  * kernels (resources/dev/statetune/cuda/*.cu; the scans in CudaScan and CudaSsd). Tensors live in
  * CUDA managed memory, so host code reads results after {@link #synchronize}; ops are queued on one
  * stream. Every op computes in float32 like the CPU backend, except the GEMMs of frozen matrices
