@@ -4,7 +4,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.statetune.backend.cpu.CpuBackend;
 import dev.statetune.io.Checkpoint;
 import dev.statetune.io.SafeTensorsWriter;
+import dev.statetune.model.LanguageModel;
 import dev.statetune.model.MambaLM;
+import dev.statetune.model.mamba2.Mamba2LM;
 import dev.statetune.peft.Adapter;
 import dev.statetune.tensor.Tensor;
 import picocli.CommandLine.Command;
@@ -19,7 +21,7 @@ import java.util.concurrent.Callable;
 
 /** `statetune merge`: fold a LoRA / BitFit / full adapter into the weights; writes a Hugging Face checkpoint directory. */
 @Command(name = "merge", mixinStandardHelpOptions = true,
-        description = "Merge a lora, bitfit or full adapter into the base weights and write a Hugging Face Mamba checkpoint "
+        description = "Merge a lora, bitfit or full adapter into the base weights and write a Hugging Face Mamba or Mamba-2 checkpoint "
                 + "(config.json, model.safetensors in float32, tokenizer.json when the base has one).")
 final class MergeCommand implements Callable<Integer> {
     @Mixin ModelDirOption model;
@@ -28,12 +30,14 @@ final class MergeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        try (CpuBackend cpu = new CpuBackend(); MambaLM lm = new MambaLM(Checkpoint.open(model.modelDir()), cpu)) {
+        Checkpoint ckpt = Checkpoint.open(model.modelDir());
+        try (CpuBackend cpu = new CpuBackend();
+             LanguageModel lm = ckpt.modelType().equals("mamba2") ? new Mamba2LM(ckpt, cpu) : new MambaLM(ckpt, cpu)) {
             Map<String, Tensor> merged = Adapter.load(adapter, lm).mergedWeights(lm);
+            Map<String, Object> config = lm instanceof Mamba2LM m2 ? m2.config().toHuggingFace() : ((MambaLM) lm).config().toHuggingFace();
             Files.createDirectories(out);
             SafeTensorsWriter.write(out.resolve("model.safetensors"), merged, Map.of("format", "pt", "producer", "statetune merge"));
-            Files.writeString(out.resolve("config.json"),
-                    new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(lm.config().toHuggingFace()));
+            Files.writeString(out.resolve("config.json"), new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(config));
             Path tok = model.modelDir().resolve("tokenizer.json");
             if (Files.exists(tok)) Files.copy(tok, out.resolve("tokenizer.json"), StandardCopyOption.REPLACE_EXISTING);
             System.out.printf("merged %s into %s: %d tensors written to %s%n", adapter, model.describe(), merged.size(), out);

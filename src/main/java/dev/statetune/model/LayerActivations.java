@@ -15,7 +15,7 @@ record LayerActivations(int virtual,      // M prefix tokens before each sequenc
                         Tensor xz,       // (T′, 2di) in_proj output: x | z
                         Tensor dtBC,     // (T′, r+2n) x_proj output: dt | B | C
                         Tensor dtRaw,    // (T′, di) dt_proj output before softplus
-                        Tensor y,        // (T′, di) gated scan output
+                        Tensor y,        // (T′, di) gated scan output; null when out_proj is frozen (its dW alone reads y)
                         Tensor scanA,    // (di, n[+n′]) the A the scan ran with
                         Tensor scanBC,   // the matrix the scan read B and C from (dtBC, or B|B′|C|C′)
                         int scanBCol,    // where B starts in it
@@ -23,6 +23,11 @@ record LayerActivations(int virtual,      // M prefix tokens before each sequenc
                         Tensor conv0,    // (b, di, k−1) the conv's initial inputs
                         Tensor memo,     // what the scan kept for its backward (Backend.scanMemo), or null
                         List<LowRankPass.Activation> lowRank) {
+
+    /** These activations without y. */
+    LayerActivations withoutY() {
+        return new LayerActivations(virtual, u, xz, dtBC, dtRaw, null, scanA, scanBC, scanBCol, h0, conv0, memo, lowRank);
+    }
 
     /** Every tensor held here, for a scope to keep. */
     Tensor[] tensors() {

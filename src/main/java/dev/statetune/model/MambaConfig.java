@@ -89,6 +89,12 @@ public record MambaConfig(int modelDim, int nLayers, int vocabSize, int stateDim
         j.put("use_bias", useBias);
         j.put("use_conv_bias", useConvBias);
         j.put("layer_norm_epsilon", normEps);
+        putCommonHuggingFace(j, tieEmbeddings, eosTokenId);
+        return j;
+    }
+
+    /** The config.json entries Mamba and Mamba-2 share: tying, special tokens (all eos), fp32 residual, SiLU, float32 weights. */
+    public static void putCommonHuggingFace(java.util.Map<String, Object> j, boolean tieEmbeddings, int eosTokenId) {
         j.put("tie_word_embeddings", tieEmbeddings);
         j.put("eos_token_id", eosTokenId);
         j.put("pad_token_id", eosTokenId);
@@ -96,7 +102,6 @@ public record MambaConfig(int modelDim, int nLayers, int vocabSize, int stateDim
         j.put("residual_in_fp32", true);
         j.put("hidden_act", "silu");
         j.put("dtype", "float32");
-        return j;
     }
 
     /** Parameters of the model, the tied lm_head counted once. */

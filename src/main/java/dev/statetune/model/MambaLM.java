@@ -311,6 +311,7 @@ public final class MambaLM implements LanguageModel {
                     backend.linear(saved[i].y(), 0, layers[i].outProj(), layers[i].outProjBias(), out);
                     lowRank.forward(seams[i].lowRank(), "out_proj", saved[i].y(), 0, out, saved[i].lowRank(), dropoutSeed * 1_000_003L + i);
                     residual = LmHead.sum(backend, saved[i].u(), VirtualRows.dropLeading(backend, out, batch, len, saved[i].virtual(), null));
+                    if (grad("backbone.layers." + i + ".mixer.out_proj.weight") == null) saved[i] = saved[i].withoutY();   // only dW reads it
                     layer.keep(residual);
                     layer.keep(saved[i].tensors());
                 }

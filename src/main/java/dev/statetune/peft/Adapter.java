@@ -291,34 +291,34 @@ public final class Adapter {
      * W[rows] += (α/r)·B·A, BitFit's and full fine-tuning's trained values. State methods act on
      * the recurrence's read-out and start, not on a weight, so they cannot be merged.
      */
-    public Map<String, Tensor> mergedWeights(MambaLM model) {
+    public Map<String, Tensor> mergedWeights(LanguageModel model) {
         for (Method m : methods)
             if (m != Method.LORA && m != Method.BITFIT && m != Method.FULL)
                 throw new StatetuneException("method '" + m.cliName + "' cannot be merged into the weights (it is not a weight update); "
                         + "use the adapter directory with --adapter instead");
-        MambaConfig base = model.config();
         Map<String, Tensor> out = new LinkedHashMap<>();
         for (String name : model.weightNames()) {
             Parameter trainedWeight = weights.get(name);
             out.put(name, Tensor.of(trainedWeight != null ? trainedWeight.value.clone() : model.storedWeight(name).toFloatArray(),
                     model.storedWeight(name).shape()));
         }
-        if (methods.contains(Method.LORA))
-            for (int i = 0; i < base.nLayers(); i++)
-                for (String name : options.loraTargets()) {
-                    LoraTarget t = LoraTarget.of(name, base);
-                    float[] a = params.get(t.key(i, "A")).value, b = params.get(t.key(i, "B")).value;
-                    Tensor w = out.get("backbone.layers." + i + ".mixer." + t.module() + ".weight");
-                    int rank = options.loraRank(), in = t.in();
-                    float scale = (float) (options.loraAlpha() / rank);
-                    for (int row = t.rowFrom(); row < t.rowTo(); row++)
-                        for (int col = 0; col < in; col++) {
-                            float delta = 0;
-                            for (int q = 0; q < rank; q++) delta += b[(row - t.rowFrom()) * rank + q] * a[q * in + col];
-                            long at = (long) row * in + col;
-                            w.data().setAtIndex(Tensor.F32, at, w.data().getAtIndex(Tensor.F32, at) + scale * delta);
-                        }
-                }
+        if (!methods.contains(Method.LORA)) return out;
+        int layers = model instanceof Mamba2LM m2 ? m2.config().nLayers() : ((MambaLM) model).config().nLayers();
+        for (int i = 0; i < layers; i++)
+            for (String name : options.loraTargets()) {
+                LoraTarget t = model instanceof Mamba2LM m2 ? LoraTarget.of(name, m2.config()) : LoraTarget.of(name, ((MambaLM) model).config());
+                float[] a = params.get(t.key(i, "A")).value, b = params.get(t.key(i, "B")).value;
+                Tensor w = out.get("backbone.layers." + i + ".mixer." + t.module() + ".weight");
+                int rank = options.loraRank(), in = t.in();
+                float scale = (float) (options.loraAlpha() / rank);
+                for (int row = t.rowFrom(); row < t.rowTo(); row++)
+                    for (int col = 0; col < in; col++) {
+                        float delta = 0;
+                        for (int q = 0; q < rank; q++) delta += b[(row - t.rowFrom()) * rank + q] * a[q * in + col];
+                        long at = (long) row * in + col;
+                        w.data().setAtIndex(Tensor.F32, at, w.data().getAtIndex(Tensor.F32, at) + scale * delta);
+                    }
+            }
         return out;
     }
 

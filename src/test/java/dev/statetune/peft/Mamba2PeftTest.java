@@ -115,6 +115,26 @@ class Mamba2PeftTest {
     }
 
     @Test
+    void aMergedLoraAndBitFitCheckpointGivesTheAdaptedLogits() throws Exception {
+        try (Mamba2LM lm = tiny()) {
+            Adapter adapter = Adapter.create(lm, List.of(Method.LORA, Method.BITFIT), OPTIONS);
+            SplittableRandom rnd = new SplittableRandom(8);
+            for (Parameter p : adapter.parameters())
+                for (int i = 0; i < p.value.length; i++) p.value[i] += (float) rnd.nextDouble(-0.05, 0.05);
+            adapter.save(dir.resolve("adapter"));
+            adapter.attach(lm);
+            float[] unmerged = lm.forward(IDS, lm.newState(IDS.length)).toFloatArray();
+            var r = dev.statetune.cli.CliRunner.run("merge", "--model", Fixtures.resource("fixtures/mamba2/tiny").toString(),
+                    "--adapter", dir.resolve("adapter").toString(), "--out", dir.resolve("merged").toString());
+            assertEquals(0, r.code(), r.err());
+            try (Mamba2LM merged = new Mamba2LM(Checkpoint.open(dir.resolve("merged")), CPU)) {
+                assertEquals(lm.config(), merged.config(), "the written config.json reads back as the base's");
+                Fixtures.assertClose(unmerged, merged.forward(IDS, merged.newState(IDS.length)).toFloatArray(), 1e-5, 1e-5, "merged vs unmerged");
+            }
+        }
+    }
+
+    @Test
     void methodsWithoutAMamba2FormAreRefusedWithOneLine() {
         try (Mamba2LM lm = tiny()) {
             for (Method m : new Method[] {Method.ADDITIONAL_SCAN}) {

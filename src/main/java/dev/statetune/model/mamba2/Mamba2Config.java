@@ -128,6 +128,42 @@ public record Mamba2Config(int modelDim, int nLayers, int vocabSize, SsdDims ssd
     /** in_proj's output width: z (innerDim) | xBC (convDim) | dt (nHeads). */
     public int inProjDim() { return innerDim() + convDim() + ssd.nHeads(); }
 
+    /**
+     * This config as a Hugging Face `Mamba2Config` config.json (what `statetune merge` writes).
+     * transformers' gated norm spans the whole inner width, so a state-spaces model whose norm works
+     * per group (ngroups > 1) has no such config: that is an error.
+     */
+    public java.util.Map<String, Object> toHuggingFace() {
+        if (gatedNormGroup != innerDim() || gatedNormEps != normEps)
+            throw new StatetuneException("this Mamba-2 model normalises each of its " + ssd.nGroups() + " groups on its own (the "
+                    + "state-spaces layout), which a Hugging Face Mamba2 config cannot express");
+        java.util.Map<String, Object> j = new java.util.LinkedHashMap<>();
+        j.put("architectures", java.util.List.of("Mamba2ForCausalLM"));
+        j.put("model_type", "mamba2");
+        j.put("hidden_size", modelDim);
+        j.put("num_hidden_layers", nLayers);
+        j.put("vocab_size", vocabSize);
+        j.put("num_heads", ssd.nHeads());
+        j.put("head_dim", ssd.headDim());
+        j.put("n_groups", ssd.nGroups());
+        j.put("state_size", ssd.stateDim());
+        j.put("chunk_size", ssd.chunkSize());
+        j.put("expand", innerDim() / modelDim);
+        j.put("conv_kernel", convWidth);
+        j.put("use_bias", useBias);
+        j.put("use_conv_bias", useConvBias);
+        j.put("layer_norm_epsilon", normEps);
+        j.put("time_step_limit", java.util.List.of(jsonFloat(dtMin), jsonFloat(dtMax)));
+        dev.statetune.model.MambaConfig.putCommonHuggingFace(j, tieEmbeddings, eosTokenId);
+        return j;
+    }
+
+    /** A float for config.json; infinities as transformers 5 writes them ({"__float__": "Infinity"}). */
+    private static Object jsonFloat(float v) {
+        if (Float.isFinite(v)) return v;
+        return java.util.Map.of("__float__", v > 0 ? "Infinity" : "-Infinity");
+    }
+
     /** Parameters of the model, the tied lm_head counted once. */
     public long parameterCount() {
         long d = modelDim, di = innerDim(), conv = convDim(), nh = ssd.nHeads(), proj = inProjDim();

@@ -326,11 +326,14 @@ public final class Mamba2LM implements LanguageModel {
         Tensor xBCraw = backend.allocate(tokens, conv), xBC = backend.allocate(tokens, conv);   // (T′, convDim)
         backend.copyColumns(a.zxbcdt(), di, xBCraw);
         backend.causalConv1dSilu(xBCraw, batch, len, w.convWeight(), w.convBias(), backend.allocate(batch, conv, cfg.convWidth() - 1), xBC);
-        Tensor gated = backend.allocate(tokens, di);                     // (T′, di)
-        backend.gatedRmsNorm(a.y(), a.zxbcdt(), 0, w.gatedNorm(), cfg.gatedNormGroup(), cfg.gatedNormEps(), gated);
+        Tensor dOutProj = weights.grad(m + "out_proj.weight"), gated = null;   // gated (T′, di): only out_proj's dW reads it
+        if (dOutProj != null) {
+            gated = backend.allocate(tokens, di);
+            backend.gatedRmsNorm(a.y(), a.zxbcdt(), 0, w.gatedNorm(), cfg.gatedNormGroup(), cfg.gatedNormEps(), gated);
+        }
         Tensor dOut = VirtualRows.prepend(backend, virtual == 0 ? null : backend.allocate(virtual, cfg.modelDim()), dResidual, batch, realLen);
         Tensor dGated = backend.allocate(tokens, di);                    // (T, di)
-        backend.linearBackward(gated, 0, w.outProj(), dOut, dGated, 0, weights.grad(m + "out_proj.weight"), weights.grad(m + "out_proj.bias"));
+        backend.linearBackward(gated, 0, w.outProj(), dOut, dGated, 0, dOutProj, weights.grad(m + "out_proj.bias"));
         lowRank.backward(a.lowRank(), "out_proj", dOut, dGated);
         Tensor dy = backend.allocate(tokens, di), dZxbcdt = backend.allocate(tokens, cfg.inProjDim());   // (T, di), (T, di + convDim + nHeads)
         backend.gatedRmsNormBackward(a.y(), a.zxbcdt(), 0, w.gatedNorm(), cfg.gatedNormGroup(), cfg.gatedNormEps(), dGated, dy, dZxbcdt,
