@@ -49,12 +49,14 @@ public final class AdamW implements Optimizer {
             float[] v = expAvgSq.computeIfAbsent(p.name, k -> new float[p.value.length]);
             float[] x = p.value, g = p.grad;
             boolean decays = p.weightDecay && weightDecay != 0;
-            for (int i = 0; i < x.length; i++) {
-                if (decays) x[i] *= decay;
-                m[i] = lerp(m[i], g[i], w1);
-                v[i] = v[i] * b2 + w2 * g[i] * g[i];
-                x[i] -= stepSize * (m[i] / ((float) Math.sqrt(v[i]) / bc2 + epsF));
-            }
+            Blocks.forEach(x.length, (from, to) -> {   // elementwise: the same numbers on any number of threads
+                for (int i = from; i < to; i++) {
+                    if (decays) x[i] *= decay;
+                    m[i] = lerp(m[i], g[i], w1);
+                    v[i] = v[i] * b2 + w2 * g[i] * g[i];
+                    x[i] -= stepSize * (m[i] / ((float) Math.sqrt(v[i]) / bc2 + epsF));
+                }
+            });
         }
     }
 

@@ -13,8 +13,7 @@ public final class GradClip {
     /** The L2 norm of all gradients, as one vector; summed in double so that large models do not lose bits. */
     public static double globalNorm(List<Parameter> params) {
         double sum = 0;
-        for (Parameter p : params)
-            for (float g : p.grad) sum += (double) g * g;
+        for (Parameter p : params) sum += Blocks.sumOfSquares(p.grad);
         return Math.sqrt(sum);
     }
 
@@ -27,8 +26,12 @@ public final class GradClip {
         double coef = maxNorm / (norm + 1e-6);
         if (Double.isFinite(norm) && coef < 1) {
             float c = (float) coef;
-            for (Parameter p : params)
-                for (int i = 0; i < p.grad.length; i++) p.grad[i] *= c;
+            for (Parameter p : params) {
+                float[] g = p.grad;
+                Blocks.forEach(g.length, (from, to) -> {
+                    for (int i = from; i < to; i++) g[i] *= c;
+                });
+            }
         }
         return norm;
     }
