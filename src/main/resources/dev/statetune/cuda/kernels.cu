@@ -189,32 +189,19 @@ __global__ void conv_state_update(const float* in, int inWidth, int len, float* 
 
 // The steps of a chunk in the chunked scans (CudaScan.CHUNK): the backward keeps a chunk's states in registers.
 #define SCAN_CHUNK 16
-// The kernels name_s1 … name_s8 of a scan kernel: each lane holds S = 1, 2, 4 or 8 of a channel's
-// states in registers (CudaBackend picks the smallest S with lanes·S ≥ n), so no lane carries unused ones.
-#define SCAN_VARIANTS(name, params, args) \
-    __global__ void name##_s1 params { name##_impl<1> args; } \
-    __global__ void name##_s2 params { name##_impl<2> args; } \
-    __global__ void name##_s4 params { name##_impl<4> args; } \
-    __global__ void name##_s8 params { name##_impl<8> args; }
-// As SCAN_VARIANTS, for kernels launched with `threads` per block of which `blocks` should fit on an SM
-// (the register budget: 65536 / (threads·blocks) per thread).
-#define SCAN_VARIANTS_BOUNDED(name, threads, blocks, params, args) \
-    __global__ void __launch_bounds__(threads, blocks) name##_s1 params { name##_impl<1> args; } \
-    __global__ void __launch_bounds__(threads, blocks) name##_s2 params { name##_impl<2> args; } \
-    __global__ void __launch_bounds__(threads, blocks) name##_s4 params { name##_impl<4> args; } \
-    __global__ void __launch_bounds__(threads, blocks) name##_s8 params { name##_impl<8> args; }
-// The Mamba-1 scan kernels are templates on S and L: L lanes (a power of two ≤ 32) share one
-// channel's states, each holding S of them (states lane, lane+L, …) in registers, and a block of
-// SCAN_BLOCK threads holds SCAN_BLOCK / L channels, so that tile strides and shuffle widths are
-// compile-time constants. name_sSlL are the pairs CudaScan.Shape picks (L·S ≥ n, n ≤ 256).
+// The scan kernels (Mamba-1's here, the SSD's in mamba2.cu) are templates on S and L: L lanes (a
+// power of two ≤ 32) share one channel's states, each holding S of them (states lane, lane+L, …) in
+// registers, so that tile strides and shuffle widths are compile-time constants. name_sSlL are the
+// pairs CudaScan.statesPerLane and lanes pick (L·S ≥ n, n ≤ 256), launched with `threads` per block
+// of which `minBlocks` should fit on an SM (the register budget: 65536 / (threads·minBlocks) each).
 #define SCAN_BLOCK 128
-#define SCAN_SL(name, S, L, minBlocks, params, args) \
-    __global__ void __launch_bounds__(SCAN_BLOCK, minBlocks) name##_s##S##l##L params { name##_impl<S, L> args; }
-#define SCAN_SL_VARIANTS(name, minBlocks, params, args) \
-    SCAN_SL(name, 1, 2, minBlocks, params, args) SCAN_SL(name, 2, 2, minBlocks, params, args) \
-    SCAN_SL(name, 4, 2, minBlocks, params, args) SCAN_SL(name, 4, 4, minBlocks, params, args) \
-    SCAN_SL(name, 4, 8, minBlocks, params, args) SCAN_SL(name, 4, 16, minBlocks, params, args) \
-    SCAN_SL(name, 4, 32, minBlocks, params, args) SCAN_SL(name, 8, 32, minBlocks, params, args)
+#define SCAN_SL(name, S, L, threads, minBlocks, params, args) \
+    __global__ void __launch_bounds__(threads, minBlocks) name##_s##S##l##L params { name##_impl<S, L> args; }
+#define SCAN_SL_VARIANTS(name, threads, minBlocks, params, args) \
+    SCAN_SL(name, 1, 2, threads, minBlocks, params, args) SCAN_SL(name, 2, 2, threads, minBlocks, params, args) \
+    SCAN_SL(name, 4, 2, threads, minBlocks, params, args) SCAN_SL(name, 4, 4, threads, minBlocks, params, args) \
+    SCAN_SL(name, 4, 8, threads, minBlocks, params, args) SCAN_SL(name, 4, 16, threads, minBlocks, params, args) \
+    SCAN_SL(name, 4, 32, threads, minBlocks, params, args) SCAN_SL(name, 8, 32, threads, minBlocks, params, args)
 // selectiveScan (PAPER_NOTES' Mamba-1 recurrence with the State-offset seams):
 //   h_t = exp(dt_t·A) ⊙ h_{t−1} + dt_t·x_t·B_t;  y_t = (C_t·(h_t + h′) + D ⊙ x_t + y′) ⊙ silu(z_t).
 // C·h is summed across a channel's lanes with warp shuffles. grid (ceil(di / (SCAN_BLOCK/L)), b).
@@ -264,7 +251,7 @@ template <int S, int L> __device__ void selective_scan_impl(const float* x, cons
         }
 }
 extern "C" {
-SCAN_SL_VARIANTS(selective_scan, 1, (const float* x, const float* dt, const float* A, const float* bc, int bcWidth, int bCol, const float* D, const float* z, int zWidth, int zCol, int len, int di, int n, float* state, const float* hOffset, const float* yOffset, float* y), (x, dt, A, bc, bcWidth, bCol, D, z, zWidth, zCol, len, di, n, state, hOffset, yOffset, y))
+SCAN_SL_VARIANTS(selective_scan, SCAN_BLOCK, 1, (const float* x, const float* dt, const float* A, const float* bc, int bcWidth, int bCol, const float* D, const float* z, int zWidth, int zCol, int len, int di, int n, float* state, const float* hOffset, const float* yOffset, float* y), (x, dt, A, bc, bcWidth, bCol, D, z, zWidth, zCol, len, di, n, state, hOffset, yOffset, y))
 
 
 
@@ -504,7 +491,7 @@ template <int S, int L> __device__ void scan_chunk_local_impl(const float* x, co
     if (lane == 0) dtsum[at] = sum;
 }
 extern "C" {
-SCAN_SL_VARIANTS(scan_chunk_local, 1, (const float* x, const float* dt, const float* A, const float* bc, int bcWidth, int bCol, int len, int di, int n, float* hloc, float* dtsum), (x, dt, A, bc, bcWidth, bCol, len, di, n, hloc, dtsum))
+SCAN_SL_VARIANTS(scan_chunk_local, SCAN_BLOCK, 1, (const float* x, const float* dt, const float* A, const float* bc, int bcWidth, int bCol, int len, int di, int n, float* hloc, float* dtsum), (x, dt, A, bc, bcWidth, bCol, len, di, n, hloc, dtsum))
 
 
 // Pass 2: the states entering each chunk, start_k, carried from h0 (null: zeros): start_{k+1} =
@@ -567,7 +554,7 @@ template <int S, int L> __device__ void scan_chunk_out_impl(const float* x, cons
     }
 }
 extern "C" {
-SCAN_SL_VARIANTS(scan_chunk_out, 1, (const float* x, const float* dt, const float* A, const float* bc, int bcWidth, int bCol, const float* D, const float* z, int zWidth, int zCol, int len, int di, int n, const float* start, const float* hOffset, const float* yOffset, float* y), (x, dt, A, bc, bcWidth, bCol, D, z, zWidth, zCol, len, di, n, start, hOffset, yOffset, y))
+SCAN_SL_VARIANTS(scan_chunk_out, SCAN_BLOCK, 1, (const float* x, const float* dt, const float* A, const float* bc, int bcWidth, int bCol, const float* D, const float* z, int zWidth, int zCol, int len, int di, int n, const float* start, const float* hOffset, const float* yOffset, float* y), (x, dt, A, bc, bcWidth, bCol, D, z, zWidth, zCol, len, di, n, start, hOffset, yOffset, y))
 
 
 // Backward pass 1: each chunk's reverse recurrence g_t = dyv_t·C_t + a_{t+1}·g_{t+1} from a zero
@@ -602,7 +589,7 @@ template <int S, int L> __device__ void scan_chunk_back_local_impl(const float* 
     for (int j = 0; j < S; j++) { int i = lane + j * L; if (i < n) outloc[at * n + i] = g[j]; }
 }
 extern "C" {
-SCAN_SL_VARIANTS(scan_chunk_back_local, 1, (const float* dt, const float* A, const float* bc, int bcWidth, int bCol, const float* z, int zWidth, int zCol, const float* dy, int len, int di, int n, float* outloc), (dt, A, bc, bcWidth, bCol, z, zWidth, zCol, dy, len, di, n, outloc))
+SCAN_SL_VARIANTS(scan_chunk_back_local, SCAN_BLOCK, 1, (const float* dt, const float* A, const float* bc, int bcWidth, int bCol, const float* z, int zWidth, int zCol, const float* dy, int len, int di, int n, float* outloc), (dt, A, bc, bcWidth, bCol, z, zWidth, zCol, dy, len, di, n, outloc))
 
 
 // Backward pass 2: the carry entering each chunk from the one after it, carryIn_k (= a_{t1}·g_{t1}):
@@ -784,7 +771,7 @@ template <int S, int L> __device__ void scan_chunk_backward_impl(const float* x,
     }
 }
 extern "C" {
-SCAN_SL_VARIANTS(scan_chunk_backward, 4, (const float* x, const float* dt, const float* A, const float* bc, int bcWidth, int bCol, const float* D, const float* z, int zWidth, int zCol, int len, int di, int n, const float* start, const float* carryIn, const float* hOffset, const float* yOffset, const float* dy, float* dx, float* ddt, float* partials, float* dz, float* dA, float* dD, float* dhOffset, float* dyOffset), (x, dt, A, bc, bcWidth, bCol, D, z, zWidth, zCol, len, di, n, start, carryIn, hOffset, yOffset, dy, dx, ddt, partials, dz, dA, dD, dhOffset, dyOffset))
+SCAN_SL_VARIANTS(scan_chunk_backward, SCAN_BLOCK, 4, (const float* x, const float* dt, const float* A, const float* bc, int bcWidth, int bCol, const float* D, const float* z, int zWidth, int zCol, int len, int di, int n, const float* start, const float* carryIn, const float* hOffset, const float* yOffset, const float* dy, float* dx, float* ddt, float* partials, float* dz, float* dA, float* dD, float* dhOffset, float* dyOffset), (x, dt, A, bc, bcWidth, bCol, D, z, zWidth, zCol, len, di, n, start, carryIn, hOffset, yOffset, dy, dx, ddt, partials, dz, dA, dD, dhOffset, dyOffset))
 
 
 

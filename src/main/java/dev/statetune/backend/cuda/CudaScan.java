@@ -35,6 +35,18 @@ final class CudaScan {
         return lanes;
     }
 
+    /** The states each of a channel's lanes(n) lanes holds: the smallest power of two S with lanes·S ≥ n. */
+    static int statesPerLane(int n) {
+        int lanes = lanes(n), s = 1;
+        while (lanes * s < n) s <<= 1;
+        return s;
+    }
+
+    /** The suffix _sSlL of a scan kernel's variant for state size n (kernels.cu's SCAN_SL_VARIANTS). */
+    static String variant(int n) {
+        return "_s" + statesPerLane(n) + "l" + lanes(n);
+    }
+
     /**
      * How the kernels cut the work for A (di, n): `lanes` threads per channel holding `states` each,
      * `perBlock` channels in a block of 128, `grid` blocks per sequence, and the kernels' suffix
@@ -48,10 +60,8 @@ final class CudaScan {
             this.di = di;
             this.n = n;
             lanes = lanes(n);
-            int s = 1;
-            while (lanes * s < n) s <<= 1;
-            states = s;
-            variant = "_s" + states + "l" + lanes;
+            states = statesPerLane(n);
+            variant = variant(n);
             perBlock = BLOCK / lanes;
             grid = (di + perBlock - 1) / perBlock;
         }

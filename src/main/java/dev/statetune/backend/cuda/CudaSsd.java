@@ -38,17 +38,18 @@ final class CudaSsd {
     void scan(SsdDims dims, int lanes, int batch, int len, long xBC, long dtRaw, int dtWidth, int dtCol, long dtBias, float dtMin,
               float dtMax, long A, long D, long state, long hOffset, long yOffset, long y) {
         int di = dims.innerDim(), n = dims.stateDim(), perBlock = SCAN_BLOCK / lanes, chunkPerBlock = CHUNK_BLOCK / lanes;
-        int chunkLen = Math.max(1, Math.min(MAX_CHUNK, SHARED_FLOATS / (2 + chunkPerBlock + 2 * n)));
+        int np = lanes * CudaScan.statesPerLane(n);   // the state tiles' padded width
+        int chunkLen = Math.max(1, Math.min(MAX_CHUNK, SHARED_FLOATS / (2 + chunkPerBlock + 2 * np)));
         if (len <= chunkLen) {
-            kernels.launch("ssd_scan", (di + perBlock - 1) / perBlock, batch, SCAN_BLOCK, xBC, dims.convDim(), dtRaw, dtWidth, dtCol, dtBias,
-                    dtMin, dtMax, A, D, dims.headDim(), dims.nGroups(), dims.nHeads() / dims.nGroups(), n, di, len, lanes,
+            kernels.launch("ssd_scan" + CudaScan.variant(n), (di + perBlock - 1) / perBlock, batch, SCAN_BLOCK, xBC, dims.convDim(), dtRaw,
+                    dtWidth, dtCol, dtBias, dtMin, dtMax, A, D, dims.headDim(), dims.nGroups(), dims.nHeads() / dims.nGroups(), n, di, len,
                     state, hOffset, yOffset, y);
             return;
         }
         Chunked c = new Chunked(dims, lanes, batch, len, chunkLen, xBC, dtRaw, dtWidth, dtCol, dtBias, dtMin, dtMax, A);
         ChunkStates states = chunkStates(c, state, state);
         kernels.launch3d("ssd_chunk_out" + c.variant, c.grid(CHUNK_BLOCK), batch, c.chunks, CHUNK_BLOCK,
-                4 * chunkLen * (2 + chunkPerBlock + 2 * n), c.args(D, states.start.address(), hOffset, yOffset, y));
+                4 * chunkLen * (2 + chunkPerBlock + 2 * np), c.args(D, states.start.address(), hOffset, yOffset, y));
         states.release(memory);
     }
 
@@ -67,15 +68,16 @@ final class CudaSsd {
         long rows = (long) batch * len, bcWidth = 2L * ng * n, stateFloats = (long) batch * c.chunks * di * n;
         MemorySegment outloc = memory.scratch(4 * stateFloats), carryIn = memory.scratch(4 * stateFloats);
         kernels.launch3d("ssd_chunk_back_local" + c.variant, c.grid(CHUNK_BLOCK), batch, c.chunks, CHUNK_BLOCK,
-                4 * BACKWARD_CHUNK * (2 + CHUNK_BLOCK / lanes + n), c.args(dy, outloc.address()));
+                4 * BACKWARD_CHUNK * (2 + CHUNK_BLOCK / lanes + c.np()), c.args(dy, outloc.address()));
         kernels.launch("ssd_chunk_back_carry", carryGrid(di, n), batch, BLOCK, p, nh, n, c.chunks, outloc.address(),
                 states.decayProd.address(), carryIn.address(), dh0);
-        int shared = BACKWARD_CHUNK * (4 + 2 * p + 4 * n);   // above 48 KB, Kernels asks the driver for it
+        int shared = BACKWARD_CHUNK * (4 + 2 * p + 4 * c.np());   // above 48 KB, Kernels asks the driver for it
         if (shared > MAX_SHARED_FLOATS)
-            throw new StatetuneException("the CUDA SSD backward takes headDim + 2·stateDim up to 1,814, not " + (p + 2 * n));
+            throw new StatetuneException(String.format("the CUDA SSD backward would need %,d bytes of shared memory at head size %d and "
+                    + "state size %d; a block has at most %,d", 4 * shared, p, n, 4 * MAX_SHARED_FLOATS));
         MemorySegment bcPartials = memory.scratch(4L * (nh / ng) * rows * bcWidth);
         kernels.launch3d("ssd_chunk_backward" + c.variant, nh, batch, c.chunks, BACKWARD_BLOCK, 4 * shared,
-                xBC, dims.convDim(), dtRaw, dtWidth, dtCol, dtBias, dtMin, dtMax, A, p, ng, nh / ng, n, len, lanes, D,
+                xBC, dims.convDim(), dtRaw, dtWidth, dtCol, dtBias, dtMin, dtMax, A, p, ng, nh / ng, n, len, D,
                 states.start.address(), carryIn.address(), hOffset, dy, dxBC, dDtRaw, dDtWidth, bcPartials.address(), dDtBias, dA, dD,
                 dhOffset, dyOffset);
         sumPartials(bcPartials, nh / ng, rows, (int) bcWidth, dxBC, dims.convDim(), di);
@@ -83,14 +85,18 @@ final class CudaSsd {
         for (MemorySegment m : new MemorySegment[] {outloc, carryIn, bcPartials}) memory.release(m);
     }
 
-    /** The chunked kernels' common arguments and shape: `variant` their suffix (_sS, S states per lane), `chunks` of chunkLen steps. */
+    /** The chunked kernels' common arguments and shape: `variant` their suffix (_sSlL), `chunks` of chunkLen steps. */
     private record Chunked(SsdDims dims, int lanes, int batch, int len, int chunkLen, int chunks, String variant, Object[] common) {
         Chunked(SsdDims dims, int lanes, int batch, int len, int chunkLen, long xBC, long dtRaw, int dtWidth, int dtCol, long dtBias,
                 float dtMin, float dtMax, long A) {
-            this(dims, lanes, batch, len, chunkLen, (len + chunkLen - 1) / chunkLen, "_s" + Math.max(1, Integer.highestOneBit(
-                            (dims.stateDim() + lanes - 1) / lanes * 2 - 1)),
+            this(dims, lanes, batch, len, chunkLen, (len + chunkLen - 1) / chunkLen, CudaScan.variant(dims.stateDim()),
                     new Object[] {xBC, dims.convDim(), dtRaw, dtWidth, dtCol, dtBias, dtMin, dtMax, A, dims.headDim(), dims.nGroups(),
-                            dims.nHeads() / dims.nGroups(), dims.stateDim(), len, lanes, chunkLen});
+                            dims.nHeads() / dims.nGroups(), dims.stateDim(), len, chunkLen});
+        }
+
+        /** The state tiles' padded width: lanes × states per lane. */
+        int np() {
+            return lanes * CudaScan.statesPerLane(dims.stateDim());
         }
 
         /** Blocks along x for blocks of `block` threads: each holds channels of one head. */
@@ -122,7 +128,7 @@ final class CudaSsd {
         MemorySegment hloc = memory.scratch(4 * stateFloats);
         ChunkStates states = new ChunkStates(memory.scratch(4 * stateFloats), memory.scratch(4L * c.batch * c.chunks * nh));
         kernels.launch3d("ssd_chunk_local" + c.variant, c.grid(CHUNK_BLOCK), c.batch, c.chunks, CHUNK_BLOCK,
-                4 * c.chunkLen * (2 + perBlock + n), c.args(hloc.address(), states.decayProd.address()));
+                4 * c.chunkLen * (2 + perBlock + c.np()), c.args(hloc.address(), states.decayProd.address()));
         kernels.launch("ssd_chunk_carry", carryGrid(di, n), c.batch, BLOCK, c.dims.headDim(), nh, n, c.chunks, h0, hloc.address(),
                 states.decayProd.address(), states.start.address(), hEnd);
         memory.release(hloc);
