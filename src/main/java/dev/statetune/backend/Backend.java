@@ -42,6 +42,27 @@ public interface Backend extends AutoCloseable {
         return () -> {};
     }
 
+    /** A decode step recorded once and run again with new token ids (see captureStep). */
+    interface StepGraph extends AutoCloseable {
+        /** The step again, its embedding reading these ids: its result, ready for the host to read. */
+        Tensor replay(int[] ids);
+
+        /** Frees the recording (its result tensor with it). */
+        @Override
+        void close();
+    }
+
+    /**
+     * Records `step` — one decode step whose only input that changes from step to step is the
+     * token ids it embeds — to be run by StepGraph.replay (the CUDA backend: a CUDA graph, one
+     * launch instead of hundreds). Nothing runs while it records. Null when this backend does not
+     * record, or the step does something a recording cannot hold (it needs a result on the host
+     * before it ends, or embeds twice).
+     */
+    default StepGraph captureStep(java.util.function.Supplier<Tensor> step) {
+        return null;
+    }
+
     /** A zero-filled float32 activation tensor. */
     Tensor allocate(long... shape);
 

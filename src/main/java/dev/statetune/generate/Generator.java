@@ -26,13 +26,15 @@ public final class Generator {
         DecodeState state = model.newState(1);
         float[] logits = LanguageModel.row(model.forward(new int[][] {prompt}, state), prompt.length - 1);
         int eos = model.eosTokenId();
-        while (true) {
-            int next = sampler.next(logits);
-            out.add(next);
-            onToken.accept(next);
-            if ((stopAtEos && next == eos) || out.size() >= maxNewTokens) break;
-            try (Backend.Scope step = model.backend().openScope()) {   // the step's tensors go back to the pool at once
-                logits = LanguageModel.row(model.step(new int[] {next}, state), 0);
+        try (DecodeSteps steps = new DecodeSteps(model)) {
+            while (true) {
+                int next = sampler.next(logits);
+                out.add(next);
+                onToken.accept(next);
+                if ((stopAtEos && next == eos) || out.size() >= maxNewTokens) break;
+                try (Backend.Scope step = model.backend().openScope()) {   // the step's tensors go back to the pool at once
+                    logits = LanguageModel.row(steps.step(new int[] {next}, state), 0);
+                }
             }
         }
         return out.stream().mapToInt(Integer::intValue).toArray();

@@ -28,6 +28,13 @@ public final class GreedySearch {
         }
         for (int p = 0; p < prompts.size(); p++) active.add(p);
         DecodeState state = start.state();
+        try (DecodeSteps steps = new DecodeSteps(model)) {
+            return decode(model, steps, state, active, last, out, maxNewTokens, eos);
+        }
+    }
+
+    private static List<int[]> decode(LanguageModel model, DecodeSteps steps, DecodeState state, List<Integer> active, int[] last,
+                                      List<List<Integer>> out, int maxNewTokens, int eos) {
         while (true) {
             List<Integer> kept = new ArrayList<>();
             List<Integer> keptRows = new ArrayList<>();
@@ -43,7 +50,7 @@ public final class GreedySearch {
             active = kept;
             int[] best;
             try (Backend.Scope step = model.backend().openScope()) {   // the step's tensors go back to the pool at once
-                Tensor logits = model.step(active.stream().mapToInt(p -> last[p]).toArray(), state);   // (rows, vocab)
+                Tensor logits = steps.step(active.stream().mapToInt(p -> last[p]).toArray(), state);   // (rows, vocab)
                 best = model.backend().argmaxRows(logits);
             }
             for (int r = 0; r < active.size(); r++) last[active.get(r)] = best[r];

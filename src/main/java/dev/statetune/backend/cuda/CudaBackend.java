@@ -44,7 +44,7 @@ public final class CudaBackend implements Backend {
 
     /** Runs one op; with STATETUNE_PROFILE set, times it on a drained stream. */
     private void timed(String op, Runnable body) {
-        if (!OpTimes.ON) {
+        if (!OpTimes.ON || recording != null) {   // a recorded step runs later, as one graph
             body.run();
             return;
         }
@@ -95,8 +95,42 @@ public final class CudaBackend implements Backend {
         return "cuda:" + ordinal + " (" + deviceName + (bf16 ? ", bf16 GEMMs" : "") + ")";
     }
 
+    /** The decode step being recorded (captureStep), or null. */
+    private StepRecording recording;
+
+    @Override
+    public StepGraph captureStep(java.util.function.Supplier<Tensor> step) {
+        synchronize();   // nothing pending from before, no mirrors
+        StepRecording r = new StepRecording(driver, memory, stream, this::synchronize);
+        recording = r;
+        memory.beginCapture();
+        driver.beginCapture(stream);
+        Tensor result = null;
+        RuntimeException failure = null;
+        try {
+            result = step.get();
+        } catch (RuntimeException e) {
+            failure = e;
+        }
+        recording = null;
+        MemorySegment graph = driver.endCapture(stream);
+        List<Long> blocks = memory.endCapture();
+        mirrors.clear();   // their device blocks are the graph's now
+        if (failure == null && graph != null) {
+            r.finish(graph, result, blocks);
+            return r;
+        }
+        r.abandon(graph, blocks);
+        if (failure == null || failure instanceof StepRecording.NotRecordable) return null;
+        throw failure;
+    }
+
     @Override
     public void synchronize() {
+        if (recording != null) {   // the step's own synchronize (before the host would read its result): nothing to wait for yet
+            if (mirrors.values().stream().anyMatch(m -> m.written)) throw new StepRecording.NotRecordable("a step that writes host memory");
+            return;
+        }
         driver.synchronize(stream);
         for (Mirror m : mirrors.values()) {
             if (m.written) MemorySegment.copy(m.device, 0, m.host, 0, m.host.byteSize());
@@ -152,7 +186,9 @@ public final class CudaBackend implements Backend {
     public Tensor allocate(long... shape) {
         long t0 = System.nanoTime(), bytes = Tensor.numel(shape) * 4;
         MemorySegment block;
-        if (scopes.isEmpty()) {
+        if (recording != null) {
+            block = memory.scratch(bytes);   // the recording's: its graph keeps the block
+        } else if (scopes.isEmpty()) {
             block = memory.allocate(bytes);
         } else {
             block = memory.scratch(bytes);
@@ -204,6 +240,10 @@ public final class CudaBackend implements Backend {
 
     /** Copies host bytes to a device address, ordered on the stream. */
     private void upload(MemorySegment host, long device) {
+        if (recording != null) {   // a recorded copy reads page-locked memory, which every replay fills again
+            driver.copyAsync(device, recording.input(host).address(), host.byteSize(), stream);
+            return;
+        }
         if (host.isNative()) {
             driver.copyAsync(device, host.address(), host.byteSize(), stream);
             return;
@@ -256,6 +296,7 @@ public final class CudaBackend implements Backend {
             upload(s, device.address());
             return new Mirror(s, device);
         });
+        if (written && recording != null) throw new StepRecording.NotRecordable("a step that writes host memory");
         m.written |= written;
         return m.device.address();
     }
@@ -267,7 +308,8 @@ public final class CudaBackend implements Backend {
     @Override
     public void embedding(Tensor table, int[] ids, Tensor out) {
         MemorySegment idsOnGpu = memory.scratch(4L * ids.length);
-        upload(MemorySegment.ofArray(ids), idsOnGpu.address());
+        if (recording != null) driver.copyAsync(idsOnGpu.address(), recording.ids(ids).address(), 4L * ids.length, stream);
+        else upload(MemorySegment.ofArray(ids), idsOnGpu.address());
         kernels.launch(table.dtype() == DType.BF16 ? "embedding_bf16" : "embedding", ids.length, 1, BLOCK, idsOnGpu.address(), ptr(table),
                 out(out), (int) table.size(1));
         memory.release(idsOnGpu);

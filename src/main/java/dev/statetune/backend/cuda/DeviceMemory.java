@@ -6,7 +6,10 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayDeque;
 import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 
 /**
@@ -44,7 +47,39 @@ final class DeviceMemory implements AutoCloseable {
     }
 
     synchronized void release(MemorySegment scratch) {
+        if (captured != null) {   // free for the recorded step's later ops, which the graph runs in order
+            captureFree.computeIfAbsent(blocks.get(scratch.address()), k -> new ArrayDeque<>()).push(scratch.address());
+            return;
+        }
         giveBack(scratch.address(), blocks.get(scratch.address()));
+    }
+
+    /** While a step is recorded into a graph: every block it took, and those it released (which it may take again). */
+    private Set<Long> captured;
+    private Map<Long, ArrayDeque<Long>> captureFree;
+
+    /** From now on blocks taken and released belong to a recorded step (see endCapture). */
+    synchronized void beginCapture() {
+        captured = new LinkedHashSet<>();
+        captureFree = new HashMap<>();
+    }
+
+    /**
+     * Ends the recording: the blocks the step took, which its graph writes at every replay and so
+     * keeps until releaseAll; blocks it released but did not take go back to the pool.
+     */
+    synchronized List<Long> endCapture() {
+        List<Long> kept = List.copyOf(captured);
+        for (ArrayDeque<Long> q : captureFree.values())
+            for (long a : q) if (!captured.contains(a)) giveBack(a, blocks.get(a));
+        captured = null;
+        captureFree = null;
+        return kept;
+    }
+
+    /** Gives back the blocks of a destroyed graph. */
+    synchronized void releaseAll(List<Long> kept) {
+        for (long a : kept) giveBack(a, blocks.get(a));
     }
 
     /** A block of at least `bytes` bytes (not zeroed). */
@@ -76,6 +111,11 @@ final class DeviceMemory implements AutoCloseable {
     }
 
     private long take(long size) {
+        if (captured != null) {
+            long address = takeForCapture(size);
+            if (address != 0) captured.add(address);
+            return address;
+        }
         Long pooled = pooled(size);
         if (pooled != null) return pooled;
         if (reserved - reservedAtCollection > collectEvery) {   // collect before growing: the blocks of dead tensors come back
@@ -84,6 +124,14 @@ final class DeviceMemory implements AutoCloseable {
             if ((pooled = pooled(size)) != null) return pooled;
         }
         return reserve(size);
+    }
+
+    /** A block for a recorded step: one it released, else one from the pool, else a new one (not prefetched: the stream is recording). */
+    private synchronized long takeForCapture(long size) {
+        ArrayDeque<Long> mine = captureFree.get(size);
+        if (mine != null && !mine.isEmpty()) return mine.pop();
+        Long pooled = pooled(size);
+        return pooled != null ? pooled : reserve(size);
     }
 
     private synchronized Long pooled(long size) {
@@ -107,7 +155,7 @@ final class DeviceMemory implements AutoCloseable {
             address = driver.allocManaged(size);
             if (address == 0) return 0;
         }
-        driver.keepOnDevice(address, size, deviceOrdinal, stream);
+        driver.keepOnDevice(address, size, deviceOrdinal, captured == null ? stream : null);
         blocks.put(address, size);
         reserved += size;
         return address;

@@ -26,7 +26,9 @@ final class Driver {
     private final MethodHandle cuInit, cuDriverGetVersion, cuDeviceGetCount, cuDeviceGet, cuDeviceGetAttribute, cuDeviceGetName,
             cuDevicePrimaryCtxRetain, cuCtxSetCurrent, cuStreamCreate, cuStreamSynchronize, cuMemAllocManaged, cuMemFree,
             cuMemcpyAsync, cuMemsetD8Async, cuModuleLoadData, cuModuleGetFunction, cuLaunchKernel, cuGetErrorName, cuMemGetInfo,
-            cuMemAdvise, cuMemPrefetchAsync, cuFuncSetAttribute;
+            cuMemAdvise, cuMemPrefetchAsync, cuFuncSetAttribute, cuStreamBeginCapture, cuStreamEndCapture, cuGraphInstantiate,
+            cuGraphLaunch, cuGraphExecDestroy, cuGraphDestroy, cuMemAllocHost, cuMemFreeHost;
+    private static final int CAPTURE_MODE_RELAXED = 2;
     /** CUmemLocation, passed by value: {type, id}. */
     private static final StructLayout LOCATION = MemoryLayout.structLayout(JAVA_INT.withName("type"), JAVA_INT.withName("id"));
     private static final int LOCATION_DEVICE = 1, ADVISE_PREFERRED_LOCATION = 3;
@@ -55,6 +57,14 @@ final class Driver {
         cuMemGetInfo = lib.function("cuMemGetInfo_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
         cuMemAdvise = lib.function("cuMemAdvise_v2", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT, LOCATION));
         cuMemPrefetchAsync = lib.function("cuMemPrefetchAsync_v2", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, LOCATION, JAVA_INT, ADDRESS));
+        cuStreamBeginCapture = lib.function("cuStreamBeginCapture_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+        cuStreamEndCapture = lib.function("cuStreamEndCapture", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+        cuGraphInstantiate = lib.function("cuGraphInstantiateWithFlags", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG));
+        cuGraphLaunch = lib.function("cuGraphLaunch", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+        cuGraphExecDestroy = lib.function("cuGraphExecDestroy", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        cuGraphDestroy = lib.function("cuGraphDestroy", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        cuMemAllocHost = lib.function("cuMemAllocHost_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG));
+        cuMemFreeHost = lib.function("cuMemFreeHost", FunctionDescriptor.of(JAVA_INT, ADDRESS));
     }
 
     private static Driver instance;
@@ -155,7 +165,8 @@ final class Driver {
 
     /**
      * Managed memory that lives on the GPU: preferred there (the host reads it remotely or briefly
-     * migrates it) and moved there now, so kernels never fault its pages in one by one.
+     * migrates it) and moved there now on the stream, so kernels never fault its pages in one by one
+     * (stream null: not moved now, as while a stream is being captured).
      */
     void keepOnDevice(long pointer, long bytes, int deviceOrdinal, MemorySegment stream) {
         try (Arena a = Arena.ofConfined()) {
@@ -163,8 +174,53 @@ final class Driver {
             location.set(JAVA_INT, 0, LOCATION_DEVICE);
             location.set(JAVA_INT, 4, deviceOrdinal);
             check("cuMemAdvise", NativeLibrary.call(cuMemAdvise, pointer, bytes, ADVISE_PREFERRED_LOCATION, location));
-            check("cuMemPrefetchAsync", NativeLibrary.call(cuMemPrefetchAsync, pointer, bytes, location, 0, stream));
+            if (stream != null) check("cuMemPrefetchAsync", NativeLibrary.call(cuMemPrefetchAsync, pointer, bytes, location, 0, stream));
         }
+    }
+
+    /** Records the work issued on the stream, from now until endCapture, instead of running it. */
+    void beginCapture(MemorySegment stream) {
+        check("cuStreamBeginCapture", NativeLibrary.call(cuStreamBeginCapture, stream, CAPTURE_MODE_RELAXED));
+    }
+
+    /** The graph of the work recorded since beginCapture, or null when the capture was invalidated (the driver's error is dropped). */
+    MemorySegment endCapture(MemorySegment stream) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment g = a.allocate(ADDRESS);
+            int r = NativeLibrary.call(cuStreamEndCapture, stream, g);
+            return r == 0 ? g.get(ADDRESS, 0) : null;
+        }
+    }
+
+    /** An executable instance of the graph. */
+    MemorySegment instantiate(MemorySegment graph) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment e = a.allocate(ADDRESS);
+            check("cuGraphInstantiate", NativeLibrary.call(cuGraphInstantiate, e, graph, 0L));
+            return e.get(ADDRESS, 0);
+        }
+    }
+
+    void launchGraph(MemorySegment exec, MemorySegment stream) {
+        check("cuGraphLaunch", NativeLibrary.call(cuGraphLaunch, exec, stream));
+    }
+
+    void destroyGraph(MemorySegment exec, MemorySegment graph) {
+        if (exec != null) check("cuGraphExecDestroy", NativeLibrary.call(cuGraphExecDestroy, exec));
+        check("cuGraphDestroy", NativeLibrary.call(cuGraphDestroy, graph));
+    }
+
+    /** Page-locked host memory, which a graph's copies can read at every replay. */
+    MemorySegment allocHost(long bytes) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment p = a.allocate(ADDRESS);
+            check("cuMemAllocHost", NativeLibrary.call(cuMemAllocHost, p, bytes));
+            return p.get(ADDRESS, 0).reinterpret(bytes);
+        }
+    }
+
+    void freeHost(MemorySegment pinned) {
+        check("cuMemFreeHost", NativeLibrary.call(cuMemFreeHost, pinned));
     }
 
     void free(long pointer) {

@@ -6,7 +6,10 @@ import dev.statetune.backend.cpu.CpuBackend;
 import dev.statetune.generate.BeamSearch;
 import dev.statetune.generate.GreedySearch;
 import dev.statetune.io.Checkpoint;
+import dev.statetune.model.DecodeState;
+import dev.statetune.model.LanguageModel;
 import dev.statetune.model.MambaLM;
+import dev.statetune.model.mamba2.Mamba2LM;
 import dev.statetune.peft.Adapter;
 import dev.statetune.peft.Method;
 import dev.statetune.peft.MethodOptions;
@@ -199,6 +202,30 @@ class CudaBackendTest {
             int[][] ids = {{5, 9, 33, 400, 7, 1, 2, 3}};
             Fixtures.assertClose(onCpu.forward(ids, onCpu.newState(1)).toFloatArray(), onGpu.forward(ids, onGpu.newState(1)).toFloatArray(),
                     1e-4, 1e-4, "logits with state offsets and LoRA");
+        }
+    }
+
+    @Test
+    void aRecordedDecodeStepReplaysAsTheStepsRunOpByOp() {
+        try (MambaLM lm = model(cuda, Fixtures.tinyModel());
+             Mamba2LM lm2 = new Mamba2LM(Checkpoint.open(Fixtures.resource("fixtures/mamba2/tiny")), cuda)) {
+            replaysMatch(lm, "Mamba-1");
+            replaysMatch(lm2, "Mamba-2");
+            Adapter a = Adapter.create(lm, List.of(Method.STATE_OFFSET_H, Method.STATE_OFFSET_Y, Method.LORA), MethodOptions.defaults(), 5);
+            for (Parameter p : a.parameters()) for (int i = 0; i < p.value.length; i++) p.value[i] = (float) RANDOM.nextDouble(-0.05, 0.05);
+            a.attach(lm);   // its parameters are host arrays: the recording reads them again at every replay
+            replaysMatch(lm, "Mamba-1 with state offsets and LoRA");
+        }
+    }
+
+    /** Four steps replayed from one recording give the logits of four steps run op by op, bit for bit. */
+    private static void replaysMatch(LanguageModel lm, String what) {
+        int[][] tokens = {{5, 9}, {17, 3}, {250, 42}, {8, 8}};
+        DecodeState plain = lm.newState(2), recorded = lm.newState(2);
+        try (Backend.StepGraph graph = cuda.captureStep(() -> lm.step(tokens[0], recorded))) {
+            assertNotNull(graph, what + ": the step was not recorded");
+            for (int[] t : tokens)
+                assertArrayEquals(lm.step(t, plain).toFloatArray(), graph.replay(t).toFloatArray(), what + ": replayed logits, ids " + t[0]);
         }
     }
 
