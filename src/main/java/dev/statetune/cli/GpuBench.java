@@ -25,7 +25,7 @@ final class GpuBench {
         double best = Double.MAX_VALUE;
         for (int rep = 0; rep < 4; rep++) {
             long t0 = System.nanoTime();
-            lm.forwardLast(prompt[0], lm.newState(1));
+            lm.forwardLast(prompt, lm.newState(1));
             if (rep > 0) best = Math.min(best, seconds(t0));
         }
         r.put("prefill_tokens", prefill);

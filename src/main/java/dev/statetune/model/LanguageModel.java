@@ -34,8 +34,11 @@ public interface LanguageModel extends AutoCloseable {
      */
     Tensor forward(int[][] ids, DecodeState state);
 
-    /** Logits (1, vocab) after the whole of ids, continuing state (batch 1), which ends after ids. */
-    Tensor forwardLast(int[] ids, DecodeState state);
+    /**
+     * Logits (batch, vocab) after the last token of each row of ids (batch, len), continuing state
+     * (batch rows), which ends after them; only these rows go through the LM head.
+     */
+    Tensor forwardLast(int[][] ids, DecodeState state);
 
     /** Logits (b, vocab) at position lengths[s]−1 of each right-padded sequence of ids (b, len), from newState. */
     Tensor lastLogits(int[][] ids, int[] lengths);

@@ -209,9 +209,8 @@ public final class MambaLM implements LanguageModel {
     }
 
     @Override
-    public Tensor forwardLast(int[] ids, DecodeState state) {
-        Tensor residual = residualStream(new int[][] {ids}, state);   // (len, d)
-        return head(LmHead.gatherRows(backend, residual, new long[] {ids.length - 1}));
+    public Tensor forwardLast(int[][] ids, DecodeState state) {
+        return head(LmHead.gatherRows(backend, residualStream(ids, state), TokenIds.lastRows(ids)));
     }
 
     /** Logits (T, vocab) for residual (T, d). */

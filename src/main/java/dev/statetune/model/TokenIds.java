@@ -35,6 +35,13 @@ public final class TokenIds {
         return column;
     }
 
+    /** The flat row (s·len + len − 1) of each sequence's last token, for ids (b, len). */
+    public static long[] lastRows(int[][] ids) {
+        int[] lengths = new int[ids.length];
+        java.util.Arrays.fill(lengths, ids[0].length);
+        return lastRows(ids, lengths);
+    }
+
     /** The flat row (s·len + lengths[s] − 1) of each right-padded sequence's last real token, for ids (b, len). */
     public static long[] lastRows(int[][] ids, int[] lengths) {
         int len = ids[0].length;

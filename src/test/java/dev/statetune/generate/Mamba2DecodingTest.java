@@ -95,7 +95,7 @@ class Mamba2DecodingTest {
         }
         var last = lm.lastLogits(ids, lengths);
         for (int p = 0; p < ids.length; p++)
-            Fixtures.assertClose(LanguageModel.row(lm.forwardLast(PROMPTS.get(p), lm.newState(1)), 0), LanguageModel.row(last, p),
+            Fixtures.assertClose(LanguageModel.row(lm.forwardLast(new int[][] {PROMPTS.get(p)}, lm.newState(1)), 0), LanguageModel.row(last, p),
                     1e-5, 1e-5, "prompt " + p);
     }
 

@@ -162,8 +162,8 @@ public final class Mamba2LM implements LanguageModel {
     }
 
     @Override
-    public Tensor forwardLast(int[] ids, DecodeState state) {
-        return head(LmHead.gatherRows(backend, residualStream(new int[][] {ids}, state), new long[] {ids.length - 1}));
+    public Tensor forwardLast(int[][] ids, DecodeState state) {
+        return head(LmHead.gatherRows(backend, residualStream(ids, state), TokenIds.lastRows(ids)));
     }
 
     /** Only the b rows at lengths[s]−1 go through the LM head; a causal model's logits there ignore the padding after them. */
