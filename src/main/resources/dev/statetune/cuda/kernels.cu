@@ -144,11 +144,12 @@ __device__ __forceinline__ float conv_input(const float* in, int inWidth, int le
 
 // causalConv1dSilu over x = in[:, 0:di] of in (b·len, inWidth): out (b·len, di) = silu(conv(x) + bias),
 // the K−1 inputs before the first position from state (b, di, K−1). One thread per (sequence, channel,
-// chunk of chunkLen positions); conv_state_update then moves the state on. grid (ceil(di/128), b, chunks),
-// block 128. A template on the width K (causal_conv1d_silu_k2 … _k8), so the window lives in registers.
+// chunk of chunkLen positions); with one chunk (a decode step, a short prompt) the thread also moves
+// the state on, else conv_state_update does. grid (ceil(di/128), b, chunks), block 128. A template on
+// the width K (causal_conv1d_silu_k2 … _k8), so the window lives in registers.
 }  // extern "C"
 template <int K> __device__ void causal_conv1d_silu_impl(const float* in, int inWidth, int len, const float* weight, const float* bias,
-                                                         const float* state, float* out, int di, int chunkLen) {
+                                                         float* state, float* out, int di, int chunkLen) {
     int c = blockIdx.x * blockDim.x + threadIdx.x, s = blockIdx.y, t0 = blockIdx.z * chunkLen, t1 = min(len, t0 + chunkLen);
     if (c >= di) return;
     float window[K], w[K];
@@ -167,6 +168,12 @@ template <int K> __device__ void causal_conv1d_silu_impl(const float* in, int in
         #pragma unroll
         for (int j = 0; j < K - 1; j++) window[j] = window[j + 1];
     }
+    if (gridDim.z > 1 || !state) return;
+    float next[K];   // the last K−1 inputs, reaching back into the old state when len < K−1: all read before any is written
+    #pragma unroll
+    for (int j = 0; j < K - 1; j++) next[j] = conv_input(in, inWidth, len, state, di, K, s, c, len - (K - 1) + j);
+    #pragma unroll
+    for (int j = 0; j < K - 1; j++) state[((long long) s * di + c) * (K - 1) + j] = next[j];
 }
 // The kernels name_k2 … name_k8 of a conv kernel templated on its width.
 #define CONV_VARIANT(name, K, params, args) __global__ void name##_k##K params { name##_impl<K> args; }
@@ -175,7 +182,7 @@ template <int K> __device__ void causal_conv1d_silu_impl(const float* in, int in
     CONV_VARIANT(name, 5, params, args) CONV_VARIANT(name, 6, params, args) CONV_VARIANT(name, 7, params, args) \
     CONV_VARIANT(name, 8, params, args)
 extern "C" {
-CONV_VARIANTS(causal_conv1d_silu, (const float* in, int inWidth, int len, const float* weight, const float* bias, const float* state, float* out, int di, int chunkLen), (in, inWidth, len, weight, bias, state, out, di, chunkLen))
+CONV_VARIANTS(causal_conv1d_silu, (const float* in, int inWidth, int len, const float* weight, const float* bias, float* state, float* out, int di, int chunkLen), (in, inWidth, len, weight, bias, state, out, di, chunkLen))
 
 // The conv state after the sequence: its last k−1 inputs (reaching back into the old state when len < k−1).
 // grid (ceil(di/128), b), block 128.
@@ -367,6 +374,12 @@ CONV_VARIANTS(causal_conv1d_silu_backward, (const float* in, int inWidth, int le
 // A row's softmax statistics: its largest value m (at the first index i of it) and Σ exp(v − m).
 struct SoftmaxStats { float m, sum; int i; };
 
+// Adds value x at index i to a running statistic (indices arrive in increasing order).
+__device__ __forceinline__ void online_stats(SoftmaxStats& st, float x, int i) {
+    if (x > st.m) { st.sum = st.sum * expf(st.m - x) + 1.f; st.m = x; st.i = i; }
+    else st.sum += expf(x - st.m);
+}
+
 // Two partial statistics as one (an empty part has m = −∞ and sum 0).
 __device__ __forceinline__ SoftmaxStats merge_stats(SoftmaxStats a, SoftmaxStats b) {
     SoftmaxStats o;
@@ -390,12 +403,15 @@ __global__ void cross_entropy_rows(float* logits, const int* targets, int vocab,
         if (threadIdx.x == 0) { loss[r] = 0.f; hit[r] = 0; }
         return;
     }
-    SoftmaxStats st = {-__int_as_float(0x7f800000), 0.f, 0x7fffffff};   // m = −∞ (NVRTC has no math.h)
-    for (int v = threadIdx.x; v < vocab; v += blockDim.x) {
-        float x = row[v];
-        if (x > st.m) { st.sum = st.sum * expf(st.m - x) + 1.f; st.m = x; st.i = v; }
-        else st.sum += expf(x - st.m);
-    }
+    SoftmaxStats part[4];   // four independent running statistics per thread, so that four loads are in flight
+    #pragma unroll
+    for (int q = 0; q < 4; q++) part[q] = {-__int_as_float(0x7f800000), 0.f, 0x7fffffff};   // m = −∞ (NVRTC has no math.h)
+    int v = threadIdx.x;
+    for (; v + 3 * (int) blockDim.x < vocab; v += 4 * blockDim.x)
+        #pragma unroll
+        for (int q = 0; q < 4; q++) online_stats(part[q], row[v + q * blockDim.x], v + q * blockDim.x);
+    for (; v < vocab; v += blockDim.x) online_stats(part[0], row[v], v);
+    SoftmaxStats st = merge_stats(merge_stats(part[0], part[1]), merge_stats(part[2], part[3]));
     for (int m = 16; m > 0; m >>= 1) {
         SoftmaxStats o = {__shfl_xor_sync(0xffffffff, st.m, m), __shfl_xor_sync(0xffffffff, st.sum, m), __shfl_xor_sync(0xffffffff, st.i, m)};
         st = merge_stats(st, o);

@@ -389,8 +389,9 @@ public final class CudaBackend implements Backend {
         timed("conv", () -> {
             int di = (int) out.size(1), k = convWidth(weight);
             kernels.launch3d("causal_conv1d_silu_k" + k, (di + 127) / 128, batch, chunks(len), 128, 0, ptr(in), (int) in.size(1), len,
-                    ptr(weight), ptr(bias), ptr(convState), out(out), di, CONV_CHUNK);
-            kernels.launch("conv_state_update", (di + 127) / 128, batch, 128, ptr(in), (int) in.size(1), len, out(convState), di, k);
+                    ptr(weight), ptr(bias), out(convState), out(out), di, CONV_CHUNK);
+            if (chunks(len) > 1)   // one chunk: the conv kernel moved the state on itself
+                kernels.launch("conv_state_update", (di + 127) / 128, batch, 128, ptr(in), (int) in.size(1), len, out(convState), di, k);
         });
     }
 
