@@ -101,12 +101,6 @@ __global__ void multiply_in_place(float* acc, const float* x, long long n) {
     if (i < n) acc[i] *= x[i];
 }
 
-// out (T, width) += bias (width), the bias of linear.
-__global__ void add_bias(float* out, const float* bias, int width, long long n) {
-    long long i = (long long) blockIdx.x * blockDim.x + threadIdx.x;
-    if (i < n) out[i] += bias[i % width];
-}
-
 // softplusInPlace, torch's threshold: x > 20 stays x.
 __global__ void softplus_in_place(float* x, long long n) {
     long long i = (long long) blockIdx.x * blockDim.x + threadIdx.x;

@@ -23,7 +23,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 final class Cublas {
     static final int OP_N = 0, OP_T = 1;
     static final int R_32F = 0, R_16BF = 14;
-    private static final int COMPUTE_32F = 68, DESC_TRANSA = 3, DESC_TRANSB = 4;
+    private static final int COMPUTE_32F = 68, DESC_TRANSA = 3, DESC_TRANSB = 4, DESC_EPILOGUE = 7, DESC_BIAS_POINTER = 8, EPILOGUE_BIAS = 4;
     private static final int PREF_MAX_WORKSPACE = 1, PREF_ALIGN_A = 5, PREF_ALIGN_B = 6, PREF_ALIGN_C = 7, PREF_ALIGN_D = 8;
     private static final long HEURISTIC_RESULT_BYTES = 96;   // cublasLtMatmulHeuristicResult_t: algo (64 bytes) first
     private static final int MAX_PLANS = 1024;
@@ -35,11 +35,11 @@ final class Cublas {
     private final MemorySegment handle, stream;
     private final long workspace;
     private final Arena arena = Arena.ofShared();
-    private final MemorySegment one, zero;
+    private final MemorySegment one, zero, biasPointer;
 
-    /** What a plan depends on: the GEMM's shape, types, leading dimensions and its pointers' alignments. */
+    /** What a plan depends on: the GEMM's shape, types, leading dimensions, its pointers' alignments and whether it adds a bias. */
     private record Shape(int transA, int transB, int m, int n, int k, int aType, int lda, int bType, int ldb, int ldc,
-                         int alignA, int alignB, int alignC) {}
+                         int alignA, int alignB, int alignC, boolean bias) {}
 
     /** The descriptors and algorithm of one Shape. */
     private record Plan(MemorySegment desc, MemorySegment a, MemorySegment b, MemorySegment c, MemorySegment algo) {}
@@ -75,14 +75,25 @@ final class Cublas {
         handle = h.get(ADDRESS, 0);
         one = arena.allocateFrom(JAVA_FLOAT, 1f);
         zero = arena.allocateFrom(JAVA_FLOAT, 0f);
+        biasPointer = arena.allocate(JAVA_LONG);
     }
 
     /** C (m×n, ldc) = op(A) · op(B) (+ C when accumulate), column-major, fp32 accumulation. */
+    void gemm(int transA, int transB, int m, int n, int k, long a, int aType, int lda, long b, int bType, int ldb,
+              boolean accumulate, long c, int ldc) {
+        gemm(transA, transB, m, n, k, a, aType, lda, b, bType, ldb, accumulate, c, ldc, 0L);
+    }
+
+    /** As above, adding bias (m floats; 0: none) to every column of C in the GEMM's epilogue. */
     synchronized void gemm(int transA, int transB, int m, int n, int k, long a, int aType, int lda, long b, int bType, int ldb,
-                           boolean accumulate, long c, int ldc) {
-        Shape shape = new Shape(transA, transB, m, n, k, aType, lda, bType, ldb, ldc, alignment(a), alignment(b), alignment(c));
+                           boolean accumulate, long c, int ldc, long bias) {
+        Shape shape = new Shape(transA, transB, m, n, k, aType, lda, bType, ldb, ldc, alignment(a), alignment(b), alignment(c), bias != 0);
         Plan p = plans.get(shape);
         if (p == null) plans.put(shape, p = plan(shape));
+        if (bias != 0) {   // plans are shared by shape: the bias is set for each call
+            biasPointer.set(JAVA_LONG, 0, bias);
+            check("cublasLtMatmulDescSetAttribute(bias)", NativeLibrary.call(descSet, p.desc, DESC_BIAS_POINTER, biasPointer, 8L));
+        }
         MemorySegment beta = accumulate ? one : zero;   // a local: invokeExact takes its arguments' static types
         int status;
         try {   // invokeExact: every linear goes through here
@@ -103,6 +114,7 @@ final class Cublas {
         MemorySegment desc = created(descCreate, "cublasLtMatmulDescCreate", COMPUTE_32F, R_32F);
         setInt(descSet, desc, DESC_TRANSA, s.transA);
         setInt(descSet, desc, DESC_TRANSB, s.transB);
+        if (s.bias) setInt(descSet, desc, DESC_EPILOGUE, EPILOGUE_BIAS);
         // Stored shapes: A is m×k (k×m when transposed), B k×n (n×k), C m×n.
         MemorySegment la = layout(s.aType, s.transA == OP_N ? s.m : s.k, s.transA == OP_N ? s.k : s.m, s.lda);
         MemorySegment lb = layout(s.bType, s.transB == OP_N ? s.k : s.n, s.transB == OP_N ? s.n : s.k, s.ldb);

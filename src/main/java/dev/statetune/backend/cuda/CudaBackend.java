@@ -370,7 +370,8 @@ public final class CudaBackend implements Backend {
                 long t0 = System.nanoTime();
                 MemorySegment xb = bf16Operand(ptr(x), (int) x.size(1), xCol, rows, k);
                 long t1 = System.nanoTime();
-                cublas.gemm(Cublas.OP_T, Cublas.OP_N, n, rows, k, ptr(w), Cublas.R_16BF, k, xb.address(), Cublas.R_16BF, k, false, out(out), n);
+                cublas.gemm(Cublas.OP_T, Cublas.OP_N, n, rows, k, ptr(w), Cublas.R_16BF, k, xb.address(), Cublas.R_16BF, k, false, out(out), n,
+                        ptr(bias));
                 if (OpTimes.ON) {
                     times.add("linear: bf16 operand (host)", t1 - t0);
                     times.add("linear: gemm call (host)", System.nanoTime() - t1);
@@ -378,9 +379,8 @@ public final class CudaBackend implements Backend {
                 memory.release(xb);
             } else {
                 cublas.gemm(Cublas.OP_T, Cublas.OP_N, n, rows, k, ptr(w), Cublas.R_32F, k, ptr(x) + 4L * xCol, Cublas.R_32F, (int) x.size(1),
-                        false, out(out), n);
+                        false, out(out), n, ptr(bias));   // the bias is added in the GEMM's epilogue
             }
-            if (bias != null) kernels.launch("add_bias", blocks(out.numel()), 1, BLOCK, out(out), ptr(bias), n, out.numel());
         });
     }
 
