@@ -17,24 +17,20 @@ import java.util.Map;
  * its own). The same code runs a whole sequence and a one-token decode step: both continue from a
  * DecodeState, which a sequence forward starts at zero.
  */
-public final class MambaLM implements LanguageModel {
+public final class MambaLM extends ResidualLM {
     private final MambaConfig cfg;
-    private final Backend backend;
     private final Checkpoint checkpoint;
     private final LowRankPass lowRank;
     private final WideScan wide;
     private final WeightStore weights;
-    private Tensor embedding;         // (vocab, d)
     private MambaLayer[] layers;
-    private Tensor normF;             // (d)
-    private Tensor lmHead;            // (vocab, d)
     private Seams[] seams;            // per layer, filled by the PEFT methods
     private long dropoutSeed;         // fixes the dropout draws of the next training forward
     private Tensor softPrompt, dSoftPrompt;   // (M, d) Prompt Tuning's virtual input embeddings, its gradient
 
     public MambaLM(Checkpoint ckpt, Backend backend) {
+        super(backend);
         this.cfg = ckpt.config();
-        this.backend = backend;
         this.checkpoint = ckpt;
         this.lowRank = new LowRankPass(backend);
         this.wide = new WideScan(backend);
@@ -129,7 +125,6 @@ public final class MambaLM implements LanguageModel {
     }
 
     public MambaConfig config() { return cfg; }
-    @Override public Backend backend() { return backend; }
     @Override public int vocabSize() { return cfg.vocabSize(); }
     @Override public int eosTokenId() { return cfg.eosTokenId(); }
     @Override public long parameterCount() { return cfg.parameterCount(); }
@@ -193,50 +188,17 @@ public final class MambaLM implements LanguageModel {
     }
 
     @Override
-    public Tensor forward(int[][] ids, DecodeState state) {
-        Tensor residual = residualStream(ids, state);
-        return head(residual);
-    }
-
-    /**
-     * Logits (b, vocab) at position lengths[s]−1 of each right-padded sequence of ids (b, len), from
-     * {@link #newState} so that adapters act as in generation. A causal model's logits there do not
-     * depend on the padding after them; only these b rows go through the LM head.
-     */
-    @Override
-    public Tensor lastLogits(int[][] ids, int[] lengths) {
-        return head(LmHead.gatherRows(backend, residualStream(ids, newState(ids.length)), TokenIds.lastRows(ids, lengths)));
+    protected float normEps() {
+        return cfg.normEps();
     }
 
     @Override
-    public Tensor forwardLast(int[][] ids, DecodeState state) {
-        return head(LmHead.gatherRows(backend, residualStream(ids, state), TokenIds.lastRows(ids)));
-    }
-
-    /** Logits (T, vocab) for residual (T, d). */
-    private Tensor head(Tensor residual) {
-        return LmHead.logits(backend, residual, normF, cfg.normEps(), lmHead);
-    }
-
-    /** The residual stream (b·len, d) after the last block, continuing from state. */
-    private Tensor residualStream(int[][] ids, DecodeState state) {
-        Tensor residual = LmHead.embed(backend, embedding, ids, state);   // (b·len, d)
-        runLayers(residual, ids.length, ids[0].length, state);
-        return residual;
-    }
-
-    /** residual (b·len, d) through every block, continuing from state. */
-    private void runLayers(Tensor residual, int batch, int len, DecodeState state) {
+    protected void runLayers(Tensor residual, int batch, int len, DecodeState state) {
         Activations act = new Activations(backend, cfg, batch * len);
         for (int i = 0; i < layers.length; i++) {
             mixer(layers[i], seams[i], residual, act, batch, len, state.conv[i], state.ssm[i]);
             backend.addInPlace(residual, act.out);
         }
-    }
-
-    @Override
-    public Tensor step(int[] ids, DecodeState state) {
-        return forward(TokenIds.column(ids), state);
     }
 
     /** act.out (T, d) = mixer(rmsnorm(u)) of PAPER_NOTES.md, for u (T, d). */

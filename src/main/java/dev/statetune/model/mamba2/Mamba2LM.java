@@ -6,9 +6,9 @@ import dev.statetune.backend.LossResult;
 import dev.statetune.backend.SsdGrads;
 import dev.statetune.io.Checkpoint;
 import dev.statetune.model.DecodeState;
-import dev.statetune.model.LanguageModel;
 import dev.statetune.model.LmHead;
 import dev.statetune.model.LowRankPass;
+import dev.statetune.model.ResidualLM;
 import dev.statetune.model.TokenIds;
 import dev.statetune.model.VirtualRows;
 import dev.statetune.model.TrainedWeight;
@@ -28,25 +28,21 @@ import java.util.Map;
  * same code, continuing from a DecodeState (conv (b, convDim, k−1), h (b, nHeads, headDim, n));
  * loss() adds the hand-written backward, the mixer's ops in reverse.
  */
-public final class Mamba2LM implements LanguageModel {
+public final class Mamba2LM extends ResidualLM {
     private final Mamba2Config cfg;
-    private final Backend backend;
     private final Checkpoint checkpoint;
     private final WeightStore weights;
     private final LowRankPass lowRank;
-    private Tensor embedding;             // (vocab, d)
     private Mamba2Layer[] layers;
-    private Tensor normF;                 // (d)
-    private Tensor lmHead;                // (vocab, d)
-    private Mamba2Seams[] seams;
-    private Tensor softPrompt, dSoftPrompt;   // (M, d) Prompt Tuning's virtual input embeddings, its gradient          // per layer, filled by the PEFT methods
+    private Mamba2Seams[] seams;              // per layer, filled by the PEFT methods
+    private Tensor softPrompt, dSoftPrompt;   // (M, d) Prompt Tuning's virtual input embeddings, its gradient
     private long dropoutSeed;             // fixes the dropout draws of the next training forward
 
     public Mamba2LM(Checkpoint ckpt, Backend backend) {
+        super(backend);
         if (ckpt.configJson() == null || !Mamba2Config.describes(ckpt.configJson()))
             throw new StatetuneException(ckpt.dir() + ": not a Mamba-2 checkpoint (config.json has neither model_type mamba2 nor ssm_cfg.layer Mamba2)");
         this.cfg = Mamba2Config.fromJson(ckpt.configJson(), ckpt.dir().resolve("config.json"));
-        this.backend = backend;
         this.checkpoint = ckpt;
         this.weights = new WeightStore(ckpt, backend);
         this.lowRank = new LowRankPass(backend);
@@ -89,7 +85,6 @@ public final class Mamba2LM implements LanguageModel {
     }
 
     public Mamba2Config config() { return cfg; }
-    @Override public Backend backend() { return backend; }
     @Override public int vocabSize() { return cfg.vocabSize(); }
     @Override public int eosTokenId() { return cfg.eosTokenId(); }
     @Override public long parameterCount() { return cfg.parameterCount(); }
@@ -157,40 +152,12 @@ public final class Mamba2LM implements LanguageModel {
     }
 
     @Override
-    public Tensor forward(int[][] ids, DecodeState state) {
-        return head(residualStream(ids, state));
+    protected float normEps() {
+        return cfg.normEps();
     }
 
     @Override
-    public Tensor forwardLast(int[][] ids, DecodeState state) {
-        return head(LmHead.gatherRows(backend, residualStream(ids, state), TokenIds.lastRows(ids)));
-    }
-
-    /** Only the b rows at lengths[s]−1 go through the LM head; a causal model's logits there ignore the padding after them. */
-    @Override
-    public Tensor lastLogits(int[][] ids, int[] lengths) {
-        return head(LmHead.gatherRows(backend, residualStream(ids, newState(ids.length)), TokenIds.lastRows(ids, lengths)));
-    }
-
-    @Override
-    public Tensor step(int[] ids, DecodeState state) {
-        return forward(TokenIds.column(ids), state);
-    }
-
-    /** Logits (T, vocab) for residual (T, d). */
-    private Tensor head(Tensor residual) {
-        return LmHead.logits(backend, residual, normF, cfg.normEps(), lmHead);
-    }
-
-    /** The residual stream (b·len, d) after the last block for ids (b, len), continuing from state. */
-    private Tensor residualStream(int[][] ids, DecodeState state) {
-        Tensor residual = LmHead.embed(backend, embedding, ids, state);   // (b·len, d)
-        runLayers(residual, ids.length, ids[0].length, state);
-        return residual;
-    }
-
-    /** residual (b·len, d) through every block, in place, continuing from state. */
-    private void runLayers(Tensor residual, int batch, int len, DecodeState state) {
+    protected void runLayers(Tensor residual, int batch, int len, DecodeState state) {
         Activations act = new Activations(batch * len);
         for (int i = 0; i < layers.length; i++) {
             mixer(i, residual, act, batch, len, state.conv(i), state.ssm(i), null);

@@ -28,7 +28,6 @@ import java.util.SplittableRandom;
 
 import static dev.statetune.backend.cuda.CudaBackendTest.random;
 import static org.junit.jupiter.api.Assertions.*;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The CUDA backward against the CPU's: every gradient of every op on random inputs (gradients
@@ -41,16 +40,15 @@ class CudaTrainingTest {
     @TempDir Path dir;
 
     @BeforeAll
-    static void open() {
-        assumeTrue(CudaBackend.available(), "skipped: no CUDA driver or GPU on this machine");
-        cpu = new CpuBackend(2);
-        cuda = new CudaBackend(0);
+    static void open() {   // CudaBackendTest's backends (it skips without a GPU)
+        CudaBackendTest.open();
+        cpu = CudaBackendTest.cpu;
+        cuda = CudaBackendTest.cuda;
     }
 
     @AfterAll
     static void close() {
-        if (cuda != null) cuda.close();
-        if (cpu != null) cpu.close();
+        CudaBackendTest.close();
     }
 
     static Tensor zerosLike(Tensor t) {
