@@ -2,7 +2,6 @@ package dev.statetune.model;
 
 import dev.statetune.StatetuneException;
 import dev.statetune.backend.Backend;
-import dev.statetune.backend.LossResult;
 import dev.statetune.backend.ScanGrads;
 import dev.statetune.io.Checkpoint;
 import dev.statetune.tensor.Tensor;
@@ -17,24 +16,20 @@ import java.util.Map;
  * its own). The same code runs a whole sequence and a one-token decode step: both continue from a
  * DecodeState, which a sequence forward starts at zero.
  */
-public final class MambaLM extends ResidualLM {
+public final class MambaLM extends ResidualLM<LayerActivations> {
     private final MambaConfig cfg;
     private final Checkpoint checkpoint;
     private final LowRankPass lowRank;
     private final WideScan wide;
-    private final WeightStore weights;
     private MambaLayer[] layers;
     private Seams[] seams;            // per layer, filled by the PEFT methods
-    private long dropoutSeed;         // fixes the dropout draws of the next training forward
-    private Tensor softPrompt, dSoftPrompt;   // (M, d) Prompt Tuning's virtual input embeddings, its gradient
 
     public MambaLM(Checkpoint ckpt, Backend backend) {
-        super(backend);
+        super(ckpt, backend);
         this.cfg = ckpt.config();
         this.checkpoint = ckpt;
         this.lowRank = new LowRankPass(backend);
         this.wide = new WideScan(backend);
-        this.weights = new WeightStore(ckpt, backend);
         int d = cfg.modelDim(), di = cfg.innerDim(), n = cfg.stateDim(), r = cfg.dtRank(), k = cfg.convWidth();
         Tensor emb = ckpt.tensors().get("backbone.embeddings.weight");
         if (emb == null) throw new StatetuneException(ckpt.dir() + ": missing tensor backbone.embeddings.weight");
@@ -71,12 +66,9 @@ public final class MambaLM extends ResidualLM {
         return weights.weight(name);
     }
 
-    private Tensor grad(String name) {
-        return weights.grad(name);
-    }
-
     /** (Re)assembles the layers from the current weights; A = −exp(A_log) is derived here. */
-    private void build() {
+    @Override
+    protected void build() {
         embedding = weight("backbone.embeddings.weight");
         layers = new MambaLayer[cfg.nLayers()];
         for (int i = 0; i < layers.length; i++) {
@@ -90,26 +82,6 @@ public final class MambaLM extends ResidualLM {
         lmHead = cfg.tieEmbeddings() ? embedding : weight("lm_head.weight");
     }
 
-    @Override
-    public Tensor storedWeight(String name) {
-        return weights.stored(name);
-    }
-
-    @Override
-    public List<String> weightNames() {
-        return weights.names();
-    }
-
-    @Override
-    public void setTrainedWeights(Map<String, TrainedWeight> trained) {
-        weights.train(trained);
-        build();
-    }
-
-    @Override
-    public void setDropoutSeed(long seed) {
-        dropoutSeed = seed;
-    }
 
     /** Back to the checkpoint as it is: no seams, no trained weights. */
     public void clearAdaptation() {
@@ -165,7 +137,8 @@ public final class MambaLM extends ResidualLM {
     }
 
     /** Zeros, or the initial states the seams hold. */
-    private DecodeState seamState(int batch) {
+    @Override
+    protected DecodeState seamState(int batch) {
         int[] widths = java.util.Arrays.stream(seams).mapToInt(s -> s.stateDim(cfg.stateDim())).toArray();
         DecodeState state = new DecodeState(backend, cfg, batch, widths);
         for (int i = 0; i < layers.length; i++) {
@@ -241,62 +214,18 @@ public final class MambaLM extends ResidualLM {
         }
     }
 
-    /**
-     * The token-mean cross entropy of ids (batch, len) against labels (batch, len) in Hugging
-     * Face's convention (aligned with ids, −100 ignored, shifted here: position t predicts
-     * labels[t+1]). With backward, the seams' gradients accumulate ∂loss/∂seam; the weights of
-     * the checkpoint are frozen and get none.
-     */
+    @Override protected int modelDim() { return cfg.modelDim(); }
+    @Override protected int nLayers() { return layers.length; }
+    @Override protected boolean tiedEmbeddings() { return cfg.tieEmbeddings(); }
+
     @Override
-    public LossResult loss(int[][] ids, int[][] labels, boolean backward) {
-        if (weights.anyTrained()) build();   // the optimizer changed the trained values (A_log's A is derived)
-        try (Backend.Scope step = backend.openScope()) {   // every tensor of the step dies with it
-            int batch = ids.length, real = ids[0].length, virtual = softPrompt == null ? 0 : (int) softPrompt.size(0);
-            int len = virtual + real, tokens = batch * len;     // each sequence: the soft prompt, then its tokens
-            int[] flat = new int[batch * real], targets = new int[tokens];
-            java.util.Arrays.fill(targets, -100);
-            for (int s = 0; s < batch; s++) {
-                checkTokenIds(ids[s]);
-                System.arraycopy(ids[s], 0, flat, s * real, real);
-                for (int t = 0; t + 1 < real; t++) targets[s * len + virtual + t] = labels[s][t + 1];
-            }
-            DecodeState start = seamState(batch);
-            Tensor embedded = backend.allocate(batch * real, cfg.modelDim());
-            backend.embedding(embedding, flat, embedded);
-            Tensor residual = VirtualRows.prepend(backend, softPrompt, embedded, batch, real);
-            LayerActivations[] saved = new LayerActivations[layers.length];
-            for (int i = 0; i < layers.length; i++) {
-                try (Backend.Scope layer = backend.openScope()) {   // the block's temporaries die here
-                    saved[i] = mixerForTraining(i, residual, batch, len, start.conv[i], start.ssm[i]);
-                    Tensor out = backend.allocate(saved[i].y().size(0), cfg.modelDim());   // the prefix's rows are dropped below
-                    backend.linear(saved[i].y(), 0, layers[i].outProj(), layers[i].outProjBias(), out);
-                    lowRank.forward(seams[i].lowRank(), "out_proj", saved[i].y(), 0, out, saved[i].lowRank(), dropoutSeed * 1_000_003L + i);
-                    residual = LmHead.sum(backend, saved[i].u(), VirtualRows.dropLeading(backend, out, batch, len, saved[i].virtual(), null));
-                    if (grad("backbone.layers." + i + ".mixer.out_proj.weight") == null) saved[i] = saved[i].withoutY();   // only dW reads it
-                    layer.keep(residual);
-                    layer.keep(saved[i].tensors());
-                }
-            }
-            Tensor hidden = backend.allocate(tokens, cfg.modelDim());
-            backend.rmsNorm(residual, normF, cfg.normEps(), hidden);
-            long count = java.util.Arrays.stream(targets).filter(t -> t >= 0).count();
-            float scale = count == 0 ? 0 : 1f / count;
-            Tensor dHidden = backward ? backend.allocate(tokens, cfg.modelDim()) : null;
-            Tensor dEmbedding = grad("backbone.embeddings.weight");
-            LossResult result = backend.crossEntropy(hidden, lmHead, targets, scale, dHidden,
-                    cfg.tieEmbeddings() ? dEmbedding : grad("lm_head.weight"));
-            if (!backward || count == 0) return result;
-            Tensor dResidual = backend.allocate(tokens, cfg.modelDim());
-            backend.rmsNormBackward(residual, normF, cfg.normEps(), dHidden, dResidual, grad("backbone.norm_f.weight"));
-            for (int i = layers.length - 1; i >= 0; i--)
-                try (Backend.Scope layer = backend.openScope()) {   // the block's gradient temporaries die here
-                    mixerBackward(i, saved[i], batch, len, dResidual);
-                }
-            Tensor dEmbedded = VirtualRows.dropLeading(backend, dResidual, batch, real, virtual, dSoftPrompt);
-            if (dEmbedding != null) backend.embeddingBackward(flat, dEmbedded, dEmbedding);
-            backend.synchronize();   // the gradients are complete (and back in host memory) when loss returns
-            return result;
-        }
+    protected TrainedBlock<LayerActivations> trainBlock(int i, Tensor u, int batch, int len, DecodeState start) {
+        LayerActivations a = mixerForTraining(i, u, batch, len, start.conv[i], start.ssm[i]);
+        Tensor out = backend.allocate(a.y().size(0), cfg.modelDim());   // the prefix's rows are dropped below
+        backend.linear(a.y(), 0, layers[i].outProj(), layers[i].outProjBias(), out);
+        lowRank.forward(seams[i].lowRank(), "out_proj", a.y(), 0, out, a.lowRank(), dropoutSeed * 1_000_003L + i);
+        if (grad("backbone.layers." + i + ".mixer.out_proj.weight") == null) a = a.withoutY();   // only out_proj's dW reads y
+        return new TrainedBlock<>(a, a.tensors(), VirtualRows.dropLeading(backend, out, batch, len, a.virtual(), null));
     }
 
     /**
@@ -357,8 +286,9 @@ public final class MambaLM extends ResidualLM {
         return dt;
     }
 
-    /** dResidual (T, d) holds ∂loss/∂(block output); on return, ∂loss/∂(block input). The forward in reverse. */
-    private void mixerBackward(int layer, LayerActivations a, int batch, int len, Tensor dResidual) {
+    /** The mixer's forward in reverse. */
+    @Override
+    protected void backwardBlock(int layer, LayerActivations a, int batch, int len, Tensor dResidual) {
         MambaLayer w = layers[layer];
         Seams seam = seams[layer];
         String m = "backbone.layers." + layer + ".mixer.";

@@ -1,20 +1,61 @@
 package dev.statetune.model;
 
 import dev.statetune.backend.Backend;
+import dev.statetune.backend.LossResult;
+import dev.statetune.io.Checkpoint;
 import dev.statetune.tensor.Tensor;
 
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+
 /**
- * What both models do around their blocks: the embedded ids start the residual stream, the blocks
- * run over it (runLayers, the model's own), and norm_f + lm_head read all of its rows or some.
+ * What both models do around their blocks: the embedded ids (after the soft prompt) start the
+ * residual stream, the blocks run over it (the model's own runLayers, trainBlock, backwardBlock),
+ * and norm_f + lm_head read all of its rows or some; in training, the loss and the walk back.
+ *
+ * @param <S> what a block's training forward keeps for its backward
  */
-public abstract class ResidualLM implements LanguageModel {
+public abstract class ResidualLM<S> implements LanguageModel {
     protected final Backend backend;
     protected Tensor embedding;   // (vocab, d), set when the model (re)builds its weights
     protected Tensor normF;       // (d)
     protected Tensor lmHead;      // (vocab, d): the embedding when tied
+    protected Tensor softPrompt, dSoftPrompt;   // (M, d) Prompt Tuning's virtual input embeddings, its gradient (or null)
+    protected final WeightStore weights;        // the checkpoint's weights, and the trained ones
+    protected long dropoutSeed;                 // fixes the dropout draws of the next training forward
 
-    protected ResidualLM(Backend backend) {
+    /** A block's training forward: what its backward reads, the tensors of it to keep past the block, and the mixer's output (T, d). */
+    public record TrainedBlock<S>(S saved, Tensor[] kept, Tensor out) {}
+
+    protected ResidualLM(Checkpoint checkpoint, Backend backend) {
         this.backend = backend;
+        this.weights = new WeightStore(checkpoint, backend);
+    }
+
+    /** (Re)assembles the model from the current weights (the embedding, norm_f and lm_head fields among them). */
+    protected abstract void build();
+
+    @Override
+    public Tensor storedWeight(String name) {
+        return weights.stored(name);
+    }
+
+    @Override
+    public List<String> weightNames() {
+        return weights.names();
+    }
+
+    @Override
+    public void setTrainedWeights(Map<String, TrainedWeight> trained) {
+        weights.train(trained);
+        build();
+    }
+
+    @Override
+    public void setDropoutSeed(long seed) {
+        dropoutSeed = seed;
     }
 
     /** residual (b·len, d) through every block, in place, continuing from state. */
@@ -22,6 +63,77 @@ public abstract class ResidualLM implements LanguageModel {
 
     /** norm_f's epsilon. */
     protected abstract float normEps();
+
+    protected abstract int modelDim();
+
+    protected abstract int nLayers();
+
+    protected abstract boolean tiedEmbeddings();
+
+    /** The gradient buffer of a checkpoint weight by Hugging Face name, or null when it is frozen. */
+    protected Tensor grad(String name) {
+        return weights.grad(name);
+    }
+
+    /** The state a training sequence starts from: zeros, or the initial states the seams hold. */
+    protected abstract DecodeState seamState(int batch);
+
+    /** Block `layer`'s training forward from its input u (T, d) over sequences of len tokens (soft prompt included). */
+    protected abstract TrainedBlock<S> trainBlock(int layer, Tensor u, int batch, int len, DecodeState start);
+
+    /** dResidual (T, d) holds ∂loss/∂(block output); on return, ∂loss/∂(block input). */
+    protected abstract void backwardBlock(int layer, S saved, int batch, int len, Tensor dResidual);
+
+    /**
+     * The token-mean cross entropy of ids (batch, len) against labels (batch, len) in Hugging
+     * Face's convention (aligned with ids, −100 ignored, shifted here: position t predicts
+     * labels[t+1]). With backward, the seams' and trained weights' gradients accumulate ∂loss/∂·;
+     * frozen weights get none. Each block keeps only what its backward reads, and its temporaries
+     * die with it.
+     */
+    @Override
+    public LossResult loss(int[][] ids, int[][] labels, boolean backward) {
+        if (weights.anyTrained()) build();   // the optimizer changed the trained values (A = −exp(A_log) is derived)
+        try (Backend.Scope step = backend.openScope()) {   // every tensor of the step dies with it
+            int batch = ids.length, real = ids[0].length, virtual = softPrompt == null ? 0 : (int) softPrompt.size(0);
+            int len = virtual + real, tokens = batch * len;     // each sequence: the soft prompt, then its tokens
+            int[] flat = TokenIds.flatten(ids, vocabSize()), targets = new int[tokens];
+            Arrays.fill(targets, -100);
+            for (int s = 0; s < batch; s++) for (int t = 0; t + 1 < real; t++) targets[s * len + virtual + t] = labels[s][t + 1];
+            DecodeState start = seamState(batch);
+            Tensor embedded = backend.allocate((long) batch * real, modelDim());   // (b·real, d)
+            backend.embedding(embedding, flat, embedded);
+            Tensor residual = VirtualRows.prepend(backend, softPrompt, embedded, batch, real);   // (T, d)
+            List<S> saved = new ArrayList<>();
+            for (int i = 0; i < nLayers(); i++)
+                try (Backend.Scope layer = backend.openScope()) {   // the block's temporaries die here
+                    TrainedBlock<S> block = trainBlock(i, residual, batch, len, start);
+                    residual = LmHead.sum(backend, residual, block.out());
+                    layer.keep(residual);
+                    layer.keep(block.kept());
+                    saved.add(block.saved());
+                }
+            Tensor hidden = backend.allocate(tokens, modelDim());        // (T, d)
+            backend.rmsNorm(residual, normF, normEps(), hidden);
+            long count = Arrays.stream(targets).filter(t -> t >= 0).count();
+            float scale = count == 0 ? 0 : 1f / count;
+            Tensor dHidden = backward ? backend.allocate(tokens, modelDim()) : null;
+            Tensor dEmbedding = grad("backbone.embeddings.weight");
+            LossResult result = backend.crossEntropy(hidden, lmHead, targets, scale, dHidden,
+                    tiedEmbeddings() ? dEmbedding : grad("lm_head.weight"));
+            if (!backward || count == 0) return result;
+            Tensor dResidual = backend.allocate(tokens, modelDim());     // (T, d)
+            backend.rmsNormBackward(residual, normF, normEps(), dHidden, dResidual, grad("backbone.norm_f.weight"));
+            for (int i = nLayers() - 1; i >= 0; i--)
+                try (Backend.Scope layer = backend.openScope()) {   // the block's gradient temporaries die here
+                    backwardBlock(i, saved.get(i), batch, len, dResidual);
+                }
+            Tensor dEmbedded = VirtualRows.dropLeading(backend, dResidual, batch, real, virtual, dSoftPrompt);
+            if (dEmbedding != null) backend.embeddingBackward(flat, dEmbedded, dEmbedding);
+            backend.synchronize();   // the gradients are complete (and back in host memory) when loss returns
+            return result;
+        }
+    }
 
     @Override
     public Backend backend() {

@@ -2,23 +2,18 @@ package dev.statetune.model.mamba2;
 
 import dev.statetune.StatetuneException;
 import dev.statetune.backend.Backend;
-import dev.statetune.backend.LossResult;
 import dev.statetune.backend.SsdGrads;
 import dev.statetune.io.Checkpoint;
 import dev.statetune.model.DecodeState;
-import dev.statetune.model.LmHead;
 import dev.statetune.model.LowRankPass;
 import dev.statetune.model.ResidualLM;
-import dev.statetune.model.TokenIds;
 import dev.statetune.model.VirtualRows;
-import dev.statetune.model.TrainedWeight;
 import dev.statetune.model.WeightStore;
 import dev.statetune.tensor.Tensor;
 
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 
 /**
  * Mamba-2 causal language model (Hugging Face `Mamba2ForCausalLM`, its torch path): embedding, L
@@ -28,23 +23,19 @@ import java.util.Map;
  * same code, continuing from a DecodeState (conv (b, convDim, k−1), h (b, nHeads, headDim, n));
  * loss() adds the hand-written backward, the mixer's ops in reverse.
  */
-public final class Mamba2LM extends ResidualLM {
+public final class Mamba2LM extends ResidualLM<Mamba2Activations> {
     private final Mamba2Config cfg;
     private final Checkpoint checkpoint;
-    private final WeightStore weights;
     private final LowRankPass lowRank;
     private Mamba2Layer[] layers;
     private Mamba2Seams[] seams;              // per layer, filled by the PEFT methods
-    private Tensor softPrompt, dSoftPrompt;   // (M, d) Prompt Tuning's virtual input embeddings, its gradient
-    private long dropoutSeed;             // fixes the dropout draws of the next training forward
 
     public Mamba2LM(Checkpoint ckpt, Backend backend) {
-        super(backend);
+        super(ckpt, backend);
         if (ckpt.configJson() == null || !Mamba2Config.describes(ckpt.configJson()))
             throw new StatetuneException(ckpt.dir() + ": not a Mamba-2 checkpoint (config.json has neither model_type mamba2 nor ssm_cfg.layer Mamba2)");
         this.cfg = Mamba2Config.fromJson(ckpt.configJson(), ckpt.dir().resolve("config.json"));
         this.checkpoint = ckpt;
-        this.weights = new WeightStore(ckpt, backend);
         this.lowRank = new LowRankPass(backend);
         int d = cfg.modelDim(), di = cfg.innerDim(), conv = cfg.convDim(), nh = cfg.ssd().nHeads(), proj = cfg.inProjDim();
         weights.store("backbone.embeddings.weight", cfg.vocabSize(), d);
@@ -70,7 +61,8 @@ public final class Mamba2LM extends ResidualLM {
     }
 
     /** (Re)assembles the layers from the current weights; A = −exp(A_log) is derived here. */
-    private void build() {
+    @Override
+    protected void build() {
         embedding = weights.weight("backbone.embeddings.weight");
         layers = new Mamba2Layer[cfg.nLayers()];
         for (int i = 0; i < layers.length; i++) {
@@ -88,15 +80,6 @@ public final class Mamba2LM extends ResidualLM {
     @Override public int vocabSize() { return cfg.vocabSize(); }
     @Override public int eosTokenId() { return cfg.eosTokenId(); }
     @Override public long parameterCount() { return cfg.parameterCount(); }
-    @Override public Tensor storedWeight(String name) { return weights.stored(name); }
-    @Override public List<String> weightNames() { return weights.names(); }
-    @Override public void setDropoutSeed(long seed) { dropoutSeed = seed; }
-
-    @Override
-    public void setTrainedWeights(Map<String, TrainedWeight> trained) {
-        weights.train(trained);
-        build();
-    }
 
     /** Plugs per-layer seams (one per layer) into the mixers; Mamba2Seams.NONE leaves a layer as the checkpoint has it. */
     public void setSeams(Mamba2Seams[] perLayer) {
@@ -139,7 +122,8 @@ public final class Mamba2LM extends ResidualLM {
     }
 
     /** Zero conv inputs, and zeros or the seams' initial SSM states. */
-    private DecodeState seamState(int batch) {
+    @Override
+    protected DecodeState seamState(int batch) {
         var ssd = cfg.ssd();
         Tensor[] conv = new Tensor[layers.length], ssm = new Tensor[layers.length];
         for (int i = 0; i < layers.length; i++) {
@@ -214,76 +198,26 @@ public final class Mamba2LM extends ResidualLM {
         }
     }
 
-    /**
-     * What one block's forward keeps for its backward; the backward recomputes the rest of the
-     * mixer's activations (the norms, the conv) from these.
-     */
-    private record Saved(Tensor u,                              // (T, d) the block's input
-                         Tensor zxbcdt,                         // (T′, di + convDim + nHeads) in_proj output, T′ with the prefix
-                         Tensor y,                              // (T′, di) the scan's output
-                         Tensor h0,                             // (b, nHeads, headDim, n) the scan's initial state
-                         List<LowRankPass.Activation> lowRank) {
-
-        Tensor[] tensors() {
-            List<Tensor> all = new ArrayList<>(List.of(u, zxbcdt, y, h0));
-            all.addAll(LowRankPass.tensors(lowRank));
-            return all.toArray(Tensor[]::new);
-        }
-    }
+    @Override protected int modelDim() { return cfg.modelDim(); }
+    @Override protected int nLayers() { return layers.length; }
+    @Override protected boolean tiedEmbeddings() { return cfg.tieEmbeddings(); }
 
     @Override
-    public LossResult loss(int[][] ids, int[][] labels, boolean backward) {
-        if (weights.anyTrained()) build();   // the optimizer changed the trained values (A_log's A is derived)
-        try (Backend.Scope step = backend.openScope()) {   // every tensor of the step dies with it
-            int batch = ids.length, real = ids[0].length, virtual = softPrompt == null ? 0 : (int) softPrompt.size(0);
-            int len = virtual + real, tokens = batch * len;                  // each sequence: the soft prompt, then its tokens
-            int[] flat = TokenIds.flatten(ids, cfg.vocabSize()), targets = new int[tokens];
-            Arrays.fill(targets, -100);
-            for (int s = 0; s < batch; s++) for (int t = 0; t + 1 < real; t++) targets[s * len + virtual + t] = labels[s][t + 1];
-            DecodeState start = seamState(batch);
-            Tensor embedded = backend.allocate((long) batch * real, cfg.modelDim());   // (b·real, d)
-            backend.embedding(embedding, flat, embedded);
-            Tensor residual = VirtualRows.prepend(backend, softPrompt, embedded, batch, real);   // (T, d)
-            Saved[] saved = new Saved[layers.length];
-            for (int i = 0; i < layers.length; i++) {
-                try (Backend.Scope layer = backend.openScope()) {                // the block's temporaries die here
-                    Mamba2Seams seam = seams[i];
-                    int withPrefix = seam.virtualTokens() + len;                   // the mixer reads the layer's prefix first
-                    Activations act = new Activations(batch * withPrefix);
-                    Tensor state = backend.allocate(start.ssm(i).shape());       // (b, nHeads, headDim, n), advanced by the scan
-                    backend.copy(start.ssm(i), state);
-                    saved[i] = new Saved(residual, act.zxbcdt, act.y, start.ssm(i), new ArrayList<>());
-                    backend.copy(normedInput(i, residual, batch, len), act.normed);
-                    mixerOnNormed(i, act, batch, withPrefix, start.conv(i), state, saved[i].lowRank());
-                    residual = LmHead.sum(backend, residual, VirtualRows.dropLeading(backend, act.out, batch, len, seam.virtualTokens(), null));
-                    layer.keep(residual);
-                    layer.keep(saved[i].tensors());
-                }
-            }
-            Tensor hidden = backend.allocate(tokens, cfg.modelDim());        // (T, d)
-            backend.rmsNorm(residual, normF, cfg.normEps(), hidden);
-            long count = Arrays.stream(targets).filter(t -> t >= 0).count();
-            float scale = count == 0 ? 0 : 1f / count;
-            Tensor dHidden = backward ? backend.allocate(tokens, cfg.modelDim()) : null;
-            Tensor dEmbedding = weights.grad("backbone.embeddings.weight");
-            LossResult result = backend.crossEntropy(hidden, lmHead, targets, scale, dHidden,
-                    cfg.tieEmbeddings() ? dEmbedding : weights.grad("lm_head.weight"));
-            if (!backward || count == 0) return result;
-            Tensor dResidual = backend.allocate(tokens, cfg.modelDim());     // (T, d)
-            backend.rmsNormBackward(residual, normF, cfg.normEps(), dHidden, dResidual, weights.grad("backbone.norm_f.weight"));
-            for (int i = layers.length - 1; i >= 0; i--)
-                try (Backend.Scope layer = backend.openScope()) {                // the block's gradient temporaries die here
-                    mixerBackward(i, saved[i], batch, len, dResidual);
-                }
-            Tensor dEmbedded = VirtualRows.dropLeading(backend, dResidual, batch, real, virtual, dSoftPrompt);
-            if (dEmbedding != null) backend.embeddingBackward(flat, dEmbedded, dEmbedding);
-            backend.synchronize();   // the gradients are complete (and back in host memory) when loss returns
-            return result;
-        }
+    protected TrainedBlock<Mamba2Activations> trainBlock(int i, Tensor u, int batch, int len, DecodeState start) {
+        Mamba2Seams seam = seams[i];
+        int withPrefix = seam.virtualTokens() + len;                   // the mixer reads the layer's prefix first
+        Activations act = new Activations(batch * withPrefix);
+        Tensor state = backend.allocate(start.ssm(i).shape());       // (b, nHeads, headDim, n), advanced by the scan
+        backend.copy(start.ssm(i), state);
+        Mamba2Activations saved = new Mamba2Activations(u, act.zxbcdt, act.y, start.ssm(i), new ArrayList<>());
+        backend.copy(normedInput(i, u, batch, len), act.normed);
+        mixerOnNormed(i, act, batch, withPrefix, start.conv(i), state, saved.lowRank());
+        return new TrainedBlock<>(saved, saved.tensors(), VirtualRows.dropLeading(backend, act.out, batch, len, seam.virtualTokens(), null));
     }
 
-    /** dResidual (T, d) holds ∂loss/∂(block output); on return, ∂loss/∂(block input). The mixer in reverse. */
-    private void mixerBackward(int layer, Saved a, int batch, int realLen, Tensor dResidual) {
+    /** The mixer in reverse. */
+    @Override
+    protected void backwardBlock(int layer, Mamba2Activations a, int batch, int realLen, Tensor dResidual) {
         Mamba2Layer w = layers[layer];
         Mamba2Seams seam = seams[layer];
         String m = "backbone.layers." + layer + ".mixer.";
