@@ -10,15 +10,14 @@ __device__ __forceinline__ float ssd_sigmoid(float v) { return 1.f / (1.f + expf
 // torch's softplus (threshold 20), as CpuMath.softplus.
 __device__ __forceinline__ float ssd_softplus(float v) { return v > 20.f ? v : log1pf(expf(v)); }
 
-// The sum of v over the block (blockDim.x a power of two), returned to every thread; sm holds blockDim.x floats.
+// The sum of v over the block (blockDim.x a multiple of 32), returned to every thread: shuffles within
+// each warp, then the warps' sums in order (the same result on every thread); sm holds 32 floats.
 __device__ float ssd_block_sum(float v, float* sm) {
-    sm[threadIdx.x] = v;
+    for (int m = 16; m > 0; m >>= 1) v += __shfl_xor_sync(0xffffffff, v, m);
+    if (threadIdx.x % 32 == 0) sm[threadIdx.x / 32] = v;
     __syncthreads();
-    for (int stride = blockDim.x / 2; stride > 0; stride >>= 1) {
-        if (threadIdx.x < stride) sm[threadIdx.x] += sm[threadIdx.x + stride];
-        __syncthreads();
-    }
-    float total = sm[0];
+    float total = 0.f;
+    for (int w = 0; w < blockDim.x / 32; w++) total += sm[w];
     __syncthreads();   // sm is free for the next sum
     return total;
 }
@@ -391,7 +390,7 @@ SCAN_SL_VARIANTS(ssd_chunk_backward, SSD_BACKWARD_BLOCK, 2, (const float* xBC, i
 // One block per (row, group): grid (T, w / groupSize), block 256.
 __global__ void gated_rms_norm(const float* y, const float* z, int zWidth, int zCol, const float* weight, int w, int groupSize,
                                float eps, float* out) {
-    __shared__ float sm[256];
+    __shared__ float sm[32];
     long long base = (long long) blockIdx.x * w, zBase = (long long) blockIdx.x * zWidth + zCol;
     int c0 = blockIdx.y * groupSize;
     float sq = 0.f;
@@ -409,10 +408,11 @@ __global__ void gated_rms_norm(const float* y, const float* z, int zWidth, int z
 // gatedRmsNormBackward: with r = 1/sqrt(mean(v²) + eps) over the group, dv = r·weight⊙g − v·r³·(Σ weight⊙g⊙v)/groupSize;
 // dy += dv ⊙ silu(z), dz += dv ⊙ y ⊙ silu′(z) (dz laid out as z), dWeight's share g⊙v·r summed over
 // the block's rows into dwPartials (gridDim.x, w), which scan_sum_partials adds up. dy, dz, dwPartials
-// may be null. Blocks take consecutive rows (gridDim.x ≤ rows); grid (blocks, w / groupSize), block 256.
+// may be null. Blocks take consecutive rows (gridDim.x ≤ rows: one each without dwPartials); grid
+// (blocks, w / groupSize), block 256.
 __global__ void gated_rms_norm_backward(const float* y, const float* z, int zWidth, int zCol, const float* weight, int w,
                                         int groupSize, float eps, int rows, const float* dOut, float* dy, float* dz, float* dwPartials) {
-    __shared__ float sm[256];
+    __shared__ float sm[32];
     int c0 = blockIdx.y * groupSize;
     int r0 = (int) ((long long) blockIdx.x * rows / gridDim.x), r1 = (int) ((long long) (blockIdx.x + 1) * rows / gridDim.x);
     for (int r = r0; r < r1; r++) {

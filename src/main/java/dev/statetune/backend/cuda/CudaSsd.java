@@ -11,7 +11,7 @@ import java.lang.foreign.MemorySegment;
  * the tensors to device addresses (0 for null) and passes widths of the matrices read by column.
  */
 final class CudaSsd {
-    private static final int BLOCK = 256, SCAN_BLOCK = 128, BACKWARD_BLOCK = 256, NORM_ROW_BLOCKS = 128;
+    private static final int BLOCK = 256, SCAN_BLOCK = 128, BACKWARD_BLOCK = 256, NORM_ROW_BLOCKS = 1024;
     /** Threads of the chunked passes that stage B and C once for all their channels (16 at state 128). */
     private static final int CHUNK_BLOCK = 512;
     /** The chunked scan's longest chunk, and the floats of shared memory a block's tiles may take (48 KB). */
@@ -147,7 +147,7 @@ final class CudaSsd {
     /** gatedRmsNormBackward; dy, dz (laid out as z) and dWeight may be 0. */
     void gatedRmsNormBackward(int rows, int w, long y, long z, int zWidth, int zCol, long weight, int groupSize, float eps, long dOut,
                               long dy, long dz, long dWeight) {
-        int blocks = Math.min(rows, NORM_ROW_BLOCKS);
+        int blocks = dWeight == 0 ? rows : Math.min(rows, NORM_ROW_BLOCKS);   // a block a row, unless they share dWeight's partial sums
         MemorySegment partials = dWeight == 0 ? null : memory.scratch(4L * blocks * w);   // (blocks, w) dWeight per block of rows
         kernels.launch("gated_rms_norm_backward", blocks, groups(w, groupSize), BLOCK, y, z, zWidth, zCol, weight, w, groupSize, eps,
                 rows, dOut, dy, dz, partials == null ? 0L : partials.address());
