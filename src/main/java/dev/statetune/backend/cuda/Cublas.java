@@ -145,10 +145,7 @@ final class Cublas {
     private MemorySegment created(MethodHandle create, String what, Object... args) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment out = a.allocate(ADDRESS);
-            Object[] all = new Object[args.length + 1];
-            all[0] = out;
-            System.arraycopy(args, 0, all, 1, args.length);
-            check(what, NativeLibrary.call(create, all));
+            check(what, NativeLibrary.callWithOut(create, out, args));
             return out.get(ADDRESS, 0);
         }
     }

@@ -436,7 +436,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void ssdScan(Tensor xBC, Tensor dtRaw, int dtCol, Tensor dtBias, float dtMin, float dtMax, Tensor A, Tensor D, SsdDims dims,
                         int batch, int len, Tensor state, Tensor hOffset, Tensor yOffset, Tensor y) {
-        timed("ssd scan", () -> new CudaSsd(kernels, memory).scan(dims, CudaScan.lanes(dims.stateDim()), batch, len, ptr(xBC), ptr(dtRaw),
+        timed("ssd scan", () -> new CudaSsd(kernels, memory).scan(dims, batch, len, ptr(xBC), ptr(dtRaw),
                 (int) dtRaw.size(1), dtCol, ptr(dtBias), dtMin, dtMax, ptr(A), ptr(D), out(state), ptr(hOffset), ptr(yOffset), out(y)));
     }
 
@@ -449,7 +449,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void ssdScanBackward(Tensor xBC, Tensor dtRaw, int dtCol, Tensor dtBias, float dtMin, float dtMax, Tensor A, Tensor D, SsdDims dims,
                                 int batch, int len, Tensor h0, Tensor hOffset, Tensor yOffset, Tensor dy, SsdGrads g) {
-        timed("ssd scan backward", () -> new CudaSsd(kernels, memory).scanBackward(dims, CudaScan.lanes(dims.stateDim()), batch, len, ptr(xBC),
+        timed("ssd scan backward", () -> new CudaSsd(kernels, memory).scanBackward(dims, batch, len, ptr(xBC),
                 ptr(dtRaw), (int) dtRaw.size(1), dtCol, ptr(dtBias), dtMin, dtMax, ptr(A), ptr(D), ptr(h0), ptr(hOffset), ptr(dy),
                 out(g.dxBC()), out(g.dDtRaw()), (int) g.dDtRaw().size(1), out(g.dDtBias()), out(g.dA()), out(g.dD()), out(g.dh0()),
                 out(g.dhOffset()), out(g.dyOffset())));

@@ -30,15 +30,15 @@ final class CudaSsd {
     }
 
     /**
-     * ssdScan; lanes: threads sharing one channel's stateDim states (a power of two ≤ 32). A sequence
-     * no longer than one chunk (a decode step, a short prompt) takes the one-pass ssd_scan; a longer
+     * ssdScan, with CudaScan.lanes(stateDim) threads sharing one channel's states. A sequence no
+     * longer than one chunk (a decode step, a short prompt) takes the one-pass ssd_scan; a longer
      * one the chunked passes: each chunk from a zero state, the carry over the chunks into state, each
      * chunk again from its start state giving y.
      */
-    void scan(SsdDims dims, int lanes, int batch, int len, long xBC, long dtRaw, int dtWidth, int dtCol, long dtBias, float dtMin,
+    void scan(SsdDims dims, int batch, int len, long xBC, long dtRaw, int dtWidth, int dtCol, long dtBias, float dtMin,
               float dtMax, long A, long D, long state, long hOffset, long yOffset, long y) {
-        int di = dims.innerDim(), n = dims.stateDim(), perBlock = SCAN_BLOCK / lanes, chunkPerBlock = CHUNK_BLOCK / lanes;
-        int np = lanes * CudaScan.statesPerLane(n);   // the state tiles' padded width
+        int di = dims.innerDim(), n = dims.stateDim(), lanes = CudaScan.lanes(n), perBlock = SCAN_BLOCK / lanes;
+        int chunkPerBlock = CHUNK_BLOCK / lanes, np = lanes * CudaScan.statesPerLane(n);   // np: the state tiles' padded width
         int chunkLen = Math.max(1, Math.min(MAX_CHUNK, SHARED_FLOATS / (2 + chunkPerBlock + 2 * np)));
         if (len <= chunkLen) {
             kernels.launch("ssd_scan" + CudaScan.variant(n), (di + perBlock - 1) / perBlock, batch, SCAN_BLOCK, xBC, dims.convDim(), dtRaw,
@@ -46,7 +46,7 @@ final class CudaSsd {
                     state, hOffset, yOffset, y);
             return;
         }
-        Chunked c = new Chunked(dims, lanes, batch, len, chunkLen, xBC, dtRaw, dtWidth, dtCol, dtBias, dtMin, dtMax, A);
+        Chunked c = new Chunked(dims, batch, len, chunkLen, xBC, dtRaw, dtWidth, dtCol, dtBias, dtMin, dtMax, A);
         ChunkStates states = chunkStates(c, state, state);
         kernels.launch3d("ssd_chunk_out" + c.variant, c.grid(CHUNK_BLOCK), batch, c.chunks, CHUNK_BLOCK,
                 4 * chunkLen * (2 + chunkPerBlock + 2 * np), c.args(D, states.start.address(), hOffset, yOffset, y));
@@ -59,16 +59,16 @@ final class CudaSsd {
      * the chunks, then every gradient of one head and chunk per block. Scratch beyond the chunk
      * states: the carries, and each head's dB | dC that scan_sum_partials adds into dxBC.
      */
-    void scanBackward(SsdDims dims, int lanes, int batch, int len, long xBC, long dtRaw, int dtWidth, int dtCol, long dtBias,
+    void scanBackward(SsdDims dims, int batch, int len, long xBC, long dtRaw, int dtWidth, int dtCol, long dtBias,
                       float dtMin, float dtMax, long A, long D, long h0, long hOffset, long dy, long dxBC, long dDtRaw, int dDtWidth,
                       long dDtBias, long dA, long dD, long dh0, long dhOffset, long dyOffset) {
         int nh = dims.nHeads(), p = dims.headDim(), n = dims.stateDim(), ng = dims.nGroups(), di = dims.innerDim();
-        Chunked c = new Chunked(dims, lanes, batch, len, BACKWARD_CHUNK, xBC, dtRaw, dtWidth, dtCol, dtBias, dtMin, dtMax, A);
+        Chunked c = new Chunked(dims, batch, len, BACKWARD_CHUNK, xBC, dtRaw, dtWidth, dtCol, dtBias, dtMin, dtMax, A);
         ChunkStates states = chunkStates(c, h0, 0L);
         long rows = (long) batch * len, bcWidth = 2L * ng * n, stateFloats = (long) batch * c.chunks * di * n;
         MemorySegment outloc = memory.scratch(4 * stateFloats), carryIn = memory.scratch(4 * stateFloats);
         kernels.launch3d("ssd_chunk_back_local" + c.variant, c.grid(CHUNK_BLOCK), batch, c.chunks, CHUNK_BLOCK,
-                4 * BACKWARD_CHUNK * (2 + CHUNK_BLOCK / lanes + c.np()), c.args(dy, outloc.address()));
+                4 * BACKWARD_CHUNK * (2 + CHUNK_BLOCK / c.lanes + c.np()), c.args(dy, outloc.address()));
         kernels.launch("ssd_chunk_back_carry", carryGrid(di, n), batch, BLOCK, p, nh, n, c.chunks, outloc.address(),
                 states.decayProd.address(), carryIn.address(), dh0);
         int shared = BACKWARD_CHUNK * (4 + 2 * p + 4 * c.np());   // above 48 KB, Kernels asks the driver for it
@@ -87,9 +87,9 @@ final class CudaSsd {
 
     /** The chunked kernels' common arguments and shape: `variant` their suffix (_sSlL), `chunks` of chunkLen steps. */
     private record Chunked(SsdDims dims, int lanes, int batch, int len, int chunkLen, int chunks, String variant, Object[] common) {
-        Chunked(SsdDims dims, int lanes, int batch, int len, int chunkLen, long xBC, long dtRaw, int dtWidth, int dtCol, long dtBias,
+        Chunked(SsdDims dims, int batch, int len, int chunkLen, long xBC, long dtRaw, int dtWidth, int dtCol, long dtBias,
                 float dtMin, float dtMax, long A) {
-            this(dims, lanes, batch, len, chunkLen, (len + chunkLen - 1) / chunkLen, CudaScan.variant(dims.stateDim()),
+            this(dims, CudaScan.lanes(dims.stateDim()), batch, len, chunkLen, (len + chunkLen - 1) / chunkLen, CudaScan.variant(dims.stateDim()),
                     new Object[] {xBC, dims.convDim(), dtRaw, dtWidth, dtCol, dtBias, dtMin, dtMax, A, dims.headDim(), dims.nGroups(),
                             dims.nHeads() / dims.nGroups(), dims.stateDim(), len, chunkLen});
         }

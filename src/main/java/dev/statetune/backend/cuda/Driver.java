@@ -89,35 +89,19 @@ final class Driver {
     }
 
     int deviceCount() {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment n = a.allocate(JAVA_INT);
-            check("cuDeviceGetCount", NativeLibrary.call(cuDeviceGetCount, n));
-            return n.get(JAVA_INT, 0);
-        }
+        return outInt("cuDeviceGetCount", cuDeviceGetCount);
     }
 
     int driverVersion() {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment v = a.allocate(JAVA_INT);
-            check("cuDriverGetVersion", NativeLibrary.call(cuDriverGetVersion, v));
-            return v.get(JAVA_INT, 0);
-        }
+        return outInt("cuDriverGetVersion", cuDriverGetVersion);
     }
 
     int device(int ordinal) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment d = a.allocate(JAVA_INT);
-            check("cuDeviceGet", NativeLibrary.call(cuDeviceGet, d, ordinal));
-            return d.get(JAVA_INT, 0);
-        }
+        return outInt("cuDeviceGet", cuDeviceGet, ordinal);
     }
 
     int attribute(int device, int attribute) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment v = a.allocate(JAVA_INT);
-            check("cuDeviceGetAttribute", NativeLibrary.call(cuDeviceGetAttribute, v, attribute, device));
-            return v.get(JAVA_INT, 0);
-        }
+        return outInt("cuDeviceGetAttribute", cuDeviceGetAttribute, attribute, device);
     }
 
     String deviceName(int device) {
@@ -129,11 +113,7 @@ final class Driver {
     }
 
     MemorySegment primaryContext(int device) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment ctx = a.allocate(ADDRESS);
-            check("cuDevicePrimaryCtxRetain", NativeLibrary.call(cuDevicePrimaryCtxRetain, ctx, device));
-            return ctx.get(ADDRESS, 0);
-        }
+        return outAddress("cuDevicePrimaryCtxRetain", cuDevicePrimaryCtxRetain, device);
     }
 
     void setCurrent(MemorySegment context) {
@@ -141,11 +121,7 @@ final class Driver {
     }
 
     MemorySegment createStream() {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment s = a.allocate(ADDRESS);
-            check("cuStreamCreate", NativeLibrary.call(cuStreamCreate, s, 1));   // CU_STREAM_NON_BLOCKING
-            return s.get(ADDRESS, 0);
-        }
+        return outAddress("cuStreamCreate", cuStreamCreate, 1);   // CU_STREAM_NON_BLOCKING
     }
 
     void synchronize(MemorySegment stream) {
@@ -194,11 +170,7 @@ final class Driver {
 
     /** An executable instance of the graph. */
     MemorySegment instantiate(MemorySegment graph) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment e = a.allocate(ADDRESS);
-            check("cuGraphInstantiate", NativeLibrary.call(cuGraphInstantiate, e, graph, 0L));
-            return e.get(ADDRESS, 0);
-        }
+        return outAddress("cuGraphInstantiate", cuGraphInstantiate, graph, 0L);
     }
 
     void launchGraph(MemorySegment exec, MemorySegment stream) {
@@ -212,11 +184,7 @@ final class Driver {
 
     /** Page-locked host memory, which a graph's copies can read at every replay. */
     MemorySegment allocHost(long bytes) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment p = a.allocate(ADDRESS);
-            check("cuMemAllocHost", NativeLibrary.call(cuMemAllocHost, p, bytes));
-            return p.get(ADDRESS, 0).reinterpret(bytes);
-        }
+        return outAddress("cuMemAllocHost", cuMemAllocHost, bytes).reinterpret(bytes);
     }
 
     void freeHost(MemorySegment pinned) {
@@ -245,11 +213,7 @@ final class Driver {
     }
 
     MemorySegment loadModule(MemorySegment image) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment m = a.allocate(ADDRESS);
-            check("cuModuleLoadData", NativeLibrary.call(cuModuleLoadData, m, image));
-            return m.get(ADDRESS, 0);
-        }
+        return outAddress("cuModuleLoadData", cuModuleLoadData, image);
     }
 
     MemorySegment function(MemorySegment module, String name) {
@@ -273,6 +237,24 @@ final class Driver {
             throw new IllegalStateException(t);
         }
         check("cuLaunchKernel", result);
+    }
+
+    /** The int a driver function writes through its first argument; args are the ones after it. */
+    private int outInt(String what, MethodHandle function, Object... args) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment out = a.allocate(JAVA_INT);
+            check(what, NativeLibrary.callWithOut(function, out, args));
+            return out.get(JAVA_INT, 0);
+        }
+    }
+
+    /** The pointer or handle a driver function writes through its first argument; args are the ones after it. */
+    private MemorySegment outAddress(String what, MethodHandle function, Object... args) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment out = a.allocate(ADDRESS);
+            check(what, NativeLibrary.callWithOut(function, out, args));
+            return out.get(ADDRESS, 0);
+        }
     }
 
     void check(String what, int result) {

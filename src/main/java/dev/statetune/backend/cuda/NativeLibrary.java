@@ -6,6 +6,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.SymbolLookup;
+import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -62,6 +63,14 @@ final class NativeLibrary {
     MethodHandle function(String symbol, FunctionDescriptor signature) {
         return LINKER.downcallHandle(lookup.find(symbol)
                 .orElseThrow(() -> new StatetuneException(name + " has no symbol " + symbol)), signature);
+    }
+
+    /** As call, for a function that writes its result through `out`, its first argument; args are the ones after it. */
+    static int callWithOut(MethodHandle h, MemorySegment out, Object... args) {
+        Object[] all = new Object[args.length + 1];
+        all[0] = out;
+        System.arraycopy(args, 0, all, 1, args.length);
+        return call(h, all);
     }
 
     /** Calls a downcall that returns a status code (CUresult, nvrtcResult, cublasStatus_t). */
