@@ -2,7 +2,6 @@ package dev.statetune.backend.cuda;
 
 import dev.statetune.Fixtures;
 import dev.statetune.backend.Backend;
-import dev.statetune.backend.cpu.CpuBackend;
 import dev.statetune.generate.BeamSearch;
 import dev.statetune.generate.GreedySearch;
 import dev.statetune.io.Checkpoint;
@@ -15,8 +14,6 @@ import dev.statetune.peft.Method;
 import dev.statetune.peft.MethodOptions;
 import dev.statetune.peft.Parameter;
 import dev.statetune.tensor.Tensor;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Path;
@@ -24,30 +21,14 @@ import java.util.List;
 import java.util.SplittableRandom;
 
 import static org.junit.jupiter.api.Assertions.*;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The CUDA backend against the CPU backend: every forward op on random inputs, then whole models
  * (logits, greedy and beam-search ids, with an adapter). Skipped, saying so, without a GPU; run on
  * the GPU machine (../shared/device/README.md).
  */
-class CudaBackendTest {
-    static CpuBackend cpu;
-    static CudaBackend cuda;
+class CudaBackendTest extends CudaVsCpu {
     static final SplittableRandom RANDOM = new SplittableRandom(11);
-
-    @BeforeAll
-    static void open() {
-        assumeTrue(CudaBackend.available(), "skipped: no CUDA driver or GPU on this machine");
-        cpu = new CpuBackend(2);
-        cuda = new CudaBackend(0);
-    }
-
-    @AfterAll
-    static void close() {
-        if (cuda != null) cuda.close();
-        if (cpu != null) cpu.close();
-    }
 
     static Tensor random(long... shape) {  // uniform in (−1, 1), from one seeded stream
         float[] v = new float[Math.toIntExact(Tensor.numel(shape))];

@@ -4,7 +4,6 @@ import dev.statetune.Fixtures;
 import dev.statetune.backend.Backend;
 import dev.statetune.backend.SsdDims;
 import dev.statetune.backend.SsdGrads;
-import dev.statetune.backend.cpu.CpuBackend;
 import dev.statetune.data.Example;
 import dev.statetune.data.LateSignalTask;
 import dev.statetune.generate.GreedySearch;
@@ -15,8 +14,6 @@ import dev.statetune.peft.Method;
 import dev.statetune.peft.MethodOptions;
 import dev.statetune.tensor.Tensor;
 import dev.statetune.train.Trainer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -35,23 +32,10 @@ import static org.junit.jupiter.api.Assertions.*;
  * time, up to 32 steps forward and 6 backward at state 128, and one within a chunk); the tiny fixtures' logits and greedy ids; 20 training
  * steps of adapters with the same losses. Skipped, saying so, without a GPU.
  */
-class CudaMamba2Test {
-    static CpuBackend cpu;
-    static CudaBackend cuda;
+class CudaMamba2Test extends CudaVsCpu {
     static final MethodOptions OPTIONS = MethodOptions.defaults().withLoraTargets(MethodOptions.MAMBA2_LORA_TARGETS);
     @TempDir Path dir;
 
-    @BeforeAll
-    static void open() {   // CudaBackendTest's backends (it skips without a GPU)
-        CudaBackendTest.open();
-        cpu = CudaBackendTest.cpu;
-        cuda = CudaBackendTest.cuda;
-    }
-
-    @AfterAll
-    static void close() {
-        CudaBackendTest.close();
-    }
 
     static Tensor random(SplittableRandom rnd, double scale, long... shape) {
         float[] v = new float[Math.toIntExact(Tensor.numel(shape))];

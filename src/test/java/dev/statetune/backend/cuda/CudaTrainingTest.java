@@ -5,7 +5,6 @@ import dev.statetune.Fixtures;
 import dev.statetune.backend.Backend;
 import dev.statetune.backend.LossResult;
 import dev.statetune.backend.ScanGrads;
-import dev.statetune.backend.cpu.CpuBackend;
 import dev.statetune.data.Example;
 import dev.statetune.data.LateSignalTask;
 import dev.statetune.io.Checkpoint;
@@ -15,8 +14,6 @@ import dev.statetune.peft.Method;
 import dev.statetune.peft.MethodOptions;
 import dev.statetune.tensor.Tensor;
 import dev.statetune.train.Trainer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -34,22 +31,9 @@ import static org.junit.jupiter.api.Assertions.*;
  * accumulate into host tensors here, as an adapter's do), then 20 training steps on each backend
  * with the same data and seed. Skipped, saying so, without a GPU.
  */
-class CudaTrainingTest {
-    static CpuBackend cpu;
-    static CudaBackend cuda;
+class CudaTrainingTest extends CudaVsCpu {
     @TempDir Path dir;
 
-    @BeforeAll
-    static void open() {   // CudaBackendTest's backends (it skips without a GPU)
-        CudaBackendTest.open();
-        cpu = CudaBackendTest.cpu;
-        cuda = CudaBackendTest.cuda;
-    }
-
-    @AfterAll
-    static void close() {
-        CudaBackendTest.close();
-    }
 
     static Tensor zerosLike(Tensor t) {
         return Tensor.zeros(t.shape());
