@@ -77,76 +77,159 @@ template <int S, int L> __device__ void ssd_scan_impl(const float* xBC, int conv
 extern "C" {
 SCAN_SL_VARIANTS(ssd_scan, SCAN_BLOCK, 1, (const float* xBC, int conv, const float* dtRaw, int dtWidth, int dtCol, const float* dtBias, float dtMin, float dtMax, const float* A, const float* D, int headDim, int nGroups, int headsPerGroup, int n, int di, int len, float* state, const float* hOffset, const float* yOffset, float* y), (xBC, conv, dtRaw, dtWidth, dtCol, dtBias, dtMin, dtMax, A, D, headDim, nGroups, headsPerGroup, n, di, len, state, hOffset, yOffset, y))
 
-// ---- the chunked SSD scan (as kernels.cu's chunked selective scan): time split into chunks of chunkLen
-// steps; pass 1 runs each chunk from a zero state, pass 2 carries the states over the chunks, pass 3
-// runs each chunk from its true start. The decay exp(dt·A_h) is one scalar per (step, head), so a
-// block holds channels of one head: blockIdx.x = h·blocksPerHead + the block within the head
-// (channels past headDim idle along), blockIdx.y the sequence, blockIdx.z the chunk; the block stages
-// the chunk's dt and decay per step, its channels' x (and dy) and the group's B, C (padded to NP = S·L
-// columns, zero past n) in shared memory. Blocks of SSD_CHUNK_BLOCK threads (CudaSsd.CHUNK_BLOCK).
-// Per-chunk buffers: states ((b·chunks + k)·di + c)·n + j, the chunk's decay product (b·chunks + k)·nHeads + h.
-#define SSD_CHUNK_BLOCK 512
 
-#define SSD_THREAD \
-    constexpr int PB = SSD_CHUNK_BLOCK / L, NP = S * L; \
-    int lane = threadIdx.x % L, local = threadIdx.x / L; \
-    int blocksPerHead = (headDim + PB - 1) / PB, sub = blockIdx.x % blocksPerHead, h = blockIdx.x / blocksPerHead; \
-    int nHeads = gridDim.x / blocksPerHead, di = nHeads * headDim, i0 = sub * PB, g = h / headsPerGroup; \
-    int s = blockIdx.y, k = blockIdx.z, chunks = gridDim.z, t0 = k * chunkLen, steps = min(len, t0 + chunkLen) - t0; \
-    bool valid = i0 + local < headDim; \
-    int c0 = h * headDim + i0, cEnd = (h + 1) * headDim, c = valid ? c0 + local : h * headDim; \
-    long long row0 = (long long) s * len + t0;
+// ---- The chunked scan in matrix form (the state space dual). Time goes in chunks of Q ≤ 64 steps (CudaSsd.chunkSteps). In
+// chunk k of sequence s, head h (group g), with the step decays' running log cum_t = Σ_{r≤t} dt_r·A_h and the mask
+// L[t,r] = exp(cum_t − cum_r) for r ≤ t (0 above the diagonal):
+//   y_t   = Σ_{r≤t} L[t,r]·dt_r·(C_t·B_r)·x_r + exp(cum_t)·start·C_t + D_h·x_t + y′       (h′·C_t: a GEMM in CudaSsd)
+//   h_end = exp(cum_end)·start + Σ_r exp(cum_end − cum_r)·dt_r·x_r B_rᵀ
+// so each pass is a few small matrix products per (head, chunk, sequence): a block of SSD_MM_BLOCK threads, grid (nHeads, b,
+// chunks), computes them from shared-memory tiles (x and dy (Q, P); B and C (Q, n); states (P, n); masks (Q, Q)) whose
+// widths are padded to multiples of 4 plus one: an odd stride keeps every access below free of bank conflicts. Rows past
+// the chunk's steps are zeros with dt = 0. Per-chunk buffers as before: states ((b·chunks + k)·di + c)·n + q, the chunk's
+// decay product (b·chunks + k)·nHeads + h.
+#define SSD_MM_BLOCK 256
 
-// dtT, decT (steps) = the clamped softplus dt and exp(dt·A_h) of each step; facT (may be null) = ∂dt/∂dtRaw
-// (0 where dt clamped, as torch.clamp). The whole block stages.
-__device__ void ssd_stage_dt(float* dtT, float* decT, float* facT, const float* dtRaw, int dtWidth, int dtCol, int h, float bias,
-                             float dtMin, float dtMax, float a, long long row0, int steps) {
-    for (int r = threadIdx.x; r < steps; r += blockDim.x) {
-        float pre = dtRaw[(row0 + r) * dtWidth + dtCol + h] + bias, sp = ssd_softplus(pre);
-        float dtv = fminf(fmaxf(sp, dtMin), dtMax);
-        dtT[r] = dtv;
-        decT[r] = expf(dtv * a);
-        if (facT) facT[r] = sp < dtMin || sp > dtMax ? 0.f : (pre > 20.f ? 1.f : ssd_sigmoid(pre));
+// acc[i][j] += Σ_{κ<K} A(r0 + i·rs, κ)·B(κ, c0 + j·cs), A(r, κ) = a[r·am + κ·ak], B(κ, c) = b[κ·bk + c·bn]: one thread's
+// 4 × 4 outputs of a product of shared-memory tiles.
+__device__ __forceinline__ void mm4(float (&acc)[4][4], const float* a, int am, int ak, const float* b, int bk, int bn, int K,
+                                    int r0, int rs, int c0, int cs) {
+    #pragma unroll 4
+    for (int kk = 0; kk < K; kk++) {
+        float av[4], bv[4];
+        #pragma unroll
+        for (int i = 0; i < 4; i++) av[i] = a[(r0 + i * rs) * am + kk * ak];
+        #pragma unroll
+        for (int j = 0; j < 4; j++) bv[j] = b[kk * bk + (c0 + j * cs) * bn];
+        #pragma unroll
+        for (int i = 0; i < 4; i++)
+            #pragma unroll
+            for (int j = 0; j < 4; j++) acc[i][j] += av[i] * bv[j];
     }
 }
 
-#define SSD_PARAMS const float* xBC, int conv, const float* dtRaw, int dtWidth, int dtCol, const float* dtBias, float dtMin, \
-    float dtMax, const float* A, int headDim, int nGroups, int headsPerGroup, int n, int len, int chunkLen
-#define SSD_ARGS xBC, conv, dtRaw, dtWidth, dtCol, dtBias, dtMin, dtMax, A, headDim, nGroups, headsPerGroup, n, len, chunkLen
+// Tile t of an M × N output (M, N multiples of 4) in 4 × 4 outputs: rows r0 + i·M/4, columns c0 + j·N/4; consecutive
+// threads take consecutive columns. A thread takes tiles threadIdx.x, + blockDim.x, … (SSD_TILES).
+struct SsdTile {
+    int r0, rs, c0, cs;
+    __device__ SsdTile(int t, int M, int N) : r0(t / (N / 4)), rs(M / 4), c0(t % (N / 4)), cs(N / 4) {}
+    __device__ int row(int i) const { return r0 + i * rs; }
+    __device__ int col(int j) const { return c0 + j * cs; }
+};
+#define SSD_TILES(t, M, N) for (int t##i = threadIdx.x; t##i < ((M) / 4) * ((N) / 4); t##i += blockDim.x) \
+    for (SsdTile t(t##i, M, N), *t##once = &t; t##once; t##once = nullptr)
 
-// Pass 1: each chunk from a zero state: its end state hloc and the product of its decays, decayProd.
-// Shared: dt, decay (chunkLen); x (chunkLen, PB); B (chunkLen, NP).
-}  // extern "C"
-template <int S, int L> __device__ void ssd_chunk_local_impl(SSD_PARAMS, float* hloc, float* decayProd) {
-    extern __shared__ float tile[];
-    SSD_THREAD
-    float *dtT = tile, *decT = dtT + chunkLen, *xT = decT + chunkLen, *bT = xT + chunkLen * PB;
-    float a = A[h];
-    ssd_stage_dt(dtT, decT, nullptr, dtRaw, dtWidth, dtCol, h, dtBias[h], dtMin, dtMax, a, row0, steps);
-    stage(xT, xBC, conv, c0, PB, cEnd, row0, steps);
-    stage_states(bT, NP, xBC, conv, di + g * n, n, NP, row0, steps);
+// The tiles are staged by asynchronous copies (cp.async, sm_80+), so that a block has all its loads in flight at once:
+// *dst = on ? *src : 0. ssd_staged waits for the thread's copies, then syncs the block.
+__device__ __forceinline__ void ssd_copy(float* dst, const float* src, bool on) {
+    unsigned to = (unsigned) __cvta_generic_to_shared(dst);
+    asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" :: "r"(to), "l"(src), "r"(on ? 4 : 0) : "memory");
+}
+
+__device__ __forceinline__ void ssd_staged() {
+    asm volatile("cp.async.wait_all;\n" ::: "memory");
     __syncthreads();
-    float st[S];
-    #pragma unroll
-    for (int j = 0; j < S; j++) st[j] = 0.f;
-    const float *xP = xT + local, *bP = bT + lane;
-    float prod = 1.f;
-    for (int r = 0; r < steps; r++) {
-        float decay = decT[r], u = dtT[r] * xP[r * PB];
-        prod *= decay;
-        #pragma unroll
-        for (int j = 0; j < S; j++) st[j] = decay * st[j] + u * bP[r * NP + j * L];
+}
+
+// tile[r·stride + q] = src[(row0 + r)·width + col0 + q] for r < steps, q < cols; zeros up to rows × padCols.
+__device__ void ssd_stage(float* tile, int stride, int rows, int padCols, const float* src, int width, int col0, int cols,
+                          long long row0, int steps) {
+    for (int idx = threadIdx.x; idx < rows * padCols; idx += blockDim.x) {
+        int r = idx / padCols, q = idx % padCols;
+        bool on = r < steps && q < cols;
+        ssd_copy(tile + r * stride + q, on ? src + (row0 + r) * width + col0 + q : src, on);
     }
-    if (sub == 0 && threadIdx.x == 0) decayProd[((long long) s * chunks + k) * nHeads + h] = prod;
-    if (!valid) return;
-    long long at = ((long long) s * chunks + k) * di + c;
+}
+
+// tile[i·stride + q] = states[at + i·n + q] for i < P, q < n (one head's (P, n) slice); zeros up to padRows × padCols.
+__device__ void ssd_stage_state(float* tile, int stride, int padRows, int padCols, const float* states, long long at, int P, int n) {
+    for (int idx = threadIdx.x; idx < padRows * padCols; idx += blockDim.x) {
+        int i = idx / padCols, q = idx % padCols;
+        bool on = i < P && q < n;
+        ssd_copy(tile + i * stride + q, on ? states + at + (long long) i * n + q : states, on);
+    }
+}
+
+// Inclusive running sums of v[0..Q) in place (reverse: sums from the end), Q ≤ 64, by warp 0: two values a lane, shuffles.
+// The caller syncs before and after.
+}  // extern "C"
+template <typename T> __device__ void ssd_running_sum(T* v, int Q, bool reverse) {
+    if (threadIdx.x >= 32) return;
+    int l = threadIdx.x, i0 = reverse ? Q - 1 - 2 * l : 2 * l, i1 = reverse ? i0 - 1 : i0 + 1;
+    bool on0 = 2 * l < Q, on1 = 2 * l + 1 < Q;
+    T a = on0 ? v[i0] : T(0), b = on1 ? v[i1] : T(0), run = a + b;
     #pragma unroll
-    for (int j = 0; j < S; j++) { int q = lane + j * L; if (q < n) hloc[at * n + q] = st[j]; }
+    for (int m = 1; m < 32; m <<= 1) {
+        T o = __shfl_up_sync(0xffffffff, run, m);
+        if (l >= m) run += o;
+    }
+    if (on0) v[i0] = run - b;
+    if (on1) v[i1] = run;
 }
 extern "C" {
-SCAN_SL_VARIANTS(ssd_chunk_local, SSD_CHUNK_BLOCK, 1, (SSD_PARAMS, float* hloc, float* decayProd), (SSD_ARGS, hloc, decayProd))
 
-// Pass 2: start_k, the state entering chunk k, from h0 (null: zeros): start_{k+1} = decayProd_k·start_k + hloc_k;
+#define SSD_PARAMS const float* xBC, int conv, const float* dtRaw, int dtWidth, int dtCol, const float* dtBias, float dtMin, \
+    float dtMax, const float* A, int headDim, int nGroups, int headsPerGroup, int n, int len, int Q
+#define SSD_ARGS xBC, conv, dtRaw, dtWidth, dtCol, dtBias, dtMin, dtMax, A, headDim, nGroups, headsPerGroup, n, len, Q
+
+// What every chunk pass knows of its block: head h of group g, sequence s, chunk k of `chunks` with `steps` real steps from
+// row0; P, n padded to Pp, Np and the tile strides sx (Pp + 1), sn (Np + 1); its head's (P, n) slice of the chunk's
+// states starts at stateAt.
+#define SSD_BLOCK \
+    int h = blockIdx.x, nHeads = gridDim.x, P = headDim, di = nHeads * P, g = h / headsPerGroup; \
+    int s = blockIdx.y, k = blockIdx.z, chunks = gridDim.z, t0 = k * Q, steps = min(len, t0 + Q) - t0; \
+    int Pp = (P + 3) & ~3, Np = (n + 3) & ~3, sx = Pp + 1, sn = Np + 1; \
+    long long row0 = (long long) s * len + t0, stateAt = (((long long) s * chunks + k) * di + (long long) h * P) * n; \
+
+// dtT (Q) = the clamped softplus dt of each step (0 past steps); cumT (Q) = cum_t, in double: a difference of two cums
+// near −100 keeps its precision; facT (may be null) = ∂dt/∂dtRaw (0 where dt clamped, as torch.clamp). Syncs.
+__device__ void ssd_stage_cum(float* dtT, double* cumT, float* facT, const float* dtRaw, int dtWidth, int dtCol, int h, float bias,
+                              float dtMin, float dtMax, float a, long long row0, int steps, int Q) {
+    for (int r = threadIdx.x; r < Q; r += blockDim.x) {
+        float pre = r < steps ? dtRaw[(row0 + r) * dtWidth + dtCol + h] + bias : 0.f, sp = ssd_softplus(pre);
+        float dtv = r < steps ? fminf(fmaxf(sp, dtMin), dtMax) : 0.f;
+        dtT[r] = dtv;
+        cumT[r] = (double) dtv * a;
+        if (facT) facT[r] = sp < dtMin || sp > dtMax ? 0.f : (pre > 20.f ? 1.f : ssd_sigmoid(pre));
+    }
+    __syncthreads();
+    ssd_running_sum(cumT, Q, false);
+    __syncthreads();
+}
+
+// Forward pass 1 (reverse = 0) and backward pass 1 (reverse = 1): out[i, q] = Σ_t V[t, i]·w_t·U[t, q] over the chunk, into
+// out's (b, chunks, di, n) slice of the block's head. Forward: V = x, U = B, w_t = dt_t·exp(cum_end − cum_t): the chunk's
+// end state from a zero start (hloc), and decayProd = exp(cum_end). Backward: V = dy, U = C, w_t = exp(cum_t): ∂L/∂start
+// through the chunk's own outputs (outloc). Shared: cum (Q doubles); dt (Q); V (Q, sx); U (Q, sn).
+__global__ void __launch_bounds__(SSD_MM_BLOCK) ssd_chunk_state(SSD_PARAMS, int reverse, const float* dy, float* out, float* decayProd) {
+    extern __shared__ float ssdTile[];
+    SSD_BLOCK
+    double* cumT = (double*) ssdTile;
+    float *dtT = (float*) (cumT + Q), *vT = dtT + Q, *uT = vT + Q * sx;
+    if (reverse) ssd_stage(vT, sx, Q, Pp, dy, di, h * P, P, row0, steps);
+    else ssd_stage(vT, sx, Q, Pp, xBC, conv, h * P, P, row0, steps);
+    ssd_stage(uT, sn, Q, Np, xBC, conv, di + ((reverse ? nGroups : 0) + g) * n, n, row0, steps);
+    ssd_stage_cum(dtT, cumT, nullptr, dtRaw, dtWidth, dtCol, h, dtBias[h], dtMin, dtMax, A[h], row0, steps, Q);
+    ssd_staged();
+    double cumEnd = cumT[steps - 1];
+    for (int idx = threadIdx.x; idx < Q * Np; idx += blockDim.x) {   // U's rows times w
+        int r = idx / Np;
+        uT[r * sn + idx % Np] *= reverse ? expf((float) cumT[r]) : dtT[r] * expf((float) (cumEnd - cumT[r]));
+    }
+    __syncthreads();
+    if (!reverse && threadIdx.x == 0) decayProd[((long long) s * chunks + k) * nHeads + h] = expf((float) cumEnd);
+    SSD_TILES(o, Pp, Np) {
+        float acc[4][4] = {};
+        mm4(acc, vT, 1, sx, uT, sn, 1, Q, o.r0, o.rs, o.c0, o.cs);   // Vᵀ·(w ⊙ U)
+        #pragma unroll
+        for (int i = 0; i < 4; i++)
+            #pragma unroll
+            for (int j = 0; j < 4; j++)
+                if (o.row(i) < P && o.col(j) < n) out[stateAt + (long long) o.row(i) * n + o.col(j)] = acc[i][j];
+    }
+}
+
+// Forward pass 2: start_k, the state entering chunk k, from h0 (null: zeros): start_{k+1} = decayProd_k·start_k + hloc_k;
 // the state after the last chunk goes to hEnd (may be null, may be h0). One thread per (channel, state);
 // grid (ceil(di·n / 256), b), block 256.
 __global__ void ssd_chunk_carry(int headDim, int nHeads, int n, int chunks, const float* h0, const float* hloc, const float* decayProd,
@@ -164,74 +247,50 @@ __global__ void ssd_chunk_carry(int headDim, int nHeads, int n, int chunks, cons
     if (hEnd) hEnd[s * dn + e] = v;
 }
 
-// Pass 3: each chunk from its start state, y as ssd_scan computes it.
-// Shared: dt, decay (chunkLen); x (chunkLen, PB); B, C (chunkLen, NP) each.
-}  // extern "C"
-template <int S, int L> __device__ void ssd_chunk_out_impl(SSD_PARAMS, const float* D, const float* start, const float* hOffset,
-                                                           const float* yOffset, float* y) {
-    extern __shared__ float tile[];
-    SSD_THREAD
-    float *dtT = tile, *decT = dtT + chunkLen, *xT = decT + chunkLen, *bT = xT + chunkLen * PB, *cT = bT + chunkLen * NP;
-    float a = A[h];
-    ssd_stage_dt(dtT, decT, nullptr, dtRaw, dtWidth, dtCol, h, dtBias[h], dtMin, dtMax, a, row0, steps);
-    stage(xT, xBC, conv, c0, PB, cEnd, row0, steps);
-    stage_states(bT, NP, xBC, conv, di + g * n, n, NP, row0, steps);
-    stage_states(cT, NP, xBC, conv, di + (nGroups + g) * n, n, NP, row0, steps);
-    __syncthreads();
-    long long at = ((long long) s * chunks + k) * di + c;
-    float st[S], off[S];
-    #pragma unroll
-    for (int j = 0; j < S; j++) {
-        int q = lane + j * L;
-        st[j] = q < n ? start[at * n + q] : 0.f;
-        off[j] = q < n && hOffset ? hOffset[(long long) c * n + q] : 0.f;
+// Forward pass 3: y of each chunk from its start state, y_t = Σ_r M[t, r]·x_r + exp(cum_t)·start·C_t + D_h·x_t + y′ with
+// M = (C·Bᵀ) ⊙ L ⊙ dt_r. yOffset (nHeads·headDim) may be null. Shared: cum (Q doubles); dt (Q); x (Q, sx); B, C (Q, sn); start (Pp, sn);
+// M (Q, sq).
+__global__ void __launch_bounds__(SSD_MM_BLOCK) ssd_chunk_out(SSD_PARAMS, const float* D, const float* start, const float* yOffset,
+                                                              float* y) {
+    extern __shared__ float ssdTile[];
+    SSD_BLOCK
+    int sq = Q + 1;
+    double* cumT = (double*) ssdTile;
+    float *dtT = (float*) (cumT + Q), *xT = dtT + Q, *bT = xT + Q * sx, *cT = bT + Q * sn, *hT = cT + Q * sn, *mT = hT + Pp * sn;
+    ssd_stage(xT, sx, Q, Pp, xBC, conv, h * P, P, row0, steps);
+    ssd_stage(bT, sn, Q, Np, xBC, conv, di + g * n, n, row0, steps);
+    ssd_stage(cT, sn, Q, Np, xBC, conv, di + (nGroups + g) * n, n, row0, steps);
+    ssd_stage_state(hT, sn, Pp, Np, start, stateAt, P, n);
+    ssd_stage_cum(dtT, cumT, nullptr, dtRaw, dtWidth, dtCol, h, dtBias[h], dtMin, dtMax, A[h], row0, steps, Q);
+    ssd_staged();
+    SSD_TILES(o, Q, Q) {
+        float cb[4][4] = {};
+        mm4(cb, cT, sn, 1, bT, 1, sn, Np, o.r0, o.rs, o.c0, o.cs);   // C·Bᵀ
+        #pragma unroll
+        for (int i = 0; i < 4; i++)
+            #pragma unroll
+            for (int j = 0; j < 4; j++) {
+                int t = o.row(i), r = o.col(j);
+                mT[t * sq + r] = r <= t && t < steps ? cb[i][j] * expf((float) (cumT[t] - cumT[r])) * dtT[r] : 0.f;
+            }
     }
-    float d = D[h], yo = yOffset ? yOffset[c] : 0.f;
-    const float *xP = xT + local, *bP = bT + lane, *cP = cT + lane;
-    for (int r = 0; r < steps; r++) {
-        float decay = decT[r], xv = xP[r * PB], u = dtT[r] * xv;
-        float part = 0.f;
+    __syncthreads();
+    float d = D[h];
+    SSD_TILES(o, Q, Pp) {
+        float intra[4][4] = {}, inter[4][4] = {};
+        mm4(intra, mT, sq, 1, xT, sx, 1, Q, o.r0, o.rs, o.c0, o.cs);    // M·x
+        mm4(inter, cT, sn, 1, hT, 1, sn, Np, o.r0, o.rs, o.c0, o.cs);   // C·startᵀ
         #pragma unroll
-        for (int j = 0; j < S; j++) {
-            st[j] = decay * st[j] + u * bP[r * NP + j * L];
-            part += cP[r * NP + j * L] * (st[j] + off[j]);
-        }
-        #pragma unroll
-        for (int m = L / 2; m > 0; m >>= 1) part += __shfl_xor_sync(0xffffffff, part, m, L);
-        if (valid && lane == 0) y[(row0 + r) * di + c] = part + d * xv + yo;
+        for (int i = 0; i < 4; i++)
+            #pragma unroll
+            for (int j = 0; j < 4; j++) {
+                int t = o.row(i), c = h * P + o.col(j);
+                if (t >= steps || o.col(j) >= P) continue;
+                y[(row0 + t) * di + c] = intra[i][j] + expf((float) cumT[t]) * inter[i][j] + d * xT[t * sx + o.col(j)] + (yOffset ? yOffset[c] : 0.f);
+            }
     }
 }
-extern "C" {
-SCAN_SL_VARIANTS(ssd_chunk_out, SSD_CHUNK_BLOCK, 1, (SSD_PARAMS, const float* D, const float* start, const float* hOffset, const float* yOffset, float* y), (SSD_ARGS, D, start, hOffset, yOffset, y))
 
-// Backward pass 1: each chunk's reverse carry from zero, dh_t = dy_t C_tᵀ + decay_{t+1}·dh_{t+1}; outloc =
-// decay_{t0}·dh_{t0}, what the chunk alone passes to the chunk before it.
-// Shared: dt, decay (chunkLen); dy (chunkLen, PB); C (chunkLen, NP).
-}  // extern "C"
-template <int S, int L> __device__ void ssd_chunk_back_local_impl(SSD_PARAMS, const float* dy, float* outloc) {
-    extern __shared__ float tile[];
-    SSD_THREAD
-    float *dtT = tile, *decT = dtT + chunkLen, *gT = decT + chunkLen, *cT = gT + chunkLen * PB;
-    ssd_stage_dt(dtT, decT, nullptr, dtRaw, dtWidth, dtCol, h, dtBias[h], dtMin, dtMax, A[h], row0, steps);
-    stage(gT, dy, di, c0, PB, cEnd, row0, steps);
-    stage_states(cT, NP, xBC, conv, di + (nGroups + g) * n, n, NP, row0, steps);
-    __syncthreads();
-    float carry[S];
-    #pragma unroll
-    for (int j = 0; j < S; j++) carry[j] = 0.f;
-    const float *gP = gT + local, *cP = cT + lane;
-    for (int r = steps - 1; r >= 0; r--) {
-        float decay = decT[r], gy = gP[r * PB];
-        #pragma unroll
-        for (int j = 0; j < S; j++) carry[j] = (carry[j] + gy * cP[r * NP + j * L]) * decay;
-    }
-    if (!valid) return;
-    long long at = ((long long) s * chunks + k) * di + c;
-    #pragma unroll
-    for (int j = 0; j < S; j++) { int q = lane + j * L; if (q < n) outloc[at * n + q] = carry[j]; }
-}
-extern "C" {
-SCAN_SL_VARIANTS(ssd_chunk_back_local, SSD_CHUNK_BLOCK, 1, (SSD_PARAMS, const float* dy, float* outloc), (SSD_ARGS, dy, outloc))
 
 // Backward pass 2: carryIn_k, the carry entering chunk k from the one after it: carryIn_{K−1} = 0,
 // carryIn_{k−1} = outloc_k + decayProd_k·carryIn_k; what leaves chunk 0 is dh0 (+=, may be null). Threads as ssd_chunk_carry.
@@ -250,140 +309,156 @@ __global__ void ssd_chunk_back_carry(int headDim, int nHeads, int n, int chunks,
     if (dh0) dh0[s * dn + e] += v;
 }
 
-// Backward pass 3: every gradient of each chunk from its start state and carry, step for step as
-// CpuSsdScanBackward. A block of SSD_BACKWARD_BLOCK threads takes one head of one chunk of SSD_CHUNK
-// steps (grid (nHeads, b, chunks)) and walks the head's channels in rounds of SSD_BACKWARD_BLOCK/L.
-// Per channel the chunk's states are recomputed into registers (the loops unroll, so hist[r] is a
-// register), then walked in reverse with no block barrier. dB | dC are summed over a warp's channels
-// with shuffles and over the block with shared-memory atomics, as is ∂L/∂dt; dB | dC go once per
-// chunk into bcPartials (headsPerGroup, b·len, 2·nGroups·n) at the group's columns (B of every
-// group, then C: xBC's column order from di), which scan_sum_partials adds up; ∂L/∂dtRaw and dx are
-// complete in the block and added directly. Null gradients are not computed (dxBC, dDtRaw and
-// bcPartials are required).
-// Shared: dt, decay, ∂dt/∂dtRaw, ∂L/∂dt (SSD_CHUNK); x, dy (SSD_CHUNK, headDim); B, C, dB, dC (SSD_CHUNK, NP).
-#define SSD_CHUNK 16
-#define SSD_BACKWARD_BLOCK 256
-}  // extern "C"
-template <int S, int L> __device__ void ssd_chunk_backward_impl(const float* xBC, int conv, const float* dtRaw, int dtWidth, int dtCol,
-                                                                const float* dtBias, float dtMin, float dtMax, const float* A, int headDim,
-                                                                int nGroups, int headsPerGroup, int n, int len, const float* D,
-                                                                const float* start, const float* carryIn, const float* hOffset, const float* dy,
-                                                                float* dxBC, float* dDtRaw, int dDtWidth, float* bcPartials, float* dDtBias,
-                                                                float* dA, float* dD, float* dhOffset, float* dyOffset) {
-    extern __shared__ float tile[];
-    constexpr int PER_ROUND = SSD_BACKWARD_BLOCK / L, NP = S * L;
-    int lane = threadIdx.x % L, h = blockIdx.x, nHeads = gridDim.x, di = nHeads * headDim;
-    int g = h / headsPerGroup, s = blockIdx.y, k = blockIdx.z, chunks = gridDim.z, t0 = k * SSD_CHUNK;
-    int steps = min(len, t0 + SSD_CHUNK) - t0, tileLen = SSD_CHUNK * headDim;
-    long long row0 = (long long) s * len + t0;
-    float *dtT = tile, *decT = dtT + SSD_CHUNK, *facT = decT + SSD_CHUNK, *gdtT = facT + SSD_CHUNK, *xT = gdtT + SSD_CHUNK;
-    float *gT = xT + tileLen, *bT = gT + tileLen, *cT = bT + SSD_CHUNK * NP, *dbT = cT + SSD_CHUNK * NP, *dcT = dbT + SSD_CHUNK * NP;
+// Backward pass 3: every gradient of one head's chunk from its start state and carryIn (∂L/∂h_end through the later
+// chunks), with G = dy·xᵀ, CB = C·Bᵀ and e_t = exp(cum_end − cum_t):
+//   dx  = dt ⊙ [(CB ⊙ L)ᵀ·dy + e ⊙ B·carryInᵀ] + D·dy           ∂L/∂dt (direct) = Σ_i x ⊙ [that bracket]
+//   dB  = dt ⊙ [(G ⊙ L)ᵀ·C + e ⊙ x·carryIn]                    dC = (G ⊙ L ⊙ dt_r)·B + exp(cum) ⊙ dy·start
+// and, for each step's log decay a_u = dt_u·A_h, ∂L/∂a_u from every exp of a sum of them that spans u, each a sum of its own
+// terms (no differences of large sums): Σ_{t≥u, r<u} W[t,r] with W = G ⊙ L ⊙ dt_r ⊙ CB (the mask's entries that span u);
+// Σ_{t≥u} exp(cum_t)·C_t·(dy·start)_t; Σ_{t<u} e_t·dt_t·B_t·(x·carryIn)_t; exp(cum_end)·Σ carryIn ⊙ start. That gives dA
+// and the rest of ∂L/∂dt. dx and ∂L/∂dtRaw are complete in the block and added to dxBC, dDtRaw; dB | dC go into bcPartials
+// (headsPerGroup, b·len, 2·nGroups·n) at the group's columns, which scan_sum_partials adds up; dDtBias, dA, dD, dyOffset
+// (may be null) by atomics. h′'s terms are GEMMs in CudaSsd.
+// Shared: cum (Q doubles); 32 floats for block sums; dt, ∂dt/∂dtRaw, ∂L/∂dt, the two running terms of ∂L/∂a (Q); Σ_t dy (Pp);
+// x, dy (Q, sx); B, C (Q, sn); carryIn, then start (Pp, sn); CB ⊙ L, G ⊙ L, G ⊙ L ⊙ dt_r, W (Q, sq).
+__global__ void __launch_bounds__(SSD_MM_BLOCK) ssd_chunk_backward(SSD_PARAMS, const float* D, const float* start, const float* carryIn,
+                                                                   const float* dy, float* dxBC, float* dDtRaw, int dDtWidth,
+                                                                   float* bcPartials, float* dDtBias, float* dA, float* dD, float* dyOffset) {
+    extern __shared__ float ssdTile[];
+    SSD_BLOCK
+    int sq = Q + 1;
+    double* cumT = (double*) ssdTile;
+    float *redT = (float*) (cumT + Q), *dtT = redT + 32, *facT = dtT + Q, *gdtT = facT + Q, *inT = gdtT + Q, *outT = inT + Q;
+    float *gyoT = outT + Q, *xT = gyoT + Pp, *gT = xT + Q * sx, *bT = gT + Q * sx, *cT = bT + Q * sn, *hT = cT + Q * sn;
+    float *cblT = hT + Pp * sn, *glT = cblT + Q * sq, *gldT = glT + Q * sq, *wT = gldT + Q * sq;
     float a = A[h];
-    ssd_stage_dt(dtT, decT, facT, dtRaw, dtWidth, dtCol, h, dtBias[h], dtMin, dtMax, a, row0, steps);
-    stage(xT, xBC, conv, h * headDim, headDim, (h + 1) * headDim, row0, steps);
-    stage(gT, dy, di, h * headDim, headDim, (h + 1) * headDim, row0, steps);
-    stage_states(bT, NP, xBC, conv, di + g * n, n, NP, row0, steps);
-    stage_states(cT, NP, xBC, conv, di + (nGroups + g) * n, n, NP, row0, steps);
-    for (int idx = threadIdx.x; idx < 2 * SSD_CHUNK * NP; idx += blockDim.x) dbT[idx] = 0.f;
-    for (int idx = threadIdx.x; idx < SSD_CHUNK; idx += blockDim.x) gdtT[idx] = 0.f;
-    __syncthreads();
-    const float *bP = bT + lane, *cP = cT + lane;
-    float *dbP = dbT + lane, *dcP = dcT + lane;
-    float d = D[h], gA = 0.f;
-    for (int i0 = 0; i0 < headDim; i0 += PER_ROUND) {
-        int i = i0 + threadIdx.x / L, c = h * headDim + i;
-        bool valid = i < headDim;
-        long long at = ((long long) s * chunks + k) * di + c;
-        const float *xP = xT + (valid ? i : 0), *gP = gT + (valid ? i : 0);
-        float hist[SSD_CHUNK][S], first[S], carry[S], off[S], gOff[S];
+    ssd_stage(xT, sx, Q, Pp, xBC, conv, h * P, P, row0, steps);
+    ssd_stage(gT, sx, Q, Pp, dy, di, h * P, P, row0, steps);
+    ssd_stage(bT, sn, Q, Np, xBC, conv, di + g * n, n, row0, steps);
+    ssd_stage(cT, sn, Q, Np, xBC, conv, di + (nGroups + g) * n, n, row0, steps);
+    ssd_stage_state(hT, sn, Pp, Np, carryIn, stateAt, P, n);
+    ssd_stage_cum(dtT, cumT, facT, dtRaw, dtWidth, dtCol, h, dtBias[h], dtMin, dtMax, a, row0, steps, Q);
+    for (int r = threadIdx.x; r < Q; r += blockDim.x) gdtT[r] = inT[r] = outT[r] = 0.f;
+    for (int i = threadIdx.x; i < Pp; i += blockDim.x) gyoT[i] = 0.f;
+    double cumEnd = cumT[steps - 1];
+    float startDot = 0.f;   // Σ carryIn ⊙ start
+    #pragma unroll 8
+    for (int idx = threadIdx.x; idx < P * n; idx += blockDim.x) startDot += carryIn[stateAt + idx] * start[stateAt + idx];
+    ssd_staged();
+    startDot = ssd_block_sum(startDot, redT) * expf((float) cumEnd);
+    SSD_TILES(o, Q, Q) {
+        float cb[4][4] = {}, gg[4][4] = {};
+        mm4(cb, cT, sn, 1, bT, 1, sn, Np, o.r0, o.rs, o.c0, o.cs);   // C·Bᵀ
+        mm4(gg, gT, sx, 1, xT, 1, sx, Pp, o.r0, o.rs, o.c0, o.cs);   // dy·xᵀ
         #pragma unroll
-        for (int j = 0; j < S; j++) {
-            int q = lane + j * L;
-            bool on = valid && q < n;
-            first[j] = on ? start[at * n + q] : 0.f;   // zeros on channels past headDim, so their dB is 0
-            carry[j] = on ? carryIn[at * n + q] : 0.f;
-            off[j] = on && hOffset ? hOffset[(long long) c * n + q] : 0.f;
-            gOff[j] = 0.f;
-        }
-        #pragma unroll
-        for (int r = 0; r < SSD_CHUNK; r++) {   // the chunk's states h_t, from its start state
-            if (r >= steps) break;
-            float decay = decT[r], u = valid ? dtT[r] * xP[r * headDim] : 0.f;
+        for (int i = 0; i < 4; i++)
             #pragma unroll
-            for (int j = 0; j < S; j++) hist[r][j] = decay * (r > 0 ? hist[r > 0 ? r - 1 : 0][j] : first[j]) + u * bP[r * NP + j * L];
-        }
-        float gD = 0.f, gYo = 0.f;
-        #pragma unroll
-        for (int r = SSD_CHUNK - 1; r >= 0; r--) {
-            if (r >= steps) continue;
-            float dtv = dtT[r], decay = decT[r], xv = valid ? xP[r * headDim] : 0.f, gy = valid ? gP[r * headDim] : 0.f;
-            float sB = 0.f, sA = 0.f, vB[S], vC[S];   // Σ grad·B, Σ grad·decay·h_{t−1}; this lane's dB_t, dC_t
-            #pragma unroll
-            for (int j = 0; j < S; j++) {
-                float Bq = bP[r * NP + j * L], Cq = cP[r * NP + j * L];
-                float hp = r > 0 ? hist[r > 0 ? r - 1 : 0][j] : first[j];
-                float grad = carry[j] + gy * Cq;   // ∂L/∂h_t
-                vC[j] = gy * (hist[r][j] + off[j]);  // dC_t
-                vB[j] = grad * dtv * xv;             // dB_t
-                gOff[j] += gy * Cq;
-                sB += grad * Bq;
-                sA += grad * hp;
-                carry[j] = grad * decay;
+            for (int j = 0; j < 4; j++) {
+                int t = o.row(i), r = o.col(j);
+                float l = r <= t && t < steps ? expf((float) (cumT[t] - cumT[r])) : 0.f, gl = gg[i][j] * l;
+                cblT[t * sq + r] = cb[i][j] * l;
+                glT[t * sq + r] = gl;
+                gldT[t * sq + r] = gl * dtT[r];
+                wT[t * sq + r] = gl * dtT[r] * cb[i][j];
             }
-            float gx = dtv * sB, gdt = xv * sB + a * decay * sA;
-            gA += dtv * decay * sA;
-            #pragma unroll
-            for (int m = L / 2; m > 0; m >>= 1) gx += __shfl_xor_sync(0xffffffff, gx, m, L);
-            #pragma unroll
-            for (int m = 1; m < 32; m <<= 1) gdt += __shfl_xor_sync(0xffffffff, gdt, m);   // over the warp's channels too
-            #pragma unroll
-            for (int j = 0; j < S; j++)   // over the warp's channels
-                #pragma unroll
-                for (int m = L; m < 32; m <<= 1) {
-                    vB[j] += __shfl_xor_sync(0xffffffff, vB[j], m);
-                    vC[j] += __shfl_xor_sync(0xffffffff, vC[j], m);
-                }
-            if (threadIdx.x % 32 < L)
-                #pragma unroll
-                for (int j = 0; j < S; j++)
-                    if (lane + j * L < n) {
-                        atomicAdd(dbP + r * NP + j * L, vB[j]);
-                        atomicAdd(dcP + r * NP + j * L, vC[j]);
-                    }
-            if (threadIdx.x % 32 == 0) atomicAdd(gdtT + r, gdt);
-            if (valid && lane == 0) dxBC[(row0 + r) * conv + c] += gx + d * gy;
-            gD += gy * xv;
-            gYo += gy;
-        }
-        if (!valid) continue;
-        if (dhOffset)
-            #pragma unroll
-            for (int j = 0; j < S; j++) { int q = lane + j * L; if (q < n) atomicAdd(dhOffset + (long long) c * n + q, gOff[j]); }
-        if (lane == 0) {
-            if (dD) atomicAdd(dD + h, gD);
-            if (dyOffset) atomicAdd(dyOffset + c, gYo);
-        }
     }
-    for (int m = 1; m < 32; m <<= 1) gA += __shfl_xor_sync(0xffffffff, gA, m);
-    if (threadIdx.x % 32 == 0 && dA) atomicAdd(dA + h, gA);
     __syncthreads();
+    float d = D[h], gD = 0.f;
+    SSD_TILES(o, Q, Pp) {   // dx, ∂L/∂dt direct, dD, dyOffset
+        float intra[4][4] = {}, inter[4][4] = {};
+        mm4(intra, cblT, 1, sq, gT, sx, 1, Q, o.r0, o.rs, o.c0, o.cs);   // (CB ⊙ L)ᵀ·dy
+        mm4(inter, bT, sn, 1, hT, 1, sn, Np, o.r0, o.rs, o.c0, o.cs);    // B·carryInᵀ
+        float colY[4] = {};
+        #pragma unroll
+        for (int i = 0; i < 4; i++) {
+            int t = o.row(i);
+            float e = expf((float) (cumEnd - cumT[t])), rowDt = 0.f;
+            #pragma unroll
+            for (int j = 0; j < 4; j++) {
+                int col = o.col(j);
+                float pre = intra[i][j] + e * inter[i][j], xv = xT[t * sx + col], gy = gT[t * sx + col];
+                rowDt += xv * pre;
+                gD += gy * xv;
+                colY[j] += gy;
+                if (t < steps && col < P) dxBC[(row0 + t) * conv + h * P + col] += dtT[t] * pre + d * gy;
+            }
+            atomicAdd(gdtT + t, rowDt);
+        }
+        if (dyOffset)
+            #pragma unroll
+            for (int j = 0; j < 4; j++) atomicAdd(gyoT + o.col(j), colY[j]);
+    }
     int width = 2 * nGroups * n;
     float* part = bcPartials + ((long long) (h % headsPerGroup) * gridDim.y * len + row0) * width;
-    for (int idx = threadIdx.x; idx < steps * n; idx += blockDim.x) {
-        int r = idx / n, q = idx % n;
-        part[(long long) r * width + g * n + q] = dbT[r * NP + q];
-        part[(long long) r * width + (nGroups + g) * n + q] = dcT[r * NP + q];
+    SSD_TILES(o, Q, Np) {   // dB
+        float intra[4][4] = {}, inter[4][4] = {};
+        mm4(intra, glT, 1, sq, cT, sn, 1, Q, o.r0, o.rs, o.c0, o.cs);    // (G ⊙ L)ᵀ·C
+        mm4(inter, xT, sx, 1, hT, sn, 1, Pp, o.r0, o.rs, o.c0, o.cs);    // x·carryIn
+        #pragma unroll
+        for (int i = 0; i < 4; i++) {
+            int t = o.row(i);
+            float e = expf((float) (cumEnd - cumT[t])), dot = 0.f;
+            #pragma unroll
+            for (int j = 0; j < 4; j++) {
+                int q = o.col(j);
+                dot += bT[t * sn + q] * inter[i][j];
+                if (t < steps && q < n) part[(long long) t * width + g * n + q] = dtT[t] * (intra[i][j] + e * inter[i][j]);
+            }
+            atomicAdd(outT + t, e * dtT[t] * dot);
+        }
     }
-    float gBias = 0.f;
-    for (int r = threadIdx.x; r < steps; r += blockDim.x) {
-        float dPre = gdtT[r] * facT[r];
-        dDtRaw[(row0 + r) * dDtWidth + dtCol + h] += dPre;
+    __syncthreads();   // carryIn's tile is done with
+    ssd_stage_state(hT, sn, Pp, Np, start, stateAt, P, n);
+    ssd_staged();
+    SSD_TILES(o, Q, Np) {   // dC
+        float intra[4][4] = {}, inter[4][4] = {};
+        mm4(intra, gldT, sq, 1, bT, sn, 1, Q, o.r0, o.rs, o.c0, o.cs);   // (G ⊙ L ⊙ dt_r)·B
+        mm4(inter, gT, sx, 1, hT, sn, 1, Pp, o.r0, o.rs, o.c0, o.cs);    // dy·start
+        #pragma unroll
+        for (int i = 0; i < 4; i++) {
+            int t = o.row(i);
+            float e = expf((float) cumT[t]), dot = 0.f;
+            #pragma unroll
+            for (int j = 0; j < 4; j++) {
+                int q = o.col(j);
+                dot += cT[t * sn + q] * inter[i][j];
+                if (t < steps && q < n) part[(long long) t * width + (nGroups + g) * n + q] = intra[i][j] + e * inter[i][j];
+            }
+            atomicAdd(inT + t, e * dot);
+        }
+    }
+    __syncthreads();
+    ssd_running_sum(inT, Q, true);     // Σ_{t≥u}
+    ssd_running_sum(outT, Q, false);   // Σ_{t≤u}
+    if (threadIdx.x < Q) {   // row t of W: Σ_{r<u} W[t,r] at u
+        float* row = wT + threadIdx.x * sq, run = 0.f;
+        for (int u = 0; u < Q; u++) {
+            float v = row[u];
+            row[u] = run;
+            run += v;
+        }
+    }
+    __syncthreads();
+    float gA = 0.f, gBias = 0.f;
+    for (int u = threadIdx.x; u < steps; u += blockDim.x) {
+        float ga = inT[u] + (u > 0 ? outT[u - 1] : 0.f) + startDot;   // ∂L/∂a_u
+        for (int t = u; t < steps; t++) ga += wT[t * sq + u];
+        float dPre = (gdtT[u] + a * ga) * facT[u];
+        dDtRaw[(row0 + u) * dDtWidth + dtCol + h] += dPre;
         gBias += dPre;
+        gA += dtT[u] * ga;
     }
-    if (threadIdx.x < steps && dDtBias) atomicAdd(dDtBias + h, gBias);
+    gA = ssd_block_sum(gA, redT);
+    gBias = ssd_block_sum(gBias, redT);
+    gD = ssd_block_sum(gD, redT);
+    if (threadIdx.x == 0) {
+        if (dA) atomicAdd(dA + h, gA);
+        if (dDtBias) atomicAdd(dDtBias + h, gBias);
+        if (dD) atomicAdd(dD + h, gD);
+    }
+    if (dyOffset)
+        for (int i = threadIdx.x; i < P; i += blockDim.x) atomicAdd(dyOffset + h * P + i, gyoT[i]);
 }
-extern "C" {
-SCAN_SL_VARIANTS(ssd_chunk_backward, SSD_BACKWARD_BLOCK, 2, (const float* xBC, int conv, const float* dtRaw, int dtWidth, int dtCol, const float* dtBias, float dtMin, float dtMax, const float* A, int headDim, int nGroups, int headsPerGroup, int n, int len, const float* D, const float* start, const float* carryIn, const float* hOffset, const float* dy, float* dxBC, float* dDtRaw, int dDtWidth, float* bcPartials, float* dDtBias, float* dA, float* dD, float* dhOffset, float* dyOffset), (xBC, conv, dtRaw, dtWidth, dtCol, dtBias, dtMin, dtMax, A, headDim, nGroups, headsPerGroup, n, len, D, start, carryIn, hOffset, dy, dxBC, dDtRaw, dDtWidth, bcPartials, dDtBias, dA, dD, dhOffset, dyOffset))
 
 // gatedRmsNorm (transformers' MambaRMSNormGated, norm after gate): v = y ⊙ silu(z); out = v / sqrt(mean
 // over its group of v² + eps) ⊙ weight, for y, out (T, w) and z (T, zWidth) read at [zCol, zCol+w).

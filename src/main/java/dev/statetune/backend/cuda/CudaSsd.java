@@ -11,105 +11,145 @@ import java.lang.foreign.MemorySegment;
  * the tensors to device addresses (0 for null) and passes widths of the matrices read by column.
  */
 final class CudaSsd {
-    private static final int BLOCK = 256, SCAN_BLOCK = 128, BACKWARD_BLOCK = 256, NORM_ROW_BLOCKS = 1024;
-    /** Threads of the chunked passes that stage B and C once for all their channels (16 at state 128). */
-    private static final int CHUNK_BLOCK = 512;
-    /** The chunked scan's longest chunk, and the floats of shared memory a block's tiles may take (48 KB). */
-    private static final int MAX_CHUNK = 32, SHARED_FLOATS = 12288;
-    /** The steps of a chunk in the backward (SSD_CHUNK in mamba2.cu: its block keeps a chunk's states in registers). */
-    private static final int BACKWARD_CHUNK = 16;
+    private static final int BLOCK = 256, SCAN_BLOCK = 128, NORM_ROW_BLOCKS = 1024;
+    /** Threads of the matrix-form chunk passes (SSD_MM_BLOCK in mamba2.cu). */
+    private static final int MM_BLOCK = 256;
+    /** The longest chunk of the matrix-form passes (their masks are at most 64 × 64). */
+    private static final int MAX_CHUNK = 64;
     /** The most shared memory a block may ask for on sm_80 and sm_90 GPUs (227 KB). */
     private static final int MAX_SHARED_FLOATS = 227 * 256;
 
     private final Kernels kernels;
     private final DeviceMemory memory;
+    private final Cublas cublas;
 
-    CudaSsd(Kernels kernels, DeviceMemory memory) {
+    CudaSsd(Kernels kernels, DeviceMemory memory, Cublas cublas) {
         this.kernels = kernels;
         this.memory = memory;
+        this.cublas = cublas;
     }
 
     /**
-     * ssdScan, with CudaScan.lanes(stateDim) threads sharing one channel's states. A sequence no
-     * longer than one chunk (a decode step, a short prompt) takes the one-pass ssd_scan; a longer
-     * one the chunked passes: each chunk from a zero state, the carry over the chunks into state, each
-     * chunk again from its start state giving y.
+     * ssdScan. A sequence no longer than one chunk (a decode step, a short prompt) takes the one-pass
+     * ssd_scan, with CudaScan.lanes(stateDim) threads sharing one channel's states; a longer one the
+     * chunked passes in matrix form: each chunk's end state from a zero start, the carry over the chunks
+     * into state, each chunk's y from its start state. The state offset's read-out C·h′ is one GEMM per group.
      */
     void scan(SsdDims dims, int batch, int len, long xBC, long dtRaw, int dtWidth, int dtCol, long dtBias, float dtMin,
               float dtMax, long A, long D, long state, long hOffset, long yOffset, long y) {
         int di = dims.innerDim(), n = dims.stateDim(), lanes = CudaScan.lanes(n), perBlock = SCAN_BLOCK / lanes;
-        int chunkPerBlock = CHUNK_BLOCK / lanes, np = lanes * CudaScan.statesPerLane(n);   // np: the state tiles' padded width
-        int chunkLen = Math.max(1, Math.min(MAX_CHUNK, SHARED_FLOATS / (2 + chunkPerBlock + 2 * np)));
-        if (len <= chunkLen) {
+        Chunked c = new Chunked(dims, batch, len, xBC, dtRaw, dtWidth, dtCol, dtBias, dtMin, dtMax, A);
+        if (len <= c.q) {
             kernels.launch("ssd_scan" + CudaScan.variant(n), (di + perBlock - 1) / perBlock, batch, SCAN_BLOCK, xBC, dims.convDim(), dtRaw,
                     dtWidth, dtCol, dtBias, dtMin, dtMax, A, D, dims.headDim(), dims.nGroups(), dims.nHeads() / dims.nGroups(), n, di, len,
                     state, hOffset, yOffset, y);
             return;
         }
-        Chunked c = new Chunked(dims, batch, len, chunkLen, xBC, dtRaw, dtWidth, dtCol, dtBias, dtMin, dtMax, A);
         ChunkStates states = chunkStates(c, state, state);
-        kernels.launch3d("ssd_chunk_out" + c.variant, c.grid(CHUNK_BLOCK), batch, c.chunks, CHUNK_BLOCK,
-                4 * chunkLen * (2 + chunkPerBlock + 2 * np), c.args(D, states.start.address(), hOffset, yOffset, y));
+        c.launch("ssd_chunk_out", c.outFloats(), D, states.start.address(), yOffset, y);
         states.release(memory);
+        if (hOffset != 0) offsetGemms(dims, batch * len, xBC, hOffset, y, 0L, 0L, 0L);
     }
 
     /**
-     * ssdScanBackward (dxBC and dDtRaw required, the rest may be 0), chunked in BACKWARD_CHUNK steps:
-     * the state entering each chunk (as scan), each chunk's reverse carry from zero, the carry over
-     * the chunks, then every gradient of one head and chunk per block. Scratch beyond the chunk
-     * states: the carries, and each head's dB | dC that scan_sum_partials adds into dxBC.
+     * ssdScanBackward (dxBC and dDtRaw required, the rest may be 0) in the chunks of scan: the state
+     * entering each chunk (as scan), ∂L/∂start of each chunk through its own outputs, the carry over the
+     * chunks, then every gradient of one head and chunk per block. Scratch beyond the chunk states: the
+     * carries, and each head's dB | dC that scan_sum_partials adds into dxBC. h′'s terms are GEMMs.
      */
     void scanBackward(SsdDims dims, int batch, int len, long xBC, long dtRaw, int dtWidth, int dtCol, long dtBias,
                       float dtMin, float dtMax, long A, long D, long h0, long hOffset, long dy, long dxBC, long dDtRaw, int dDtWidth,
                       long dDtBias, long dA, long dD, long dh0, long dhOffset, long dyOffset) {
         int nh = dims.nHeads(), p = dims.headDim(), n = dims.stateDim(), ng = dims.nGroups(), di = dims.innerDim();
-        Chunked c = new Chunked(dims, batch, len, BACKWARD_CHUNK, xBC, dtRaw, dtWidth, dtCol, dtBias, dtMin, dtMax, A);
+        Chunked c = new Chunked(dims, batch, len, xBC, dtRaw, dtWidth, dtCol, dtBias, dtMin, dtMax, A);
         ChunkStates states = chunkStates(c, h0, 0L);
         long rows = (long) batch * len, bcWidth = 2L * ng * n, stateFloats = (long) batch * c.chunks * di * n;
         MemorySegment outloc = memory.scratch(4 * stateFloats), carryIn = memory.scratch(4 * stateFloats);
-        kernels.launch3d("ssd_chunk_back_local" + c.variant, c.grid(CHUNK_BLOCK), batch, c.chunks, CHUNK_BLOCK,
-                4 * BACKWARD_CHUNK * (2 + CHUNK_BLOCK / c.lanes + c.np()), c.args(dy, outloc.address()));
+        c.launch("ssd_chunk_state", c.stateFloats(), 1, dy, outloc.address(), 0L);
         kernels.launch("ssd_chunk_back_carry", carryGrid(di, n), batch, BLOCK, p, nh, n, c.chunks, outloc.address(),
                 states.decayProd.address(), carryIn.address(), dh0);
-        int shared = BACKWARD_CHUNK * (4 + 2 * p + 4 * c.np());   // above 48 KB, Kernels asks the driver for it
-        if (shared > MAX_SHARED_FLOATS)
-            throw new StatetuneException(String.format("the CUDA SSD backward would need %,d bytes of shared memory at head size %d and "
-                    + "state size %d; a block has at most %,d", 4 * shared, p, n, 4 * MAX_SHARED_FLOATS));
         MemorySegment bcPartials = memory.scratch(4L * (nh / ng) * rows * bcWidth);
-        kernels.launch3d("ssd_chunk_backward" + c.variant, nh, batch, c.chunks, BACKWARD_BLOCK, 4 * shared,
-                xBC, dims.convDim(), dtRaw, dtWidth, dtCol, dtBias, dtMin, dtMax, A, p, ng, nh / ng, n, len, D,
-                states.start.address(), carryIn.address(), hOffset, dy, dxBC, dDtRaw, dDtWidth, bcPartials.address(), dDtBias, dA, dD,
-                dhOffset, dyOffset);
+        c.launch("ssd_chunk_backward", c.backwardFloats(), D, states.start.address(), carryIn.address(), dy, dxBC, dDtRaw, dDtWidth,
+                bcPartials.address(), dDtBias, dA, dD, dyOffset);
         sumPartials(bcPartials, nh / ng, rows, (int) bcWidth, dxBC, dims.convDim(), di);
         states.release(memory);
         for (MemorySegment m : new MemorySegment[] {outloc, carryIn, bcPartials}) memory.release(m);
+        if (hOffset != 0 || dhOffset != 0) offsetGemms(dims, (int) rows, xBC, hOffset, 0L, dy, dxBC, dhOffset);
     }
 
-    /** The chunked kernels' common arguments and shape: `variant` their suffix (_sSlL), `chunks` of chunkLen steps. */
-    private record Chunked(SsdDims dims, int lanes, int batch, int len, int chunkLen, int chunks, String variant, Object[] common) {
-        Chunked(SsdDims dims, int batch, int len, int chunkLen, long xBC, long dtRaw, int dtWidth, int dtCol, long dtBias,
-                float dtMin, float dtMax, long A) {
-            this(dims, CudaScan.lanes(dims.stateDim()), batch, len, chunkLen, (len + chunkLen - 1) / chunkLen, CudaScan.variant(dims.stateDim()),
-                    new Object[] {xBC, dims.convDim(), dtRaw, dtWidth, dtCol, dtBias, dtMin, dtMax, A, dims.headDim(), dims.nGroups(),
-                            dims.nHeads() / dims.nGroups(), dims.stateDim(), len, chunkLen});
+    /**
+     * The state offset h′ (nHeads, headDim, n) read out through each head's group C (columns of xBC), as
+     * one GEMM per group over all rows: y (rows, di) += C·h′ᵀ; and backwards dC += dy·h′ (into dxBC's C
+     * columns) and dh′ += Cᵀ·dy. Each of y, dxBC, dhOffset may be 0 (not wanted).
+     */
+    private void offsetGemms(SsdDims dims, int rows, long xBC, long hOffset, long y, long dy, long dxBC, long dhOffset) {
+        int di = dims.innerDim(), n = dims.stateDim(), ng = dims.nGroups(), conv = dims.convDim(), cols = di / ng;
+        for (int g = 0; g < ng; g++) {
+            long c = xBC + 4L * (di + (long) (ng + g) * n), offset = hOffset + 4L * g * cols * n;   // C of group g, its heads' h′
+            if (y != 0)   // column-major: yᵀ (cols × rows) += h′ᵀ-as-stored (cols × n) · Cᵀ (n × rows)
+                cublas.gemm(Cublas.OP_T, Cublas.OP_N, cols, rows, n, offset, Cublas.R_32F, n, c, Cublas.R_32F, conv, true,
+                        y + 4L * g * cols, di);
+            if (dxBC != 0 && hOffset != 0)   // dCᵀ (n × rows) += h′ (n × cols) · dyᵀ (cols × rows)
+                cublas.gemm(Cublas.OP_N, Cublas.OP_N, n, rows, cols, offset, Cublas.R_32F, n, dy + 4L * g * cols, Cublas.R_32F, di, true,
+                        dxBC + 4L * (di + (long) (ng + g) * n), conv);
+            if (dhOffset != 0)   // dh′ (n × cols) += Cᵀ (n × rows) · dy (rows × cols)
+                cublas.gemm(Cublas.OP_N, Cublas.OP_T, n, cols, rows, c, Cublas.R_32F, conv, dy + 4L * g * cols, Cublas.R_32F, di, true,
+                        dhOffset + 4L * g * cols * n, n);
+        }
+    }
+
+    /**
+     * The chunked passes' common arguments and shape: chunks of q steps, grid (nHeads, batch, chunks);
+     * tiles padded to pp = headDim and np = stateDim rounded up to 4, with odd strides (one more).
+     */
+    private final class Chunked {
+        final SsdDims dims;
+        final int batch, q, chunks, pp, np;
+        final Object[] common;
+
+        Chunked(SsdDims dims, int batch, int len, long xBC, long dtRaw, int dtWidth, int dtCol, long dtBias, float dtMin, float dtMax, long A) {
+            this.dims = dims;
+            this.batch = batch;
+            pp = (dims.headDim() + 3) & ~3;
+            np = (dims.stateDim() + 3) & ~3;
+            q = chunkSteps(pp, np);
+            chunks = (len + q - 1) / q;
+            common = new Object[] {xBC, dims.convDim(), dtRaw, dtWidth, dtCol, dtBias, dtMin, dtMax, A, dims.headDim(), dims.nGroups(),
+                    dims.nHeads() / dims.nGroups(), dims.stateDim(), len, q};
         }
 
-        /** The state tiles' padded width: lanes × states per lane. */
-        int np() {
-            return lanes * CudaScan.statesPerLane(dims.stateDim());
+        /** The longest chunk (a multiple of 4, at most MAX_CHUNK) whose backward tiles fit a block. */
+        private int chunkSteps(int pp, int np) {
+            for (int steps = MAX_CHUNK; steps >= 4; steps /= 2)
+                if (backwardFloats(steps, pp, np) <= MAX_SHARED_FLOATS) return steps;
+            throw new StatetuneException(String.format("the CUDA SSD backward does not fit a block's %,d bytes of shared memory at head size %d "
+                    + "and state size %d", 4 * MAX_SHARED_FLOATS, dims.headDim(), dims.stateDim()));
         }
 
-        /** Blocks along x for blocks of `block` threads: each holds channels of one head. */
-        int grid(int block) {
-            int perBlock = block / lanes;
-            return dims.nHeads() * ((dims.headDim() + perBlock - 1) / perBlock);
+        /** Shared floats of ssd_chunk_state: cum (doubles), dt; V (q, pp + 1); U (q, np + 1). */
+        int stateFloats() {
+            return 3 * q + q * (pp + 1) + q * (np + 1);
         }
 
-        /** The common arguments, then `more`. */
-        Object[] args(Object... more) {
+        /** Shared floats of ssd_chunk_out: cum (doubles), dt; x; B, C; start (pp, np + 1); the mask (q, q + 1). */
+        int outFloats() {
+            return 3 * q + q * (pp + 1) + 2 * q * (np + 1) + pp * (np + 1) + q * (q + 1);
+        }
+
+        int backwardFloats() {
+            return backwardFloats(q, pp, np);
+        }
+
+        /** Shared floats of ssd_chunk_backward: cum (doubles); block sums; five step vectors; Σ dy; x, dy; B, C; a state; four masks. */
+        private static int backwardFloats(int q, int pp, int np) {
+            return 2 * q + 32 + 5 * q + pp + 2 * q * (pp + 1) + 2 * q * (np + 1) + pp * (np + 1) + 4 * q * (q + 1);
+        }
+
+        /** Launches kernel `name` with `sharedFloats` of shared memory on the common arguments, then `more`. */
+        void launch(String name, int sharedFloats, Object... more) {
             Object[] all = java.util.Arrays.copyOf(common, common.length + more.length);
             System.arraycopy(more, 0, all, common.length, more.length);
-            return all;
+            kernels.launch3d(name, dims.nHeads(), batch, chunks, MM_BLOCK, 4 * sharedFloats, all);
         }
     }
 
@@ -123,12 +163,11 @@ final class CudaSsd {
 
     /** Passes 1 and 2 of the chunked scan from h0 (0: zeros); the final state goes to hEnd (0: nowhere; may be h0). */
     private ChunkStates chunkStates(Chunked c, long h0, long hEnd) {
-        int di = c.dims.innerDim(), n = c.dims.stateDim(), nh = c.dims.nHeads(), perBlock = CHUNK_BLOCK / c.lanes;
+        int di = c.dims.innerDim(), n = c.dims.stateDim(), nh = c.dims.nHeads();
         long stateFloats = (long) c.batch * c.chunks * di * n;
         MemorySegment hloc = memory.scratch(4 * stateFloats);
         ChunkStates states = new ChunkStates(memory.scratch(4 * stateFloats), memory.scratch(4L * c.batch * c.chunks * nh));
-        kernels.launch3d("ssd_chunk_local" + c.variant, c.grid(CHUNK_BLOCK), c.batch, c.chunks, CHUNK_BLOCK,
-                4 * c.chunkLen * (2 + perBlock + c.np()), c.args(hloc.address(), states.decayProd.address()));
+        c.launch("ssd_chunk_state", c.stateFloats(), 0, 0L, hloc.address(), states.decayProd.address());
         kernels.launch("ssd_chunk_carry", carryGrid(di, n), c.batch, BLOCK, c.dims.headDim(), nh, n, c.chunks, h0, hloc.address(),
                 states.decayProd.address(), states.start.address(), hEnd);
         memory.release(hloc);
