@@ -78,46 +78,85 @@ extern "C" {
 SCAN_SL_VARIANTS(ssd_scan, SCAN_BLOCK, 1, (const float* xBC, int conv, const float* dtRaw, int dtWidth, int dtCol, const float* dtBias, float dtMin, float dtMax, const float* A, const float* D, int headDim, int nGroups, int headsPerGroup, int n, int di, int len, float* state, const float* hOffset, const float* yOffset, float* y), (xBC, conv, dtRaw, dtWidth, dtCol, dtBias, dtMin, dtMax, A, D, headDim, nGroups, headsPerGroup, n, di, len, state, hOffset, yOffset, y))
 
 
-// ---- The chunked scan in matrix form (the state space dual). Time goes in chunks of Q ≤ 64 steps (CudaSsd.chunkSteps). In
-// chunk k of sequence s, head h (group g), with the step decays' running log cum_t = Σ_{r≤t} dt_r·A_h and the mask
-// L[t,r] = exp(cum_t − cum_r) for r ≤ t (0 above the diagonal):
+// ---- The chunked scan in matrix form (the state space dual). Time goes in chunks of Q ∈ {32, 64} steps
+// (CudaSsd.Chunked). In chunk k of sequence s, head h (group g), with the step decays' running log cum_t = Σ_{r≤t} dt_r·A_h
+// and the mask L[t,r] = exp(cum_t − cum_r) for r ≤ t (0 above the diagonal):
 //   y_t   = Σ_{r≤t} L[t,r]·dt_r·(C_t·B_r)·x_r + exp(cum_t)·start·C_t + D_h·x_t + y′       (h′·C_t: a GEMM in CudaSsd)
 //   h_end = exp(cum_end)·start + Σ_r exp(cum_end − cum_r)·dt_r·x_r B_rᵀ
 // so each pass is a few small matrix products per (head, chunk, sequence): a block of SSD_MM_BLOCK threads, grid (nHeads, b,
-// chunks), computes them from shared-memory tiles (x and dy (Q, P); B and C (Q, n); states (P, n); masks (Q, Q)) whose
-// widths are padded to multiples of 4 plus one: an odd stride keeps every access below free of bank conflicts. Rows past
-// the chunk's steps are zeros with dt = 0. Per-chunk buffers as before: states ((b·chunks + k)·di + c)·n + q, the chunk's
+// chunks), computes them on tensor cores from shared-memory tiles: x and dy (Q, P); B and C (Q, n); states (P, n); masks
+// (Q, Q). P is padded to a multiple of 32 and n to one of 16 (zeros), and every tile's stride is ≡ 12 (mod 32) floats
+// (ssd_stride), which keeps the fragment loads below free of bank conflicts (those along a tile's columns nearly so).
+// Rows past the chunk's steps are zeros with dt = 0. Per-chunk buffers: states ((b·chunks + k)·di + c)·n + q, the chunk's
 // decay product (b·chunks + k)·nHeads + h.
 #define SSD_MM_BLOCK 256
 
-// acc[i][j] += Σ_{κ<K} A(r0 + i·rs, κ)·B(κ, c0 + j·cs), A(r, κ) = a[r·am + κ·ak], B(κ, c) = b[κ·bk + c·bn]: one thread's
-// 4 × 4 outputs of a product of shared-memory tiles.
-__device__ __forceinline__ void mm4(float (&acc)[4][4], const float* a, int am, int ak, const float* b, int bk, int bn, int K,
-                                    int r0, int rs, int c0, int cs) {
-    #pragma unroll 4
-    for (int kk = 0; kk < K; kk++) {
-        float av[4], bv[4];
+// Products are 3xTF32 (mma.sync m16n8k8): each fp32 operand splits into a TF32 high part and the TF32 rest, and
+// hi·hi + hi·lo + lo·hi keeps the fp32 product's precision.
+__device__ __forceinline__ void ssd_split(float v, unsigned& hi, unsigned& lo) {
+    asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(hi) : "f"(v));
+    asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(lo) : "f"(v - __uint_as_float(hi)));
+}
+
+__device__ __forceinline__ void ssd_mma(float (&d)[4], const unsigned (&a)[4], const unsigned (&b)[2]) {
+    asm volatile("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+
+// A warp's 32 × 16 tile of a product of shared-memory tiles: acc[m][j][e] += Σ_{κ<K} A(row, κ)·B(κ, col), K a multiple of 8,
+// A(r, κ) = a[r·am + κ·ak], B(κ, c) = b[κ·bk + c·bn] (any strides: transposes are free), at row = ssd_row(r0, m, e),
+// col = ssd_col(c0, j, e): the m16n8 accumulator layout.
+__device__ __forceinline__ int ssd_row(int r0, int m, int e) { return r0 + 16 * m + (threadIdx.x & 31) / 4 + 8 * (e >> 1); }
+__device__ __forceinline__ int ssd_col(int c0, int j, int e) { return c0 + 8 * j + 2 * (threadIdx.x & 3) + (e & 1); }
+
+__device__ __forceinline__ void ssd_mma_tile(float (&acc)[2][2][4], const float* a, int am, int ak, const float* b, int bk, int bn,
+                                             int K, int r0, int c0) {
+    int gid = (threadIdx.x & 31) / 4, tig = threadIdx.x & 3;
+    #pragma unroll 2
+    for (int k0 = 0; k0 < K; k0 += 8) {
+        unsigned ah[2][4], al[2][4], bh[2][2], bl[2][2];
         #pragma unroll
-        for (int i = 0; i < 4; i++) av[i] = a[(r0 + i * rs) * am + kk * ak];
-        #pragma unroll
-        for (int j = 0; j < 4; j++) bv[j] = b[kk * bk + (c0 + j * cs) * bn];
-        #pragma unroll
-        for (int i = 0; i < 4; i++)
+        for (int m = 0; m < 2; m++)
             #pragma unroll
-            for (int j = 0; j < 4; j++) acc[i][j] += av[i] * bv[j];
+            for (int e = 0; e < 4; e++)
+                ssd_split(a[(r0 + 16 * m + gid + 8 * (e & 1)) * am + (k0 + tig + 4 * (e >> 1)) * ak], ah[m][e], al[m][e]);
+        #pragma unroll
+        for (int j = 0; j < 2; j++)
+            #pragma unroll
+            for (int e = 0; e < 2; e++) ssd_split(b[(k0 + tig + 4 * e) * bk + (c0 + 8 * j + gid) * bn], bh[j][e], bl[j][e]);
+        #pragma unroll
+        for (int m = 0; m < 2; m++)
+            #pragma unroll
+            for (int j = 0; j < 2; j++) {
+                ssd_mma(acc[m][j], ah[m], bl[j]);
+                ssd_mma(acc[m][j], al[m], bh[j]);
+                ssd_mma(acc[m][j], ah[m], bh[j]);
+            }
     }
 }
 
-// Tile t of an M × N output (M, N multiples of 4) in 4 × 4 outputs: rows r0 + i·M/4, columns c0 + j·N/4; consecutive
-// threads take consecutive columns. A thread takes tiles threadIdx.x, + blockDim.x, … (SSD_TILES).
-struct SsdTile {
-    int r0, rs, c0, cs;
-    __device__ SsdTile(int t, int M, int N) : r0(t / (N / 4)), rs(M / 4), c0(t % (N / 4)), cs(N / 4) {}
-    __device__ int row(int i) const { return r0 + i * rs; }
-    __device__ int col(int j) const { return c0 + j * cs; }
-};
-#define SSD_TILES(t, M, N) for (int t##i = threadIdx.x; t##i < ((M) / 4) * ((N) / 4); t##i += blockDim.x) \
-    for (SsdTile t(t##i, M, N), *t##once = &t; t##once; t##once = nullptr)
+// The warp tiles (r0, c0) of an M × N output (M a multiple of 32, N of 16) that this warp computes, one after another.
+#define SSD_WARP_TILES(r0, c0, M, N) \
+    for (int wt_ = threadIdx.x / 32, r0 = 0, c0 = 0; \
+         wt_ < ((M) / 32) * ((N) / 16) && ((r0 = wt_ / ((N) / 16) * 32), (c0 = wt_ % ((N) / 16) * 16), true); wt_ += blockDim.x / 32)
+
+// For each of a warp tile's accumulators: its row t and column c, and acc[m_][j_][e_] as v, in the statements that follow.
+#define SSD_EACH(acc, r0, c0, ...) \
+    _Pragma("unroll") for (int m_ = 0; m_ < 2; m_++) _Pragma("unroll") for (int j_ = 0; j_ < 2; j_++) \
+    _Pragma("unroll") for (int e_ = 0; e_ < 4; e_++) { \
+        int t = ssd_row(r0, m_, e_), c = ssd_col(c0, j_, e_); float& v = acc[m_][j_][e_]; __VA_ARGS__ }
+
+// A tile's stride for `cols` floats a row: ≡ 12 (mod 32) (CudaSsd.Chunked.stride).
+__device__ __forceinline__ int ssd_stride(int cols) { return cols + ((12 - cols % 32) + 32) % 32; }
+
+// Adds the row sums of a warp tile into sums (shared): part is this thread's share of row t (its m, e >> 1 rows); the four
+// lanes of a row add theirs by shuffles, and one of them adds the total. The whole warp calls it.
+__device__ __forceinline__ void ssd_row_add(float* sums, int t, float part) {
+    part += __shfl_xor_sync(0xffffffff, part, 1);
+    part += __shfl_xor_sync(0xffffffff, part, 2);
+    if ((threadIdx.x & 3) == 0) atomicAdd(sums + t, part);
+}
 
 // The tiles are staged by asynchronous copies (cp.async, sm_80+), so that a block has all its loads in flight at once:
 // *dst = on ? *src : 0. ssd_staged waits for the thread's copies, then syncs the block.
@@ -132,7 +171,7 @@ __device__ __forceinline__ void ssd_staged() {
 }
 
 // tile[r·stride + q] = src[(row0 + r)·width + col0 + q] for r < steps, q < cols; zeros up to rows × padCols.
-__device__ void ssd_stage(float* tile, int stride, int rows, int padCols, const float* src, int width, int col0, int cols,
+__device__ __forceinline__ void ssd_stage(float* tile, int stride, int rows, int padCols, const float* src, int width, int col0, int cols,
                           long long row0, int steps) {
     for (int idx = threadIdx.x; idx < rows * padCols; idx += blockDim.x) {
         int r = idx / padCols, q = idx % padCols;
@@ -142,7 +181,7 @@ __device__ void ssd_stage(float* tile, int stride, int rows, int padCols, const 
 }
 
 // tile[i·stride + q] = states[at + i·n + q] for i < P, q < n (one head's (P, n) slice); zeros up to padRows × padCols.
-__device__ void ssd_stage_state(float* tile, int stride, int padRows, int padCols, const float* states, long long at, int P, int n) {
+__device__ __forceinline__ void ssd_stage_state(float* tile, int stride, int padRows, int padCols, const float* states, long long at, int P, int n) {
     for (int idx = threadIdx.x; idx < padRows * padCols; idx += blockDim.x) {
         int i = idx / padCols, q = idx % padCols;
         bool on = i < P && q < n;
@@ -169,21 +208,29 @@ template <typename T> __device__ void ssd_running_sum(T* v, int Q, bool reverse)
 extern "C" {
 
 #define SSD_PARAMS const float* xBC, int conv, const float* dtRaw, int dtWidth, int dtCol, const float* dtBias, float dtMin, \
-    float dtMax, const float* A, int headDim, int nGroups, int headsPerGroup, int n, int len, int Q
-#define SSD_ARGS xBC, conv, dtRaw, dtWidth, dtCol, dtBias, dtMin, dtMax, A, headDim, nGroups, headsPerGroup, n, len, Q
+    float dtMax, const float* A, int headDim, int nGroups, int headsPerGroup, int stateN, int len, int chunkQ
+#define SSD_ARGS xBC, conv, dtRaw, dtWidth, dtCol, dtBias, dtMin, dtMax, A, headDim, nGroups, headsPerGroup, stateN, len, chunkQ
 
-// What every chunk pass knows of its block: head h of group g, sequence s, chunk k of `chunks` with `steps` real steps from
-// row0; P, n padded to Pp, Np and the tile strides sx (Pp + 1), sn (Np + 1); its head's (P, n) slice of the chunk's
-// states starts at stateAt.
+// The passes are templates on the chunk's steps QC, head size PC and state size NC, 0 for any (taken from the arguments):
+// known sizes make every tile stride a constant, so loads take immediate offsets. SSD_SHAPES instantiates each kernel for
+// any size (name) and for the common Mamba-2 shape (name_q64p64n128: head size 64, state size 128, as 130m to 2.7b).
+#define SSD_SHAPES(name, params, args) \
+    __global__ void __launch_bounds__(SSD_MM_BLOCK) name params { name##_impl<0, 0, 0> args; } \
+    __global__ void __launch_bounds__(SSD_MM_BLOCK) name##_q64p64n128 params { name##_impl<64, 64, 128> args; }
+
+// What every chunk pass knows of its block: its sizes Q, P, n; head h of group g, sequence s, chunk k of `chunks` with
+// `steps` real steps from row0; P, n padded to Pp, Np and the strides sx, sn of tiles Pp, Np wide; its head's (P, n)
+// slice of the chunk's states starts at stateAt.
 #define SSD_BLOCK \
-    int h = blockIdx.x, nHeads = gridDim.x, P = headDim, di = nHeads * P, g = h / headsPerGroup; \
+    const int Q = QC ? QC : chunkQ, P = PC ? PC : headDim, n = NC ? NC : stateN; \
+    int h = blockIdx.x, nHeads = gridDim.x, di = nHeads * P, g = h / headsPerGroup; \
     int s = blockIdx.y, k = blockIdx.z, chunks = gridDim.z, t0 = k * Q, steps = min(len, t0 + Q) - t0; \
-    int Pp = (P + 3) & ~3, Np = (n + 3) & ~3, sx = Pp + 1, sn = Np + 1; \
+    int Pp = (P + 31) & ~31, Np = (n + 15) & ~15, sx = ssd_stride(Pp), sn = ssd_stride(Np); \
     long long row0 = (long long) s * len + t0, stateAt = (((long long) s * chunks + k) * di + (long long) h * P) * n; \
 
 // dtT (Q) = the clamped softplus dt of each step (0 past steps); cumT (Q) = cum_t, in double: a difference of two cums
 // near −100 keeps its precision; facT (may be null) = ∂dt/∂dtRaw (0 where dt clamped, as torch.clamp). Syncs.
-__device__ void ssd_stage_cum(float* dtT, double* cumT, float* facT, const float* dtRaw, int dtWidth, int dtCol, int h, float bias,
+__device__ __forceinline__ void ssd_stage_cum(float* dtT, double* cumT, float* facT, const float* dtRaw, int dtWidth, int dtCol, int h, float bias,
                               float dtMin, float dtMax, float a, long long row0, int steps, int Q) {
     for (int r = threadIdx.x; r < Q; r += blockDim.x) {
         float pre = r < steps ? dtRaw[(row0 + r) * dtWidth + dtCol + h] + bias : 0.f, sp = ssd_softplus(pre);
@@ -201,7 +248,8 @@ __device__ void ssd_stage_cum(float* dtT, double* cumT, float* facT, const float
 // out's (b, chunks, di, n) slice of the block's head. Forward: V = x, U = B, w_t = dt_t·exp(cum_end − cum_t): the chunk's
 // end state from a zero start (hloc), and decayProd = exp(cum_end). Backward: V = dy, U = C, w_t = exp(cum_t): ∂L/∂start
 // through the chunk's own outputs (outloc). Shared: cum (Q doubles); dt (Q); V (Q, sx); U (Q, sn).
-__global__ void __launch_bounds__(SSD_MM_BLOCK) ssd_chunk_state(SSD_PARAMS, int reverse, const float* dy, float* out, float* decayProd) {
+}  // extern "C"
+template <int QC, int PC, int NC> __device__ void ssd_chunk_state_impl(SSD_PARAMS, int reverse, const float* dy, float* out, float* decayProd) {
     extern __shared__ float ssdTile[];
     SSD_BLOCK
     double* cumT = (double*) ssdTile;
@@ -218,16 +266,14 @@ __global__ void __launch_bounds__(SSD_MM_BLOCK) ssd_chunk_state(SSD_PARAMS, int 
     }
     __syncthreads();
     if (!reverse && threadIdx.x == 0) decayProd[((long long) s * chunks + k) * nHeads + h] = expf((float) cumEnd);
-    SSD_TILES(o, Pp, Np) {
-        float acc[4][4] = {};
-        mm4(acc, vT, 1, sx, uT, sn, 1, Q, o.r0, o.rs, o.c0, o.cs);   // Vᵀ·(w ⊙ U)
-        #pragma unroll
-        for (int i = 0; i < 4; i++)
-            #pragma unroll
-            for (int j = 0; j < 4; j++)
-                if (o.row(i) < P && o.col(j) < n) out[stateAt + (long long) o.row(i) * n + o.col(j)] = acc[i][j];
+    SSD_WARP_TILES(r0, c0, Pp, Np) {
+        float acc[2][2][4] = {};
+        ssd_mma_tile(acc, vT, 1, sx, uT, sn, 1, Q, r0, c0);   // Vᵀ·(w ⊙ U)
+        SSD_EACH(acc, r0, c0, if (t < P && c < n) out[stateAt + (long long) t * n + c] = v;)
     }
 }
+extern "C" {
+SSD_SHAPES(ssd_chunk_state, (SSD_PARAMS, int reverse, const float* dy, float* out, float* decayProd), (SSD_ARGS, reverse, dy, out, decayProd))
 
 // Forward pass 2: start_k, the state entering chunk k, from h0 (null: zeros): start_{k+1} = decayProd_k·start_k + hloc_k;
 // the state after the last chunk goes to hEnd (may be null, may be h0). One thread per (channel, state);
@@ -250,11 +296,12 @@ __global__ void ssd_chunk_carry(int headDim, int nHeads, int n, int chunks, cons
 // Forward pass 3: y of each chunk from its start state, y_t = Σ_r M[t, r]·x_r + exp(cum_t)·start·C_t + D_h·x_t + y′ with
 // M = (C·Bᵀ) ⊙ L ⊙ dt_r. yOffset (nHeads·headDim) may be null. Shared: cum (Q doubles); dt (Q); x (Q, sx); B, C (Q, sn); start (Pp, sn);
 // M (Q, sq).
-__global__ void __launch_bounds__(SSD_MM_BLOCK) ssd_chunk_out(SSD_PARAMS, const float* D, const float* start, const float* yOffset,
+}  // extern "C"
+template <int QC, int PC, int NC> __device__ void ssd_chunk_out_impl(SSD_PARAMS, const float* D, const float* start, const float* yOffset,
                                                               float* y) {
     extern __shared__ float ssdTile[];
     SSD_BLOCK
-    int sq = Q + 1;
+    int sq = ssd_stride(Q);
     double* cumT = (double*) ssdTile;
     float *dtT = (float*) (cumT + Q), *xT = dtT + Q, *bT = xT + Q * sx, *cT = bT + Q * sn, *hT = cT + Q * sn, *mT = hT + Pp * sn;
     ssd_stage(xT, sx, Q, Pp, xBC, conv, h * P, P, row0, steps);
@@ -263,33 +310,24 @@ __global__ void __launch_bounds__(SSD_MM_BLOCK) ssd_chunk_out(SSD_PARAMS, const 
     ssd_stage_state(hT, sn, Pp, Np, start, stateAt, P, n);
     ssd_stage_cum(dtT, cumT, nullptr, dtRaw, dtWidth, dtCol, h, dtBias[h], dtMin, dtMax, A[h], row0, steps, Q);
     ssd_staged();
-    SSD_TILES(o, Q, Q) {
-        float cb[4][4] = {};
-        mm4(cb, cT, sn, 1, bT, 1, sn, Np, o.r0, o.rs, o.c0, o.cs);   // C·Bᵀ
-        #pragma unroll
-        for (int i = 0; i < 4; i++)
-            #pragma unroll
-            for (int j = 0; j < 4; j++) {
-                int t = o.row(i), r = o.col(j);
-                mT[t * sq + r] = r <= t && t < steps ? cb[i][j] * expf((float) (cumT[t] - cumT[r])) * dtT[r] : 0.f;
-            }
+    SSD_WARP_TILES(r0, c0, Q, Q) {
+        float cb[2][2][4] = {};
+        ssd_mma_tile(cb, cT, sn, 1, bT, 1, sn, Np, r0, c0);   // C·Bᵀ
+        SSD_EACH(cb, r0, c0, mT[t * sq + c] = c <= t && t < steps ? v * expf((float) (cumT[t] - cumT[c])) * dtT[c] : 0.f;)
     }
     __syncthreads();
     float d = D[h];
-    SSD_TILES(o, Q, Pp) {
-        float intra[4][4] = {}, inter[4][4] = {};
-        mm4(intra, mT, sq, 1, xT, sx, 1, Q, o.r0, o.rs, o.c0, o.cs);    // M·x
-        mm4(inter, cT, sn, 1, hT, 1, sn, Np, o.r0, o.rs, o.c0, o.cs);   // C·startᵀ
-        #pragma unroll
-        for (int i = 0; i < 4; i++)
-            #pragma unroll
-            for (int j = 0; j < 4; j++) {
-                int t = o.row(i), c = h * P + o.col(j);
-                if (t >= steps || o.col(j) >= P) continue;
-                y[(row0 + t) * di + c] = intra[i][j] + expf((float) cumT[t]) * inter[i][j] + d * xT[t * sx + o.col(j)] + (yOffset ? yOffset[c] : 0.f);
-            }
+    SSD_WARP_TILES(r0, c0, Q, Pp) {
+        float intra[2][2][4] = {}, inter[2][2][4] = {};
+        ssd_mma_tile(intra, mT, sq, 1, xT, sx, 1, Q, r0, c0);    // M·x
+        ssd_mma_tile(inter, cT, sn, 1, hT, 1, sn, Np, r0, c0);   // C·startᵀ
+        SSD_EACH(intra, r0, c0, if (t < steps && c < P) y[(row0 + t) * di + h * P + c] = v + expf((float) cumT[t]) * inter[m_][j_][e_]
+                                    + d * xT[t * sx + c] + (yOffset ? yOffset[h * P + c] : 0.f);)
     }
 }
+extern "C" {
+SSD_SHAPES(ssd_chunk_out, (SSD_PARAMS, const float* D, const float* start, const float* yOffset,
+                                                              float* y), (SSD_ARGS, D, start, yOffset, y))
 
 
 // Backward pass 2: carryIn_k, the carry entering chunk k from the one after it: carryIn_{K−1} = 0,
@@ -319,17 +357,18 @@ __global__ void ssd_chunk_back_carry(int headDim, int nHeads, int n, int chunks,
 // and the rest of ∂L/∂dt. dx and ∂L/∂dtRaw are complete in the block and added to dxBC, dDtRaw; dB | dC go into bcPartials
 // (headsPerGroup, b·len, 2·nGroups·n) at the group's columns, which scan_sum_partials adds up; dDtBias, dA, dD, dyOffset
 // (may be null) by atomics. h′'s terms are GEMMs in CudaSsd.
-// Shared: cum (Q doubles); 32 floats for block sums; dt, ∂dt/∂dtRaw, ∂L/∂dt, the two running terms of ∂L/∂a (Q); Σ_t dy (Pp);
+// Shared: cum (Q doubles); 32 floats for block sums; dt, ∂dt/∂dtRaw, ∂L/∂dt, the two running terms of ∂L/∂a (Q);
 // x, dy (Q, sx); B, C (Q, sn); carryIn, then start (Pp, sn); CB ⊙ L, G ⊙ L, G ⊙ L ⊙ dt_r, W (Q, sq).
-__global__ void __launch_bounds__(SSD_MM_BLOCK) ssd_chunk_backward(SSD_PARAMS, const float* D, const float* start, const float* carryIn,
+}  // extern "C"
+template <int QC, int PC, int NC> __device__ void ssd_chunk_backward_impl(SSD_PARAMS, const float* D, const float* start, const float* carryIn,
                                                                    const float* dy, float* dxBC, float* dDtRaw, int dDtWidth,
                                                                    float* bcPartials, float* dDtBias, float* dA, float* dD, float* dyOffset) {
     extern __shared__ float ssdTile[];
     SSD_BLOCK
-    int sq = Q + 1;
+    int sq = ssd_stride(Q);
     double* cumT = (double*) ssdTile;
     float *redT = (float*) (cumT + Q), *dtT = redT + 32, *facT = dtT + Q, *gdtT = facT + Q, *inT = gdtT + Q, *outT = inT + Q;
-    float *gyoT = outT + Q, *xT = gyoT + Pp, *gT = xT + Q * sx, *bT = gT + Q * sx, *cT = bT + Q * sn, *hT = cT + Q * sn;
+    float *xT = outT + Q, *gT = xT + Q * sx, *bT = gT + Q * sx, *cT = bT + Q * sn, *hT = cT + Q * sn;
     float *cblT = hT + Pp * sn, *glT = cblT + Q * sq, *gldT = glT + Q * sq, *wT = gldT + Q * sq;
     float a = A[h];
     ssd_stage(xT, sx, Q, Pp, xBC, conv, h * P, P, row0, steps);
@@ -339,93 +378,74 @@ __global__ void __launch_bounds__(SSD_MM_BLOCK) ssd_chunk_backward(SSD_PARAMS, c
     ssd_stage_state(hT, sn, Pp, Np, carryIn, stateAt, P, n);
     ssd_stage_cum(dtT, cumT, facT, dtRaw, dtWidth, dtCol, h, dtBias[h], dtMin, dtMax, a, row0, steps, Q);
     for (int r = threadIdx.x; r < Q; r += blockDim.x) gdtT[r] = inT[r] = outT[r] = 0.f;
-    for (int i = threadIdx.x; i < Pp; i += blockDim.x) gyoT[i] = 0.f;
     double cumEnd = cumT[steps - 1];
     float startDot = 0.f;   // Σ carryIn ⊙ start
     #pragma unroll 8
     for (int idx = threadIdx.x; idx < P * n; idx += blockDim.x) startDot += carryIn[stateAt + idx] * start[stateAt + idx];
     ssd_staged();
     startDot = ssd_block_sum(startDot, redT) * expf((float) cumEnd);
-    SSD_TILES(o, Q, Q) {
-        float cb[4][4] = {}, gg[4][4] = {};
-        mm4(cb, cT, sn, 1, bT, 1, sn, Np, o.r0, o.rs, o.c0, o.cs);   // C·Bᵀ
-        mm4(gg, gT, sx, 1, xT, 1, sx, Pp, o.r0, o.rs, o.c0, o.cs);   // dy·xᵀ
-        #pragma unroll
-        for (int i = 0; i < 4; i++)
-            #pragma unroll
-            for (int j = 0; j < 4; j++) {
-                int t = o.row(i), r = o.col(j);
-                float l = r <= t && t < steps ? expf((float) (cumT[t] - cumT[r])) : 0.f, gl = gg[i][j] * l;
-                cblT[t * sq + r] = cb[i][j] * l;
-                glT[t * sq + r] = gl;
-                gldT[t * sq + r] = gl * dtT[r];
-                wT[t * sq + r] = gl * dtT[r] * cb[i][j];
-            }
+    float gD = 0.f;   // Σ dy ⊙ x; and Σ_t dy per channel into dyOffset
+    for (int idx = threadIdx.x; idx < Q * Pp; idx += blockDim.x) gD += gT[idx / Pp * sx + idx % Pp] * xT[idx / Pp * sx + idx % Pp];
+    if (dyOffset)
+        for (int i = threadIdx.x; i < P; i += blockDim.x) {
+            float sum = 0.f;
+            for (int t = 0; t < steps; t++) sum += gT[t * sx + i];
+            atomicAdd(dyOffset + h * P + i, sum);
+        }
+    SSD_WARP_TILES(r0, c0, Q, Q) {
+        float cb[2][2][4] = {}, gg[2][2][4] = {};
+        ssd_mma_tile(cb, cT, sn, 1, bT, 1, sn, Np, r0, c0);   // C·Bᵀ
+        ssd_mma_tile(gg, gT, sx, 1, xT, 1, sx, Pp, r0, c0);   // dy·xᵀ
+        SSD_EACH(cb, r0, c0, {
+            float l = c <= t && t < steps ? expf((float) (cumT[t] - cumT[c])) : 0.f, gl = gg[m_][j_][e_] * l;
+            cblT[t * sq + c] = v * l;
+            glT[t * sq + c] = gl;
+            gldT[t * sq + c] = gl * dtT[c];
+            wT[t * sq + c] = gl * dtT[c] * v;
+        })
     }
     __syncthreads();
-    float d = D[h], gD = 0.f;
-    SSD_TILES(o, Q, Pp) {   // dx, ∂L/∂dt direct, dD, dyOffset
-        float intra[4][4] = {}, inter[4][4] = {};
-        mm4(intra, cblT, 1, sq, gT, sx, 1, Q, o.r0, o.rs, o.c0, o.cs);   // (CB ⊙ L)ᵀ·dy
-        mm4(inter, bT, sn, 1, hT, 1, sn, Np, o.r0, o.rs, o.c0, o.cs);    // B·carryInᵀ
-        float colY[4] = {};
-        #pragma unroll
-        for (int i = 0; i < 4; i++) {
-            int t = o.row(i);
-            float e = expf((float) (cumEnd - cumT[t])), rowDt = 0.f;
-            #pragma unroll
-            for (int j = 0; j < 4; j++) {
-                int col = o.col(j);
-                float pre = intra[i][j] + e * inter[i][j], xv = xT[t * sx + col], gy = gT[t * sx + col];
-                rowDt += xv * pre;
-                gD += gy * xv;
-                colY[j] += gy;
-                if (t < steps && col < P) dxBC[(row0 + t) * conv + h * P + col] += dtT[t] * pre + d * gy;
-            }
-            atomicAdd(gdtT + t, rowDt);
-        }
-        if (dyOffset)
-            #pragma unroll
-            for (int j = 0; j < 4; j++) atomicAdd(gyoT + o.col(j), colY[j]);
+    float d = D[h];
+    SSD_WARP_TILES(r0, c0, Q, Pp) {   // dx, ∂L/∂dt direct
+        float intra[2][2][4] = {}, inter[2][2][4] = {}, rows[2][2] = {};
+        ssd_mma_tile(intra, cblT, 1, sq, gT, sx, 1, Q, r0, c0);   // (CB ⊙ L)ᵀ·dy
+        ssd_mma_tile(inter, bT, sn, 1, hT, 1, sn, Np, r0, c0);    // B·carryInᵀ
+        SSD_EACH(intra, r0, c0, {
+            float pre = v + expf((float) (cumEnd - cumT[t])) * inter[m_][j_][e_];
+            rows[m_][e_ >> 1] += xT[t * sx + c] * pre;
+            if (t < steps && c < P) dxBC[(row0 + t) * conv + h * P + c] += dtT[t] * pre + d * gT[t * sx + c];
+        })
+        for (int m = 0; m < 2; m++)
+            for (int eh = 0; eh < 2; eh++) ssd_row_add(gdtT, ssd_row(r0, m, 2 * eh), rows[m][eh]);
     }
     int width = 2 * nGroups * n;
     float* part = bcPartials + ((long long) (h % headsPerGroup) * gridDim.y * len + row0) * width;
-    SSD_TILES(o, Q, Np) {   // dB
-        float intra[4][4] = {}, inter[4][4] = {};
-        mm4(intra, glT, 1, sq, cT, sn, 1, Q, o.r0, o.rs, o.c0, o.cs);    // (G ⊙ L)ᵀ·C
-        mm4(inter, xT, sx, 1, hT, sn, 1, Pp, o.r0, o.rs, o.c0, o.cs);    // x·carryIn
-        #pragma unroll
-        for (int i = 0; i < 4; i++) {
-            int t = o.row(i);
-            float e = expf((float) (cumEnd - cumT[t])), dot = 0.f;
-            #pragma unroll
-            for (int j = 0; j < 4; j++) {
-                int q = o.col(j);
-                dot += bT[t * sn + q] * inter[i][j];
-                if (t < steps && q < n) part[(long long) t * width + g * n + q] = dtT[t] * (intra[i][j] + e * inter[i][j]);
-            }
-            atomicAdd(outT + t, e * dtT[t] * dot);
-        }
+    SSD_WARP_TILES(r0, c0, Q, Np) {   // dB
+        float intra[2][2][4] = {}, inter[2][2][4] = {}, rows[2][2] = {};
+        ssd_mma_tile(intra, glT, 1, sq, cT, sn, 1, Q, r0, c0);    // (G ⊙ L)ᵀ·C
+        ssd_mma_tile(inter, xT, sx, 1, hT, sn, 1, Pp, r0, c0);    // x·carryIn
+        SSD_EACH(intra, r0, c0, {
+            float e = expf((float) (cumEnd - cumT[t])), w = inter[m_][j_][e_];
+            rows[m_][e_ >> 1] += e * dtT[t] * bT[t * sn + c] * w;
+            if (t < steps && c < n) part[(long long) t * width + g * n + c] = dtT[t] * (v + e * w);
+        })
+        for (int m = 0; m < 2; m++)
+            for (int eh = 0; eh < 2; eh++) ssd_row_add(outT, ssd_row(r0, m, 2 * eh), rows[m][eh]);
     }
     __syncthreads();   // carryIn's tile is done with
     ssd_stage_state(hT, sn, Pp, Np, start, stateAt, P, n);
     ssd_staged();
-    SSD_TILES(o, Q, Np) {   // dC
-        float intra[4][4] = {}, inter[4][4] = {};
-        mm4(intra, gldT, sq, 1, bT, sn, 1, Q, o.r0, o.rs, o.c0, o.cs);   // (G ⊙ L ⊙ dt_r)·B
-        mm4(inter, gT, sx, 1, hT, sn, 1, Pp, o.r0, o.rs, o.c0, o.cs);    // dy·start
-        #pragma unroll
-        for (int i = 0; i < 4; i++) {
-            int t = o.row(i);
-            float e = expf((float) cumT[t]), dot = 0.f;
-            #pragma unroll
-            for (int j = 0; j < 4; j++) {
-                int q = o.col(j);
-                dot += cT[t * sn + q] * inter[i][j];
-                if (t < steps && q < n) part[(long long) t * width + (nGroups + g) * n + q] = intra[i][j] + e * inter[i][j];
-            }
-            atomicAdd(inT + t, e * dot);
-        }
+    SSD_WARP_TILES(r0, c0, Q, Np) {   // dC
+        float intra[2][2][4] = {}, inter[2][2][4] = {}, rows[2][2] = {};
+        ssd_mma_tile(intra, gldT, sq, 1, bT, sn, 1, Q, r0, c0);   // (G ⊙ L ⊙ dt_r)·B
+        ssd_mma_tile(inter, gT, sx, 1, hT, sn, 1, Pp, r0, c0);    // dy·start
+        SSD_EACH(intra, r0, c0, {
+            float e = expf((float) cumT[t]), w = inter[m_][j_][e_];
+            rows[m_][e_ >> 1] += e * cT[t * sn + c] * w;
+            if (t < steps && c < n) part[(long long) t * width + (nGroups + g) * n + c] = v + e * w;
+        })
+        for (int m = 0; m < 2; m++)
+            for (int eh = 0; eh < 2; eh++) ssd_row_add(inT, ssd_row(r0, m, 2 * eh), rows[m][eh]);
     }
     __syncthreads();
     ssd_running_sum(inT, Q, true);     // Σ_{t≥u}
@@ -456,9 +476,11 @@ __global__ void __launch_bounds__(SSD_MM_BLOCK) ssd_chunk_backward(SSD_PARAMS, c
         if (dDtBias) atomicAdd(dDtBias + h, gBias);
         if (dD) atomicAdd(dD + h, gD);
     }
-    if (dyOffset)
-        for (int i = threadIdx.x; i < P; i += blockDim.x) atomicAdd(dyOffset + h * P + i, gyoT[i]);
 }
+extern "C" {
+SSD_SHAPES(ssd_chunk_backward, (SSD_PARAMS, const float* D, const float* start, const float* carryIn,
+                                                                   const float* dy, float* dxBC, float* dDtRaw, int dDtWidth,
+                                                                   float* bcPartials, float* dDtBias, float* dA, float* dD, float* dyOffset), (SSD_ARGS, D, start, carryIn, dy, dxBC, dDtRaw, dDtWidth, bcPartials, dDtBias, dA, dD, dyOffset))
 
 // gatedRmsNorm (transformers' MambaRMSNormGated, norm after gate): v = y ⊙ silu(z); out = v / sqrt(mean
 // over its group of v² + eps) ⊙ weight, for y, out (T, w) and z (T, zWidth) read at [zCol, zCol+w).

@@ -14,8 +14,8 @@ final class CudaSsd {
     private static final int BLOCK = 256, SCAN_BLOCK = 128, NORM_ROW_BLOCKS = 1024;
     /** Threads of the matrix-form chunk passes (SSD_MM_BLOCK in mamba2.cu). */
     private static final int MM_BLOCK = 256;
-    /** The longest chunk of the matrix-form passes (their masks are at most 64 × 64). */
-    private static final int MAX_CHUNK = 64;
+    /** The chunks of the matrix-form passes: 64 steps, or 32 where their tiles would not fit a block. */
+    private static final int MAX_CHUNK = 64, MIN_CHUNK = 32;
     /** The most shared memory a block may ask for on sm_80 and sm_90 GPUs (227 KB). */
     private static final int MAX_SHARED_FLOATS = 227 * 256;
 
@@ -100,56 +100,65 @@ final class CudaSsd {
 
     /**
      * The chunked passes' common arguments and shape: chunks of q steps, grid (nHeads, batch, chunks);
-     * tiles padded to pp = headDim and np = stateDim rounded up to 4, with odd strides (one more).
+     * tiles padded to pp = headDim rounded up to 32 and np = stateDim rounded up to 16 (the tensor-core
+     * tiles), rows `stride` floats apart. The kernels' suffix picks their instance for the common shape
+     * (chunk 64, head size 64, state size 128).
      */
     private final class Chunked {
         final SsdDims dims;
         final int batch, q, chunks, pp, np;
+        final String suffix;
         final Object[] common;
 
         Chunked(SsdDims dims, int batch, int len, long xBC, long dtRaw, int dtWidth, int dtCol, long dtBias, float dtMin, float dtMax, long A) {
             this.dims = dims;
             this.batch = batch;
-            pp = (dims.headDim() + 3) & ~3;
-            np = (dims.stateDim() + 3) & ~3;
+            pp = (dims.headDim() + 31) & ~31;
+            np = (dims.stateDim() + 15) & ~15;
             q = chunkSteps(pp, np);
             chunks = (len + q - 1) / q;
+            suffix = q == 64 && dims.headDim() == 64 && dims.stateDim() == 128 ? "_q64p64n128" : "";
             common = new Object[] {xBC, dims.convDim(), dtRaw, dtWidth, dtCol, dtBias, dtMin, dtMax, A, dims.headDim(), dims.nGroups(),
                     dims.nHeads() / dims.nGroups(), dims.stateDim(), len, q};
         }
 
-        /** The longest chunk (a multiple of 4, at most MAX_CHUNK) whose backward tiles fit a block. */
+        /** The longest chunk whose backward tiles fit a block. */
         private int chunkSteps(int pp, int np) {
-            for (int steps = MAX_CHUNK; steps >= 4; steps /= 2)
+            for (int steps = MAX_CHUNK; steps >= MIN_CHUNK; steps /= 2)
                 if (backwardFloats(steps, pp, np) <= MAX_SHARED_FLOATS) return steps;
             throw new StatetuneException(String.format("the CUDA SSD backward does not fit a block's %,d bytes of shared memory at head size %d "
                     + "and state size %d", 4 * MAX_SHARED_FLOATS, dims.headDim(), dims.stateDim()));
         }
 
-        /** Shared floats of ssd_chunk_state: cum (doubles), dt; V (q, pp + 1); U (q, np + 1). */
+        /** Shared floats of ssd_chunk_state: cum (doubles), dt; V (q, pp); U (q, np). */
         int stateFloats() {
-            return 3 * q + q * (pp + 1) + q * (np + 1);
+            return 3 * q + q * stride(pp) + q * stride(np);
         }
 
-        /** Shared floats of ssd_chunk_out: cum (doubles), dt; x; B, C; start (pp, np + 1); the mask (q, q + 1). */
+        /** Shared floats of ssd_chunk_out: cum (doubles), dt; x; B, C; start (pp, np); the mask (q, q). */
         int outFloats() {
-            return 3 * q + q * (pp + 1) + 2 * q * (np + 1) + pp * (np + 1) + q * (q + 1);
+            return 3 * q + q * stride(pp) + 2 * q * stride(np) + pp * stride(np) + q * stride(q);
         }
 
         int backwardFloats() {
             return backwardFloats(q, pp, np);
         }
 
-        /** Shared floats of ssd_chunk_backward: cum (doubles); block sums; five step vectors; Σ dy; x, dy; B, C; a state; four masks. */
+        /** Shared floats of ssd_chunk_backward: cum (doubles); block sums; five step vectors; x, dy; B, C; a state; four masks. */
         private static int backwardFloats(int q, int pp, int np) {
-            return 2 * q + 32 + 5 * q + pp + 2 * q * (pp + 1) + 2 * q * (np + 1) + pp * (np + 1) + 4 * q * (q + 1);
+            return 2 * q + 32 + 5 * q + 2 * q * stride(pp) + 2 * q * stride(np) + pp * stride(np) + 4 * q * stride(q);
+        }
+
+        /** The floats between the rows of a tile `cols` wide: ≡ 12 (mod 32), as ssd_stride, against bank conflicts. */
+        private static int stride(int cols) {
+            return cols + Math.floorMod(12 - cols, 32);
         }
 
         /** Launches kernel `name` with `sharedFloats` of shared memory on the common arguments, then `more`. */
         void launch(String name, int sharedFloats, Object... more) {
             Object[] all = java.util.Arrays.copyOf(common, common.length + more.length);
             System.arraycopy(more, 0, all, common.length, more.length);
-            kernels.launch3d(name, dims.nHeads(), batch, chunks, MM_BLOCK, 4 * sharedFloats, all);
+            kernels.launch3d(name + suffix, dims.nHeads(), batch, chunks, MM_BLOCK, 4 * sharedFloats, all);
         }
     }
 

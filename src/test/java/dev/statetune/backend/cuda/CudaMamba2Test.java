@@ -113,16 +113,18 @@ class CudaMamba2Test extends CudaVsCpu {
     void ssdScanMatchesTheCpu(int nHeads, int headDim, int nGroups, int n, int chunk, int batch, int len, boolean seams, boolean clamp) {
         Scan s = Scan.random(nHeads, headDim, nGroups, n, chunk, batch, len, seams, clamp, 31L * len + n);
         Tensor[] expected = s.forward(cpu), got = s.forward(cuda);
-        same(expected[0], got[0], 1e-5, 1e-4, "ssd y");
-        same(expected[1], got[1], 1e-5, 1e-4, "ssd final state");
+        // 1e-4 absolute, as the gradients: the GPU sums a chunk's C·start (terms near 50 here at state size 256) on tensor
+        // cores in 3xTF32, a few fp32 ulps a product, in another order than the CPU's recurrence
+        same(expected[0], got[0], 1e-4, 1e-4, "ssd y");
+        same(expected[1], got[1], 1e-4, 1e-4, "ssd final state");
         // resident on the GPU, as a model's activations are
         Tensor state = s.h0 != null ? CudaBackendTest.gpu(s.h0) : cuda.allocate(batch, nHeads, headDim, n);
         Tensor y = cuda.allocate((long) batch * len, s.dims.innerDim());
         cuda.ssdScan(CudaBackendTest.gpu(s.xBC), CudaBackendTest.gpu(s.dtRaw), s.dtCol, CudaBackendTest.gpu(s.dtBias), s.dtMin,
                 s.dtMax, CudaBackendTest.gpu(s.A), CudaBackendTest.gpu(s.D), s.dims, batch, len, state, s.hOffset, s.yOffset, y);
         cuda.synchronize();
-        same(expected[0], y, 1e-5, 1e-4, "ssd y (GPU tensors)");
-        same(expected[1], state, 1e-5, 1e-4, "ssd final state (GPU tensors)");
+        same(expected[0], y, 1e-4, 1e-4, "ssd y (GPU tensors)");
+        same(expected[1], state, 1e-4, 1e-4, "ssd final state (GPU tensors)");
     }
 
     @ParameterizedTest(name = "heads {0} × {1}, groups {2}, n {3}, chunk {4}, batch {5}, len {6}, seams {7}, clamp {8}")
