@@ -159,10 +159,21 @@ __device__ __forceinline__ void ssd_row_add(float* sums, int t, float part) {
 }
 
 // The tiles are staged by asynchronous copies (cp.async, sm_80+), so that a block has all its loads in flight at once:
-// *dst = on ? *src : 0. ssd_staged waits for the thread's copies, then syncs the block.
+// *dst = on ? *src : 0 for one float, or four (16-byte aligned) in ssd_copy4. ssd_staged waits for the thread's copies,
+// then syncs the block.
 __device__ __forceinline__ void ssd_copy(float* dst, const float* src, bool on) {
     unsigned to = (unsigned) __cvta_generic_to_shared(dst);
     asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" :: "r"(to), "l"(src), "r"(on ? 4 : 0) : "memory");
+}
+
+__device__ __forceinline__ void ssd_copy4(float* dst, const float* src, bool on) {
+    unsigned to = (unsigned) __cvta_generic_to_shared(dst);
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" :: "r"(to), "l"(src), "r"(on ? 16 : 0) : "memory");
+}
+
+// Whether a tile's rows can go in 16-byte copies: every offset and width a multiple of four floats, the source aligned.
+__device__ __forceinline__ bool ssd_by4(const float* src, long long offset, int width, int cols, int padCols, int stride) {
+    return ((offset | width | cols | padCols | stride) & 3) == 0 && ((unsigned long long) src & 15) == 0;
 }
 
 __device__ __forceinline__ void ssd_staged() {
@@ -173,6 +184,14 @@ __device__ __forceinline__ void ssd_staged() {
 // tile[r·stride + q] = src[(row0 + r)·width + col0 + q] for r < steps, q < cols; zeros up to rows × padCols.
 __device__ __forceinline__ void ssd_stage(float* tile, int stride, int rows, int padCols, const float* src, int width, int col0, int cols,
                           long long row0, int steps) {
+    if (ssd_by4(src, col0, width, cols, padCols, stride)) {
+        for (int idx = 4 * threadIdx.x; idx < rows * padCols; idx += 4 * blockDim.x) {
+            int r = idx / padCols, q = idx % padCols;
+            bool on = r < steps && q < cols;
+            ssd_copy4(tile + r * stride + q, on ? src + (row0 + r) * width + col0 + q : src, on);
+        }
+        return;
+    }
     for (int idx = threadIdx.x; idx < rows * padCols; idx += blockDim.x) {
         int r = idx / padCols, q = idx % padCols;
         bool on = r < steps && q < cols;
@@ -182,6 +201,14 @@ __device__ __forceinline__ void ssd_stage(float* tile, int stride, int rows, int
 
 // tile[i·stride + q] = states[at + i·n + q] for i < P, q < n (one head's (P, n) slice); zeros up to padRows × padCols.
 __device__ __forceinline__ void ssd_stage_state(float* tile, int stride, int padRows, int padCols, const float* states, long long at, int P, int n) {
+    if (ssd_by4(states, at, n, n, padCols, stride)) {
+        for (int idx = 4 * threadIdx.x; idx < padRows * padCols; idx += 4 * blockDim.x) {
+            int i = idx / padCols, q = idx % padCols;
+            bool on = i < P && q < n;
+            ssd_copy4(tile + i * stride + q, on ? states + at + (long long) i * n + q : states, on);
+        }
+        return;
+    }
     for (int idx = threadIdx.x; idx < padRows * padCols; idx += blockDim.x) {
         int i = idx / padCols, q = idx % padCols;
         bool on = i < P && q < n;
@@ -294,8 +321,8 @@ __global__ void ssd_chunk_carry(int headDim, int nHeads, int n, int chunks, cons
 }
 
 // Forward pass 3: y of each chunk from its start state, y_t = Σ_r M[t, r]·x_r + exp(cum_t)·start·C_t + D_h·x_t + y′ with
-// M = (C·Bᵀ) ⊙ L ⊙ dt_r. yOffset (nHeads·headDim) may be null. Shared: cum (Q doubles); dt (Q); x (Q, sx); B, C (Q, sn); start (Pp, sn);
-// M (Q, sq).
+// M = (C·Bᵀ) ⊙ L ⊙ dt_r. yOffset (nHeads·headDim) may be null. Shared: cum (Q doubles); dt (Q); x (Q, sx); C (Q, sn); B (Q, sn),
+// then start (Pp, sn) in its place; M (Q, sq). (That fits two blocks an SM at the common shape.)
 }  // extern "C"
 template <int QC, int PC, int NC> __device__ void ssd_chunk_out_impl(SSD_PARAMS, const float* D, const float* start, const float* yOffset,
                                                               float* y) {
@@ -303,19 +330,20 @@ template <int QC, int PC, int NC> __device__ void ssd_chunk_out_impl(SSD_PARAMS,
     SSD_BLOCK
     int sq = ssd_stride(Q);
     double* cumT = (double*) ssdTile;
-    float *dtT = (float*) (cumT + Q), *xT = dtT + Q, *bT = xT + Q * sx, *cT = bT + Q * sn, *hT = cT + Q * sn, *mT = hT + Pp * sn;
+    float *dtT = (float*) (cumT + Q), *xT = dtT + Q, *cT = xT + Q * sx, *bT = cT + Q * sn, *hT = bT, *mT = bT + max(Q, Pp) * sn;
     ssd_stage(xT, sx, Q, Pp, xBC, conv, h * P, P, row0, steps);
     ssd_stage(bT, sn, Q, Np, xBC, conv, di + g * n, n, row0, steps);
     ssd_stage(cT, sn, Q, Np, xBC, conv, di + (nGroups + g) * n, n, row0, steps);
-    ssd_stage_state(hT, sn, Pp, Np, start, stateAt, P, n);
     ssd_stage_cum(dtT, cumT, nullptr, dtRaw, dtWidth, dtCol, h, dtBias[h], dtMin, dtMax, A[h], row0, steps, Q);
     ssd_staged();
-    SSD_WARP_TILES(r0, c0, Q, Q) {
-        float cb[2][2][4] = {};
-        ssd_mma_tile(cb, cT, sn, 1, bT, 1, sn, Np, r0, c0);   // C·Bᵀ
-        SSD_EACH(cb, r0, c0, mT[t * sq + c] = c <= t && t < steps ? v * expf((float) (cumT[t] - cumT[c])) * dtT[c] : 0.f;)
-    }
-    __syncthreads();
+    float cb[2][2][4] = {};   // the warp's one tile of C·Bᵀ (Q × Q is 8 warp tiles at Q = 64, 2 at 32)
+    int cbRow = threadIdx.x / 32 / (Q / 16) * 32, cbCol = threadIdx.x / 32 % (Q / 16) * 16;
+    bool cbWarp = threadIdx.x / 32 < Q * Q / 512;
+    if (cbWarp) ssd_mma_tile(cb, cT, sn, 1, bT, 1, sn, Np, cbRow, cbCol);
+    __syncthreads();   // B is done with: start goes in its place
+    ssd_stage_state(hT, sn, Pp, Np, start, stateAt, P, n);
+    if (cbWarp) SSD_EACH(cb, cbRow, cbCol, mT[t * sq + c] = c <= t && t < steps ? v * expf((float) (cumT[t] - cumT[c])) * dtT[c] : 0.f;)
+    ssd_staged();
     float d = D[h];
     SSD_WARP_TILES(r0, c0, Q, Pp) {
         float intra[2][2][4] = {}, inter[2][2][4] = {};

@@ -135,9 +135,9 @@ final class CudaSsd {
             return 3 * q + q * stride(pp) + q * stride(np);
         }
 
-        /** Shared floats of ssd_chunk_out: cum (doubles), dt; x; B, C; start (pp, np); the mask (q, q). */
+        /** Shared floats of ssd_chunk_out: cum (doubles), dt; x; C; B, then start (pp, np) in its place; the mask (q, q). */
         int outFloats() {
-            return 3 * q + q * stride(pp) + 2 * q * stride(np) + pp * stride(np) + q * stride(q);
+            return 3 * q + q * stride(pp) + q * stride(np) + Math.max(q, pp) * stride(np) + q * stride(q);
         }
 
         int backwardFloats() {
