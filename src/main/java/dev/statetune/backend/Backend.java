@@ -92,6 +92,9 @@ public interface Backend extends AutoCloseable {
     /** dst = src (same shape and type). */
     void copy(Tensor src, Tensor dst);
 
+    /** dst = −exp(src), elementwise (A from A_log), rounded from double as Java's (float) -Math.exp. */
+    void negExp(Tensor src, Tensor dst);
+
     /** dst (T, w) = src[:, col : col+w]. */
     void copyColumns(Tensor src, int col, Tensor dst);
 
@@ -236,6 +239,40 @@ public interface Backend extends AutoCloseable {
      * and dW (vocab, d) += scale·∂L/∂w where L is the summed loss.
      */
     LossResult crossEntropy(Tensor hidden, Tensor w, int[] targets, float scale, Tensor dHidden, Tensor dW);
+
+    // ---- The optimizer's ops, on a trained parameter's value and gradient and its optimizer moments (host tensors).
+
+    /**
+     * Keeps a device copy of this host tensor's whole array (a parameter, its gradient, an optimizer
+     * moment) across synchronize, until dropResident: ops read and write the copy, so that a training
+     * step moves nothing between host and device, and the host array is stale until writeBackResident.
+     * The CPU backend works on the host arrays themselves and does nothing.
+     */
+    default void keepResident(Tensor host) {}
+
+    /** Copies every resident array's device copy to the host array, after the ops issued so far. */
+    default void writeBackResident() {}
+
+    /** writeBackResident, then frees the device copies: the host arrays are the state again. */
+    default void dropResident() {}
+
+    /** One AdamW step's scalars (train.AdamW): x ← x·decay when decays; m ← lerp(m, g, w1); v ← v·b2 + w2·g²; x ← x − stepSize·m/(√v/bc2 + eps). */
+    record AdamWStep(boolean decays, float decay, float w1, float b2, float w2, float stepSize, float bc2, float eps) {}
+
+    /** AdamW on x with gradient g and moments m, v (all as long), in fp32 with torch's rounding: the same numbers on every backend. */
+    void adamwStep(Tensor x, Tensor g, Tensor m, Tensor v, AdamWStep s);
+
+    /** SGD: x ← x − lr·(g + wd·x), or x ← x − lr·g when wd = 0. */
+    void sgdStep(Tensor x, Tensor g, float lr, float wd);
+
+    /** Σ t² over every element of the tensors, in double. */
+    double sumOfSquares(java.util.List<Tensor> tensors);
+
+    /** t ← c·t. */
+    void scaleInPlace(Tensor t, float c);
+
+    /** t ← 0. */
+    void zero(Tensor t);
 
     @Override
     void close();

@@ -132,16 +132,22 @@ final class BenchCommand implements Callable<Integer> {
                     Adapter adapter = Adapter.create(lm, List.of(m), MethodOptions.defaults());
                     adapter.attach(lm);
                     List<Parameter> params = adapter.parameters();
+                    for (Parameter p : params) {   // as the Trainer: the training state stays on the GPU
+                        backend.keepResident(p.valueTensor());
+                        backend.keepResident(p.gradTensor());
+                    }
                     AdamW adamW = new AdamW(0);
                     double best = Double.MAX_VALUE;
                     for (int step = 0; step <= steps; step++) {
                         long t0 = System.nanoTime();
-                        params.forEach(Parameter::zeroGrad);
+                        params.forEach(p -> p.zeroGrad(backend));
                         lm.loss(ids, labels, true);
-                        GradClip.clip(params, 1.0);
-                        adamW.step(params, 1e-4);
+                        GradClip.clip(backend, params, 1.0);
+                        adamW.step(backend, params, 1e-4);
+                        backend.synchronize();
                         if (step > 0) best = Math.min(best, (System.nanoTime() - t0) / 1e9);
                     }
+                    backend.dropResident();
                     r.put(m.cliName + "_tokens_per_s", batch * seq / best);
                     r.put(m.cliName + "_step_s", best);
                     System.err.printf("  %-16s %8.1f tokens/s (%.3f s a step, %,d trainable)%n", m.cliName, batch * seq / best, best,

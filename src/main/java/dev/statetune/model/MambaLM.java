@@ -75,7 +75,7 @@ public final class MambaLM extends ResidualLM<LayerActivations> {
             String m = "backbone.layers." + i + ".mixer.";
             layers[i] = new MambaLayer(weight("backbone.layers." + i + ".norm.weight"), weight(m + "in_proj.weight"),
                     weight(m + "in_proj.bias"), weight(m + "conv1d.weight"), weight(m + "conv1d.bias"), weight(m + "x_proj.weight"),
-                    weight(m + "dt_proj.weight"), weight(m + "dt_proj.bias"), backend.prepareWeight(WeightStore.negExp(weight(m + "A_log"))), weight(m + "D"),
+                    weight(m + "dt_proj.weight"), weight(m + "dt_proj.bias"), negExp(weight(m + "A_log")), weight(m + "D"),
                     weight(m + "out_proj.weight"), weight(m + "out_proj.bias"));
         }
         normF = weight("backbone.norm_f.weight");

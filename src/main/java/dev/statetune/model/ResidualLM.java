@@ -37,6 +37,13 @@ public abstract class ResidualLM<S> implements LanguageModel {
     /** (Re)assembles the model from the current weights (the embedding, norm_f and lm_head fields among them). */
     protected abstract void build();
 
+    /** A = −exp(A_log) on the backend (a trained A_log's current values may be on the GPU only). */
+    protected Tensor negExp(Tensor aLog) {
+        Tensor a = backend.allocate(aLog.shape());
+        backend.negExp(aLog, a);
+        return a;
+    }
+
     @Override
     public Tensor storedWeight(String name) {
         return weights.stored(name);

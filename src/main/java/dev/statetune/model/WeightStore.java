@@ -68,11 +68,4 @@ public final class WeightStore {
         }
         trained = Map.copyOf(weights);
     }
-
-    /** A = −exp(A_log), elementwise, for an A_log tensor. */
-    public static Tensor negExp(Tensor aLog) {
-        float[] a = aLog.toFloatArray();
-        for (int i = 0; i < a.length; i++) a[i] = (float) -Math.exp(a[i]);
-        return Tensor.of(a, aLog.shape());
-    }
 }

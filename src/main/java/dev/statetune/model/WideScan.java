@@ -18,13 +18,11 @@ final class WideScan {
     /** (di, n+n′) = A | −exp(A_log′). */
     Tensor A(Tensor a, ExtraState extra) {
         int di = (int) a.size(0), n = (int) a.size(1), m = extra.dims();
-        backend.synchronize();   // a may have been written on a GPU
-        float[] base = a.toFloatArray(), added = extra.aLog().toFloatArray(), wide = new float[di * (n + m)];
-        for (int c = 0; c < di; c++) {
-            System.arraycopy(base, c * n, wide, c * (n + m), n);
-            for (int j = 0; j < m; j++) wide[c * (n + m) + n + j] = (float) -Math.exp(added[c * m + j]);
-        }
-        return Tensor.of(wide, di, n + m);
+        Tensor wide = backend.allocate(di, n + m), added = backend.allocate(di, m);
+        backend.addScaledColumns(wide, 0, a, 1f);
+        backend.negExp(extra.aLog(), added);
+        backend.addScaledColumns(wide, n, added, 1f);
+        return wide;
     }
 
     /** (T, 2(n+n′)) = B | x·B′ᵀ | C | x·C′ᵀ from dtBC (T, r+2n) and x (T, di). */
@@ -60,17 +58,15 @@ final class WideScan {
         backend.copyColumns(dbc, 2 * n + m, added);
         backend.linearBackward(x, 0, extra.C(), added, dx, 0, extra.dC(), null);
         int di = (int) dA.size(0);   // dA is never null here: the extra A_log columns always train
-        backend.synchronize();         // dA comes from the scan's backward, which may run on a GPU
-        float[] g = dA.toFloatArray(), a = wideA.toFloatArray(), base = new float[di * n];
-        for (int c = 0; c < di; c++) {
-            System.arraycopy(g, c * (n + m), base, c * n, n);
-            if (extra.dALog() != null)   // A′ = −exp(A_log′): ∂A′/∂A_log′ = A′
-                for (int j = 0; j < m; j++) {
-                    long at = (long) c * m + j;
-                    float v = g[c * (n + m) + n + j] * a[c * (n + m) + n + j];
-                    extra.dALog().data().setAtIndex(Tensor.F32, at, extra.dALog().data().getAtIndex(Tensor.F32, at) + v);
-                }
+        Tensor base = backend.allocate(di, n);
+        backend.copyColumns(dA, 0, base);
+        if (extra.dALog() != null) {   // A′ = −exp(A_log′): ∂A′/∂A_log′ = A′
+            Tensor dAdded = backend.allocate(di, m), aAdded = backend.allocate(di, m);
+            backend.copyColumns(dA, n, dAdded);
+            backend.copyColumns(wideA, n, aAdded);
+            backend.multiplyInPlace(dAdded, aAdded);
+            backend.addInPlace(extra.dALog(), dAdded);
         }
-        return Tensor.of(base, di, n);
+        return base;
     }
 }

@@ -230,7 +230,7 @@ public final class Adapter {
             default -> throw new IllegalArgumentException("no seams for " + model.getClass().getSimpleName());
         }
         Map<String, TrainedWeight> trained = new LinkedHashMap<>();
-        weights.forEach((name, p) -> trained.put(name, new TrainedWeight(Tensor.of(p.value, p.shape), Tensor.of(p.grad, p.shape))));
+        weights.forEach((name, p) -> trained.put(name, new TrainedWeight(p.valueTensor(), p.gradTensor())));
         model.setTrainedWeights(trained);
     }
 
@@ -283,8 +283,8 @@ public final class Adapter {
         return out;
     }
 
-    private static Tensor value(Parameter p) { return p == null ? null : Tensor.of(p.value, p.shape); }
-    private static Tensor grad(Parameter p) { return p == null ? null : Tensor.of(p.grad, p.shape); }
+    private static Tensor value(Parameter p) { return p == null ? null : p.valueTensor(); }
+    private static Tensor grad(Parameter p) { return p == null ? null : p.gradTensor(); }
 
     /**
      * The base model's weights with this adapter folded in (float32, by Hugging Face name): LoRA's
@@ -335,7 +335,7 @@ public final class Adapter {
     /** Writes the directory; each file is written atomically. */
     public void save(Path dir) {
         Map<String, Tensor> tensors = new LinkedHashMap<>();
-        params.values().forEach(p -> tensors.put(p.name, Tensor.of(p.value, p.shape)));
+        params.values().forEach(p -> tensors.put(p.name, p.valueTensor()));
         SafeTensorsWriter.write(dir.resolve(WEIGHTS), tensors, Map.of("format", "pt", "producer", LIBRARY));
         ObjectMapper json = new ObjectMapper();
         ObjectNode cfg = json.createObjectNode();

@@ -1,10 +1,15 @@
 package dev.statetune.peft;
 
+import dev.statetune.backend.Backend;
+import dev.statetune.tensor.Tensor;
+
 import java.util.Arrays;
 
 /**
  * A trainable tensor: fp32 master values and their gradient, under its adapter / Hugging Face name.
  * The model side accumulates into {@link #grad}; the optimizer updates {@link #value} in place.
+ * Training on a GPU keeps device copies of both (Backend.keepResident): the arrays are then stale
+ * until Backend.writeBackResident.
  */
 public final class Parameter {
     public final String name;
@@ -26,8 +31,18 @@ public final class Parameter {
         this.weightDecay = weightDecay;
     }
 
-    public void zeroGrad() {
-        Arrays.fill(grad, 0f);
+    /** The values as a tensor of this shape (a view of the array, no copy). */
+    public Tensor valueTensor() {
+        return Tensor.of(value, shape);
+    }
+
+    /** The gradient as a tensor of this shape (a view of the array, no copy). */
+    public Tensor gradTensor() {
+        return Tensor.of(grad, shape);
+    }
+
+    public void zeroGrad(Backend backend) {
+        backend.zero(gradTensor());
     }
 
     @Override

@@ -1,7 +1,8 @@
 package dev.statetune.train;
 
-import dev.statetune.peft.Parameter;
 import dev.statetune.StatetuneException;
+import dev.statetune.backend.Backend;
+import dev.statetune.peft.Parameter;
 import dev.statetune.tensor.Tensor;
 
 import java.util.Arrays;
@@ -34,35 +35,21 @@ public final class AdamW implements Optimizer {
     }
 
     @Override
-    public void step(List<Parameter> params, double lr) {
+    public void step(Backend backend, List<Parameter> params, double lr) {
         step++;
         double bc1 = 1 - Math.pow(beta1, step), bc2Sqrt = Math.sqrt(1 - Math.pow(beta2, step));
-        float stepSize = (float) (lr / bc1);
-        float decay = (float) (1 - lr * weightDecay);
-        float w1 = (float) (1 - beta1), b2 = (float) beta2, w2 = (float) (1 - beta2);
-        float bc2 = (float) bc2Sqrt, epsF = (float) eps;
+        float stepSize = (float) (lr / bc1), decay = (float) (1 - lr * weightDecay);
         for (Parameter p : params) {
             // One step count for all parameters: moments appearing after step 1 would be bias-corrected wrongly.
             if (step > 1 && !expAvg.containsKey(p.name))
                 throw new StatetuneException("optimizer state: no moments for " + p.name + " (saved for other parameters?)");
-            float[] m = expAvg.computeIfAbsent(p.name, k -> new float[p.value.length]);
-            float[] v = expAvgSq.computeIfAbsent(p.name, k -> new float[p.value.length]);
-            float[] x = p.value, g = p.grad;
-            boolean decays = p.weightDecay && weightDecay != 0;
-            Blocks.forEach(x.length, (from, to) -> {   // elementwise: the same numbers on any number of threads
-                for (int i = from; i < to; i++) {
-                    if (decays) x[i] *= decay;
-                    m[i] = lerp(m[i], g[i], w1);
-                    v[i] = v[i] * b2 + w2 * g[i] * g[i];
-                    x[i] -= stepSize * (m[i] / ((float) Math.sqrt(v[i]) / bc2 + epsF));
-                }
-            });
+            Tensor m = Tensor.of(expAvg.computeIfAbsent(p.name, k -> new float[p.value.length]), p.shape);
+            Tensor v = Tensor.of(expAvgSq.computeIfAbsent(p.name, k -> new float[p.value.length]), p.shape);
+            backend.keepResident(m);
+            backend.keepResident(v);
+            backend.adamwStep(p.valueTensor(), p.gradTensor(), m, v, new Backend.AdamWStep(p.weightDecay && weightDecay != 0, decay,
+                    (float) (1 - beta1), (float) beta2, (float) (1 - beta2), stepSize, (float) bc2Sqrt, (float) eps));
         }
-    }
-
-    /** torch.lerp's formula: which end it starts from depends on the weight, for accuracy near 1. */
-    private static float lerp(float start, float end, float weight) {
-        return weight < 0.5f ? start + weight * (end - start) : end - (end - start) * (1 - weight);
     }
 
     @Override

@@ -1,5 +1,6 @@
 package dev.statetune.train;
 
+import dev.statetune.backend.Backend;
 import dev.statetune.peft.Parameter;
 import dev.statetune.tensor.Tensor;
 
@@ -11,10 +12,16 @@ import java.util.Map;
  * checkpoint stores) so that resuming restores it bit for bit.
  */
 public sealed interface Optimizer permits AdamW, Sgd {
-    /** One update of every parameter with learning rate {@code lr}; gradients are left as they are. */
-    void step(List<Parameter> params, double lr);
+    /**
+     * One update of every parameter with learning rate {@code lr}, by the backend's ops (on its device
+     * copies of the arrays where it keeps them resident); gradients are left as they are.
+     */
+    void step(Backend backend, List<Parameter> params, double lr);
 
-    /** "&lt;param&gt;.exp_avg", "&lt;param&gt;.exp_avg_sq" (AdamW) and "step" (an I64 scalar); copies, not views. */
+    /**
+     * "&lt;param&gt;.exp_avg", "&lt;param&gt;.exp_avg_sq" (AdamW) and "step" (an I64 scalar); copies, not views,
+     * of the host arrays (Backend.writeBackResident first when they are resident).
+     */
     Map<String, Tensor> state();
 
     /** Restores what {@link #state()} returned, bit for bit; copies the values out of {@code state}. */

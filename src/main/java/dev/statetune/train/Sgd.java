@@ -1,7 +1,8 @@
 package dev.statetune.train;
 
-import dev.statetune.peft.Parameter;
 import dev.statetune.StatetuneException;
+import dev.statetune.backend.Backend;
+import dev.statetune.peft.Parameter;
 import dev.statetune.tensor.Tensor;
 
 import java.util.LinkedHashMap;
@@ -21,17 +22,10 @@ public final class Sgd implements Optimizer {
     }
 
     @Override
-    public void step(List<Parameter> params, double lr) {
+    public void step(Backend backend, List<Parameter> params, double lr) {
         step++;
-        float lrF = (float) lr, wd = (float) weightDecay;
-        for (Parameter p : params) {
-            float[] x = p.value, g = p.grad;
-            boolean decays = p.weightDecay && weightDecay != 0;
-            for (int i = 0; i < x.length; i++) {
-                float d = decays ? g[i] + wd * x[i] : g[i];
-                x[i] -= lrF * d;
-            }
-        }
+        for (Parameter p : params)
+            backend.sgdStep(p.valueTensor(), p.gradTensor(), (float) lr, p.weightDecay ? (float) weightDecay : 0f);
     }
 
     @Override

@@ -2,6 +2,7 @@ package dev.statetune.train;
 
 import dev.statetune.Progress;
 import dev.statetune.StatetuneException;
+import dev.statetune.backend.Backend;
 import dev.statetune.backend.LossResult;
 import dev.statetune.data.Batch;
 import dev.statetune.data.Batcher;
@@ -68,13 +69,18 @@ public final class Trainer {
             step = saved.step();
             System.err.printf("resuming %s at step %d of %d%n", runDir, step, totalSteps);
         }
+        Backend backend = lm.backend();
+        for (Parameter p : params) {   // on a GPU the training state stays there; the host arrays catch up before each save
+            backend.keepResident(p.valueTensor());
+            backend.keepResident(p.gradTensor());
+        }
         long tokens = 0;
         double loss = Double.NaN, evalLoss = Double.NaN, evalAccuracy = Double.NaN;
         long start = System.nanoTime();
         try (MetricsLog metrics = MetricsLog.open(runDir, step); Progress progress = new Progress("train", totalSteps, step)) {
             while (step < totalSteps) {
                 long stepStart = System.nanoTime(), stepTokens = 0;
-                params.forEach(Parameter::zeroGrad);
+                params.forEach(p -> p.zeroGrad(backend));
                 double lossSum = 0;
                 for (int micro = 0; micro < o.gradAccum(); micro++) {
                     Batch batch = batcher.next();
@@ -82,10 +88,11 @@ public final class Trainer {
                     lossSum += lm.loss(batch.inputIds(), batch.labels(), true).meanLoss();
                     stepTokens += batch.tokens();
                 }
-                if (o.gradAccum() > 1) scaleGradients(params, 1.0 / o.gradAccum());
-                double gradNorm = o.maxGradNorm() > 0 ? GradClip.clip(params, o.maxGradNorm()) : GradClip.globalNorm(params);
+                if (o.gradAccum() > 1)
+                    for (Parameter p : params) backend.scaleInPlace(p.gradTensor(), (float) (1.0 / o.gradAccum()));
+                double gradNorm = o.maxGradNorm() > 0 ? GradClip.clip(backend, params, o.maxGradNorm()) : GradClip.globalNorm(backend, params);
                 double lr = schedule.lr(step);
-                optimizer.step(params, lr);
+                optimizer.step(backend, params, lr);
                 step++;
                 loss = lossSum / o.gradAccum();
                 tokens += stepTokens;
@@ -106,12 +113,15 @@ public final class Trainer {
                 metrics.log(step, row);
                 progress.update(step, String.format(Locale.ROOT, "loss %.4f  lr %.2e  %,.0f tok/s", loss, lr, tokensPerS));
                 if (step == totalSteps || (o.saveEvery() > 0 && step % o.saveEvery() == 0)) {
+                    backend.writeBackResident();
                     TrainCheckpoint.save(runDir, TrainCheckpoint.Contents.of(step, params, optimizer, batcher.state(),
                             Map.of("seed", o.seed()), Map.of("methods", adapter.methods().toString())));
                     adapter.save(runDir);
                 }
                 afterStep.accept(step);
             }
+        } finally {
+            backend.dropResident();   // the host arrays are the adapter again
         }
         if (!eval.isEmpty() && Double.isNaN(evalLoss)) {
             LossResult e = evaluate(lm, eval, o.batchSize(), o.padId());
@@ -134,9 +144,5 @@ public final class Trainer {
             correct += r.correct();
         }
         return new LossResult(lossSum, targets, correct);
-    }
-
-    private static void scaleGradients(List<Parameter> params, double factor) {
-        for (Parameter p : params) for (int i = 0; i < p.grad.length; i++) p.grad[i] *= (float) factor;
     }
 }

@@ -101,6 +101,12 @@ __global__ void multiply_in_place(float* acc, const float* x, long long n) {
     if (i < n) acc[i] *= x[i];
 }
 
+// negExp: A = −exp(A_log), exp in double and rounded once, as the CPU's (float) -Math.exp.
+__global__ void neg_exp(const float* src, float* dst, long long n) {
+    long long i = (long long) blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) dst[i] = (float) -exp((double) src[i]);
+}
+
 // softplusInPlace, torch's threshold: x > 20 stays x.
 __global__ void softplus_in_place(float* x, long long n) {
     long long i = (long long) blockIdx.x * blockDim.x + threadIdx.x;
@@ -783,6 +789,47 @@ template <int S, int L> __device__ void scan_chunk_backward_impl(const float* x,
 extern "C" {
 SCAN_SL_VARIANTS(scan_chunk_backward, SCAN_BLOCK, 4, (const float* x, const float* dt, const float* A, const float* bc, int bcWidth, int bCol, const float* D, const float* z, int zWidth, int zCol, int len, int di, int n, const float* start, const float* carryIn, const float* hOffset, const float* yOffset, const float* dy, float* dx, float* ddt, float* partials, float* dz, float* dA, float* dD, float* dhOffset, float* dyOffset), (x, dt, A, bc, bcWidth, bCol, D, z, zWidth, zCol, len, di, n, start, carryIn, hOffset, yOffset, dy, dx, ddt, partials, dz, dA, dD, dhOffset, dyOffset))
 
+// ---- The optimizer (Backend.adamwStep, sgdStep, sumOfSquares, scaleInPlace) over n floats, grid-stride loops. The updates
+// round as the CPU's Java does (no fused multiply-adds, IEEE division and square root), so both backends step alike.
 
+// torch.lerp: which end it starts from depends on the weight.
+__device__ __forceinline__ float opt_lerp(float start, float end, float w) {
+    return w < 0.5f ? __fadd_rn(start, __fmul_rn(w, __fsub_rn(end, start))) : __fsub_rn(end, __fmul_rn(__fsub_rn(end, start), __fsub_rn(1.f, w)));
+}
+
+__global__ void adamw_step(float* x, const float* g, float* m, float* v, long long n, int decays, float decay, float w1, float b2, float w2,
+                           float stepSize, float bc2, float eps) {
+    for (long long i = (long long) blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {
+        float xi = decays ? __fmul_rn(x[i], decay) : x[i], gi = g[i];
+        float mi = opt_lerp(m[i], gi, w1), vi = __fadd_rn(__fmul_rn(v[i], b2), __fmul_rn(__fmul_rn(w2, gi), gi));
+        x[i] = __fsub_rn(xi, __fmul_rn(stepSize, __fdiv_rn(mi, __fadd_rn(__fdiv_rn(__fsqrt_rn(vi), bc2), eps))));
+        m[i] = mi;
+        v[i] = vi;
+    }
+}
+
+__global__ void sgd_step(float* x, const float* g, long long n, float lr, float wd) {
+    for (long long i = (long long) blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x)
+        x[i] = __fsub_rn(x[i], __fmul_rn(lr, wd != 0.f ? __fadd_rn(g[i], __fmul_rn(wd, x[i])) : g[i]));
+}
+
+// *out += Σ x² in double: each block sums its share with shuffles, then adds it atomically. Block 256.
+__global__ void sum_of_squares(const float* x, long long n, double* out) {
+    __shared__ double warps[8];
+    double s = 0;
+    for (long long i = (long long) blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) s += (double) x[i] * x[i];
+    for (int m = 16; m > 0; m >>= 1) s += __shfl_xor_sync(0xffffffff, s, m);
+    if (threadIdx.x % 32 == 0) warps[threadIdx.x / 32] = s;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        double total = 0;
+        for (int w = 0; w < blockDim.x / 32; w++) total += warps[w];
+        atomicAdd(out, total);
+    }
+}
+
+__global__ void scale_in_place(float* x, long long n, float c) {
+    for (long long i = (long long) blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) x[i] *= c;
+}
 
 }

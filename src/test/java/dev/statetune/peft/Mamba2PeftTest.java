@@ -218,7 +218,7 @@ class Mamba2PeftTest {
             DecodeState state = lm.newState(IDS.length);
             Fixtures.assertClose(whole, Fixtures.stepwiseLogits(IDS, vocab, column -> lm.step(column, state).toFloatArray()), 1e-5, 1e-5,
                     "step vs whole sequence with a prefix");
-            adapter.parameters().forEach(Parameter::zeroGrad);
+            adapter.parameters().forEach(p -> p.zeroGrad(lm.backend()));
             lm.loss(IDS, IDS, true);
             for (Parameter p : List.of(adapter.parameters().getFirst(), adapter.parameters().getLast()))
                 for (int at : new int[] {3, p.value.length - 7}) {

@@ -1,5 +1,6 @@
 package dev.statetune.train;
 
+import dev.statetune.backend.cpu.CpuBackend;
 import dev.statetune.peft.Parameter;
 import dev.statetune.StatetuneException;
 import dev.statetune.tensor.Tensor;
@@ -15,6 +16,7 @@ import static org.junit.jupiter.api.Assertions.*;
  * moments spelled out), and a state()/load() round trip that must continue bit for bit.
  */
 class OptimizerTest {
+    private static final CpuBackend CPU = new CpuBackend(2);
     private static final double B1 = 0.9, B2 = 0.999, EPS = 1e-8;
 
     /** Three AdamW steps of one scalar, written out as torch.optim.AdamW computes them. */
@@ -39,7 +41,7 @@ class OptimizerTest {
         Parameter p = new Parameter("w", new float[] {1f, 1f}, false, 2);
         p.grad[0] = 0.5f;
         p.grad[1] = -3f;
-        new AdamW(0).step(List.of(p), 0.1);
+        new AdamW(0).step(CPU, List.of(p), 0.1);
         assertEquals(1 - 0.1 * 0.5 / (0.5 + 1e-8), p.value[0], 1e-7);
         assertEquals(1 + 0.1 * 3 / (3 + 1e-8), p.value[1], 1e-7);
     }
@@ -62,7 +64,7 @@ class OptimizerTest {
         AdamW opt = new AdamW(wd);
         for (int t = 0; t < grads.length; t++) {
             p.grad[0] = (float) grads[t];
-            opt.step(List.of(p), lr);
+            opt.step(CPU, List.of(p), lr);
             assertEquals(expected[t], p.value[0], 1e-6, "after step " + (t + 1));
         }
         // Step 2 by hand, as a check on the helper itself: m = 0.9·0.05 + 0.1·(−0.25) = 0.02,
@@ -78,7 +80,7 @@ class OptimizerTest {
         Parameter decayed = new Parameter("w", new float[] {4f}, true, 1);
         Parameter exempt = new Parameter("offset", new float[] {4f}, false, 1);
         // Zero gradient: Adam's update is 0/(0+ε) = 0, so only the decoupled decay moves p.
-        new AdamW(0.5).step(List.of(decayed, exempt), 0.1);
+        new AdamW(0.5).step(CPU, List.of(decayed, exempt), 0.1);
         assertEquals(4 * (1 - 0.1 * 0.5), decayed.value[0], 1e-7);
         assertEquals(4f, exempt.value[0]);
     }
@@ -89,10 +91,10 @@ class OptimizerTest {
         Sgd opt = new Sgd(0.01);
         p.grad[0] = 0.5f;
         p.grad[1] = 0.25f;
-        opt.step(List.of(p), 0.1);
+        opt.step(CPU, List.of(p), 0.1);
         assertEquals(2 - 0.1 * (0.5 + 0.01 * 2), p.value[0], 1e-7); // 1.948
         assertEquals(-1 - 0.1 * (0.25 + 0.01 * -1), p.value[1], 1e-7); // -1.024
-        opt.step(List.of(p), 0.1);
+        opt.step(CPU, List.of(p), 0.1);
         assertEquals(1.948 - 0.1 * (0.5 + 0.01 * 1.948), p.value[0], 1e-6);
         assertEquals(-1.024 - 0.1 * (0.25 + 0.01 * -1.024), p.value[1], 1e-6);
     }
@@ -101,7 +103,7 @@ class OptimizerTest {
     void sgdWithoutDecayIgnoresTheFlag() {
         Parameter p = new Parameter("b", new float[] {1f}, false, 1);
         p.grad[0] = 2f;
-        new Sgd(0.5).step(List.of(p), 0.25);
+        new Sgd(0.5).step(CPU, List.of(p), 0.25);
         assertEquals(0.5f, p.value[0]);
     }
 
@@ -134,11 +136,11 @@ class OptimizerTest {
         Parameter a = new Parameter("a", new float[] {1f}, true, 1);
         AdamW opt = new AdamW(0);
         a.grad[0] = 1f;
-        opt.step(List.of(a), 0.1);
+        opt.step(CPU, List.of(a), 0.1);
         float[] before = opt.state().get("a.exp_avg").toFloatArray();
-        opt.step(List.of(a), 0.1);
+        opt.step(CPU, List.of(a), 0.1);
         Map<String, Tensor> snapshot = opt.state();
-        opt.step(List.of(a), 0.1);
+        opt.step(CPU, List.of(a), 0.1);
         assertEquals(0.1f, before[0], 1e-7f);
         assertNotEquals(snapshot.get("a.exp_avg").getFloat(0), opt.state().get("a.exp_avg").getFloat(0));
     }
@@ -147,12 +149,12 @@ class OptimizerTest {
     void loadRejectsAnotherOptimizersState() {
         Parameter a = new Parameter("a", new float[] {1f}, true, 1);
         AdamW adam = new AdamW(0);
-        adam.step(List.of(a), 0.1);
+        adam.step(CPU, List.of(a), 0.1);
         StatetuneException e = assertThrows(StatetuneException.class, () -> new Sgd(0).load(adam.state()));
         assertTrue(e.getMessage().contains("a.exp_avg"), e.getMessage());
         assertThrows(StatetuneException.class, () -> new AdamW(0).load(Map.of()));
         Sgd sgd = new Sgd(0);
-        sgd.step(List.of(a), 0.1);
+        sgd.step(CPU, List.of(a), 0.1);
         assertThrows(StatetuneException.class, () -> new AdamW(0).load(sgd.state()));
     }
 
@@ -161,14 +163,14 @@ class OptimizerTest {
         Parameter a = new Parameter("a", new float[] {1f}, true, 1);
         Parameter b = new Parameter("b", new float[] {1f}, true, 1);
         AdamW opt = new AdamW(0);
-        opt.step(List.of(a), 0.1);
-        StatetuneException e = assertThrows(StatetuneException.class, () -> opt.step(List.of(a, b), 0.1));
+        opt.step(CPU, List.of(a), 0.1);
+        StatetuneException e = assertThrows(StatetuneException.class, () -> opt.step(CPU, List.of(a, b), 0.1));
         assertTrue(e.getMessage().contains(" b "), e.getMessage());
     }
 
     private static void stepWithGradients(Optimizer opt, List<Parameter> params, int t) {
         for (Parameter p : params)
             for (int i = 0; i < p.grad.length; i++) p.grad[i] = (float) Math.sin(1.3 * t + 0.7 * i + p.name.length());
-        opt.step(params, 1e-2);
+        opt.step(CPU, params, 1e-2);
     }
 }

@@ -1,5 +1,6 @@
 package dev.statetune.train;
 
+import dev.statetune.backend.cpu.CpuBackend;
 import dev.statetune.peft.Parameter;
 import dev.statetune.StatetuneException;
 import dev.statetune.data.Batcher;
@@ -20,6 +21,7 @@ import static org.junit.jupiter.api.Assertions.*;
  * half-written temp directory left behind) that still load the previous checkpoint.
  */
 class TrainCheckpointTest {
+    private static final CpuBackend CPU = new CpuBackend(2);
     @TempDir Path run;
 
     private static List<Parameter> params() {
@@ -31,7 +33,7 @@ class TrainCheckpointTest {
         for (int t = fromStep; t < fromStep + steps; t++) {
             for (Parameter p : ps)
                 for (int i = 0; i < p.grad.length; i++) p.grad[i] = (float) Math.cos(0.9 * t + i + p.value.length);
-            opt.step(ps, 1e-2);
+            opt.step(CPU, ps, 1e-2);
         }
     }
 

@@ -14,6 +14,7 @@ import jdk.incubator.vector.VectorSpecies;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
+import java.util.List;
 
 /**
  * The CPU backend: float32 compute on the Java heap, weights read in place from the checkpoint's
@@ -114,6 +115,11 @@ public final class CpuBackend implements Backend {
     public void multiplyInPlace(Tensor acc, Tensor x) {
         for (long i = 0, n = acc.numel(); i < n; i++)
             acc.data().setAtIndex(Tensor.F32, i, acc.data().getAtIndex(Tensor.F32, i) * x.data().getAtIndex(Tensor.F32, i));
+    }
+
+    @Override
+    public void negExp(Tensor src, Tensor dst) {
+        for (long i = 0, n = src.numel(); i < n; i++) dst.data().setAtIndex(Tensor.F32, i, (float) -Math.exp(src.getFloat(i)));
     }
 
     @Override
@@ -229,6 +235,86 @@ public final class CpuBackend implements Backend {
     @Override
     public LossResult crossEntropy(Tensor hidden, Tensor w, int[] targets, float scale, Tensor dHidden, Tensor dW) {
         return CpuCrossEntropy.run(par, hidden, w, targets, scale, dHidden, dW);
+    }
+
+    /** Elementwise optimizer work goes in blocks of this many elements, one task each. */
+    private static final int BLOCK = 1 << 16;
+
+    @Override
+    public void adamwStep(Tensor x, Tensor g, Tensor m, Tensor v, AdamWStep s) {
+        MemorySegment xs = x.data(), gs = g.data(), ms = m.data(), vs = v.data();
+        inBlocks(x.numel(), (from, to) -> {
+            for (long i = from; i < to; i++) {
+                float xi = xs.getAtIndex(Tensor.F32, i), gi = gs.getAtIndex(Tensor.F32, i);
+                if (s.decays()) xi *= s.decay();
+                float mi = lerp(ms.getAtIndex(Tensor.F32, i), gi, s.w1()), vi = vs.getAtIndex(Tensor.F32, i) * s.b2() + s.w2() * gi * gi;
+                xi -= s.stepSize() * (mi / ((float) Math.sqrt(vi) / s.bc2() + s.eps()));
+                xs.setAtIndex(Tensor.F32, i, xi);
+                ms.setAtIndex(Tensor.F32, i, mi);
+                vs.setAtIndex(Tensor.F32, i, vi);
+            }
+        });
+    }
+
+    /** torch.lerp's formula: which end it starts from depends on the weight, for accuracy near 1. */
+    private static float lerp(float start, float end, float weight) {
+        return weight < 0.5f ? start + weight * (end - start) : end - (end - start) * (1 - weight);
+    }
+
+    @Override
+    public void sgdStep(Tensor x, Tensor g, float lr, float wd) {
+        MemorySegment xs = x.data(), gs = g.data();
+        inBlocks(x.numel(), (from, to) -> {
+            for (long i = from; i < to; i++) {
+                float xi = xs.getAtIndex(Tensor.F32, i), gi = gs.getAtIndex(Tensor.F32, i);
+                xs.setAtIndex(Tensor.F32, i, xi - lr * (wd != 0 ? gi + wd * xi : gi));
+            }
+        });
+    }
+
+    /** Summed per block of BLOCK elements, the blocks then added in order: the same result on any number of threads. */
+    @Override
+    public double sumOfSquares(List<Tensor> tensors) {
+        double sum = 0;
+        for (Tensor t : tensors) {
+            MemorySegment d = t.data();
+            long n = t.numel();
+            double[] partial = new double[(int) Math.max(1, (n + BLOCK - 1) / BLOCK)];
+            inBlocks(n, (from, to) -> {
+                double s = 0;
+                for (long i = from; i < to; i++) {
+                    float v = d.getAtIndex(Tensor.F32, i);
+                    s += (double) v * v;
+                }
+                partial[(int) (from / BLOCK)] = s;
+            });
+            for (double s : partial) sum += s;
+        }
+        return sum;
+    }
+
+    @Override
+    public void scaleInPlace(Tensor t, float c) {
+        MemorySegment d = t.data();
+        inBlocks(t.numel(), (from, to) -> {
+            for (long i = from; i < to; i++) d.setAtIndex(Tensor.F32, i, d.getAtIndex(Tensor.F32, i) * c);
+        });
+    }
+
+    @Override
+    public void zero(Tensor t) {
+        t.data().fill((byte) 0);
+    }
+
+    private interface Range {
+        void run(long from, long to);
+    }
+
+    /** range.run over [0, n) in blocks of BLOCK, on the pool when there is more than one (full fine-tuning's parameters). */
+    private void inBlocks(long n, Range range) {
+        int blocks = Math.toIntExact((n + BLOCK - 1) / BLOCK);
+        if (blocks <= 1) range.run(0, n);
+        else par.forEach(blocks, b -> range.run((long) b * BLOCK, Math.min(n, (long) (b + 1) * BLOCK)));
     }
 
     @Override

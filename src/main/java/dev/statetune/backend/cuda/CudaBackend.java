@@ -15,6 +15,7 @@ import java.lang.foreign.ValueLayout;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -258,6 +259,9 @@ public final class CudaBackend implements Backend {
     /** Device copies of the host tensors ops used since the last synchronize, by host memory. */
     private final Map<HostRange, Mirror> mirrors = new HashMap<>();
 
+    /** Device copies of whole host arrays that outlive synchronize (keepResident), by array. */
+    private final Map<Object, MemorySegment> resident = new IdentityHashMap<>();
+
     /** A host tensor's memory: its heap array (null for native memory) and its offset or address there. */
     private record HostRange(Object array, long address, long bytes) {}
 
@@ -290,6 +294,8 @@ public final class CudaBackend implements Backend {
         if (t == null) return 0L;
         MemorySegment s = t.data();
         if (s.isNative() && memory.owns(s.address())) return s.address();
+        MemorySegment kept = s.heapBase().map(resident::get).orElse(null);
+        if (kept != null) return kept.address() + s.address();   // a heap segment's address is its offset in the array
         if (t.dtype() != DType.F32) throw new IllegalArgumentException("host tensor of " + t.dtype() + " given to the CUDA backend");
         Mirror m = mirrors.computeIfAbsent(new HostRange(s.heapBase().orElse(null), s.address(), s.byteSize()), k -> {
             MemorySegment device = memory.scratch(s.byteSize());
@@ -353,6 +359,19 @@ public final class CudaBackend implements Backend {
     @Override
     public void multiplyInPlace(Tensor acc, Tensor x) {
         kernels.launch("multiply_in_place", blocks(acc.numel()), 1, BLOCK, out(acc), ptr(x), acc.numel());
+    }
+
+    @Override
+    public void negExp(Tensor src, Tensor dst) {
+        long n = src.numel();
+        if (src.dtype() == DType.BF16) {   // a weight kept in bf16
+            MemorySegment f = memory.scratch(4 * n);
+            kernels.launch("bf16_to_float", blocks(n), 1, BLOCK, src.data().address(), f.address(), n);
+            kernels.launch("neg_exp", blocks(n), 1, BLOCK, f.address(), out(dst), n);
+            memory.release(f);
+        } else {
+            kernels.launch("neg_exp", blocks(n), 1, BLOCK, ptr(src), out(dst), n);
+        }
     }
 
     @Override
@@ -588,7 +607,77 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
+    public void keepResident(Tensor host) {
+        MemorySegment s = host.data();
+        Object array = s.heapBase().orElseThrow(() -> new IllegalArgumentException("keepResident: not a host array"));
+        resident.computeIfAbsent(array, a -> {
+            MemorySegment whole = MemorySegment.ofArray((float[]) a), device = memory.scratch(whole.byteSize());
+            upload(whole, device.address());
+            return device;
+        });
+    }
+
+    @Override
+    public void writeBackResident() {
+        synchronize();
+        resident.forEach((array, device) -> {
+            MemorySegment host = MemorySegment.ofArray((float[]) array);
+            MemorySegment.copy(device, 0, host, 0, host.byteSize());
+        });
+    }
+
+    @Override
+    public void dropResident() {
+        writeBackResident();
+        resident.values().forEach(memory::release);
+        resident.clear();
+    }
+
+    @Override
+    public void adamwStep(Tensor x, Tensor g, Tensor m, Tensor v, AdamWStep s) {
+        long n = x.numel();
+        timed("optimizer", () -> kernels.launch("adamw_step", gridStride(n), 1, BLOCK, out(x), ptr(g), out(m), out(v), n, s.decays() ? 1 : 0,
+                s.decay(), s.w1(), s.b2(), s.w2(), s.stepSize(), s.bc2(), s.eps()));
+    }
+
+    @Override
+    public void sgdStep(Tensor x, Tensor g, float lr, float wd) {
+        long n = x.numel();
+        timed("optimizer", () -> kernels.launch("sgd_step", gridStride(n), 1, BLOCK, out(x), ptr(g), n, lr, wd));
+    }
+
+    @Override
+    public double sumOfSquares(List<Tensor> tensors) {
+        MemorySegment sum = memory.scratch(8);
+        driver.zeroAsync(sum.address(), 8, stream);
+        for (Tensor t : tensors) kernels.launch("sum_of_squares", gridStride(t.numel()), 1, BLOCK, ptr(t), t.numel(), sum.address());
+        synchronize();
+        double result = sum.get(ValueLayout.JAVA_DOUBLE, 0);   // managed memory: the host reads it once the stream is done
+        memory.release(sum);
+        return result;
+    }
+
+    @Override
+    public void scaleInPlace(Tensor t, float c) {
+        kernels.launch("scale_in_place", gridStride(t.numel()), 1, BLOCK, out(t), t.numel(), c);
+    }
+
+    @Override
+    public void zero(Tensor t) {
+        MemorySegment s = t.data();
+        if (s.isNative() && memory.owns(s.address())) driver.zeroAsync(s.address(), s.byteSize(), stream);
+        else if (s.heapBase().map(resident::get).isPresent()) driver.zeroAsync(out(t), s.byteSize(), stream);
+        else s.fill((byte) 0);   // a host array the GPU holds no copy of
+    }
+
+    /** Blocks of a grid-stride loop over n elements: enough to fill the GPU, no more. */
+    private static int gridStride(long n) {
+        return (int) Math.max(1, Math.min(4096, (n + BLOCK - 1) / BLOCK));
+    }
+
+    @Override
     public void close() {
+        dropResident();
         synchronize();
         times.print();
         if (OpTimes.ON) System.err.printf("  %d blocks reserved from the driver, %.2f GiB%n", memory.reservations, memory.reservedBytes() / 1073741824.0);

@@ -8,7 +8,6 @@ import dev.statetune.model.DecodeState;
 import dev.statetune.model.LowRankPass;
 import dev.statetune.model.ResidualLM;
 import dev.statetune.model.VirtualRows;
-import dev.statetune.model.WeightStore;
 import dev.statetune.tensor.Tensor;
 
 import java.util.ArrayList;
@@ -69,7 +68,7 @@ public final class Mamba2LM extends ResidualLM<Mamba2Activations> {
             String m = "backbone.layers." + i + ".mixer.";
             layers[i] = new Mamba2Layer(weights.weight("backbone.layers." + i + ".norm.weight"), weights.weight(m + "in_proj.weight"),
                     weights.weight(m + "in_proj.bias"), weights.weight(m + "conv1d.weight"), weights.weight(m + "conv1d.bias"),
-                    weights.weight(m + "dt_bias"), WeightStore.negExp(weights.weight(m + "A_log")), weights.weight(m + "D"),
+                    weights.weight(m + "dt_bias"), negExp(weights.weight(m + "A_log")), weights.weight(m + "D"),
                     weights.weight(m + "norm.weight"), weights.weight(m + "out_proj.weight"), weights.weight(m + "out_proj.bias"));
         }
         normF = weights.weight("backbone.norm_f.weight");

@@ -69,6 +69,38 @@ class CudaBackendTest extends CudaVsCpu {
     }
 
     @Test
+    void theOptimizerOnResidentArraysStepsAsTheCpuBitForBit() {
+        int n = 100_003;
+        SplittableRandom rnd = new SplittableRandom(8);
+        float[][] onCpu = new float[4][n];   // x, g, m, v
+        for (float[] a : onCpu) for (int i = 0; i < n; i++) a[i] = (float) rnd.nextDouble(-2, 2);
+        for (int i = 0; i < n; i++) onCpu[3][i] = Math.abs(onCpu[3][i]);
+        float[][] onGpu = new float[4][];
+        for (int k = 0; k < 4; k++) {
+            onGpu[k] = onCpu[k].clone();
+            cuda.keepResident(Tensor.of(onGpu[k], n));
+        }
+        float[] before = onGpu[0].clone();
+        Backend.AdamWStep s = new Backend.AdamWStep(true, 0.999f, 0.1f, 0.999f, 0.001f, 3e-3f, 0.03f, 1e-8f);
+        for (Backend b : List.of(cpu, cuda)) {
+            float[][] a = b == cpu ? onCpu : onGpu;
+            Tensor x = Tensor.of(a[0], n), g = Tensor.of(a[1], n);
+            b.adamwStep(x, g, Tensor.of(a[2], n), Tensor.of(a[3], n), s);
+            b.sgdStep(x, g, 0.01f, 0.1f);
+            b.scaleInPlace(g, 0.25f);
+        }
+        cuda.synchronize();
+        assertArrayEquals(before, onGpu[0], "the host array is stale until the write-back");
+        cuda.writeBackResident();
+        for (int k = 0; k < 4; k++) assertArrayEquals(onCpu[k], onGpu[k], "array " + k + " after AdamW, SGD and scaling");
+        List<Tensor> grads = List.of(Tensor.of(onGpu[1], n), Tensor.of(onGpu[3], n));
+        assertEquals(cpu.sumOfSquares(grads), cuda.sumOfSquares(grads), 1e-10 * cpu.sumOfSquares(grads));
+        cuda.zero(Tensor.of(onGpu[1], n));
+        cuda.dropResident();
+        assertArrayEquals(new float[n], onGpu[1], "zeroed on the GPU, written back when dropped");
+    }
+
+    @Test
     void elementwiseAndNormOpsMatchTheCpu() {
         Tensor x = random(37, 96), w = random(96), cpuOut = cpu.allocate(37, 96), gpuOut = cuda.allocate(37, 96);
         cpu.rmsNorm(x, w, 1e-5f, cpuOut);
