@@ -228,7 +228,33 @@ public final class CudaBackend implements Backend {
 
     /** dst (rows, cols) = bf16(src[:, col : col+cols]) of src (rows, width). */
     private void toBf16(long src, long width, int col, long dst, long cols, long rows) {
-        kernels.launch("to_bf16", blocks(cols), (int) Math.min(rows, 65535), BLOCK, src, width, col, dst, cols, rows);
+        boolean by4 = ((width | col | cols) & 3) == 0 && ((src + 4L * col) & 15) == 0 && (dst & 7) == 0;
+        kernels.launch(by4 ? "to_bf16_x4" : "to_bf16", blocks(by4 ? cols / 4 : cols), (int) Math.min(rows, 65535), BLOCK, src, width, col, dst,
+                cols, rows);
+    }
+
+    /**
+     * Whether GEMMs with weight w run on tensor cores in bf16: w is held in bf16, or, with bf16, it is
+     * an fp32 matrix as large as those (a trained weight, fp32 master), rounded for each GEMM as
+     * torch's autocast does. Its gradient still accumulates in fp32.
+     */
+    private boolean bf16Gemm(Tensor w) {
+        return w.dtype() == DType.BF16 || bf16 && w.rank() == 2 && Math.min(w.size(0), w.size(1)) >= 64;
+    }
+
+    /** A GEMM operand's device address, and the scratch copy it lives in (null: none to release). */
+    private record Operand(long address, MemorySegment copy) {}
+
+    /** Matrix w in bf16: w itself when held so, else a rounded copy. */
+    private Operand bf16Matrix(Tensor w) {
+        if (w.dtype() == DType.BF16) return new Operand(ptr(w), null);
+        int rows = (int) w.size(0), cols = (int) w.size(1);
+        MemorySegment copy = bf16Operand(ptr(w), cols, 0, rows, cols);
+        return new Operand(copy.address(), copy);
+    }
+
+    private void release(Operand o) {
+        if (o.copy() != null) memory.release(o.copy());
     }
 
     /** A bf16 copy of x[:, col : col+cols] (rows, cols) for a tensor-core GEMM; release it when queued. */
@@ -385,17 +411,19 @@ public final class CudaBackend implements Backend {
             int rows = (int) x.size(0), n = (int) w.size(0), k = (int) w.size(1);
             if (out.size(1) != n) throw new IllegalArgumentException("linear: out width " + out.size(1) + " for " + n + " outputs");
             // Row-major out (rows, n) = x (rows, k) · wᵀ is, column-major, out (n × rows) = wᵀ (n × k) · x (k × rows).
-            if (w.dtype() == DType.BF16) {
+            if (bf16Gemm(w)) {
                 long t0 = System.nanoTime();
                 MemorySegment xb = bf16Operand(ptr(x), (int) x.size(1), xCol, rows, k);
+                Operand wb = bf16Matrix(w);
                 long t1 = System.nanoTime();
-                cublas.gemm(Cublas.OP_T, Cublas.OP_N, n, rows, k, ptr(w), Cublas.R_16BF, k, xb.address(), Cublas.R_16BF, k, false, out(out), n,
-                        ptr(bias));
+                cublas.gemm(Cublas.OP_T, Cublas.OP_N, n, rows, k, wb.address(), Cublas.R_16BF, k, xb.address(), Cublas.R_16BF, k, false, out(out),
+                        n, ptr(bias));
                 if (OpTimes.ON) {
                     times.add("linear: bf16 operand (host)", t1 - t0);
                     times.add("linear: gemm call (host)", System.nanoTime() - t1);
                 }
                 memory.release(xb);
+                release(wb);
             } else {
                 cublas.gemm(Cublas.OP_T, Cublas.OP_N, n, rows, k, ptr(w), Cublas.R_32F, k, ptr(x) + 4L * xCol, Cublas.R_32F, (int) x.size(1),
                         false, out(out), n, ptr(bias));   // the bias is added in the GEMM's epilogue
@@ -508,20 +536,28 @@ public final class CudaBackend implements Backend {
         timed("linear backward", () -> {
             int rows = (int) dOut.size(0), n = (int) dOut.size(1), k = (int) w.size(1);
             long g = ptr(dOut);
+            boolean half = bf16Gemm(w);
+            MemorySegment gb = half ? bf16Operand(g, n, 0, rows, n) : null;
             // Row-major dx (rows, k) += dOut (rows, n) · w (n, k): column-major dxᵀ (k × rows) += wᵀ (k × n) · dOutᵀ (n × rows).
-            if (dx != null && w.dtype() == DType.BF16) {
-                MemorySegment gb = bf16Operand(g, n, 0, rows, n);
-                cublas.gemm(Cublas.OP_N, Cublas.OP_N, k, rows, n, ptr(w), Cublas.R_16BF, k, gb.address(), Cublas.R_16BF, n, true,
+            if (dx != null && half) {
+                Operand wb = bf16Matrix(w);
+                cublas.gemm(Cublas.OP_N, Cublas.OP_N, k, rows, n, wb.address(), Cublas.R_16BF, k, gb.address(), Cublas.R_16BF, n, true,
                         out(dx) + 4L * dxCol, (int) dx.size(1));
-                memory.release(gb);
+                release(wb);
             } else if (dx != null) {
                 cublas.gemm(Cublas.OP_N, Cublas.OP_N, k, rows, n, ptr(w), Cublas.R_32F, k, g, Cublas.R_32F, n, true,
                         out(dx) + 4L * dxCol, (int) dx.size(1));
             }
-            // Row-major dW (n, k) += dOutᵀ · x: column-major dWᵀ (k × n) += xᵀ (k × rows) · dOut (rows × n). Trained weights are fp32.
-            if (dW != null)
+            // Row-major dW (n, k) += dOutᵀ · x: column-major dWᵀ (k × n) += xᵀ (k × rows) · dOut (rows × n), into the fp32 gradient.
+            if (dW != null && half) {
+                MemorySegment xb = bf16Operand(ptr(x), (int) x.size(1), xCol, rows, k);
+                cublas.gemm(Cublas.OP_N, Cublas.OP_T, k, n, rows, xb.address(), Cublas.R_16BF, k, gb.address(), Cublas.R_16BF, n, true, out(dW), k);
+                memory.release(xb);
+            } else if (dW != null) {
                 cublas.gemm(Cublas.OP_N, Cublas.OP_T, k, n, rows, ptr(x) + 4L * xCol, Cublas.R_32F, (int) x.size(1), g, Cublas.R_32F, n, true,
                         out(dW), k);
+            }
+            if (gb != null) memory.release(gb);
             if (dBias != null) kernels.launch("column_sums", blocks(n), 1, BLOCK, g, out(dBias), rows, n);
         });
     }
@@ -569,29 +605,39 @@ public final class CudaBackend implements Backend {
         upload(MemorySegment.ofArray(targets), targetsOnGpu.address());
         int chunk = Math.min(rows, LOSS_CHUNK);
         MemorySegment logits = memory.scratch(4L * chunk * vocab);   // (chunk, vocab)
-        long h = ptr(hidden), wp = ptr(w), dh = out(dHidden), dw = out(dW);
+        long h = ptr(hidden), dh = out(dHidden), dw = out(dW);
+        boolean half = bf16Gemm(w);
+        Operand wb = half ? bf16Matrix(w) : new Operand(ptr(w), null);
+        long wp = wb.address();
         for (int r0 = 0; r0 < rows; r0 += chunk) {
             int m = Math.min(chunk, rows - r0);
             // logits (m, vocab) = hidden[r0 : r0+m] · wᵀ
-            boolean half = w.dtype() == DType.BF16;
             MemorySegment hb = half ? bf16Operand(h + 4L * r0 * d, d, 0, m, d) : null;
             cublas.gemm(Cublas.OP_T, Cublas.OP_N, vocab, m, d, wp, half ? Cublas.R_16BF : Cublas.R_32F, d, half ? hb.address() : h + 4L * r0 * d,
                     half ? Cublas.R_16BF : Cublas.R_32F, d, false, logits.address(), vocab);
-            if (half) memory.release(hb);
             kernels.launch("cross_entropy_rows", m, 1, BLOCK, logits.address(), targetsOnGpu.address() + 4L * r0, vocab, scale,
                     dHidden != null ? 1 : 0, loss.address() + 4L * r0, hit.address() + 4L * r0);
-            if (dHidden == null) continue;
-            // dHidden[r0 : r0+m] += G (m, vocab) · w (vocab, d);  dW (vocab, d) += Gᵀ · hidden[r0 : r0+m]
-            if (half) {
-                MemorySegment gb = bf16Operand(logits.address(), vocab, 0, m, vocab);
-                cublas.gemm(Cublas.OP_N, Cublas.OP_N, d, m, vocab, wp, Cublas.R_16BF, d, gb.address(), Cublas.R_16BF, vocab, true, dh + 4L * r0 * d, d);
-                memory.release(gb);
-            } else {
-                cublas.gemm(Cublas.OP_N, Cublas.OP_N, d, m, vocab, wp, Cublas.R_32F, d, logits.address(), Cublas.R_32F, vocab, true, dh + 4L * r0 * d, d);
+            if (dHidden != null) {
+                // dHidden[r0 : r0+m] += G (m, vocab) · w (vocab, d);  dW (vocab, d) += Gᵀ · hidden[r0 : r0+m]
+                if (half) {
+                    MemorySegment gb = bf16Operand(logits.address(), vocab, 0, m, vocab);
+                    cublas.gemm(Cublas.OP_N, Cublas.OP_N, d, m, vocab, wp, Cublas.R_16BF, d, gb.address(), Cublas.R_16BF, vocab, true,
+                            dh + 4L * r0 * d, d);
+                    if (dW != null)
+                        cublas.gemm(Cublas.OP_N, Cublas.OP_T, d, vocab, m, hb.address(), Cublas.R_16BF, d, gb.address(), Cublas.R_16BF, vocab, true,
+                                dw, d);
+                    memory.release(gb);
+                } else {
+                    cublas.gemm(Cublas.OP_N, Cublas.OP_N, d, m, vocab, wp, Cublas.R_32F, d, logits.address(), Cublas.R_32F, vocab, true,
+                            dh + 4L * r0 * d, d);
+                    if (dW != null)
+                        cublas.gemm(Cublas.OP_N, Cublas.OP_T, d, vocab, m, h + 4L * r0 * d, Cublas.R_32F, d, logits.address(), Cublas.R_32F, vocab,
+                                true, dw, d);
+                }
             }
-            if (dW != null)
-                cublas.gemm(Cublas.OP_N, Cublas.OP_T, d, vocab, m, h + 4L * r0 * d, Cublas.R_32F, d, logits.address(), Cublas.R_32F, vocab, true, dw, d);
+            if (hb != null) memory.release(hb);
         }
+        release(wb);
         synchronize();
         double sum = 0;
         int targetCount = 0, correct = 0;

@@ -171,6 +171,21 @@ class CudaTrainingTest extends CudaVsCpu {
         }
     }
 
+    @Test
+    void fullFineTuningWithBf16GemmsTracksTheFp32Losses() throws IOException {
+        try (CudaBackend half = new CudaBackend(0, true)) {
+            double[] onCpu = train(cpu, List.of(Method.FULL), "full-cpu"), fp32 = train(cuda, List.of(Method.FULL), "full-fp32");
+            double[] bf16 = train(half, List.of(Method.FULL), "full-bf16");
+            double worst = 0;   // bf16 rounding moves the trajectory: measured against the first loss, not step by step
+            for (int i = 0; i < onCpu.length; i++) worst = Math.max(worst, Math.abs(onCpu[i] - bf16[i]) / onCpu[0]);
+            System.out.printf("full, bf16 GEMMs: losses %.4f → %.4f (CPU) vs %.4f → %.4f, max difference %.2e of the first loss%n", onCpu[0],
+                    onCpu[19], bf16[0], bf16[19], worst);
+            assertTrue(worst < 2e-2, "bf16 GEMMs: max loss difference " + worst + " of the first loss");
+            assertEquals(onCpu[19], bf16[19], 0.1 * onCpu[19], "the final loss");
+            assertFalse(java.util.Arrays.equals(fp32, bf16), "the trained matrices' GEMMs did not run in bf16");
+        }
+    }
+
     /** 20 per-step losses on each backend, equal within 1e-3 relative. */
     static void assertSameLosses(String what, double[] onCpu, double[] onGpu) {
         assertEquals(20, onCpu.length);
