@@ -404,15 +404,21 @@ __device__ __forceinline__ SoftmaxStats merge_stats(SoftmaxStats a, SoftmaxStats
 
 // Cross entropy of a chunk of logit rows (R, V), in place: per row with target ≥ 0, loss[r] =
 // logsumexp − logit[target] and hit[r] = (argmax == target); with `backward` the row becomes
-// scale·(softmax − onehot), a row without target becomes 0. One read of the row gathers max, argmax
+// scale·(softmax − onehot), a row without target becomes 0 — or, with grad16 non-null, the gradient goes
+// there in bf16 (R, V) for a bf16 GEMM and the logits stay. One read of the row gathers max, argmax
 // and Σ exp online (merged over the warp with shuffles, then over the block), a second writes the
 // gradient. grid (R), block 256.
-__global__ void cross_entropy_rows(float* logits, const int* targets, int vocab, float scale, int backward, float* loss, int* hit) {
+__global__ void cross_entropy_rows(float* logits, const int* targets, int vocab, float scale, int backward, float* loss, int* hit,
+                                   unsigned short* grad16) {
     __shared__ SoftmaxStats warps[32];
     int r = blockIdx.x, target = targets[r];
     float* row = logits + (long long) r * vocab;
+    unsigned short* row16 = grad16 ? grad16 + (long long) r * vocab : nullptr;
     if (target < 0) {
-        if (backward) for (int v = threadIdx.x; v < vocab; v += blockDim.x) row[v] = 0.f;
+        if (backward)
+            for (int v = threadIdx.x; v < vocab; v += blockDim.x)
+                if (row16) row16[v] = 0;
+                else row[v] = 0.f;
         if (threadIdx.x == 0) { loss[r] = 0.f; hit[r] = 0; }
         return;
     }
@@ -436,7 +442,11 @@ __global__ void cross_entropy_rows(float* logits, const int* targets, int vocab,
     if (threadIdx.x == 0) { loss[r] = logf(st.sum) + st.m - row[target]; hit[r] = st.i == target; }
     __syncthreads();   // row[target] is read before the gradient overwrites it
     if (backward)
-        for (int v = threadIdx.x; v < vocab; v += blockDim.x) row[v] = scale * (expf(row[v] - st.m) / st.sum - (v == target ? 1.f : 0.f));
+        for (int v = threadIdx.x; v < vocab; v += blockDim.x) {
+            float g = scale * (expf(row[v] - st.m) / st.sum - (v == target ? 1.f : 0.f));
+            if (row16) row16[v] = (unsigned short) bf16_bits(g);
+            else row[v] = g;
+        }
 }
 
 // selectiveScanBackward, last pass: dbc[row, bCol + i] += Σ_blocks partials[block, row, i]. 1-D grid over b·len·2n.

@@ -68,9 +68,10 @@ public final class CudaBackend implements Backend {
     }
 
     /**
-     * With bf16, the frozen matrices (in_proj, x_proj, out_proj, the embedding and LM head: both
-     * dimensions ≥ 64) are held in bfloat16 and their GEMMs run on tensor cores, operands rounded to
-     * bf16, accumulating in fp32; everything else stays fp32 (scan state, norms, trained parameters).
+     * With bf16, the frozen matrices (in_proj, x_proj, dt_proj, out_proj, the embedding and LM head:
+     * both dimensions ≥ 32) are held in bfloat16 and their GEMMs run on tensor cores, operands rounded to
+     * bf16, accumulating in fp32; trained matrices of that size keep fp32 masters and are rounded for
+     * each GEMM; everything else stays fp32 (scan state, norms, the other trained parameters).
      *
      * @throws StatetuneException with one line when there is no driver, no such GPU, or a library is missing
      */
@@ -207,7 +208,7 @@ public final class CudaBackend implements Backend {
     @Override
     public Tensor prepareWeight(Tensor stored) {
         if (stored.dtype() != DType.F32 && stored.dtype() != DType.BF16) return prepareWeight(stored.toF32(Arena.ofAuto()));
-        boolean keepBf16 = bf16 && stored.rank() == 2 && Math.min(stored.size(0), stored.size(1)) >= 64;
+        boolean keepBf16 = bf16 && bf16Sized(stored);
         long n = stored.numel();
         MemorySegment raw = memory.scratch(stored.data().byteSize());
         upload(stored.data(), raw.address());
@@ -239,7 +240,15 @@ public final class CudaBackend implements Backend {
      * torch's autocast does. Its gradient still accumulates in fp32.
      */
     private boolean bf16Gemm(Tensor w) {
-        return w.dtype() == DType.BF16 || bf16 && w.rank() == 2 && Math.min(w.size(0), w.size(1)) >= 64;
+        return w.dtype() == DType.BF16 || bf16 && bf16Sized(w);
+    }
+
+    /**
+     * A matrix whose GEMMs run in bf16 with --dtype bf16: both sides at least 32 (in_proj, x_proj,
+     * dt_proj, out_proj, the embedding; not LoRA's low-rank factors nor the conv's taps).
+     */
+    private static boolean bf16Sized(Tensor w) {
+        return w.rank() == 2 && Math.min(w.size(0), w.size(1)) >= 32;
     }
 
     /** A GEMM operand's device address, and the scratch copy it lives in (null: none to release). */
@@ -615,12 +624,12 @@ public final class CudaBackend implements Backend {
             MemorySegment hb = half ? bf16Operand(h + 4L * r0 * d, d, 0, m, d) : null;
             cublas.gemm(Cublas.OP_T, Cublas.OP_N, vocab, m, d, wp, half ? Cublas.R_16BF : Cublas.R_32F, d, half ? hb.address() : h + 4L * r0 * d,
                     half ? Cublas.R_16BF : Cublas.R_32F, d, false, logits.address(), vocab);
+            MemorySegment gb = half && dHidden != null ? memory.scratch(2L * m * vocab) : null;   // the gradient G in bf16
             kernels.launch("cross_entropy_rows", m, 1, BLOCK, logits.address(), targetsOnGpu.address() + 4L * r0, vocab, scale,
-                    dHidden != null ? 1 : 0, loss.address() + 4L * r0, hit.address() + 4L * r0);
+                    dHidden != null ? 1 : 0, loss.address() + 4L * r0, hit.address() + 4L * r0, gb == null ? 0L : gb.address());
             if (dHidden != null) {
                 // dHidden[r0 : r0+m] += G (m, vocab) · w (vocab, d);  dW (vocab, d) += Gᵀ · hidden[r0 : r0+m]
                 if (half) {
-                    MemorySegment gb = bf16Operand(logits.address(), vocab, 0, m, vocab);
                     cublas.gemm(Cublas.OP_N, Cublas.OP_N, d, m, vocab, wp, Cublas.R_16BF, d, gb.address(), Cublas.R_16BF, vocab, true,
                             dh + 4L * r0 * d, d);
                     if (dW != null)
