@@ -16,14 +16,15 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
  * cuBLASLt (libcublasLt.so.13, else .12) for the GEMMs, in column-major terms, on the backend's
- * stream. FP32 compute without TF32, so results match the CPU's fp32. A GEMM's plan (descriptors
+ * stream. FP32 compute without TF32, so results match the CPU's fp32 (gemmInBf16 asks for bf16 tensor
+ * cores on fp32 matrices instead, for --dtype bf16). A GEMM's plan (descriptors
  * and the heuristic's algorithm) is made once per shape and pointer alignment and kept, so a call
  * costs one cublasLtMatmul: a decode step makes about a hundred small GEMMs.
  */
 final class Cublas {
     static final int OP_N = 0, OP_T = 1;
     static final int R_32F = 0, R_16BF = 14;
-    private static final int COMPUTE_32F = 68, DESC_TRANSA = 3, DESC_TRANSB = 4, DESC_EPILOGUE = 7, DESC_BIAS_POINTER = 8, EPILOGUE_BIAS = 4;
+    private static final int COMPUTE_32F = 68, COMPUTE_32F_FAST_16BF = 75, DESC_TRANSA = 3, DESC_TRANSB = 4, DESC_EPILOGUE = 7, DESC_BIAS_POINTER = 8, EPILOGUE_BIAS = 4;
     private static final int PREF_MAX_WORKSPACE = 1, PREF_ALIGN_A = 5, PREF_ALIGN_B = 6, PREF_ALIGN_C = 7, PREF_ALIGN_D = 8;
     private static final long HEURISTIC_RESULT_BYTES = 96;   // cublasLtMatmulHeuristicResult_t: algo (64 bytes) first
     private static final int MAX_PLANS = 1024;
@@ -39,7 +40,7 @@ final class Cublas {
 
     /** What a plan depends on: the GEMM's shape, types, leading dimensions, its pointers' alignments and whether it adds a bias. */
     private record Shape(int transA, int transB, int m, int n, int k, int aType, int lda, int bType, int ldb, int ldc,
-                         int alignA, int alignB, int alignC, boolean bias) {}
+                         int alignA, int alignB, int alignC, boolean bias, boolean inBf16) {}
 
     /** The descriptors and algorithm of one Shape. */
     private record Plan(MemorySegment desc, MemorySegment a, MemorySegment b, MemorySegment c, MemorySegment algo) {}
@@ -81,13 +82,24 @@ final class Cublas {
     /** C (m×n, ldc) = op(A) · op(B) (+ C when accumulate), column-major, fp32 accumulation. */
     void gemm(int transA, int transB, int m, int n, int k, long a, int aType, int lda, long b, int bType, int ldb,
               boolean accumulate, long c, int ldc) {
-        gemm(transA, transB, m, n, k, a, aType, lda, b, bType, ldb, accumulate, c, ldc, 0L);
+        gemm(transA, transB, m, n, k, a, aType, lda, b, bType, ldb, accumulate, c, ldc, 0L, false);
     }
 
     /** As above, adding bias (m floats; 0: none) to every column of C in the GEMM's epilogue. */
-    synchronized void gemm(int transA, int transB, int m, int n, int k, long a, int aType, int lda, long b, int bType, int ldb,
-                           boolean accumulate, long c, int ldc, long bias) {
-        Shape shape = new Shape(transA, transB, m, n, k, aType, lda, bType, ldb, ldc, alignment(a), alignment(b), alignment(c), bias != 0);
+    void gemm(int transA, int transB, int m, int n, int k, long a, int aType, int lda, long b, int bType, int ldb,
+              boolean accumulate, long c, int ldc, long bias) {
+        gemm(transA, transB, m, n, k, a, aType, lda, b, bType, ldb, accumulate, c, ldc, bias, false);
+    }
+
+    /** As gemm on fp32 matrices, multiplied on tensor cores with operands rounded to bf16 (CUBLAS_COMPUTE_32F_FAST_16BF). */
+    void gemmInBf16(int transA, int transB, int m, int n, int k, long a, int lda, long b, int ldb, boolean accumulate, long c, int ldc) {
+        gemm(transA, transB, m, n, k, a, R_32F, lda, b, R_32F, ldb, accumulate, c, ldc, 0L, true);
+    }
+
+    private synchronized void gemm(int transA, int transB, int m, int n, int k, long a, int aType, int lda, long b, int bType, int ldb,
+                                   boolean accumulate, long c, int ldc, long bias, boolean inBf16) {
+        Shape shape = new Shape(transA, transB, m, n, k, aType, lda, bType, ldb, ldc, alignment(a), alignment(b), alignment(c), bias != 0,
+                inBf16);
         Plan p = plans.get(shape);
         if (p == null) plans.put(shape, p = plan(shape));
         if (bias != 0) {   // plans are shared by shape: the bias is set for each call
@@ -111,7 +123,7 @@ final class Cublas {
     }
 
     private Plan plan(Shape s) {
-        MemorySegment desc = created(descCreate, "cublasLtMatmulDescCreate", COMPUTE_32F, R_32F);
+        MemorySegment desc = created(descCreate, "cublasLtMatmulDescCreate", s.inBf16 ? COMPUTE_32F_FAST_16BF : COMPUTE_32F, R_32F);
         setInt(descSet, desc, DESC_TRANSA, s.transA);
         setInt(descSet, desc, DESC_TRANSB, s.transB);
         if (s.bias) setInt(descSet, desc, DESC_EPILOGUE, EPILOGUE_BIAS);

@@ -492,20 +492,20 @@ public final class CudaBackend implements Backend {
     @Override
     public void ssdScan(Tensor xBC, Tensor dtRaw, int dtCol, Tensor dtBias, float dtMin, float dtMax, Tensor A, Tensor D, SsdDims dims,
                         int batch, int len, Tensor state, Tensor hOffset, Tensor yOffset, Tensor y) {
-        timed("ssd scan", () -> new CudaSsd(kernels, memory, cublas).scan(dims, batch, len, ptr(xBC), ptr(dtRaw),
+        timed("ssd scan", () -> new CudaSsd(kernels, memory, cublas, bf16).scan(dims, batch, len, ptr(xBC), ptr(dtRaw),
                 (int) dtRaw.size(1), dtCol, ptr(dtBias), dtMin, dtMax, ptr(A), ptr(D), out(state), ptr(hOffset), ptr(yOffset), out(y)));
     }
 
     @Override
     public void gatedRmsNorm(Tensor y, Tensor z, int zCol, Tensor weight, int groupSize, float eps, Tensor out) {
-        timed("gated norm", () -> new CudaSsd(kernels, memory, cublas).gatedRmsNorm((int) y.size(0), (int) y.size(1), ptr(y), ptr(z), (int) z.size(1),
+        timed("gated norm", () -> new CudaSsd(kernels, memory, cublas, bf16).gatedRmsNorm((int) y.size(0), (int) y.size(1), ptr(y), ptr(z), (int) z.size(1),
                 zCol, ptr(weight), groupSize, eps, out(out)));
     }
 
     @Override
     public void ssdScanBackward(Tensor xBC, Tensor dtRaw, int dtCol, Tensor dtBias, float dtMin, float dtMax, Tensor A, Tensor D, SsdDims dims,
                                 int batch, int len, Tensor h0, Tensor hOffset, Tensor yOffset, Tensor dy, SsdGrads g) {
-        timed("ssd scan backward", () -> new CudaSsd(kernels, memory, cublas).scanBackward(dims, batch, len, ptr(xBC),
+        timed("ssd scan backward", () -> new CudaSsd(kernels, memory, cublas, bf16).scanBackward(dims, batch, len, ptr(xBC),
                 ptr(dtRaw), (int) dtRaw.size(1), dtCol, ptr(dtBias), dtMin, dtMax, ptr(A), ptr(D), ptr(h0), ptr(hOffset), ptr(dy),
                 out(g.dxBC()), out(g.dDtRaw()), (int) g.dDtRaw().size(1), out(g.dDtBias()), out(g.dA()), out(g.dD()), out(g.dh0()),
                 out(g.dhOffset()), out(g.dyOffset())));
@@ -514,7 +514,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void gatedRmsNormBackward(Tensor y, Tensor z, int zCol, Tensor weight, int groupSize, float eps, Tensor dOut,
                                      Tensor dy, Tensor dz, Tensor dWeight) {
-        timed("gated norm backward", () -> new CudaSsd(kernels, memory, cublas).gatedRmsNormBackward((int) y.size(0), (int) y.size(1), ptr(y), ptr(z),
+        timed("gated norm backward", () -> new CudaSsd(kernels, memory, cublas, bf16).gatedRmsNormBackward((int) y.size(0), (int) y.size(1), ptr(y), ptr(z),
                 (int) z.size(1), zCol, ptr(weight), groupSize, eps, ptr(dOut), out(dy), out(dz), out(dWeight)));
     }
 

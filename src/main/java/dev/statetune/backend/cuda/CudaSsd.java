@@ -22,11 +22,14 @@ final class CudaSsd {
     private final Kernels kernels;
     private final DeviceMemory memory;
     private final Cublas cublas;
+    /** --dtype bf16: the state offset's GEMMs round their operands to bf16, as the model's other GEMMs. */
+    private final boolean bf16;
 
-    CudaSsd(Kernels kernels, DeviceMemory memory, Cublas cublas) {
+    CudaSsd(Kernels kernels, DeviceMemory memory, Cublas cublas, boolean bf16) {
         this.kernels = kernels;
         this.memory = memory;
         this.cublas = cublas;
+        this.bf16 = bf16;
     }
 
     /**
@@ -87,15 +90,18 @@ final class CudaSsd {
         for (int g = 0; g < ng; g++) {
             long c = xBC + 4L * (di + (long) (ng + g) * n), offset = hOffset + 4L * g * cols * n;   // C of group g, its heads' h′
             if (y != 0)   // column-major: yᵀ (cols × rows) += h′ᵀ-as-stored (cols × n) · Cᵀ (n × rows)
-                cublas.gemm(Cublas.OP_T, Cublas.OP_N, cols, rows, n, offset, Cublas.R_32F, n, c, Cublas.R_32F, conv, true,
-                        y + 4L * g * cols, di);
+                gemm(Cublas.OP_T, Cublas.OP_N, cols, rows, n, offset, n, c, conv, y + 4L * g * cols, di);
             if (dxBC != 0 && hOffset != 0)   // dCᵀ (n × rows) += h′ (n × cols) · dyᵀ (cols × rows)
-                cublas.gemm(Cublas.OP_N, Cublas.OP_N, n, rows, cols, offset, Cublas.R_32F, n, dy + 4L * g * cols, Cublas.R_32F, di, true,
-                        dxBC + 4L * (di + (long) (ng + g) * n), conv);
+                gemm(Cublas.OP_N, Cublas.OP_N, n, rows, cols, offset, n, dy + 4L * g * cols, di, dxBC + 4L * (di + (long) (ng + g) * n), conv);
             if (dhOffset != 0)   // dh′ (n × cols) += Cᵀ (n × rows) · dy (rows × cols)
-                cublas.gemm(Cublas.OP_N, Cublas.OP_T, n, cols, rows, c, Cublas.R_32F, conv, dy + 4L * g * cols, Cublas.R_32F, di, true,
-                        dhOffset + 4L * g * cols * n, n);
+                gemm(Cublas.OP_N, Cublas.OP_T, n, cols, rows, c, conv, dy + 4L * g * cols, di, dhOffset + 4L * g * cols * n, n);
         }
+    }
+
+    /** C += op(A)·op(B) on fp32 matrices: in fp32, or with --dtype bf16 on tensor cores in bf16. */
+    private void gemm(int transA, int transB, int m, int n, int k, long a, int lda, long b, int ldb, long c, int ldc) {
+        if (bf16) cublas.gemmInBf16(transA, transB, m, n, k, a, lda, b, ldb, true, c, ldc);
+        else cublas.gemm(transA, transB, m, n, k, a, Cublas.R_32F, lda, b, Cublas.R_32F, ldb, true, c, ldc);
     }
 
     /**
