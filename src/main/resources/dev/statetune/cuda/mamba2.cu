@@ -320,30 +320,51 @@ __global__ void ssd_chunk_carry(int headDim, int nHeads, int n, int chunks, cons
     if (hEnd) hEnd[s * dn + e] = v;
 }
 
-// Forward pass 3: y of each chunk from its start state, y_t = Σ_r M[t, r]·x_r + exp(cum_t)·start·C_t + D_h·x_t + y′ with
-// M = (C·Bᵀ) ⊙ L ⊙ dt_r. yOffset (nHeads·headDim) may be null. Shared: cum (Q doubles); dt (Q); x (Q, sx); C (Q, sn); B (Q, sn),
-// then start (Pp, sn) in its place; M (Q, sq). (That fits two blocks an SM at the common shape.)
+// C·Bᵀ of each chunk and group, which all the group's heads share (each masks it with its own decays): cb (b·chunks·nGroups, Q, Q)
+// at ((s·chunks + k)·nGroups + g), row t, column r, zeros past the chunk's steps. grid (nGroups, b, chunks). Shared: B, C (Q, sn).
 }  // extern "C"
-template <int QC, int PC, int NC> __device__ void ssd_chunk_out_impl(SSD_PARAMS, const float* D, const float* start, const float* yOffset,
-                                                              float* y) {
+template <int QC, int PC, int NC> __device__ void ssd_chunk_cb_impl(SSD_PARAMS, float* cb) {
+    extern __shared__ float ssdTile[];
+    const int Q = QC ? QC : chunkQ, n = NC ? NC : stateN;
+    int g = blockIdx.x, s = blockIdx.y, k = blockIdx.z, chunks = gridDim.z, t0 = k * Q, steps = min(len, t0 + Q) - t0;
+    int di = nGroups * headsPerGroup * headDim, Np = (n + 15) & ~15, sn = ssd_stride(Np);
+    long long row0 = (long long) s * len + t0;
+    float *bT = ssdTile, *cT = bT + Q * sn, *out = cb + (((long long) s * chunks + k) * nGroups + g) * Q * Q;
+    ssd_stage(bT, sn, Q, Np, xBC, conv, di + g * n, n, row0, steps);
+    ssd_stage(cT, sn, Q, Np, xBC, conv, di + (nGroups + g) * n, n, row0, steps);
+    ssd_staged();
+    SSD_WARP_TILES(r0, c0, Q, Q) {
+        float acc[2][2][4] = {};
+        ssd_mma_tile(acc, cT, sn, 1, bT, 1, sn, Np, r0, c0);
+        SSD_EACH(acc, r0, c0, out[t * Q + c] = v;)
+    }
+}
+extern "C" {
+SSD_SHAPES(ssd_chunk_cb, (SSD_PARAMS, float* cb), (SSD_ARGS, cb))
+
+// Forward pass 3: y of each chunk from its start state, y_t = Σ_r M[t, r]·x_r + exp(cum_t)·start·C_t + D_h·x_t + y′ with
+// M = (C·Bᵀ) ⊙ L ⊙ dt_r, C·Bᵀ from ssd_chunk_cb. yOffset (nHeads·headDim) may be null. Shared: cum (Q doubles); dt (Q);
+// x (Q, sx); C (Q, sn); start (Pp, sn); M (Q, sq). (That fits two blocks an SM at the common shape.)
+}  // extern "C"
+template <int QC, int PC, int NC> __device__ void ssd_chunk_out_impl(SSD_PARAMS, const float* cb, const float* D, const float* start,
+                                                              const float* yOffset, float* y) {
     extern __shared__ float ssdTile[];
     SSD_BLOCK
     int sq = ssd_stride(Q);
     double* cumT = (double*) ssdTile;
-    float *dtT = (float*) (cumT + Q), *xT = dtT + Q, *cT = xT + Q * sx, *bT = cT + Q * sn, *hT = bT, *mT = bT + max(Q, Pp) * sn;
+    float *dtT = (float*) (cumT + Q), *xT = dtT + Q, *cT = xT + Q * sx, *hT = cT + Q * sn, *mT = hT + Pp * sn;
     ssd_stage(xT, sx, Q, Pp, xBC, conv, h * P, P, row0, steps);
-    ssd_stage(bT, sn, Q, Np, xBC, conv, di + g * n, n, row0, steps);
     ssd_stage(cT, sn, Q, Np, xBC, conv, di + (nGroups + g) * n, n, row0, steps);
+    ssd_stage_state(hT, sn, Pp, Np, start, stateAt, P, n);
+    ssd_stage(mT, sq, Q, Q, cb + (((long long) s * chunks + k) * nGroups + g) * Q * Q, Q, 0, Q, 0, Q);
     ssd_stage_cum(dtT, cumT, nullptr, dtRaw, dtWidth, dtCol, h, dtBias[h], dtMin, dtMax, A[h], row0, steps, Q);
     ssd_staged();
-    float cb[2][2][4] = {};   // the warp's one tile of C·Bᵀ (Q × Q is 8 warp tiles at Q = 64, 2 at 32)
-    int cbRow = threadIdx.x / 32 / (Q / 16) * 32, cbCol = threadIdx.x / 32 % (Q / 16) * 16;
-    bool cbWarp = threadIdx.x / 32 < Q * Q / 512;
-    if (cbWarp) ssd_mma_tile(cb, cT, sn, 1, bT, 1, sn, Np, cbRow, cbCol);
-    __syncthreads();   // B is done with: start goes in its place
-    ssd_stage_state(hT, sn, Pp, Np, start, stateAt, P, n);
-    if (cbWarp) SSD_EACH(cb, cbRow, cbCol, mT[t * sq + c] = c <= t && t < steps ? v * expf((float) (cumT[t] - cumT[c])) * dtT[c] : 0.f;)
-    ssd_staged();
+    for (int idx = threadIdx.x; idx < Q * Q; idx += blockDim.x) {   // M = C·Bᵀ ⊙ L ⊙ dt_r
+        int t = idx / Q, r = idx % Q;
+        float* m = mT + t * sq + r;
+        *m = r <= t && t < steps ? *m * expf((float) (cumT[t] - cumT[r])) * dtT[r] : 0.f;
+    }
+    __syncthreads();
     float d = D[h];
     SSD_WARP_TILES(r0, c0, Q, Pp) {
         float intra[2][2][4] = {}, inter[2][2][4] = {};
@@ -354,8 +375,8 @@ template <int QC, int PC, int NC> __device__ void ssd_chunk_out_impl(SSD_PARAMS,
     }
 }
 extern "C" {
-SSD_SHAPES(ssd_chunk_out, (SSD_PARAMS, const float* D, const float* start, const float* yOffset,
-                                                              float* y), (SSD_ARGS, D, start, yOffset, y))
+SSD_SHAPES(ssd_chunk_out, (SSD_PARAMS, const float* cb, const float* D, const float* start, const float* yOffset,
+                                                              float* y), (SSD_ARGS, cb, D, start, yOffset, y))
 
 
 // Backward pass 2: carryIn_k, the carry entering chunk k from the one after it: carryIn_{K−1} = 0,
@@ -376,7 +397,7 @@ __global__ void ssd_chunk_back_carry(int headDim, int nHeads, int n, int chunks,
 }
 
 // Backward pass 3: every gradient of one head's chunk from its start state and carryIn (∂L/∂h_end through the later
-// chunks), with G = dy·xᵀ, CB = C·Bᵀ and e_t = exp(cum_end − cum_t):
+// chunks), with G = dy·xᵀ, CB = C·Bᵀ (ssd_chunk_cb's) and e_t = exp(cum_end − cum_t):
 //   dx  = dt ⊙ [(CB ⊙ L)ᵀ·dy + e ⊙ B·carryInᵀ] + D·dy           ∂L/∂dt (direct) = Σ_i x ⊙ [that bracket]
 //   dB  = dt ⊙ [(G ⊙ L)ᵀ·C + e ⊙ x·carryIn]                    dC = (G ⊙ L ⊙ dt_r)·B + exp(cum) ⊙ dy·start
 // and, for each step's log decay a_u = dt_u·A_h, ∂L/∂a_u from every exp of a sum of them that spans u, each a sum of its own
@@ -388,7 +409,8 @@ __global__ void ssd_chunk_back_carry(int headDim, int nHeads, int n, int chunks,
 // Shared: cum (Q doubles); 32 floats for block sums; dt, ∂dt/∂dtRaw, ∂L/∂dt, the two running terms of ∂L/∂a (Q);
 // x, dy (Q, sx); B, C (Q, sn); carryIn, then start (Pp, sn); CB ⊙ L, G ⊙ L, G ⊙ L ⊙ dt_r, W (Q, sq).
 }  // extern "C"
-template <int QC, int PC, int NC> __device__ void ssd_chunk_backward_impl(SSD_PARAMS, const float* D, const float* start, const float* carryIn,
+template <int QC, int PC, int NC> __device__ void ssd_chunk_backward_impl(SSD_PARAMS, const float* cb, const float* D, const float* start,
+                                                                   const float* carryIn,
                                                                    const float* dy, float* dxBC, float* dDtRaw, int dDtWidth,
                                                                    float* bcPartials, float* dDtBias, float* dA, float* dD, float* dyOffset) {
     extern __shared__ float ssdTile[];
@@ -404,6 +426,7 @@ template <int QC, int PC, int NC> __device__ void ssd_chunk_backward_impl(SSD_PA
     ssd_stage(bT, sn, Q, Np, xBC, conv, di + g * n, n, row0, steps);
     ssd_stage(cT, sn, Q, Np, xBC, conv, di + (nGroups + g) * n, n, row0, steps);
     ssd_stage_state(hT, sn, Pp, Np, carryIn, stateAt, P, n);
+    ssd_stage(cblT, sq, Q, Q, cb + (((long long) s * chunks + k) * nGroups + g) * Q * Q, Q, 0, Q, 0, Q);   // C·Bᵀ, masked below
     ssd_stage_cum(dtT, cumT, facT, dtRaw, dtWidth, dtCol, h, dtBias[h], dtMin, dtMax, a, row0, steps, Q);
     for (int r = threadIdx.x; r < Q; r += blockDim.x) gdtT[r] = inT[r] = outT[r] = 0.f;
     double cumEnd = cumT[steps - 1];
@@ -421,15 +444,14 @@ template <int QC, int PC, int NC> __device__ void ssd_chunk_backward_impl(SSD_PA
             atomicAdd(dyOffset + h * P + i, sum);
         }
     SSD_WARP_TILES(r0, c0, Q, Q) {
-        float cb[2][2][4] = {}, gg[2][2][4] = {};
-        ssd_mma_tile(cb, cT, sn, 1, bT, 1, sn, Np, r0, c0);   // C·Bᵀ
+        float gg[2][2][4] = {};
         ssd_mma_tile(gg, gT, sx, 1, xT, 1, sx, Pp, r0, c0);   // dy·xᵀ
-        SSD_EACH(cb, r0, c0, {
-            float l = c <= t && t < steps ? expf((float) (cumT[t] - cumT[c])) : 0.f, gl = gg[m_][j_][e_] * l;
-            cblT[t * sq + c] = v * l;
+        SSD_EACH(gg, r0, c0, {
+            float l = c <= t && t < steps ? expf((float) (cumT[t] - cumT[c])) : 0.f, gl = v * l, cbv = cblT[t * sq + c];
+            cblT[t * sq + c] = cbv * l;
             glT[t * sq + c] = gl;
             gldT[t * sq + c] = gl * dtT[c];
-            wT[t * sq + c] = gl * dtT[c] * v;
+            wT[t * sq + c] = gl * dtT[c] * cbv;
         })
     }
     __syncthreads();
@@ -506,9 +528,9 @@ template <int QC, int PC, int NC> __device__ void ssd_chunk_backward_impl(SSD_PA
     }
 }
 extern "C" {
-SSD_SHAPES(ssd_chunk_backward, (SSD_PARAMS, const float* D, const float* start, const float* carryIn,
+SSD_SHAPES(ssd_chunk_backward, (SSD_PARAMS, const float* cb, const float* D, const float* start, const float* carryIn,
                                                                    const float* dy, float* dxBC, float* dDtRaw, int dDtWidth,
-                                                                   float* bcPartials, float* dDtBias, float* dA, float* dD, float* dyOffset), (SSD_ARGS, D, start, carryIn, dy, dxBC, dDtRaw, dDtWidth, bcPartials, dDtBias, dA, dD, dyOffset))
+                                                                   float* bcPartials, float* dDtBias, float* dA, float* dD, float* dyOffset), (SSD_ARGS, cb, D, start, carryIn, dy, dxBC, dDtRaw, dDtWidth, bcPartials, dDtBias, dA, dD, dyOffset))
 
 // gatedRmsNorm (transformers' MambaRMSNormGated, norm after gate): v = y ⊙ silu(z); out = v / sqrt(mean
 // over its group of v² + eps) ⊙ weight, for y, out (T, w) and z (T, zWidth) read at [zCol, zCol+w).

@@ -49,8 +49,10 @@ final class CudaSsd {
             return;
         }
         ChunkStates states = chunkStates(c, state, state);
-        c.launch("ssd_chunk_out", c.outFloats(), D, states.start.address(), yOffset, y);
+        MemorySegment cb = c.products();
+        c.launch("ssd_chunk_out", c.outFloats(), cb.address(), D, states.start.address(), yOffset, y);
         states.release(memory);
+        memory.release(cb);
         if (hOffset != 0) offsetGemms(dims, batch * len, xBC, hOffset, y, 0L, 0L, 0L);
     }
 
@@ -71,12 +73,12 @@ final class CudaSsd {
         c.launch("ssd_chunk_state", c.stateFloats(), 1, dy, outloc.address(), 0L);
         kernels.launch("ssd_chunk_back_carry", carryGrid(di, n), batch, BLOCK, p, nh, n, c.chunks, outloc.address(),
                 states.decayProd.address(), carryIn.address(), dh0);
-        MemorySegment bcPartials = memory.scratch(4L * (nh / ng) * rows * bcWidth);
-        c.launch("ssd_chunk_backward", c.backwardFloats(), D, states.start.address(), carryIn.address(), dy, dxBC, dDtRaw, dDtWidth,
+        MemorySegment bcPartials = memory.scratch(4L * (nh / ng) * rows * bcWidth), cb = c.products();
+        c.launch("ssd_chunk_backward", c.backwardFloats(), cb.address(), D, states.start.address(), carryIn.address(), dy, dxBC, dDtRaw, dDtWidth,
                 bcPartials.address(), dDtBias, dA, dD, dyOffset);
         sumPartials(bcPartials, nh / ng, rows, (int) bcWidth, dxBC, dims.convDim(), di);
         states.release(memory);
-        for (MemorySegment m : new MemorySegment[] {outloc, carryIn, bcPartials}) memory.release(m);
+        for (MemorySegment m : new MemorySegment[] {outloc, carryIn, bcPartials, cb}) memory.release(m);
         if (hOffset != 0 || dhOffset != 0) offsetGemms(dims, (int) rows, xBC, hOffset, 0L, dy, dxBC, dhOffset);
     }
 
@@ -141,9 +143,16 @@ final class CudaSsd {
             return 3 * q + q * stride(pp) + q * stride(np);
         }
 
-        /** Shared floats of ssd_chunk_out: cum (doubles), dt; x; C; B, then start (pp, np) in its place; the mask (q, q). */
+        /** Shared floats of ssd_chunk_out: cum (doubles), dt; x; C; start (pp, np); the mask (q, q). */
         int outFloats() {
-            return 3 * q + q * stride(pp) + q * stride(np) + Math.max(q, pp) * stride(np) + q * stride(q);
+            return 3 * q + q * stride(pp) + q * stride(np) + pp * stride(np) + q * stride(q);
+        }
+
+        /** Each chunk's C·Bᵀ per group (b·chunks·nGroups, q, q), which its heads share (ssd_chunk_cb); release it when queued. */
+        MemorySegment products() {
+            MemorySegment cb = memory.scratch(4L * batch * chunks * dims.nGroups() * q * q);
+            launchOver(dims.nGroups(), "ssd_chunk_cb", 2 * q * stride(np), cb.address());
+            return cb;
         }
 
         int backwardFloats() {
@@ -160,11 +169,16 @@ final class CudaSsd {
             return cols + Math.floorMod(12 - cols, 32);
         }
 
-        /** Launches kernel `name` with `sharedFloats` of shared memory on the common arguments, then `more`. */
+        /** Launches kernel `name`, a block per head, with `sharedFloats` of shared memory on the common arguments, then `more`. */
         void launch(String name, int sharedFloats, Object... more) {
+            launchOver(dims.nHeads(), name, sharedFloats, more);
+        }
+
+        /** As above with `blocks` along x (heads, or groups). */
+        void launchOver(int blocks, String name, int sharedFloats, Object... more) {
             Object[] all = java.util.Arrays.copyOf(common, common.length + more.length);
             System.arraycopy(more, 0, all, common.length, more.length);
-            kernels.launch3d(name + suffix, dims.nHeads(), batch, chunks, MM_BLOCK, 4 * sharedFloats, all);
+            kernels.launch3d(name + suffix, blocks, batch, chunks, MM_BLOCK, 4 * sharedFloats, all);
         }
     }
 
