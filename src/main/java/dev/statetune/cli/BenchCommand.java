@@ -43,7 +43,7 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--threads", description = "CPU threads (default: all cores)") Integer threads;
     @Option(names = "--device", description = "cpu (default) or cuda / cuda:N: generation speed on the GPU "
             + "(prefill, then prompt 128 + --decode new tokens, greedy, at batch 1 and 64)") String device;
-    @Option(names = "--dtype", description = "fp32 (default) or bf16 (GPU: tensor-core GEMMs on bf16 weights)") String dtype;
+    @Option(names = "--dtype", description = "fp32 (default) or bf16 (GPU: tensor-core GEMMs in bf16, fp32 masters for trained matrices)") String dtype;
     @Option(names = "--arch", defaultValue = "mamba1", description = "mamba1 or mamba2 (sizes 130m, 370m, 780m, 1.3b, 2.7b); "
             + "mamba2 measures training (--train) or prefill and generation (default: ${DEFAULT-VALUE})") String arch;
     @Option(names = "--prefill", defaultValue = "256", description = "prompt tokens for the prefill (default: ${DEFAULT-VALUE})") int prefill;

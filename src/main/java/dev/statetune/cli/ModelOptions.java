@@ -22,7 +22,7 @@ final class ModelOptions {
     String device;
 
     @Option(names = "--dtype", paramLabel = "T", description = "fp32 (default) or bf16: on the GPU, the frozen matrices in bf16 "
-            + "with tensor-core GEMMs (fp32 accumulation, fp32 scan state and trained parameters)")
+            + "and every matrix GEMM on tensor cores (fp32 accumulation, fp32 scan state, fp32 masters of trained parameters)")
     String dtype;
 
     Path modelDir() { return dir.modelDir(); }
