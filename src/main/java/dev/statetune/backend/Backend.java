@@ -123,15 +123,13 @@ public interface Backend extends AutoCloseable {
      */
     void causalConv1dSilu(Tensor in, int batch, int len, Tensor weight, Tensor bias, Tensor convState, Tensor out);
 
-    /** x (T, n) = softplus(x), in place (torch's threshold: x > 20 stays x). */
-    void softplusInPlace(Tensor x);
-
     /**
      * The selective scan of PAPER_NOTES.md, gated (Mamba-1), with the State-offset seams:
-     * h_t = exp(dt_t·A) ⊙ h_{t−1} + dt_t·B_t·x_t;  y_t = (C_t·(h_t + h′) + D ⊙ x_t + y′) ⊙ silu(z_t).
+     * h_t = exp(dt_t·A) ⊙ h_{t−1} + dt_t·B_t·x_t;  y_t = (C_t·(h_t + h′) + D ⊙ x_t + y′) ⊙ silu(z_t),
+     * with dt_t = softplus(dtRaw_t) taken inside the scan (torch's threshold: above 20 it stays).
      *
      * @param x     (b·len, di) conv output
-     * @param dt    (b·len, di) after softplus
+     * @param dt    (b·len, di) dt_proj's output, before the softplus (as mamba_ssm's delta_softplus)
      * @param A     (di, n) = −exp(A_log)
      * @param bc    (b·len, ≥ bCol + 2n) x_proj output: B at columns [bCol, bCol+n), C at [bCol+n, bCol+2n)
      * @param D     (di)
@@ -229,9 +227,6 @@ public interface Backend extends AutoCloseable {
     /** Of gatedRmsNorm: dy (T, w) += ∂/∂y, dz[:, zCol : zCol+w] += ∂/∂z (dz laid out as z), dWeight (w) += ∂/∂weight. */
     void gatedRmsNormBackward(Tensor y, Tensor z, int zCol, Tensor weight, int groupSize, float eps, Tensor dOut,
                               Tensor dy, Tensor dz, Tensor dWeight);
-
-    /** dPre += dOut ⊙ softplus′(pre). */
-    void softplusBackward(Tensor pre, Tensor dOut, Tensor dPre);
 
     /**
      * Cross entropy of logits = hidden (T, d) · wᵀ at rows whose target ≥ 0 (−100 = ignored),

@@ -7,7 +7,7 @@ import dev.statetune.tensor.Tensor;
  * (a frozen parameter, an absent seam). dB and dC land in dbc at the forward's B and C columns.
  *
  * @param dx       (b·len, di)
- * @param ddt      (b·len, di) with respect to dt after softplus
+ * @param ddt      (b·len, di) with respect to dt before the softplus (the scan's input)
  * @param dbc      (b·len, ≥ bCol + 2n)
  * @param dz       (b·len, ≥ zCol + di)
  * @param dA       (di, n) with respect to A = −exp(A_log), or null

@@ -188,9 +188,8 @@ public final class MambaLM extends ResidualLM<LayerActivations> {
         backend.causalConv1dSilu(act.xz, batch, len, w.convWeight(), w.convBias(), convState, act.x);
         backend.linear(act.x, 0, w.xProj(), null, act.dtBC);                               // (T, r+2n): dt | B | C
         lowRank.forward(seam.lowRank(), "x_proj", act.x, 0, act.dtBC, null, 0);
-        backend.linear(act.dtBC, 0, w.dtProj(), w.dtProjBias(), act.dt);                   // (T, di)
+        backend.linear(act.dtBC, 0, w.dtProj(), w.dtProjBias(), act.dt);                   // (T, di), before the scan's softplus
         lowRank.forward(seam.lowRank(), "dt_proj", act.dtBC, 0, act.dt, null, 0);
-        backend.softplusInPlace(act.dt);
         ExtraState extra = seam.extra();
         backend.selectiveScan(act.x, act.dt, extra == null ? w.A() : wide.A(w.A(), extra),
                 extra == null ? act.dtBC : wide.bc(act.dtBC, r, cfg.stateDim(), act.x, extra), extra == null ? r : 0,
@@ -230,7 +229,7 @@ public final class MambaLM extends ResidualLM<LayerActivations> {
 
     /**
      * The mixer of `mixer`, keeping what the backward needs and cannot recompute cheaply (the
-     * backward recomputes the norm, the conv and the softplus).
+     * backward recomputes the norm and the conv; the scan takes dt before its softplus).
      */
     private LayerActivations mixerForTraining(int layer, Tensor u, int batch, int len, Tensor conv0, Tensor h0) {
         MambaLayer w = layers[layer];
@@ -253,13 +252,12 @@ public final class MambaLM extends ResidualLM<LayerActivations> {
         lowRank.forward(seam.lowRank(), "x_proj", x, 0, dtBC, lr, seed);
         backend.linear(dtBC, 0, w.dtProj(), w.dtProjBias(), dtRaw);
         lowRank.forward(seam.lowRank(), "dt_proj", dtBC, 0, dtRaw, lr, seed);
-        Tensor dt = softplus(dtRaw);
         ExtraState extra = seam.extra();
         Tensor scanA = extra == null ? w.A() : wide.A(w.A(), extra);
         Tensor scanBC = extra == null ? dtBC : wide.bc(dtBC, r, cfg.stateDim(), x, extra);
         int scanBCol = extra == null ? r : 0;
         Tensor memo = backend.scanMemo(batch, len, di, (int) scanA.size(1));
-        backend.selectiveScan(x, dt, scanA, scanBC, scanBCol, w.D(), xz, di, batch, len, state, seam.hOffset(), seam.yOffset(), y, memo);
+        backend.selectiveScan(x, dtRaw, scanA, scanBC, scanBCol, w.D(), xz, di, batch, len, state, seam.hOffset(), seam.yOffset(), y, memo);
         return new LayerActivations(virtual, u, xz, dtBC, dtRaw, y, scanA, scanBC, scanBCol, h0, conv0, memo, lr);
     }
 
@@ -278,14 +276,6 @@ public final class MambaLM extends ResidualLM<LayerActivations> {
         return x;
     }
 
-    /** softplus(dtRaw) as a new tensor. */
-    private Tensor softplus(Tensor dtRaw) {
-        Tensor dt = backend.allocate(dtRaw.shape());
-        backend.copy(dtRaw, dt);
-        backend.softplusInPlace(dt);
-        return dt;
-    }
-
     /** The mixer's forward in reverse. */
     @Override
     protected void backwardBlock(int layer, LayerActivations a, int batch, int len, Tensor dResidual) {
@@ -297,28 +287,26 @@ public final class MambaLM extends ResidualLM<LayerActivations> {
         Tensor dOut = VirtualRows.prepend(backend, a.virtual() == 0 ? null : backend.allocate(a.virtual(), cfg.modelDim()), dResidual, batch, len);
         len += a.virtual();
         int tokens = batch * len, di = cfg.innerDim(), r = cfg.dtRank();
-        Tensor x = convOutput(w, a.xz(), a.conv0(), batch, len), dt = softplus(a.dtRaw());
+        Tensor x = convOutput(w, a.xz(), a.conv0(), batch, len);
         Tensor dy = backend.allocate(tokens, di);
         backend.linearBackward(a.y(), 0, w.outProj(), dOut, dy, 0, grad(m + "out_proj.weight"), grad(m + "out_proj.bias"));
         lowRank.backward(a.lowRank(), "out_proj", dOut, dy);
-        Tensor dx = backend.allocate(tokens, di), ddt = backend.allocate(tokens, di);
+        Tensor dx = backend.allocate(tokens, di), ddtRaw = backend.allocate(tokens, di);   // ∂L/∂dt before the softplus
         Tensor ddtBC = backend.allocate(tokens, r + 2L * cfg.stateDim()), dxz = backend.allocate(tokens, 2L * di);
         Tensor dh0 = seam.dh0() == null ? null : backend.allocate(a.h0().shape());
         ExtraState extra = seam.extra();
         Tensor dALog = grad(m + "A_log");
         Tensor dA = dALog == null && extra == null ? null : backend.allocate(a.scanA().shape());
         Tensor dbc = extra == null ? ddtBC : backend.allocate(a.scanBC().shape());
-        backend.selectiveScanBackward(x, dt, a.scanA(), a.scanBC(), a.scanBCol(), w.D(), a.xz(), di, batch, len, a.h0(),
+        backend.selectiveScanBackward(x, a.dtRaw(), a.scanA(), a.scanBC(), a.scanBCol(), w.D(), a.xz(), di, batch, len, a.h0(),
                 seam.hOffset(), seam.yOffset(), dy,
-                new ScanGrads(dx, ddt, dbc, dxz, dA, grad(m + "D"), dh0, seam.dhOffset(), seam.dyOffset()), a.memo());
+                new ScanGrads(dx, ddtRaw, dbc, dxz, dA, grad(m + "D"), dh0, seam.dhOffset(), seam.dyOffset()), a.memo());
         sumOverBatch(dh0, seam.dh0());
         if (extra != null) dA = wide.backward(dbc, dA, a.scanA(), r, cfg.stateDim(), x, extra, ddtBC, dx);
         if (dALog != null) {   // A = −exp(A_log), so ∂A/∂A_log = A
             backend.multiplyInPlace(dA, w.A());
             backend.addInPlace(dALog, dA);
         }
-        Tensor ddtRaw = backend.allocate(tokens, di);
-        backend.softplusBackward(a.dtRaw(), ddt, ddtRaw);
         backend.linearBackward(a.dtBC(), 0, w.dtProj(), ddtRaw, ddtBC, 0, grad(m + "dt_proj.weight"), grad(m + "dt_proj.bias"));
         lowRank.backward(a.lowRank(), "dt_proj", ddtRaw, ddtBC);
         backend.linearBackward(x, 0, w.xProj(), ddtBC, dx, 0, grad(m + "x_proj.weight"), null);

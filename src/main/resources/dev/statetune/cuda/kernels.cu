@@ -120,11 +120,10 @@ __global__ void neg_exp(const float* src, float* dst, long long n) {
     if (i < n) dst[i] = (float) -exp((double) src[i]);
 }
 
-// softplusInPlace, torch's threshold: x > 20 stays x.
-__global__ void softplus_in_place(float* x, long long n) {
-    long long i = (long long) blockIdx.x * blockDim.x + threadIdx.x;
-    if (i < n) x[i] = x[i] > 20.f ? x[i] : log1pf(expf(x[i]));
-}
+// torch's softplus (threshold: x > 20 stays x) and its slope, sigmoid(x) (1 above the threshold): the selective scans take
+// dt before the softplus (as mamba_ssm's delta_softplus) and return its gradient there.
+__device__ __forceinline__ float softplus_of(float v) { return v > 20.f ? v : log1pf(expf(v)); }
+__device__ __forceinline__ float softplus_slope(float v) { return v > 20.f ? 1.f : 1.f / (1.f + expf(-v)); }
 
 // bf16 (stored weights) → float32, elementwise.
 __global__ void bf16_to_float(const unsigned short* src, float* dst, long long n) {
@@ -247,7 +246,7 @@ template <int S, int L> __device__ void selective_scan_impl(const float* x, cons
     float d = D[cc], yo = yOffset ? yOffset[cc] : 0.f;
     for (int t = 0; t < len; t++) {
         long long row = (long long) s * len + t;
-        float dtv = dt[row * di + cc], xv = x[row * di + cc], u = dtv * xv;
+        float dtv = softplus_of(dt[row * di + cc]), xv = x[row * di + cc], u = dtv * xv;
         const float* B = bc + row * bcWidth + bCol;
         const float* C = B + n;
         float part = 0.f;
@@ -276,12 +275,6 @@ SCAN_SL_VARIANTS(selective_scan, SCAN_BLOCK, 1, (const float* x, const float* dt
 
 
 // ---- backward: gradients accumulate (+=) ----
-
-// softplusBackward: dPre += dOut ⊙ sigmoid(pre) (1 where pre > 20, as torch).
-__global__ void softplus_backward(const float* pre, const float* dOut, float* dPre, long long n) {
-    long long i = (long long) blockIdx.x * blockDim.x + threadIdx.x;
-    if (i < n) dPre[i] += dOut[i] * (pre[i] > 20.f ? 1.f : 1.f / (1.f + expf(-pre[i])));
-}
 
 // embeddingBackward: dTable[ids[t]] += dOut[t]. grid (T), block 256.
 __global__ void embedding_backward(const int* ids, const float* dOut, float* dTable, int d) {
@@ -484,6 +477,14 @@ __device__ void stage(float* tile, const float* src, int width, int col0, int co
     }
 }
 
+// tile[r·cols + q] = softplus(dt[row0 + r, col0 + q]) (0 past width): a block's dt, the scan's step sizes.
+__device__ void stage_dt(float* tile, const float* dt, int width, int col0, int cols, long long row0, int steps) {
+    for (int idx = threadIdx.x; idx < steps * cols; idx += blockDim.x) {
+        int r = idx / cols, q = idx % cols;
+        tile[idx] = col0 + q < width ? softplus_of(dt[(row0 + r) * width + col0 + q]) : 0.f;
+    }
+}
+
 // tile[r·stride + q] = src[row0 + r, col0 + q] for q < n, 0 for n ≤ q < np (r < steps): a state tile padded to np columns.
 __device__ void stage_states(float* tile, int stride, const float* src, int width, int col0, int n, int np, long long row0, int steps) {
     for (int idx = threadIdx.x; idx < steps * np; idx += blockDim.x) {
@@ -507,7 +508,7 @@ template <int S, int L> __device__ void scan_chunk_local_impl(const float* x, co
     SCAN_THREAD
     float *dtT = tile, *xT = dtT + SCAN_CHUNK * PB, *bT = xT + SCAN_CHUNK * PB;
     int c0 = blockIdx.x * PB;
-    stage(dtT, dt, di, c0, PB, di, row0, steps);
+    stage_dt(dtT, dt, di, c0, PB, row0, steps);
     stage(xT, x, di, c0, PB, di, row0, steps);
     stage_states(bT, NP, bc, bcWidth, bCol, n, NP, row0, steps);
     __syncthreads();
@@ -560,7 +561,7 @@ template <int S, int L> __device__ void scan_chunk_out_impl(const float* x, cons
     SCAN_THREAD
     float *dtT = tile, *xT = dtT + SCAN_CHUNK * PB, *zT = xT + SCAN_CHUNK * PB, *bcT = zT + SCAN_CHUNK * PB;
     int c0 = blockIdx.x * PB;
-    stage(dtT, dt, di, c0, PB, di, row0, steps);
+    stage_dt(dtT, dt, di, c0, PB, row0, steps);
     stage(xT, x, di, c0, PB, di, row0, steps);
     stage(zT, z, zWidth, zCol + c0, PB, zCol + di, row0, steps);
     stage_states(bcT, 2 * NP, bc, bcWidth, bCol, n, NP, row0, steps);
@@ -606,7 +607,7 @@ template <int S, int L> __device__ void scan_chunk_back_local_impl(const float* 
     SCAN_THREAD
     float *dtT = tile, *zT = dtT + SCAN_CHUNK * PB, *gT = zT + SCAN_CHUNK * PB, *cT = gT + SCAN_CHUNK * PB;
     int c0 = blockIdx.x * PB;
-    stage(dtT, dt, di, c0, PB, di, row0, steps);
+    stage_dt(dtT, dt, di, c0, PB, row0, steps);
     stage(zT, z, zWidth, zCol + c0, PB, zCol + di, row0, steps);
     stage(gT, dy, di, c0, PB, di, row0, steps);
     stage_states(cT, NP, bc, bcWidth, bCol + n, n, NP, row0, steps);
@@ -696,7 +697,7 @@ template <int S, int L> __device__ void scan_chunk_backward_impl(const float* x,
     float *dtT = tile, *xT = dtT + SCAN_CHUNK * PB, *zT = xT + SCAN_CHUNK * PB, *gT = zT + SCAN_CHUNK * PB;
     float *bcT = gT + SCAN_CHUNK * PB, *dbcT = bcT + SCAN_CHUNK * W2;
     int c0 = blockIdx.x * PB;
-    stage(dtT, dt, di, c0, PB, di, row0, steps);
+    stage_dt(dtT, dt, di, c0, PB, row0, steps);
     stage(xT, x, di, c0, PB, di, row0, steps);
     stage(zT, z, zWidth, zCol + c0, PB, zCol + di, row0, steps);
     stage(gT, dy, di, c0, PB, di, row0, steps);
@@ -792,7 +793,7 @@ template <int S, int L> __device__ void scan_chunk_backward_impl(const float* x,
         if (ch >= di) continue;
         long long row = row0 + r;
         dx[row * di + ch] += gT[idx];
-        ddt[row * di + ch] += dtT[idx];
+        ddt[row * di + ch] += dtT[idx] * softplus_slope(dt[row * di + ch]);
         if (dz) dz[row * zWidth + zCol + ch] += zT[idx];
     }
     if (!valid) return;

@@ -29,8 +29,8 @@ class ScanGradcheckTest {
         SplittableRandom rnd = new SplittableRandom(7);
         Map<String, double[]> in = new LinkedHashMap<>();
         in.put("x", gaussian(rnd, ROWS * INNER, 1));
-        double[] dt = new double[ROWS * INNER];
-        for (int i = 0; i < dt.length; i++) dt[i] = rnd.nextDouble(0.02, 0.3);
+        double[] dt = new double[ROWS * INNER];   // before the scan's softplus: 0.1 to 1.1 after it; a few above its threshold
+        for (int i = 0; i < dt.length; i++) dt[i] = i % 97 == 5 ? 21 + rnd.nextDouble() : rnd.nextDouble(-2.2, 0.5);
         in.put("dt", dt);
         in.put("bc", gaussian(rnd, ROWS * BC_WIDTH, 1));
         in.put("xz", gaussian(rnd, ROWS * 2 * INNER, 1));
@@ -62,8 +62,9 @@ class ScanGradcheckTest {
                 for (int t = 0; t < LEN; t++) {
                     int row = s * LEN + t, i = row * INNER + c;
                     double acc = D[c] * x[i] + yOff[c];
+                    double step = dt[i] > 20 ? dt[i] : Math.log1p(Math.exp(dt[i]));   // torch's softplus
                     for (int p = 0; p < N; p++) {
-                        h[p] = Math.exp(dt[i] * A[c * N + p]) * h[p] + dt[i] * bc[row * BC_WIDTH + R + p] * x[i];
+                        h[p] = Math.exp(step * A[c * N + p]) * h[p] + step * bc[row * BC_WIDTH + R + p] * x[i];
                         acc += bc[row * BC_WIDTH + R + N + p] * (h[p] + hOff[c * N + p]);
                     }
                     double z = xz[row * 2 * INNER + Z_COL + c];

@@ -141,9 +141,11 @@ public final class CpuBackend implements Backend {
         CpuConv.convSilu(par, in, batch, len, weight, bias, convState, out);
     }
 
-    @Override
-    public void softplusInPlace(Tensor x) {
+    /** softplus(dtRaw): the step sizes the selective scan runs on. */
+    private Tensor softplus(Tensor dtRaw) {
+        Tensor x = Tensor.zeros(dtRaw.shape());
         MemorySegment s = x.data();
+        MemorySegment.copy(dtRaw.data(), 0, s, 0, s.byteSize());
         long n = x.numel(), chunk = 4096;
         par.forEach((int) ((n + chunk - 1) / chunk), item -> {
             long i = item * chunk, end = Math.min(n, i + chunk);
@@ -151,18 +153,22 @@ public final class CpuBackend implements Backend {
                 CpuMath.softplus(FloatVector.fromMemorySegment(F, s, i * 4, LE)).intoMemorySegment(s, i * 4, LE);
             for (; i < end; i++) s.setAtIndex(Tensor.F32, i, CpuMath.softplus(s.getAtIndex(Tensor.F32, i)));
         });
+        return x;
     }
 
     @Override
     public void selectiveScan(Tensor x, Tensor dt, Tensor A, Tensor bc, int bCol, Tensor D, Tensor z, int zCol,
                               int batch, int len, Tensor state, Tensor hOffset, Tensor yOffset, Tensor y) {
-        CpuScan.scan(par, x, dt, A, bc, bCol, D, z, zCol, batch, len, state, hOffset, yOffset, y);
+        CpuScan.scan(par, x, softplus(dt), A, bc, bCol, D, z, zCol, batch, len, state, hOffset, yOffset, y);
     }
 
     @Override
     public void selectiveScanBackward(Tensor x, Tensor dt, Tensor A, Tensor bc, int bCol, Tensor D, Tensor z, int zCol,
                                       int batch, int len, Tensor h0, Tensor hOffset, Tensor yOffset, Tensor dy, ScanGrads grads) {
-        CpuScanBackward.backward(par, x, dt, A, bc, bCol, D, z, zCol, batch, len, h0, hOffset, yOffset, dy, grads);
+        Tensor ddt = grads.ddt() == null ? null : Tensor.zeros(dt.shape());   // with respect to softplus(dt), then through it
+        CpuScanBackward.backward(par, x, softplus(dt), A, bc, bCol, D, z, zCol, batch, len, h0, hOffset, yOffset, dy,
+                new ScanGrads(grads.dx(), ddt, grads.dbc(), grads.dz(), grads.dA(), grads.dD(), grads.dh0(), grads.dhOffset(), grads.dyOffset()));
+        if (ddt != null) CpuBackward.softplus(dt, ddt, grads.ddt());
     }
 
     @Override
@@ -227,10 +233,6 @@ public final class CpuBackend implements Backend {
         CpuBackward.gatedRmsNorm(par, y, z, zCol, weight, groupSize, eps, dOut, dy, dz, dWeight);
     }
 
-    @Override
-    public void softplusBackward(Tensor pre, Tensor dOut, Tensor dPre) {
-        CpuBackward.softplus(pre, dOut, dPre);
-    }
 
     @Override
     public LossResult crossEntropy(Tensor hidden, Tensor w, int[] targets, float scale, Tensor dHidden, Tensor dW) {

@@ -466,11 +466,6 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public void softplusInPlace(Tensor x) {
-        kernels.launch("softplus_in_place", blocks(x.numel()), 1, BLOCK, out(x), x.numel());
-    }
-
-    @Override
     public void selectiveScan(Tensor x, Tensor dt, Tensor A, Tensor bc, int bCol, Tensor D, Tensor z, int zCol,
                               int batch, int len, Tensor state, Tensor hOffset, Tensor yOffset, Tensor y) {
         selectiveScan(x, dt, A, bc, bCol, D, z, zCol, batch, len, state, hOffset, yOffset, y, null);
@@ -580,11 +575,6 @@ public final class CudaBackend implements Backend {
                     len, ptr(weight), ptr(bias), ptr(state0), ptr(dOut), out(dIn), dIn == null ? 0 : (int) dIn.size(1), out(dWeight),
                     out(dBias), out(dState0), di, CONV_CHUNK);
         });
-    }
-
-    @Override
-    public void softplusBackward(Tensor pre, Tensor dOut, Tensor dPre) {
-        kernels.launch("softplus_backward", blocks(pre.numel()), 1, BLOCK, ptr(pre), ptr(dOut), out(dPre), pre.numel());
     }
 
     @Override

@@ -45,12 +45,6 @@ class CudaTrainingTest extends CudaVsCpu {
 
     @Test
     void elementwiseNormLinearAndConvGradientsMatchTheCpu() {
-        Tensor pre = random(20, 30), g = random(20, 30), a = zerosLike(pre), b = zerosLike(pre);
-        cpu.softplusBackward(pre, g, a);
-        cuda.softplusBackward(pre, g, b);
-        cuda.synchronize();
-        same(a, b, "softplus'");
-
         int[] ids = {4, 9, 4, 0};
         Tensor dOut = random(4, 12), ta = Tensor.zeros(10, 12), tb = Tensor.zeros(10, 12);
         cpu.embeddingBackward(ids, dOut, ta);
