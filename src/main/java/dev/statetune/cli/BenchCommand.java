@@ -132,10 +132,7 @@ final class BenchCommand implements Callable<Integer> {
                     Adapter adapter = Adapter.create(lm, List.of(m), MethodOptions.defaults());
                     adapter.attach(lm);
                     List<Parameter> params = adapter.parameters();
-                    for (Parameter p : params) {   // as the Trainer: the training state stays on the GPU
-                        backend.keepResident(p.valueTensor());
-                        backend.keepResident(p.gradTensor());
-                    }
+                    params.forEach(p -> p.keepResident(backend));   // as the Trainer: the training state stays on the GPU
                     AdamW adamW = new AdamW(0);
                     double best = Double.MAX_VALUE;
                     for (int step = 0; step <= steps; step++) {

@@ -41,6 +41,12 @@ public final class Parameter {
         return Tensor.of(grad, shape);
     }
 
+    /** Keeps the values and the gradient on the backend's device for a training run (Backend.keepResident). */
+    public void keepResident(Backend backend) {
+        backend.keepResident(valueTensor());
+        backend.keepResident(gradTensor());
+    }
+
     public void zeroGrad(Backend backend) {
         backend.zero(gradTensor());
     }

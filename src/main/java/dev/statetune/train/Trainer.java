@@ -70,10 +70,7 @@ public final class Trainer {
             System.err.printf("resuming %s at step %d of %d%n", runDir, step, totalSteps);
         }
         Backend backend = lm.backend();
-        for (Parameter p : params) {   // on a GPU the training state stays there; the host arrays catch up before each save
-            backend.keepResident(p.valueTensor());
-            backend.keepResident(p.gradTensor());
-        }
+        params.forEach(p -> p.keepResident(backend));   // on a GPU the training state stays there; the host arrays catch up before each save
         long tokens = 0;
         double loss = Double.NaN, evalLoss = Double.NaN, evalAccuracy = Double.NaN;
         long start = System.nanoTime();

@@ -329,8 +329,8 @@ public final class CudaBackend implements Backend {
         if (t == null) return 0L;
         MemorySegment s = t.data();
         if (s.isNative() && memory.owns(s.address())) return s.address();
-        MemorySegment kept = s.heapBase().map(resident::get).orElse(null);
-        if (kept != null) return kept.address() + s.address();   // a heap segment's address is its offset in the array
+        long kept = residentAddress(s);
+        if (kept != 0) return kept;
         if (t.dtype() != DType.F32) throw new IllegalArgumentException("host tensor of " + t.dtype() + " given to the CUDA backend");
         Mirror m = mirrors.computeIfAbsent(new HostRange(s.heapBase().orElse(null), s.address(), s.byteSize()), k -> {
             MemorySegment device = memory.scratch(s.byteSize());
@@ -710,9 +710,14 @@ public final class CudaBackend implements Backend {
     @Override
     public void zero(Tensor t) {
         MemorySegment s = t.data();
-        if (s.isNative() && memory.owns(s.address())) driver.zeroAsync(s.address(), s.byteSize(), stream);
-        else if (s.heapBase().map(resident::get).isPresent()) driver.zeroAsync(out(t), s.byteSize(), stream);
+        if (s.isNative() && memory.owns(s.address()) || residentAddress(s) != 0) driver.zeroAsync(out(t), s.byteSize(), stream);
         else s.fill((byte) 0);   // a host array the GPU holds no copy of
+    }
+
+    /** The device address of a heap segment's bytes in its array's resident copy (keepResident), or 0 without one. */
+    private long residentAddress(MemorySegment s) {
+        MemorySegment kept = s.heapBase().map(resident::get).orElse(null);
+        return kept == null ? 0L : kept.address() + s.address();   // a heap segment's address is its offset in the array
     }
 
     /** Blocks of a grid-stride loop over n elements: enough to fill the GPU, no more. */
