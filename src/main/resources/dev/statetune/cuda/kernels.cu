@@ -206,7 +206,8 @@ __global__ void conv_state_update(const float* in, int inWidth, int len, float* 
     for (int j = 0; j < k - 1; j++) state[((long long) s * di + c) * (k - 1) + j] = next[j];
 }
 
-// The steps of a chunk in the chunked scans (CudaScan.CHUNK): the backward keeps a chunk's states in registers.
+// The steps of a chunk of the selective scan (CudaScan.CHUNK): the unit of staging, of the forward's memo, and of
+// the states the backward keeps in registers.
 #define SCAN_CHUNK 16
 // The scan kernels (Mamba-1's here, the SSD's in mamba2.cu) are templates on S and L: L lanes (a
 // power of two ≤ 32) share one channel's states, each holding S of them (states lane, lane+L, …) in
@@ -221,56 +222,56 @@ __global__ void conv_state_update(const float* in, int inWidth, int len, float* 
     SCAN_SL(name, 4, 2, threads, minBlocks, params, args) SCAN_SL(name, 4, 4, threads, minBlocks, params, args) \
     SCAN_SL(name, 4, 8, threads, minBlocks, params, args) SCAN_SL(name, 4, 16, threads, minBlocks, params, args) \
     SCAN_SL(name, 4, 32, threads, minBlocks, params, args) SCAN_SL(name, 8, 32, threads, minBlocks, params, args)
-// selectiveScan (PAPER_NOTES' Mamba-1 recurrence with the State-offset seams):
-//   h_t = exp(dt_t·A) ⊙ h_{t−1} + dt_t·x_t·B_t;  y_t = (C_t·(h_t + h′) + D ⊙ x_t + y′) ⊙ silu(z_t).
-// C·h is summed across a channel's lanes with warp shuffles. grid (ceil(di / (SCAN_BLOCK/L)), b).
-// state (b, di, n) is read as h_0 and written back as h_len.
-}  // extern "C": the scan kernels are templates
-template <int S, int L> __device__ void selective_scan_impl(const float* x, const float* dt, const float* A, const float* bc, int bcWidth,
-                               int bCol, const float* D, const float* z, int zWidth, int zCol, int len, int di, int n,
-                               float* state, const float* hOffset, const float* yOffset, float* y) {
-    int lane = threadIdx.x % L;
-    int c = blockIdx.x * (SCAN_BLOCK / L) + threadIdx.x / L, s = blockIdx.y;
-    bool valid = c < di;
-    int cc = valid ? c : 0;
-    float h[S], a[S], off[S];
-    float* st = state + ((long long) s * di + cc) * n;
-    #pragma unroll
-    for (int j = 0; j < S; j++) {
-        int i = lane + j * L;
-        bool on = i < n;
-        h[j] = on ? st[i] : 0.f;
-        a[j] = on ? A[cc * n + i] : 0.f;
-        off[j] = on && hOffset ? hOffset[cc * n + i] : 0.f;
-    }
-    float d = D[cc], yo = yOffset ? yOffset[cc] : 0.f;
-    for (int t = 0; t < len; t++) {
-        long long row = (long long) s * len + t;
-        float dtv = softplus_of(dt[row * di + cc]), xv = x[row * di + cc], u = dtv * xv;
-        const float* B = bc + row * bcWidth + bCol;
-        const float* C = B + n;
-        float part = 0.f;
-        #pragma unroll
-        for (int j = 0; j < S; j++) {
-            int i = lane + j * L;
-            if (i < n) {
-                h[j] = expf(dtv * a[j]) * h[j] + u * B[i];
-                part += C[i] * (h[j] + off[j]);
-            }
-        }
-        #pragma unroll
-        for (int m = L / 2; m > 0; m >>= 1) part += __shfl_xor_sync(0xffffffff, part, m, L);
-        if (valid && lane == 0) y[row * di + cc] = (part + d * xv + yo) * silu(z[row * zWidth + zCol + cc]);
-    }
-    if (valid)
-        #pragma unroll
-        for (int j = 0; j < S; j++) {
-            int i = lane + j * L;
-            if (i < n) st[i] = h[j];
-        }
+
+// Tiles are staged by asynchronous copies (cp.async, sm_80+), so that a block has all its loads in flight at once:
+// *dst = on ? *src : 0 for one float, or four (16-byte aligned) in copy_async4. copies_commit closes a group of a
+// thread's copies; copies_wait_but_one waits until at most one of its groups is in flight, copies_wait_all for all of
+// them (their data is then visible to the thread itself; a block barrier makes it visible to all).
+__device__ __forceinline__ void copy_async(float* dst, const float* src, bool on) {
+    unsigned to = (unsigned) __cvta_generic_to_shared(dst);
+    asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" :: "r"(to), "l"(src), "r"(on ? 4 : 0) : "memory");
 }
-extern "C" {
-SCAN_SL_VARIANTS(selective_scan, SCAN_BLOCK, 1, (const float* x, const float* dt, const float* A, const float* bc, int bcWidth, int bCol, const float* D, const float* z, int zWidth, int zCol, int len, int di, int n, float* state, const float* hOffset, const float* yOffset, float* y), (x, dt, A, bc, bcWidth, bCol, D, z, zWidth, zCol, len, di, n, state, hOffset, yOffset, y))
+
+__device__ __forceinline__ void copy_async4(float* dst, const float* src, bool on) {
+    unsigned to = (unsigned) __cvta_generic_to_shared(dst);
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" :: "r"(to), "l"(src), "r"(on ? 16 : 0) : "memory");
+}
+
+__device__ __forceinline__ void copies_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
+
+__device__ __forceinline__ void copies_wait_but_one() { asm volatile("cp.async.wait_group 1;\n" ::: "memory"); }
+
+__device__ __forceinline__ void copies_wait_all() { asm volatile("cp.async.wait_all;\n" ::: "memory"); }
+
+// All of the thread's copies landed, then the block syncs: every staged tile is readable.
+__device__ __forceinline__ void copies_landed() {
+    copies_wait_all();
+    __syncthreads();
+}
+
+// Whether a tile's rows can go in 16-byte copies: every offset and width a multiple of four floats, both ends aligned.
+__device__ __forceinline__ bool copies_by4(const float* src, const float* dst, long long offset, int width, int cols, int padCols,
+                                           int stride) {
+    return ((offset | width | cols | padCols | stride) & 3) == 0 && (((unsigned long long) src | (unsigned long long) dst) & 15) == 0;
+}
+
+// tile[r·stride + q] = src[(row0 + r)·width + col0 + q] for r < steps, q < cols; zeros up to rows × padCols.
+__device__ __forceinline__ void stage_tile(float* tile, int stride, int rows, int padCols, const float* src, int width, int col0,
+                                           int cols, long long row0, int steps) {
+    if (copies_by4(src, tile, col0, width, cols, padCols, stride)) {
+        for (int idx = 4 * threadIdx.x; idx < rows * padCols; idx += 4 * blockDim.x) {
+            int r = idx / padCols, q = idx % padCols;
+            bool on = r < steps && q < cols;
+            copy_async4(tile + r * stride + q, on ? src + (row0 + r) * width + col0 + q : src, on);
+        }
+        return;
+    }
+    for (int idx = threadIdx.x; idx < rows * padCols; idx += blockDim.x) {
+        int r = idx / padCols, q = idx % padCols;
+        bool on = r < steps && q < cols;
+        copy_async(tile + r * stride + q, on ? src + (row0 + r) * width + col0 + q : src, on);
+    }
+}
 
 
 
@@ -452,202 +453,128 @@ __global__ void scan_sum_partials(const float* partials, int blocks, long long r
 }
 
 
-// ---- the chunked selective scan: time split into chunks of SCAN_CHUNK steps, so that the sequential
-// part of a long sequence is SCAN_CHUNK steps (then a carry over the chunks) instead of len. A block
-// first stages its chunk's inputs in shared memory with coalesced loads, so the sequential loop
-// reads shared memory, not global memory, at each step. Threads: as selective_scan, plus
-// blockIdx.z = the chunk. Per-chunk buffers are laid out ((b·chunks + k)·di + c)·n + i for states
-// and (b·chunks + k)·di + c for per-channel values. Per-channel tiles are (SCAN_CHUNK, PB); state
-// tiles (B, C) have NP = S·L columns, zero past n, so that a lane's padded states stay 0.
-
-#define SCAN_THREAD \
-    constexpr int PB = SCAN_BLOCK / L, NP = S * L; \
-    int lane = threadIdx.x % L, local = threadIdx.x / L; \
-    int c = blockIdx.x * PB + local, s = blockIdx.y, k = blockIdx.z, chunks = gridDim.z; \
-    int t0 = k * SCAN_CHUNK, steps = min(len, t0 + SCAN_CHUNK) - t0; \
-    bool valid = c < di; \
-    int cc = valid ? c : 0; \
-    long long row0 = (long long) s * len + t0;
-
-// tile (steps, cols) = src[row0 + r, col0 + q] for q < cols with col0 + q < colLimit (else 0); the whole block stages.
-__device__ void stage(float* tile, const float* src, int width, int col0, int cols, int colLimit, long long row0, int steps) {
-    for (int idx = threadIdx.x; idx < steps * cols; idx += blockDim.x) {
-        int r = idx / cols, q = idx % cols;
-        tile[idx] = col0 + q < colLimit ? src[(row0 + r) * width + col0 + q] : 0.f;
-    }
-}
-
-// tile[r·cols + q] = softplus(dt[row0 + r, col0 + q]) (0 past width): a block's dt, the scan's step sizes.
-__device__ void stage_dt(float* tile, const float* dt, int width, int col0, int cols, long long row0, int steps) {
-    for (int idx = threadIdx.x; idx < steps * cols; idx += blockDim.x) {
-        int r = idx / cols, q = idx % cols;
-        tile[idx] = col0 + q < width ? softplus_of(dt[(row0 + r) * width + col0 + q]) : 0.f;
-    }
-}
-
-// tile[r·stride + q] = src[row0 + r, col0 + q] for q < n, 0 for n ≤ q < np (r < steps): a state tile padded to np columns.
-__device__ void stage_states(float* tile, int stride, const float* src, int width, int col0, int n, int np, long long row0, int steps) {
-    for (int idx = threadIdx.x; idx < steps * np; idx += blockDim.x) {
-        int r = idx / np, q = idx % np;
-        tile[r * stride + q] = q < n ? src[(row0 + r) * width + col0 + q] : 0.f;
-    }
-}
-
-// Pass 1: each chunk's recurrence from a zero state: its end state hloc and Σ dt (the chunk's decay is exp(A·Σdt)).
-// Shared: dt, x (SCAN_CHUNK, PB); B (SCAN_CHUNK, NP).
 }  // extern "C": the scan kernels are templates
-// A lane's A values (0 past n: the padded states never move).
-template <int S, int L> __device__ __forceinline__ void lane_A(float (&a)[S], const float* A, int cc, int n, int lane) {
-    #pragma unroll
-    for (int j = 0; j < S; j++) { int i = lane + j * L; a[j] = i < n ? A[cc * n + i] : 0.f; }
-}
+// ---- selectiveScan and its backward (PAPER_NOTES' Mamba-1 recurrence with the State-offset seams):
+//   h_t = exp(dt_t·A) ⊙ h_{t−1} + dt_t·x_t·B_t;  y_t = (C_t·(h_t + h′) + D ⊙ x_t + y′) ⊙ silu(z_t),  dt_t = softplus(dt input).
+// A block holds PB = SCAN_BLOCK / L channels of one sequence and walks the whole sequence in chunks of SCAN_CHUNK
+// steps, the next chunk's tiles in flight (cp.async into the other of two buffers) while it computes the current one:
+// sequential in time, parallel over channels, sequences and a channel's L lanes. C·h is summed across a channel's
+// lanes with warp shuffles. grid (ceil(di / PB), b), SCAN_BLOCK threads. Per-channel tiles are (SCAN_CHUNK, PB);
+// the state tile B|C is (SCAN_CHUNK, 2·NP), NP = S·L columns each, zero past n, so that a lane's padded states stay 0.
+// The forward writes the state entering each chunk to memo (b, chunks, di, n); the backward recomputes each chunk's
+// states from there into registers and walks them in reverse, carrying ∂L/∂h from chunk to chunk.
 
-template <int S, int L> __device__ void scan_chunk_local_impl(const float* x, const float* dt, const float* A, const float* bc, int bcWidth,
-                                 int bCol, int len, int di, int n, float* hloc, float* dtsum) {
-    extern __shared__ float tile[];
-    SCAN_THREAD
-    float *dtT = tile, *xT = dtT + SCAN_CHUNK * PB, *bT = xT + SCAN_CHUNK * PB;
-    int c0 = blockIdx.x * PB;
-    stage_dt(dtT, dt, di, c0, PB, row0, steps);
-    stage(xT, x, di, c0, PB, di, row0, steps);
-    stage_states(bT, NP, bc, bcWidth, bCol, n, NP, row0, steps);
-    __syncthreads();
-    float h[S], a[S];
-    lane_A<S, L>(a, A, cc, n, lane);
-    #pragma unroll
-    for (int j = 0; j < S; j++) h[j] = 0.f;
-    const float *dtP = dtT + local, *xP = xT + local, *bP = bT + lane;
-    float sum = 0.f;
-    for (int r = 0; r < steps; r++) {
-        float dtv = dtP[r * PB], u = dtv * xP[r * PB];
-        sum += dtv;
-        #pragma unroll
-        for (int j = 0; j < S; j++) h[j] = expf(dtv * a[j]) * h[j] + u * bP[r * NP + j * L];
+// dt's tile, one float a copy: softplus_staged visits the elements each thread copied, so it needs only that
+// thread's copies to have landed.
+__device__ __forceinline__ void stage_dt(float* tile, int cols, int padCols, const float* dt, int di, int col0, long long row0, int steps) {
+    for (int idx = threadIdx.x; idx < SCAN_CHUNK * padCols; idx += blockDim.x) {
+        int r = idx / padCols, q = idx % padCols;
+        bool on = r < steps && q < cols;
+        copy_async(tile + idx, on ? dt + (row0 + r) * di + col0 + q : dt, on);
     }
-    if (!valid) return;
-    long long at = ((long long) s * chunks + k) * di + c;
-    #pragma unroll
-    for (int j = 0; j < S; j++) { int i = lane + j * L; if (i < n) hloc[at * n + i] = h[j]; }
-    if (lane == 0) dtsum[at] = sum;
 }
-extern "C" {
-SCAN_SL_VARIANTS(scan_chunk_local, SCAN_BLOCK, 1, (const float* x, const float* dt, const float* A, const float* bc, int bcWidth, int bCol, int len, int di, int n, float* hloc, float* dtsum), (x, dt, A, bc, bcWidth, bCol, len, di, n, hloc, dtsum))
 
-
-// Pass 2: the states entering each chunk, start_k, carried from h0 (null: zeros): start_{k+1} =
-// exp(A·Σdt_k) ⊙ start_k + hloc_k; the state after the last chunk goes to hEnd (may be null, may be h0).
-// One thread per (channel, state): grid (ceil(di·n / 256), b), block 256.
-__global__ void scan_chunk_carry(const float* A, int di, int n, int chunks, const float* h0,
-                                 const float* hloc, const float* dtsum, float* start, float* hEnd) {
-    long long e = (long long) blockIdx.x * blockDim.x + threadIdx.x, dn = (long long) di * n;
-    int s = blockIdx.y;
-    if (e >= dn) return;
-    float a = A[e], h = h0 ? h0[s * dn + e] : 0.f;
-    for (int k = 0; k < chunks; k++) {
-        long long at = (long long) s * chunks + k;
-        start[at * dn + e] = h;
-        h = expf(a * dtsum[at * di + e / n]) * h + hloc[at * dn + e];
+// The raw dt tile staged by stage_dt becomes softplus(dt) in place, and slope (may be null) its derivative.
+__device__ __forceinline__ void softplus_staged(float* tile, float* slope, int padCols) {
+    for (int idx = threadIdx.x; idx < SCAN_CHUNK * padCols; idx += blockDim.x) {
+        float v = tile[idx];
+        tile[idx] = softplus_of(v);
+        if (slope) slope[idx] = softplus_slope(v);
     }
-    if (hEnd) hEnd[s * dn + e] = h;
 }
 
-// Pass 3: each chunk again from its true start state, y as selective_scan computes it.
-// Shared: dt, x, z (SCAN_CHUNK, PB); B|C (SCAN_CHUNK, 2·NP).
-}  // extern "C": the scan kernels are templates
-template <int S, int L> __device__ void scan_chunk_out_impl(const float* x, const float* dt, const float* A, const float* bc, int bcWidth,
-                               int bCol, const float* D, const float* z, int zWidth, int zCol, int len, int di, int n,
-                               const float* start, const float* hOffset, const float* yOffset, float* y) {
-    extern __shared__ float tile[];
-    SCAN_THREAD
-    float *dtT = tile, *xT = dtT + SCAN_CHUNK * PB, *zT = xT + SCAN_CHUNK * PB, *bcT = zT + SCAN_CHUNK * PB;
-    int c0 = blockIdx.x * PB;
-    stage_dt(dtT, dt, di, c0, PB, row0, steps);
-    stage(xT, x, di, c0, PB, di, row0, steps);
-    stage(zT, z, zWidth, zCol + c0, PB, zCol + di, row0, steps);
-    stage_states(bcT, 2 * NP, bc, bcWidth, bCol, n, NP, row0, steps);
-    stage_states(bcT + NP, 2 * NP, bc, bcWidth, bCol + n, n, NP, row0, steps);
-    __syncthreads();
-    long long at = ((long long) s * chunks + k) * di + cc;
-    float h[S], a[S], off[S];
-    lane_A<S, L>(a, A, cc, n, lane);
+#define LOG2E 1.4426950408889634f
+#define LN2 0.6931471805599453f
+
+// A lane's A·log2(e) (exp(dt·A) = exp2(dt·A·log2 e)) and h′ values; 0 past n, so the padded states never move.
+template <int S, int L> __device__ __forceinline__ void lane_constants(float (&a2)[S], float (&off)[S], const float* A,
+                                                                      const float* hOffset, int cc, int n, int lane) {
     #pragma unroll
     for (int j = 0; j < S; j++) {
         int i = lane + j * L;
-        bool on = i < n;
-        h[j] = on ? start[at * n + i] : 0.f;
-        off[j] = on && hOffset ? hOffset[cc * n + i] : 0.f;
-    }
-    float d = D[cc], yo = yOffset ? yOffset[cc] : 0.f;
-    const float *dtP = dtT + local, *xP = xT + local, *zP = zT + local, *bP = bcT + lane;
-    for (int r = 0; r < steps; r++) {
-        float dtv = dtP[r * PB], xv = xP[r * PB], u = dtv * xv;
-        const float* B = bP + r * 2 * NP;
-        float part = 0.f;
-        #pragma unroll
-        for (int j = 0; j < S; j++) {
-            h[j] = expf(dtv * a[j]) * h[j] + u * B[j * L];
-            part += B[NP + j * L] * (h[j] + off[j]);
-        }
-        #pragma unroll
-        for (int m = L / 2; m > 0; m >>= 1) part += __shfl_xor_sync(0xffffffff, part, m, L);
-        if (valid && lane == 0) y[(row0 + r) * di + cc] = (part + d * xv + yo) * silu(zP[r * PB]);
+        a2[j] = i < n ? A[(long long) cc * n + i] * LOG2E : 0.f;
+        off[j] = i < n && hOffset ? hOffset[(long long) cc * n + i] : 0.f;
     }
 }
-extern "C" {
-SCAN_SL_VARIANTS(scan_chunk_out, SCAN_BLOCK, 1, (const float* x, const float* dt, const float* A, const float* bc, int bcWidth, int bCol, const float* D, const float* z, int zWidth, int zCol, int len, int di, int n, const float* start, const float* hOffset, const float* yOffset, float* y), (x, dt, A, bc, bcWidth, bCol, D, z, zWidth, zCol, len, di, n, start, hOffset, yOffset, y))
 
+#define SCAN_THREAD \
+    constexpr int PB = SCAN_BLOCK / L, NP = S * L, W2 = 2 * NP, CT = SCAN_CHUNK * PB; \
+    int lane = threadIdx.x % L, local = threadIdx.x / L, c0 = blockIdx.x * PB, c = c0 + local, s = blockIdx.y; \
+    int chunks = (len + SCAN_CHUNK - 1) / SCAN_CHUNK, cols = min(PB, di - c0); \
+    bool valid = c < di; \
+    int cc = valid ? c : 0;
 
-// Backward pass 1: each chunk's reverse recurrence g_t = dyv_t·C_t + a_{t+1}·g_{t+1} from a zero
-// carry; outloc = a_{t0}·g_{t0}, what the chunk alone passes to the chunk before it.
-// Shared: dt, z, dy (SCAN_CHUNK, PB); C (SCAN_CHUNK, NP).
-}  // extern "C": the scan kernels are templates
-template <int S, int L> __device__ void scan_chunk_back_local_impl(const float* dt, const float* A, const float* bc, int bcWidth, int bCol,
-                                      const float* z, int zWidth, int zCol, const float* dy, int len, int di, int n, float* outloc) {
+// selectiveScan: y (may be null: the memo alone) from h0 (null: zeros); the state after the last step goes to hEnd
+// (may be null, may be h0). Shared, two buffers of: dt, x, z (SCAN_CHUNK, PB); B|C (SCAN_CHUNK, 2·NP).
+template <int S, int L> __device__ void scan_forward_impl(const float* x, const float* dt, const float* A, const float* bc, int bcWidth,
+                                 int bCol, const float* D, const float* z, int zWidth, int zCol, int len, int di, int n,
+                                 const float* h0, float* hEnd, const float* hOffset, const float* yOffset, float* y, float* memo) {
     extern __shared__ float tile[];
     SCAN_THREAD
-    float *dtT = tile, *zT = dtT + SCAN_CHUNK * PB, *gT = zT + SCAN_CHUNK * PB, *cT = gT + SCAN_CHUNK * PB;
-    int c0 = blockIdx.x * PB;
-    stage_dt(dtT, dt, di, c0, PB, row0, steps);
-    stage(zT, z, zWidth, zCol + c0, PB, zCol + di, row0, steps);
-    stage(gT, dy, di, c0, PB, di, row0, steps);
-    stage_states(cT, NP, bc, bcWidth, bCol + n, n, NP, row0, steps);
-    __syncthreads();
-    float g[S], a[S];
-    lane_A<S, L>(a, A, cc, n, lane);
+    constexpr int BUF = 3 * CT + SCAN_CHUNK * W2;
+    auto stageChunk = [&](int k) {
+        float* buf = tile + (k & 1) * BUF;
+        long long row0 = (long long) s * len + k * SCAN_CHUNK;
+        int steps = min(SCAN_CHUNK, len - k * SCAN_CHUNK);
+        stage_dt(buf, cols, PB, dt, di, c0, row0, steps);
+        stage_tile(buf + CT, PB, SCAN_CHUNK, PB, x, di, c0, cols, row0, steps);
+        if (y) stage_tile(buf + 2 * CT, PB, SCAN_CHUNK, PB, z, zWidth, zCol + c0, cols, row0, steps);
+        stage_tile(buf + 3 * CT, W2, SCAN_CHUNK, NP, bc, bcWidth, bCol, n, row0, steps);
+        stage_tile(buf + 3 * CT + NP, W2, SCAN_CHUNK, NP, bc, bcWidth, bCol + n, n, row0, steps);
+        copies_commit();
+    };
+    stageChunk(0);
+    float h[S], a2[S], off[S];
+    lane_constants<S, L>(a2, off, A, hOffset, cc, n, lane);
     #pragma unroll
-    for (int j = 0; j < S; j++) g[j] = 0.f;
-    const float *dtP = dtT + local, *zP = zT + local, *gP = gT + local, *cP = cT + lane;
-    for (int r = steps - 1; r >= 0; r--) {
-        float dtv = dtP[r * PB], zv = zP[r * PB];
-        float dyv = gP[r * PB] * zv / (1.f + expf(-zv));
-        #pragma unroll
-        for (int j = 0; j < S; j++) g[j] = expf(dtv * a[j]) * (g[j] + dyv * cP[r * NP + j * L]);
+    for (int j = 0; j < S; j++) {
+        int i = lane + j * L;
+        h[j] = i < n && h0 ? h0[((long long) s * di + cc) * n + i] : 0.f;
     }
-    if (!valid) return;
-    long long at = ((long long) s * chunks + k) * di + c;
-    #pragma unroll
-    for (int j = 0; j < S; j++) { int i = lane + j * L; if (i < n) outloc[at * n + i] = g[j]; }
+    float d = y ? D[cc] : 0.f, yo = yOffset ? yOffset[cc] : 0.f;
+    for (int k = 0; k < chunks; k++) {
+        if (k + 1 < chunks) {
+            stageChunk(k + 1);
+            copies_wait_but_one();
+        } else copies_wait_all();
+        float* buf = tile + (k & 1) * BUF;
+        softplus_staged(buf, nullptr, PB);
+        __syncthreads();
+        long long row0 = (long long) s * len + k * SCAN_CHUNK;
+        int steps = min(SCAN_CHUNK, len - k * SCAN_CHUNK);
+        if (memo && valid)
+            #pragma unroll
+            for (int j = 0; j < S; j++) {
+                int i = lane + j * L;
+                if (i < n) memo[(((long long) s * chunks + k) * di + c) * n + i] = h[j];
+            }
+        const float *dtP = buf + local, *xP = dtP + CT, *zP = xP + CT, *bP = buf + 3 * CT + lane;
+        #pragma unroll
+        for (int r = 0; r < SCAN_CHUNK; r++) {
+            if (r >= steps) break;
+            float dtv = dtP[r * PB], xv = xP[r * PB], u = dtv * xv;
+            const float* B = bP + r * W2;
+            float part = 0.f;
+            #pragma unroll
+            for (int j = 0; j < S; j++) {
+                h[j] = exp2f(dtv * a2[j]) * h[j] + u * B[j * L];
+                part += B[NP + j * L] * (h[j] + off[j]);
+            }
+            #pragma unroll
+            for (int m = L / 2; m > 0; m >>= 1) part += __shfl_xor_sync(0xffffffff, part, m, L);
+            if (y && valid && lane == 0) y[(row0 + r) * di + c] = (part + d * xv + yo) * silu(zP[r * PB]);
+        }
+        __syncthreads();   // the buffer is free for chunk k + 2
+    }
+    if (hEnd && valid)
+        #pragma unroll
+        for (int j = 0; j < S; j++) {
+            int i = lane + j * L;
+            if (i < n) hEnd[((long long) s * di + c) * n + i] = h[j];
+        }
 }
 extern "C" {
-SCAN_SL_VARIANTS(scan_chunk_back_local, SCAN_BLOCK, 1, (const float* dt, const float* A, const float* bc, int bcWidth, int bCol, const float* z, int zWidth, int zCol, const float* dy, int len, int di, int n, float* outloc), (dt, A, bc, bcWidth, bCol, z, zWidth, zCol, dy, len, di, n, outloc))
-
-
-// Backward pass 2: the carry entering each chunk from the one after it, carryIn_k (= a_{t1}·g_{t1}):
-// carryIn_{K−1} = 0, carryIn_{k−1} = outloc_k + exp(A·Σdt_k) ⊙ carryIn_k; what leaves chunk 0 is dh0
-// (+=, may be null). Threads as scan_chunk_carry.
-__global__ void scan_chunk_back_carry(const float* A, int di, int n, int chunks, const float* outloc,
-                                      const float* dtsum, float* carryIn, float* dh0) {
-    long long e = (long long) blockIdx.x * blockDim.x + threadIdx.x, dn = (long long) di * n;
-    int s = blockIdx.y;
-    if (e >= dn) return;
-    float a = A[e], carry = 0.f;
-    for (int k = chunks - 1; k >= 0; k--) {
-        long long at = (long long) s * chunks + k;
-        carryIn[at * dn + e] = carry;
-        carry = outloc[at * dn + e] + expf(a * dtsum[at * di + e / n]) * carry;
-    }
-    if (dh0) dh0[s * dn + e] += carry;
-}
+SCAN_SL_VARIANTS(scan_forward, SCAN_BLOCK, 1, (const float* x, const float* dt, const float* A, const float* bc, int bcWidth, int bCol, const float* D, const float* z, int zWidth, int zCol, int len, int di, int n, const float* h0, float* hEnd, const float* hOffset, const float* yOffset, float* y, float* memo), (x, dt, A, bc, bcWidth, bCol, D, z, zWidth, zCol, len, di, n, h0, hEnd, hOffset, yOffset, y, memo))
 
 // v[0, V) summed over the lanes of a warp that differ only in bits ≥ L (the warp's channels), as a
 // reduce-scatter: each level sends half of the values still held and keeps the other half, so the
@@ -679,139 +606,151 @@ template <int V, int L> __device__ __forceinline__ int warp_reduce_scatter(float
     return first;
 }
 
-// Backward pass 3: every gradient of each chunk from its start state and carry (see CpuScanBackward,
-// which this mirrors step for step). Chunks are SCAN_CHUNK steps: the chunk's states are recomputed
-// into registers (the loops unroll, so hist[r] is a register), then walked in reverse with no block
-// barrier. dB, dC: summed over a warp's channels by warp_reduce_scatter into the warp's own tile,
-// then over the block's warps once per chunk into partials (gridDim.x, b·len, 2n) for
-// scan_sum_partials. dx, ddt and dz are collected in the staged tiles and added at the end.
-// Shared: dt, x, z, dy (SCAN_CHUNK, PB); B|C (SCAN_CHUNK, 2·NP); dB|dC (warps, SCAN_CHUNK, 2·NP).
-template <int S, int L> __device__ void scan_chunk_backward_impl(const float* x, const float* dt, const float* A, const float* bc,
-                                    int bcWidth, int bCol, const float* D, const float* z, int zWidth, int zCol, int len, int di,
-                                    int n, const float* start, const float* carryIn, const float* hOffset,
-                                    const float* yOffset, const float* dy, float* dx, float* ddt, float* partials, float* dz,
-                                    float* dA, float* dD, float* dhOffset, float* dyOffset) {
+// selectiveScanBackward (see CpuScanBackward, which this mirrors step for step): chunks from the last to the first,
+// each chunk's states recomputed into registers from its start state in memo (the loops unroll, so hist[r] is a
+// register), then walked in reverse with the carry dh = ∂L/∂h. dB, dC: summed over a warp's channels by
+// warp_reduce_scatter into the warp's own tile, then over the block's warps once per chunk into partials
+// (gridDim.x, b·len, 2n) for scan_sum_partials. dx, ddt, dz: collected in tiles, added at the end of each chunk.
+// Shared, two buffers of: dt, softplus' slope, x, z, dy (SCAN_CHUNK, PB); B|C (SCAN_CHUNK, 2·NP); start (PB, NP);
+// then once: dx, ddt, dz (SCAN_CHUNK, PB); dB|dC (warps, SCAN_CHUNK, 2·NP).
+template <int S, int L> __device__ void scan_backward_impl(const float* x, const float* dt, const float* A, const float* bc, int bcWidth,
+                                  int bCol, const float* D, const float* z, int zWidth, int zCol, int len, int di, int n,
+                                  const float* memo, const float* hOffset, const float* yOffset, const float* dy, float* dx,
+                                  float* ddt, float* partials, float* dz, float* dA, float* dD, float* dh0, float* dhOffset,
+                                  float* dyOffset) {
     extern __shared__ float tile[];
     SCAN_THREAD
-    constexpr int W2 = 2 * NP, WARPS = SCAN_BLOCK / 32;
-    float *dtT = tile, *xT = dtT + SCAN_CHUNK * PB, *zT = xT + SCAN_CHUNK * PB, *gT = zT + SCAN_CHUNK * PB;
-    float *bcT = gT + SCAN_CHUNK * PB, *dbcT = bcT + SCAN_CHUNK * W2;
-    int c0 = blockIdx.x * PB;
-    stage_dt(dtT, dt, di, c0, PB, row0, steps);
-    stage(xT, x, di, c0, PB, di, row0, steps);
-    stage(zT, z, zWidth, zCol + c0, PB, zCol + di, row0, steps);
-    stage(gT, dy, di, c0, PB, di, row0, steps);
-    stage_states(bcT, W2, bc, bcWidth, bCol, n, NP, row0, steps);
-    stage_states(bcT + NP, W2, bc, bcWidth, bCol + n, n, NP, row0, steps);
-    __syncthreads();
-    float* warpDbc = dbcT + threadIdx.x / 32 * SCAN_CHUNK * W2 + lane;
-    long long at = ((long long) s * chunks + k) * di + cc;
-    float hist[SCAN_CHUNK][S], first[S], dh[S], a[S], off[S], gA[S], gOff[S];
-    lane_A<S, L>(a, A, cc, n, lane);
+    constexpr int BUF = 5 * CT + SCAN_CHUNK * W2 + PB * NP, WARPS = SCAN_BLOCK / 32;
+    float *gxT = tile + 2 * BUF, *gdtT = gxT + CT, *gzT = gdtT + CT, *dbcT = gzT + CT;
+    auto stageChunk = [&](int k) {
+        float* buf = tile + (k & 1) * BUF;
+        long long row0 = (long long) s * len + k * SCAN_CHUNK;
+        int steps = min(SCAN_CHUNK, len - k * SCAN_CHUNK);
+        stage_dt(buf, cols, PB, dt, di, c0, row0, steps);
+        stage_tile(buf + 2 * CT, PB, SCAN_CHUNK, PB, x, di, c0, cols, row0, steps);
+        stage_tile(buf + 3 * CT, PB, SCAN_CHUNK, PB, z, zWidth, zCol + c0, cols, row0, steps);
+        stage_tile(buf + 4 * CT, PB, SCAN_CHUNK, PB, dy, di, c0, cols, row0, steps);
+        stage_tile(buf + 5 * CT, W2, SCAN_CHUNK, NP, bc, bcWidth, bCol, n, row0, steps);
+        stage_tile(buf + 5 * CT + NP, W2, SCAN_CHUNK, NP, bc, bcWidth, bCol + n, n, row0, steps);
+        stage_tile(buf + 5 * CT + SCAN_CHUNK * W2, NP, PB, NP, memo, n, 0, n, ((long long) s * chunks + k) * di + c0, cols);
+        copies_commit();
+    };
+    stageChunk(chunks - 1);
+    float dh[S], a2[S], off[S], gA[S], gOff[S];
+    lane_constants<S, L>(a2, off, A, hOffset, cc, n, lane);
     #pragma unroll
-    for (int j = 0; j < S; j++) {
-        int i = lane + j * L;
-        bool on = i < n;
-        first[j] = on && valid ? start[at * n + i] : 0.f;   // zeros on channels past di, so their dB is 0
-        dh[j] = on && valid ? carryIn[at * n + i] : 0.f;
-        gA[j] = 0.f; gOff[j] = 0.f;
-        off[j] = on && hOffset ? hOffset[cc * n + i] : 0.f;
-    }
-    float *dtP = dtT + local, *xP = xT + local, *zP = zT + local, *gP = gT + local;
-    const float* bP = bcT + lane;
-    #pragma unroll
-    for (int r = 0; r < SCAN_CHUNK; r++) {   // the chunk's states h_t, from its start state
-        if (r >= steps) break;
-        float dtv = dtP[r * PB], u = dtv * xP[r * PB];
-        #pragma unroll
-        for (int j = 0; j < S; j++) hist[r][j] = expf(dtv * a[j]) * (r > 0 ? hist[r > 0 ? r - 1 : 0][j] : first[j]) + u * bP[r * W2 + j * L];
-    }
+    for (int j = 0; j < S; j++) { dh[j] = 0.f; gA[j] = 0.f; gOff[j] = 0.f; }
     float d = D[cc], yo = yOffset ? yOffset[cc] : 0.f, gD = 0.f, gYo = 0.f;
-    #pragma unroll
-    for (int r = SCAN_CHUNK - 1; r >= 0; r--) {
-        if (r >= steps) continue;
-        float dtv = dtP[r * PB], xv = xP[r * PB], zv = zP[r * PB], gy = valid ? gP[r * PB] : 0.f;
-        const float* B = bP + r * W2;
-        float ho[S], yPart = 0.f;
+    float* warpDbc = dbcT + threadIdx.x / 32 * SCAN_CHUNK * W2 + lane;
+    for (int k = chunks - 1; k >= 0; k--) {
+        if (k > 0) {
+            stageChunk(k - 1);
+            copies_wait_but_one();
+        } else copies_wait_all();
+        float* buf = tile + (k & 1) * BUF;
+        softplus_staged(buf, buf + CT, PB);
+        __syncthreads();
+        long long row0 = (long long) s * len + k * SCAN_CHUNK;
+        int steps = min(SCAN_CHUNK, len - k * SCAN_CHUNK);
+        const float *dtP = buf + local, *xP = buf + 2 * CT + local, *zP = buf + 3 * CT + local, *gP = buf + 4 * CT + local;
+        const float *bP = buf + 5 * CT + lane, *first = buf + 5 * CT + SCAN_CHUNK * W2 + local * NP + lane;   // zeros past di
+        float hist[SCAN_CHUNK][S];
         #pragma unroll
-        for (int j = 0; j < S; j++) {
-            ho[j] = hist[r][j] + off[j];
-            yPart += B[NP + j * L] * ho[j];
-        }
-        #pragma unroll
-        for (int m = L / 2; m > 0; m >>= 1) yPart += __shfl_xor_sync(0xffffffff, yPart, m, L);
-        float y = yPart + d * xv + yo;
-        float sig = 1.f / (1.f + expf(-zv));
-        float dyv = gy * zv * sig;
-        gD += dyv * xv;
-        gYo += dyv;
-        float sB = 0.f, sA = 0.f, v[2 * S];   // Σ dh·B, Σ dh·A·decay·h_{t−1}; v = dB_t | dC_t of this lane's states
-        #pragma unroll
-        for (int j = 0; j < S; j++) {
-            float Bj = B[j * L], Cj = B[NP + j * L], hp = r > 0 ? hist[r > 0 ? r - 1 : 0][j] : first[j];
-            float decay = expf(dtv * a[j]);
-            float dht = dh[j] + dyv * Cj;
-            gOff[j] += dyv * Cj;
-            v[S + j] = dyv * ho[j];
-            v[j] = dht * dtv * xv;
-            sB += dht * Bj;
-            dh[j] = dht * decay;
-            float w = dh[j] * hp;
-            sA += a[j] * w;
-            gA[j] += dtv * w;
-        }
-        float gx = dtv * sB, gdt = xv * sB + sA;
-        #pragma unroll
-        for (int m = L / 2; m > 0; m >>= 1) {
-            gx += __shfl_xor_sync(0xffffffff, gx, m, L);
-            gdt += __shfl_xor_sync(0xffffffff, gdt, m, L);
-        }
-        bool writer;
-        int q0 = warp_reduce_scatter<2 * S, L>(v, writer);   // over the warp's channels (gy is 0 on channels past di)
-        constexpr int R = 2 * S * L >= 32 ? 2 * S * L / 32 : 1;
-        __syncwarp();   // every lane has read this step's tiles before lane 0 overwrites them with gradients
-        if (writer)
+        for (int r = 0; r < SCAN_CHUNK; r++) {   // the chunk's states h_t, from its start state
+            if (r >= steps) break;
+            float dtv = dtP[r * PB], u = dtv * xP[r * PB];
             #pragma unroll
-            for (int e = 0; e < R; e++) warpDbc[r * W2 + (q0 + e) * L] = v[e];
-        if (lane == 0) {
-            gP[r * PB] = gx + dyv * d;
-            dtP[r * PB] = gdt;
-            zP[r * PB] = gy * y * sig * (1.f + zv * (1.f - sig));
+            for (int j = 0; j < S; j++)
+                hist[r][j] = exp2f(dtv * a2[j]) * (r > 0 ? hist[r > 0 ? r - 1 : 0][j] : first[j * L]) + u * bP[r * W2 + j * L];
         }
-    }
-    __syncthreads();
-    float* part = partials + ((long long) blockIdx.x * gridDim.y * len + row0) * 2 * n;
-    for (int idx = threadIdx.x; idx < steps * 2 * n; idx += blockDim.x) {
-        int r = idx / (2 * n), q = idx % (2 * n), col = q < n ? q : NP + q - n;
-        float sum = 0.f;
         #pragma unroll
-        for (int w = 0; w < WARPS; w++) sum += dbcT[(w * SCAN_CHUNK + r) * W2 + col];
-        part[idx] = sum;
-    }
-    for (int idx = threadIdx.x; idx < steps * PB; idx += blockDim.x) {
-        int r = idx / PB, ch = c0 + idx % PB;
-        if (ch >= di) continue;
-        long long row = row0 + r;
-        dx[row * di + ch] += gT[idx];
-        ddt[row * di + ch] += dtT[idx] * softplus_slope(dt[row * di + ch]);
-        if (dz) dz[row * zWidth + zCol + ch] += zT[idx];
+        for (int r = SCAN_CHUNK - 1; r >= 0; r--) {
+            if (r >= steps) continue;
+            float dtv = dtP[r * PB], xv = xP[r * PB], zv = zP[r * PB], gy = gP[r * PB], u = dtv * xv;   // gy is 0 past di
+            const float* B = bP + r * W2;
+            float ho[S], yPart = 0.f;
+            #pragma unroll
+            for (int j = 0; j < S; j++) {
+                ho[j] = hist[r][j] + off[j];
+                yPart += B[NP + j * L] * ho[j];
+            }
+            #pragma unroll
+            for (int m = L / 2; m > 0; m >>= 1) yPart += __shfl_xor_sync(0xffffffff, yPart, m, L);
+            float yv = yPart + d * xv + yo;
+            float sig = 1.f / (1.f + expf(-zv));
+            float dyv = gy * zv * sig;
+            gD += dyv * xv;
+            gYo += dyv;
+            float sB = 0.f, sA = 0.f, v[2 * S];   // Σ dh·B, Σ dh·A·log2(e)·decay·h_{t−1}; v = dB_t | dC_t of this lane's states
+            #pragma unroll
+            for (int j = 0; j < S; j++) {
+                float Bj = B[j * L], Cj = B[NP + j * L], hp = r > 0 ? hist[r > 0 ? r - 1 : 0][j] : first[j * L];
+                float cdy = dyv * Cj, dht = dh[j] + cdy;
+                gOff[j] += cdy;
+                v[S + j] = dyv * ho[j];
+                v[j] = dht * u;
+                sB += dht * Bj;
+                dh[j] = dht * exp2f(dtv * a2[j]);
+                float w = dh[j] * hp;
+                sA += a2[j] * w;
+                gA[j] += dtv * w;
+            }
+            float gx = dtv * sB, gdt = xv * sB + LN2 * sA;
+            #pragma unroll
+            for (int m = L / 2; m > 0; m >>= 1) {
+                gx += __shfl_xor_sync(0xffffffff, gx, m, L);
+                gdt += __shfl_xor_sync(0xffffffff, gdt, m, L);
+            }
+            bool writer;
+            int q0 = warp_reduce_scatter<2 * S, L>(v, writer);   // over the warp's channels
+            constexpr int R = 2 * S * L >= 32 ? 2 * S * L / 32 : 1;
+            if (writer)
+                #pragma unroll
+                for (int e = 0; e < R; e++) warpDbc[r * W2 + (q0 + e) * L] = v[e];
+            if (lane == 0) {
+                gxT[r * PB + local] = gx + dyv * d;
+                gdtT[r * PB + local] = gdt;
+                gzT[r * PB + local] = gy * yv * sig * (1.f + zv * (1.f - sig));
+            }
+        }
+        __syncthreads();
+        float* part = partials + ((long long) blockIdx.x * gridDim.y * len + row0) * 2 * n;
+        for (int idx = threadIdx.x; idx < steps * W2; idx += blockDim.x) {
+            int r = idx / W2, q = idx % W2, i = q % NP;
+            if (i >= n) continue;
+            float sum = 0.f;
+            #pragma unroll
+            for (int w = 0; w < WARPS; w++) sum += dbcT[(w * SCAN_CHUNK + r) * W2 + q];
+            part[r * 2 * n + (q < NP ? i : n + i)] = sum;
+        }
+        const float* slope = buf + CT;
+        for (int idx = threadIdx.x; idx < steps * PB; idx += blockDim.x) {
+            int r = idx / PB, col = idx % PB;
+            if (col >= cols) continue;
+            long long at = (row0 + r) * di + c0 + col;
+            dx[at] += gxT[idx];
+            ddt[at] += gdtT[idx] * slope[idx];
+            if (dz) dz[(row0 + r) * zWidth + zCol + c0 + col] += gzT[idx];
+        }
+        __syncthreads();   // the buffer and the gradient tiles are free again
     }
     if (!valid) return;
     #pragma unroll
     for (int j = 0; j < S; j++) {
         int i = lane + j * L;
         if (i < n) {
-            if (dA) atomicAdd(dA + cc * n + i, gA[j]);
-            if (dhOffset) atomicAdd(dhOffset + cc * n + i, gOff[j]);
+            if (dh0) dh0[((long long) s * di + c) * n + i] += dh[j];
+            if (dA) atomicAdd(dA + (long long) c * n + i, gA[j]);
+            if (dhOffset) atomicAdd(dhOffset + (long long) c * n + i, gOff[j]);
         }
     }
     if (lane == 0) {
-        if (dD) atomicAdd(dD + cc, gD);
-        if (dyOffset) atomicAdd(dyOffset + cc, gYo);
+        if (dD) atomicAdd(dD + c, gD);
+        if (dyOffset) atomicAdd(dyOffset + c, gYo);
     }
 }
 extern "C" {
-SCAN_SL_VARIANTS(scan_chunk_backward, SCAN_BLOCK, 4, (const float* x, const float* dt, const float* A, const float* bc, int bcWidth, int bCol, const float* D, const float* z, int zWidth, int zCol, int len, int di, int n, const float* start, const float* carryIn, const float* hOffset, const float* yOffset, const float* dy, float* dx, float* ddt, float* partials, float* dz, float* dA, float* dD, float* dhOffset, float* dyOffset), (x, dt, A, bc, bcWidth, bCol, D, z, zWidth, zCol, len, di, n, start, carryIn, hOffset, yOffset, dy, dx, ddt, partials, dz, dA, dD, dhOffset, dyOffset))
+SCAN_SL_VARIANTS(scan_backward, SCAN_BLOCK, 4, (const float* x, const float* dt, const float* A, const float* bc, int bcWidth, int bCol, const float* D, const float* z, int zWidth, int zCol, int len, int di, int n, const float* memo, const float* hOffset, const float* yOffset, const float* dy, float* dx, float* ddt, float* partials, float* dz, float* dA, float* dD, float* dh0, float* dhOffset, float* dyOffset), (x, dt, A, bc, bcWidth, bCol, D, z, zWidth, zCol, len, di, n, memo, hOffset, yOffset, dy, dx, ddt, partials, dz, dA, dD, dh0, dhOffset, dyOffset))
 
 // ---- The optimizer (Backend.adamwStep, sgdStep, sumOfSquares, scaleInPlace) over n floats, grid-stride loops. The updates
 // round as the CPU's Java does (no fused multiply-adds, IEEE division and square root), so both backends step alike.

@@ -158,64 +158,6 @@ __device__ __forceinline__ void ssd_row_add(float* sums, int t, float part) {
     if ((threadIdx.x & 3) == 0) atomicAdd(sums + t, part);
 }
 
-// The tiles are staged by asynchronous copies (cp.async, sm_80+), so that a block has all its loads in flight at once:
-// *dst = on ? *src : 0 for one float, or four (16-byte aligned) in ssd_copy4. ssd_staged waits for the thread's copies,
-// then syncs the block.
-__device__ __forceinline__ void ssd_copy(float* dst, const float* src, bool on) {
-    unsigned to = (unsigned) __cvta_generic_to_shared(dst);
-    asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" :: "r"(to), "l"(src), "r"(on ? 4 : 0) : "memory");
-}
-
-__device__ __forceinline__ void ssd_copy4(float* dst, const float* src, bool on) {
-    unsigned to = (unsigned) __cvta_generic_to_shared(dst);
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" :: "r"(to), "l"(src), "r"(on ? 16 : 0) : "memory");
-}
-
-// Whether a tile's rows can go in 16-byte copies: every offset and width a multiple of four floats, the source aligned.
-__device__ __forceinline__ bool ssd_by4(const float* src, long long offset, int width, int cols, int padCols, int stride) {
-    return ((offset | width | cols | padCols | stride) & 3) == 0 && ((unsigned long long) src & 15) == 0;
-}
-
-__device__ __forceinline__ void ssd_staged() {
-    asm volatile("cp.async.wait_all;\n" ::: "memory");
-    __syncthreads();
-}
-
-// tile[r·stride + q] = src[(row0 + r)·width + col0 + q] for r < steps, q < cols; zeros up to rows × padCols.
-__device__ __forceinline__ void ssd_stage(float* tile, int stride, int rows, int padCols, const float* src, int width, int col0, int cols,
-                          long long row0, int steps) {
-    if (ssd_by4(src, col0, width, cols, padCols, stride)) {
-        for (int idx = 4 * threadIdx.x; idx < rows * padCols; idx += 4 * blockDim.x) {
-            int r = idx / padCols, q = idx % padCols;
-            bool on = r < steps && q < cols;
-            ssd_copy4(tile + r * stride + q, on ? src + (row0 + r) * width + col0 + q : src, on);
-        }
-        return;
-    }
-    for (int idx = threadIdx.x; idx < rows * padCols; idx += blockDim.x) {
-        int r = idx / padCols, q = idx % padCols;
-        bool on = r < steps && q < cols;
-        ssd_copy(tile + r * stride + q, on ? src + (row0 + r) * width + col0 + q : src, on);
-    }
-}
-
-// tile[i·stride + q] = states[at + i·n + q] for i < P, q < n (one head's (P, n) slice); zeros up to padRows × padCols.
-__device__ __forceinline__ void ssd_stage_state(float* tile, int stride, int padRows, int padCols, const float* states, long long at, int P, int n) {
-    if (ssd_by4(states, at, n, n, padCols, stride)) {
-        for (int idx = 4 * threadIdx.x; idx < padRows * padCols; idx += 4 * blockDim.x) {
-            int i = idx / padCols, q = idx % padCols;
-            bool on = i < P && q < n;
-            ssd_copy4(tile + i * stride + q, on ? states + at + (long long) i * n + q : states, on);
-        }
-        return;
-    }
-    for (int idx = threadIdx.x; idx < padRows * padCols; idx += blockDim.x) {
-        int i = idx / padCols, q = idx % padCols;
-        bool on = i < P && q < n;
-        ssd_copy(tile + i * stride + q, on ? states + at + (long long) i * n + q : states, on);
-    }
-}
-
 // Inclusive running sums of v[0..Q) in place (reverse: sums from the end), Q ≤ 64, by warp 0: two values a lane, shuffles.
 // The caller syncs before and after.
 }  // extern "C"
@@ -281,11 +223,11 @@ template <int QC, int PC, int NC> __device__ void ssd_chunk_state_impl(SSD_PARAM
     SSD_BLOCK
     double* cumT = (double*) ssdTile;
     float *dtT = (float*) (cumT + Q), *vT = dtT + Q, *uT = vT + Q * sx;
-    if (reverse) ssd_stage(vT, sx, Q, Pp, dy, di, h * P, P, row0, steps);
-    else ssd_stage(vT, sx, Q, Pp, xBC, conv, h * P, P, row0, steps);
-    ssd_stage(uT, sn, Q, Np, xBC, conv, di + ((reverse ? nGroups : 0) + g) * n, n, row0, steps);
+    if (reverse) stage_tile(vT, sx, Q, Pp, dy, di, h * P, P, row0, steps);
+    else stage_tile(vT, sx, Q, Pp, xBC, conv, h * P, P, row0, steps);
+    stage_tile(uT, sn, Q, Np, xBC, conv, di + ((reverse ? nGroups : 0) + g) * n, n, row0, steps);
     ssd_stage_cum(dtT, cumT, nullptr, dtRaw, dtWidth, dtCol, h, dtBias[h], dtMin, dtMax, A[h], row0, steps, Q);
-    ssd_staged();
+    copies_landed();
     double cumEnd = cumT[steps - 1];
     for (int idx = threadIdx.x; idx < Q * Np; idx += blockDim.x) {   // U's rows times w
         int r = idx / Np;
@@ -330,9 +272,9 @@ template <int QC, int PC, int NC> __device__ void ssd_chunk_cb_impl(SSD_PARAMS, 
     int di = nGroups * headsPerGroup * headDim, Np = (n + 15) & ~15, sn = ssd_stride(Np);
     long long row0 = (long long) s * len + t0;
     float *bT = ssdTile, *cT = bT + Q * sn, *out = cb + (((long long) s * chunks + k) * nGroups + g) * Q * Q;
-    ssd_stage(bT, sn, Q, Np, xBC, conv, di + g * n, n, row0, steps);
-    ssd_stage(cT, sn, Q, Np, xBC, conv, di + (nGroups + g) * n, n, row0, steps);
-    ssd_staged();
+    stage_tile(bT, sn, Q, Np, xBC, conv, di + g * n, n, row0, steps);
+    stage_tile(cT, sn, Q, Np, xBC, conv, di + (nGroups + g) * n, n, row0, steps);
+    copies_landed();
     SSD_WARP_TILES(r0, c0, Q, Q) {
         float acc[2][2][4] = {};
         ssd_mma_tile(acc, cT, sn, 1, bT, 1, sn, Np, r0, c0);
@@ -353,12 +295,12 @@ template <int QC, int PC, int NC> __device__ void ssd_chunk_out_impl(SSD_PARAMS,
     int sq = ssd_stride(Q);
     double* cumT = (double*) ssdTile;
     float *dtT = (float*) (cumT + Q), *xT = dtT + Q, *cT = xT + Q * sx, *hT = cT + Q * sn, *mT = hT + Pp * sn;
-    ssd_stage(xT, sx, Q, Pp, xBC, conv, h * P, P, row0, steps);
-    ssd_stage(cT, sn, Q, Np, xBC, conv, di + (nGroups + g) * n, n, row0, steps);
-    ssd_stage_state(hT, sn, Pp, Np, start, stateAt, P, n);
-    ssd_stage(mT, sq, Q, Q, cb + (((long long) s * chunks + k) * nGroups + g) * Q * Q, Q, 0, Q, 0, Q);
+    stage_tile(xT, sx, Q, Pp, xBC, conv, h * P, P, row0, steps);
+    stage_tile(cT, sn, Q, Np, xBC, conv, di + (nGroups + g) * n, n, row0, steps);
+    stage_tile(hT, sn, Pp, Np, start + stateAt, n, 0, n, 0, P);
+    stage_tile(mT, sq, Q, Q, cb + (((long long) s * chunks + k) * nGroups + g) * Q * Q, Q, 0, Q, 0, Q);
     ssd_stage_cum(dtT, cumT, nullptr, dtRaw, dtWidth, dtCol, h, dtBias[h], dtMin, dtMax, A[h], row0, steps, Q);
-    ssd_staged();
+    copies_landed();
     for (int idx = threadIdx.x; idx < Q * Q; idx += blockDim.x) {   // M = C·Bᵀ ⊙ L ⊙ dt_r
         int t = idx / Q, r = idx % Q;
         float* m = mT + t * sq + r;
@@ -421,19 +363,19 @@ template <int QC, int PC, int NC> __device__ void ssd_chunk_backward_impl(SSD_PA
     float *xT = outT + Q, *gT = xT + Q * sx, *bT = gT + Q * sx, *cT = bT + Q * sn, *hT = cT + Q * sn;
     float *cblT = hT + Pp * sn, *glT = cblT + Q * sq, *gldT = glT + Q * sq, *wT = gldT + Q * sq;
     float a = A[h];
-    ssd_stage(xT, sx, Q, Pp, xBC, conv, h * P, P, row0, steps);
-    ssd_stage(gT, sx, Q, Pp, dy, di, h * P, P, row0, steps);
-    ssd_stage(bT, sn, Q, Np, xBC, conv, di + g * n, n, row0, steps);
-    ssd_stage(cT, sn, Q, Np, xBC, conv, di + (nGroups + g) * n, n, row0, steps);
-    ssd_stage_state(hT, sn, Pp, Np, carryIn, stateAt, P, n);
-    ssd_stage(cblT, sq, Q, Q, cb + (((long long) s * chunks + k) * nGroups + g) * Q * Q, Q, 0, Q, 0, Q);   // C·Bᵀ, masked below
+    stage_tile(xT, sx, Q, Pp, xBC, conv, h * P, P, row0, steps);
+    stage_tile(gT, sx, Q, Pp, dy, di, h * P, P, row0, steps);
+    stage_tile(bT, sn, Q, Np, xBC, conv, di + g * n, n, row0, steps);
+    stage_tile(cT, sn, Q, Np, xBC, conv, di + (nGroups + g) * n, n, row0, steps);
+    stage_tile(hT, sn, Pp, Np, carryIn + stateAt, n, 0, n, 0, P);
+    stage_tile(cblT, sq, Q, Q, cb + (((long long) s * chunks + k) * nGroups + g) * Q * Q, Q, 0, Q, 0, Q);   // C·Bᵀ, masked below
     ssd_stage_cum(dtT, cumT, facT, dtRaw, dtWidth, dtCol, h, dtBias[h], dtMin, dtMax, a, row0, steps, Q);
     for (int r = threadIdx.x; r < Q; r += blockDim.x) gdtT[r] = inT[r] = outT[r] = 0.f;
     double cumEnd = cumT[steps - 1];
     float startDot = 0.f;   // Σ carryIn ⊙ start
     #pragma unroll 8
     for (int idx = threadIdx.x; idx < P * n; idx += blockDim.x) startDot += carryIn[stateAt + idx] * start[stateAt + idx];
-    ssd_staged();
+    copies_landed();
     startDot = ssd_block_sum(startDot, redT) * expf((float) cumEnd);
     float gD = 0.f;   // Σ dy ⊙ x; and Σ_t dy per channel into dyOffset
     for (int idx = threadIdx.x; idx < Q * Pp; idx += blockDim.x) gD += gT[idx / Pp * sx + idx % Pp] * xT[idx / Pp * sx + idx % Pp];
@@ -483,8 +425,8 @@ template <int QC, int PC, int NC> __device__ void ssd_chunk_backward_impl(SSD_PA
             for (int eh = 0; eh < 2; eh++) ssd_row_add(outT, ssd_row(r0, m, 2 * eh), rows[m][eh]);
     }
     __syncthreads();   // carryIn's tile is done with
-    ssd_stage_state(hT, sn, Pp, Np, start, stateAt, P, n);
-    ssd_staged();
+    stage_tile(hT, sn, Pp, Np, start + stateAt, n, 0, n, 0, P);
+    copies_landed();
     SSD_WARP_TILES(r0, c0, Q, Np) {   // dC
         float intra[2][2][4] = {}, inter[2][2][4] = {}, rows[2][2] = {};
         ssd_mma_tile(intra, gldT, sq, 1, bT, sn, 1, Q, r0, c0);   // (G ⊙ L ⊙ dt_r)·B

@@ -473,8 +473,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public Tensor scanMemo(int batch, int len, int di, int n) {
-        long floats = CudaScan.memoFloats(batch, len, di, n);
-        return floats == 0 ? null : allocate(floats);
+        return allocate(CudaScan.memoFloats(batch, len, di, n));
     }
 
     @Override

@@ -6,13 +6,14 @@ import java.lang.foreign.MemorySegment;
 
 /**
  * The Mamba-1 selective scan of CudaBackend, forward and backward (kernels in
- * resources/dev/statetune/cuda/kernels.cu): a short sequence in one pass, a long one chunked over
- * time — each chunk from a zero state, a carry over the chunks, then each chunk from its true
- * start — and the backward as the same in reverse. CudaBackend resolves tensors to device
- * addresses (0 for null) and passes the widths of the matrices read by column.
+ * resources/dev/statetune/cuda/kernels.cu): a block walks its channels of one sequence through time
+ * in chunks of CHUNK steps, staging the next chunk while it computes the current one. The forward
+ * keeps the state entering each chunk (the memo); the backward walks the chunks in reverse,
+ * recomputing each chunk's states from there. CudaBackend resolves tensors to device addresses (0
+ * for null) and passes the widths of the matrices read by column.
  */
 final class CudaScan {
-    private static final int BLOCK = 128, CARRY_BLOCK = 256;
+    private static final int BLOCK = 128;
 
     private final Kernels kernels;
     private final DeviceMemory memory;
@@ -47,57 +48,37 @@ final class CudaScan {
         return "_s" + statesPerLane(n) + "l" + lanes(n);
     }
 
-    /**
-     * How the kernels cut the work for A (di, n): `lanes` threads per channel holding `states` each,
-     * `perBlock` channels in a block of 128, `grid` blocks per sequence, and the kernels' suffix
-     * _sSlL (kernels.cu's SCAN_SL_VARIANTS).
-     */
+    /** How the kernels cut the work for A (di, n): CudaScan.lanes(n) threads per channel, `perBlock` channels a block, `grid` blocks a sequence. */
     private static final class Shape {
-        final int di, n, lanes, states, perBlock, grid;
+        final int lanes, paddedStates, perBlock, grid;
         final String variant;
 
         Shape(int di, int n) {
-            this.di = di;
-            this.n = n;
             lanes = lanes(n);
-            states = statesPerLane(n);
+            paddedStates = lanes * statesPerLane(n);
             variant = variant(n);
             perBlock = BLOCK / lanes;
             grid = (di + perBlock - 1) / perBlock;
         }
 
-        /** Blocks of the carry kernels: one thread per (channel, state). */
-        int carryGrid() {
-            return Math.toIntExact(((long) di * n + CARRY_BLOCK - 1) / CARRY_BLOCK);
+        /** Bytes of scan_forward's shared memory: two buffers of dt, x, z tiles and a B|C tile. */
+        int forwardShared() {
+            return 4 * 2 * CHUNK * (3 * perBlock + 2 * paddedStates);
         }
 
-        /** Bytes of a chunk's staged tiles: `channels` per-channel rows and `stateWidths` state rows (padded to lanes·states) per step. */
-        int tileBytes(int channels, int stateWidths) {
-            return 4 * CHUNK * (channels * perBlock + stateWidths * lanes * states);
+        /**
+         * Bytes of scan_backward's shared memory: two buffers of dt, slope, x, z, dy tiles, a B|C tile and the start
+         * states; then the dx, ddt, dz tiles and each warp's dB|dC tile.
+         */
+        int backwardShared() {
+            int buffer = 5 * CHUNK * perBlock + CHUNK * 2 * paddedStates + perBlock * paddedStates;
+            return 4 * (2 * buffer + 3 * CHUNK * perBlock + BLOCK / 32 * CHUNK * 2 * paddedStates);
         }
     }
 
-    /**
-     * The state entering each chunk (start), each chunk's Σ dt, and each chunk's end state from zero
-     * (hloc; null when read from a memo). `scratch`: whether they are the allocator's to take back.
-     */
-    private record ChunkStates(int count, MemorySegment start, MemorySegment dtsum, MemorySegment hloc, boolean scratch) {}
-
-    /**
-     * Floats of a training forward's memo for its backward: start (b, chunks, di, n) then dtsum (b,
-     * chunks, di), which spare the backward passes 1 and 2; 0 for a sequence of one chunk.
-     */
+    /** Floats of a training forward's memo for its backward: the state entering each chunk, (b, chunks, di, n). */
     static long memoFloats(int batch, int len, int di, int n) {
-        long chunks = (len + CHUNK - 1) / CHUNK;
-        return chunks <= 1 ? 0 : (long) batch * chunks * di * (n + 1);
-    }
-
-    /** The start and dtsum a memo (see memoFloats) holds. */
-    private static ChunkStates fromMemo(long memo, int batch, int len, int di, int n) {
-        int count = (len + CHUNK - 1) / CHUNK;
-        long states = (long) batch * count * di;
-        return new ChunkStates(count, MemorySegment.ofAddress(memo).reinterpret(4 * states * n),
-                MemorySegment.ofAddress(memo + 4 * states * n).reinterpret(4 * states), null, false);
+        return (long) batch * ((len + CHUNK - 1) / CHUNK) * di * n;
     }
 
     /**
@@ -109,15 +90,8 @@ final class CudaScan {
     void forward(int di, int n, int batch, int len, long x, long dt, long A, long bc, int bcWidth, int bCol, long D, long z, int zWidth,
                  int zCol, long state, long hOffset, long yOffset, long y, long memo) {
         Shape sh = new Shape(di, n);
-        if (len <= CHUNK) {   // a decode step or a short prompt: one pass
-            kernels.launch("selective_scan" + sh.variant, sh.grid, batch, BLOCK, x, dt, A, bc, bcWidth, bCol, D, z, zWidth, zCol, len, di, n,
-                    state, hOffset, yOffset, y);
-            return;
-        }
-        ChunkStates chunks = chunkStates(sh, batch, len, x, dt, A, bc, bcWidth, bCol, state, state, memo);
-        kernels.launch3d("scan_chunk_out" + sh.variant, sh.grid, batch, chunks.count, BLOCK, sh.tileBytes(3, 2), x, dt, A, bc, bcWidth, bCol,
-                D, z, zWidth, zCol, len, di, n, chunks.start.address(), hOffset, yOffset, y);
-        release(chunks);
+        kernels.launchShared("scan_forward" + sh.variant, sh.grid, batch, BLOCK, sh.forwardShared(), x, dt, A, bc, bcWidth, bCol, D, z,
+                zWidth, zCol, len, di, n, state, state, hOffset, yOffset, y, memo);
     }
 
     /**
@@ -130,48 +104,17 @@ final class CudaScan {
                   long dD, long dh0, long dhOffset, long dyOffset, long memo) {
         Shape sh = new Shape(di, n);
         long rows = (long) batch * len;
-        ChunkStates chunks = memo != 0 ? fromMemo(memo, batch, len, di, n)                        // the state entering each chunk
-                : chunkStates(sh, batch, len, x, dt, A, bc, bcWidth, bCol, h0, 0L, 0L);
-        long states = (long) batch * chunks.count * di * n;
-        MemorySegment outloc = memory.scratch(4 * states), carryIn = memory.scratch(4 * states);
-        // The reverse carry: what each chunk alone passes back, then what enters each chunk from the one after it.
-        kernels.launch3d("scan_chunk_back_local" + sh.variant, sh.grid, batch, chunks.count, BLOCK, sh.tileBytes(3, 1), dt, A, bc, bcWidth,
-                bCol, z, zWidth, zCol, dy, len, di, n, outloc.address());
-        kernels.launch("scan_chunk_back_carry", sh.carryGrid(), batch, CARRY_BLOCK, A, di, n, chunks.count, outloc.address(),
-                chunks.dtsum.address(), carryIn.address(), dh0);
+        MemorySegment recomputed = memo != 0 ? null : memory.scratch(4 * memoFloats(batch, len, di, n));
+        if (recomputed != null)   // the states entering each chunk, without y
+            kernels.launchShared("scan_forward" + sh.variant, sh.grid, batch, BLOCK, sh.forwardShared(), x, dt, A, bc, bcWidth, bCol, D, z,
+                    zWidth, zCol, len, di, n, h0, 0L, hOffset, yOffset, 0L, recomputed.address());
         MemorySegment partials = memory.scratch(4L * sh.grid * rows * 2 * n);   // (blocks, b·len, 2n) dB | dC per block
-        int shared = sh.tileBytes(4, 2) + 4 * BLOCK / 32 * CHUNK * 2 * sh.lanes * sh.states;   // + the warps' dB|dC tiles
-        kernels.launch3d("scan_chunk_backward" + sh.variant, sh.grid, batch, chunks.count, BLOCK, shared, x, dt, A, bc, bcWidth, bCol,
-                D, z, zWidth, zCol, len, di, n, chunks.start.address(), carryIn.address(), hOffset, yOffset, dy,
-                dx, ddt, partials.address(), dz, dA, dD, dhOffset, dyOffset);
+        kernels.launchShared("scan_backward" + sh.variant, sh.grid, batch, BLOCK, sh.backwardShared(), x, dt, A, bc, bcWidth, bCol,
+                D, z, zWidth, zCol, len, di, n, recomputed != null ? recomputed.address() : memo, hOffset, yOffset, dy,
+                dx, ddt, partials.address(), dz, dA, dD, dh0, dhOffset, dyOffset);
         kernels.launch("scan_sum_partials", (int) ((rows * 2 * n + 255) / 256), 1, 256, partials.address(), sh.grid, rows, 2 * n, dbc,
                 dbcWidth, bCol);
-        release(chunks);
-        for (MemorySegment m : new MemorySegment[] {outloc, carryIn, partials}) memory.release(m);
-    }
-
-    /**
-     * Passes 1 and 2 of the chunked scan from h0 (0: zeros); the final state goes to hEnd (0: nowhere),
-     * start and dtsum into memo (0: scratch blocks).
-     */
-    private ChunkStates chunkStates(Shape sh, int batch, int len, long x, long dt, long A, long bc, int bcWidth, int bCol, long h0, long hEnd,
-                                    long memo) {
-        int count = (len + CHUNK - 1) / CHUNK;
-        long states = (long) batch * count * sh.di;
-        ChunkStates kept = memo != 0 ? fromMemo(memo, batch, len, sh.di, sh.n) : null;
-        ChunkStates c = new ChunkStates(count, kept != null ? kept.start : memory.scratch(4 * states * sh.n),
-                kept != null ? kept.dtsum : memory.scratch(4 * states), memory.scratch(4 * states * sh.n), kept == null);
-        kernels.launch3d("scan_chunk_local" + sh.variant, sh.grid, batch, count, BLOCK, sh.tileBytes(2, 1), x, dt, A, bc, bcWidth, bCol,
-                len, sh.di, sh.n, c.hloc.address(), c.dtsum.address());
-        kernels.launch("scan_chunk_carry", sh.carryGrid(), batch, CARRY_BLOCK, A, sh.di, sh.n, count, h0, c.hloc.address(),
-                c.dtsum.address(), c.start.address(), hEnd);
-        return c;
-    }
-
-    private void release(ChunkStates c) {
-        if (c.hloc != null) memory.release(c.hloc);
-        if (!c.scratch) return;
-        memory.release(c.start);
-        memory.release(c.dtsum);
+        memory.release(partials);
+        if (recomputed != null) memory.release(recomputed);
     }
 }
