@@ -464,19 +464,19 @@ __global__ void scan_sum_partials(const float* partials, int blocks, long long r
 // The forward writes the state entering each chunk to memo (b, chunks, di, n); the backward recomputes each chunk's
 // states from there into registers and walks them in reverse, carrying ∂L/∂h from chunk to chunk.
 
-// dt's tile, one float a copy: softplus_staged visits the elements each thread copied, so it needs only that
-// thread's copies to have landed.
+// dt's tile (steps, padCols), one float a copy: softplus_staged visits the elements each thread copied, so it needs
+// only that thread's copies to have landed.
 __device__ __forceinline__ void stage_dt(float* tile, int cols, int padCols, const float* dt, int di, int col0, long long row0, int steps) {
-    for (int idx = threadIdx.x; idx < SCAN_CHUNK * padCols; idx += blockDim.x) {
+    for (int idx = threadIdx.x; idx < steps * padCols; idx += blockDim.x) {
         int r = idx / padCols, q = idx % padCols;
-        bool on = r < steps && q < cols;
+        bool on = q < cols;
         copy_async(tile + idx, on ? dt + (row0 + r) * di + col0 + q : dt, on);
     }
 }
 
-// The raw dt tile staged by stage_dt becomes softplus(dt) in place, and slope (may be null) its derivative.
-__device__ __forceinline__ void softplus_staged(float* tile, float* slope, int padCols) {
-    for (int idx = threadIdx.x; idx < SCAN_CHUNK * padCols; idx += blockDim.x) {
+// The raw dt tile staged by stage_dt (its first steps rows) becomes softplus(dt) in place, and slope (may be null) its derivative.
+__device__ __forceinline__ void softplus_staged(float* tile, float* slope, int padCols, int steps) {
+    for (int idx = threadIdx.x; idx < steps * padCols; idx += blockDim.x) {
         float v = tile[idx];
         tile[idx] = softplus_of(v);
         if (slope) slope[idx] = softplus_slope(v);
@@ -517,10 +517,10 @@ template <int S, int L> __device__ void scan_forward_impl(const float* x, const 
         long long row0 = (long long) s * len + k * SCAN_CHUNK;
         int steps = min(SCAN_CHUNK, len - k * SCAN_CHUNK);
         stage_dt(buf, cols, PB, dt, di, c0, row0, steps);
-        stage_tile(buf + CT, PB, SCAN_CHUNK, PB, x, di, c0, cols, row0, steps);
-        if (y) stage_tile(buf + 2 * CT, PB, SCAN_CHUNK, PB, z, zWidth, zCol + c0, cols, row0, steps);
-        stage_tile(buf + 3 * CT, W2, SCAN_CHUNK, NP, bc, bcWidth, bCol, n, row0, steps);
-        stage_tile(buf + 3 * CT + NP, W2, SCAN_CHUNK, NP, bc, bcWidth, bCol + n, n, row0, steps);
+        stage_tile(buf + CT, PB, steps, PB, x, di, c0, cols, row0, steps);
+        if (y) stage_tile(buf + 2 * CT, PB, steps, PB, z, zWidth, zCol + c0, cols, row0, steps);
+        stage_tile(buf + 3 * CT, W2, steps, NP, bc, bcWidth, bCol, n, row0, steps);
+        stage_tile(buf + 3 * CT + NP, W2, steps, NP, bc, bcWidth, bCol + n, n, row0, steps);
         copies_commit();
     };
     stageChunk(0);
@@ -538,10 +538,10 @@ template <int S, int L> __device__ void scan_forward_impl(const float* x, const 
             copies_wait_but_one();
         } else copies_wait_all();
         float* buf = tile + (k & 1) * BUF;
-        softplus_staged(buf, nullptr, PB);
-        __syncthreads();
         long long row0 = (long long) s * len + k * SCAN_CHUNK;
         int steps = min(SCAN_CHUNK, len - k * SCAN_CHUNK);
+        softplus_staged(buf, nullptr, PB, steps);
+        __syncthreads();
         if (memo && valid)
             #pragma unroll
             for (int j = 0; j < S; j++) {
@@ -627,11 +627,11 @@ template <int S, int L> __device__ void scan_backward_impl(const float* x, const
         long long row0 = (long long) s * len + k * SCAN_CHUNK;
         int steps = min(SCAN_CHUNK, len - k * SCAN_CHUNK);
         stage_dt(buf, cols, PB, dt, di, c0, row0, steps);
-        stage_tile(buf + 2 * CT, PB, SCAN_CHUNK, PB, x, di, c0, cols, row0, steps);
-        stage_tile(buf + 3 * CT, PB, SCAN_CHUNK, PB, z, zWidth, zCol + c0, cols, row0, steps);
-        stage_tile(buf + 4 * CT, PB, SCAN_CHUNK, PB, dy, di, c0, cols, row0, steps);
-        stage_tile(buf + 5 * CT, W2, SCAN_CHUNK, NP, bc, bcWidth, bCol, n, row0, steps);
-        stage_tile(buf + 5 * CT + NP, W2, SCAN_CHUNK, NP, bc, bcWidth, bCol + n, n, row0, steps);
+        stage_tile(buf + 2 * CT, PB, steps, PB, x, di, c0, cols, row0, steps);
+        stage_tile(buf + 3 * CT, PB, steps, PB, z, zWidth, zCol + c0, cols, row0, steps);
+        stage_tile(buf + 4 * CT, PB, steps, PB, dy, di, c0, cols, row0, steps);
+        stage_tile(buf + 5 * CT, W2, steps, NP, bc, bcWidth, bCol, n, row0, steps);
+        stage_tile(buf + 5 * CT + NP, W2, steps, NP, bc, bcWidth, bCol + n, n, row0, steps);
         stage_tile(buf + 5 * CT + SCAN_CHUNK * W2, NP, PB, NP, memo, n, 0, n, ((long long) s * chunks + k) * di + c0, cols);
         copies_commit();
     };
@@ -648,10 +648,10 @@ template <int S, int L> __device__ void scan_backward_impl(const float* x, const
             copies_wait_but_one();
         } else copies_wait_all();
         float* buf = tile + (k & 1) * BUF;
-        softplus_staged(buf, buf + CT, PB);
-        __syncthreads();
         long long row0 = (long long) s * len + k * SCAN_CHUNK;
         int steps = min(SCAN_CHUNK, len - k * SCAN_CHUNK);
+        softplus_staged(buf, buf + CT, PB, steps);
+        __syncthreads();
         const float *dtP = buf + local, *xP = buf + 2 * CT + local, *zP = buf + 3 * CT + local, *gP = buf + 4 * CT + local;
         const float *bP = buf + 5 * CT + lane, *first = buf + 5 * CT + SCAN_CHUNK * W2 + local * NP + lane;   // zeros past di
         float hist[SCAN_CHUNK][S];

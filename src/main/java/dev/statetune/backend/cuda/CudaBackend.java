@@ -356,15 +356,22 @@ public final class CudaBackend implements Backend {
         memory.release(idsOnGpu);
     }
 
+    /**
+     * Page-locked host memory the argmax kernel writes its ids into (the device reaches it through unified addressing):
+     * a decode loop reads ids after every step, and a managed block would move between host and device each time.
+     */
+    private MemorySegment argmaxIds;
+
     @Override
     public int[] argmaxRows(Tensor logits) {
         int rows = (int) logits.size(0);
-        MemorySegment ids = memory.scratch(4L * rows);
-        kernels.launch("argmax_rows", rows, 1, BLOCK, ptr(logits), (int) logits.size(1), ids.address());
+        if (argmaxIds == null || argmaxIds.byteSize() < 4L * rows) {
+            if (argmaxIds != null) driver.freeHost(argmaxIds);
+            argmaxIds = driver.allocHost(4L * rows);
+        }
+        kernels.launch("argmax_rows", rows, 1, BLOCK, ptr(logits), (int) logits.size(1), argmaxIds.address());
         synchronize();
-        int[] out = ids.toArray(ValueLayout.JAVA_INT);
-        memory.release(ids);
-        return out;
+        return argmaxIds.asSlice(0, 4L * rows).toArray(ValueLayout.JAVA_INT);
     }
 
     @Override
@@ -728,6 +735,7 @@ public final class CudaBackend implements Backend {
     public void close() {
         dropResident();
         synchronize();
+        if (argmaxIds != null) driver.freeHost(argmaxIds);
         times.print();
         if (OpTimes.ON) System.err.printf("  %d blocks reserved from the driver, %.2f GiB%n", memory.reservations, memory.reservedBytes() / 1073741824.0);
         memory.close();
