@@ -66,6 +66,15 @@ public interface Backend extends AutoCloseable {
     /** A zero-filled float32 activation tensor. */
     Tensor allocate(long... shape);
 
+    /**
+     * A float32 activation tensor for an op that writes every element of it (a linear's output, the
+     * conv's, the scan's, a norm's): its contents are undefined until then. The CUDA backend skips the
+     * pass over the memory that allocate's zeros cost.
+     */
+    default Tensor allocateForOverwrite(long... shape) {
+        return allocate(shape);
+    }
+
     /** A stored weight in the form the kernels read (the CPU backend reads F32 and BF16 in place). */
     Tensor prepareWeight(Tensor stored);
 

@@ -8,13 +8,14 @@ import java.util.List;
 
 /**
  * What one block's forward keeps for its backward (T = batch·len rows; T′ with the prefix tokens).
- * The mixer's input, the conv output and softplus(dt) are cheap to recompute and are not kept.
+ * The mixer's input, the conv output, softplus(dt) and, without LoRA on dt_proj, dt itself are cheap
+ * to recompute and are not kept.
  */
 record LayerActivations(int virtual,      // M prefix tokens before each sequence at the mixer (T′ = b·(M+len) rows below)
                         Tensor u,        // (T, d) the block's input (residual stream)
                         Tensor xz,       // (T′, 2di) in_proj output: x | z
                         Tensor dtBC,     // (T′, r+2n) x_proj output: dt | B | C
-                        Tensor dtRaw,    // (T′, di) dt_proj output before softplus
+                        Tensor dtRaw,    // (T′, di) dt_proj output before softplus; null when the backward recomputes it (no LoRA on dt_proj)
                         Tensor y,        // (T′, di) gated scan output; null when out_proj is frozen (its dW alone reads y)
                         Tensor scanA,    // (di, n[+n′]) the A the scan ran with
                         Tensor scanBC,   // the matrix the scan read B and C from (dtBC, or B|B′|C|C′)

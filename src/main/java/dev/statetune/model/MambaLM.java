@@ -203,13 +203,13 @@ public final class MambaLM extends ResidualLM<LayerActivations> {
         final Tensor normed, xz, x, dtBC, dt, y, out;
 
         Activations(Backend b, MambaConfig c, int tokens) {
-            normed = b.allocate(tokens, c.modelDim());
-            xz = b.allocate(tokens, 2L * c.innerDim());
-            x = b.allocate(tokens, c.innerDim());
-            dtBC = b.allocate(tokens, c.dtRank() + 2L * c.stateDim());
-            dt = b.allocate(tokens, c.innerDim());
-            y = b.allocate(tokens, c.innerDim());
-            out = b.allocate(tokens, c.modelDim());
+            normed = b.allocateForOverwrite(tokens, c.modelDim());   // each written in full by its op
+            xz = b.allocateForOverwrite(tokens, 2L * c.innerDim());
+            x = b.allocateForOverwrite(tokens, c.innerDim());
+            dtBC = b.allocateForOverwrite(tokens, c.dtRank() + 2L * c.stateDim());
+            dt = b.allocateForOverwrite(tokens, c.innerDim());
+            y = b.allocateForOverwrite(tokens, c.innerDim());
+            out = b.allocateForOverwrite(tokens, c.modelDim());
         }
     }
 
@@ -229,7 +229,8 @@ public final class MambaLM extends ResidualLM<LayerActivations> {
 
     /**
      * The mixer of `mixer`, keeping what the backward needs and cannot recompute cheaply (the
-     * backward recomputes the norm and the conv; the scan takes dt before its softplus).
+     * backward recomputes the norm, the conv and, unless LoRA changes it, dt_proj's output; the
+     * scan takes dt before its softplus).
      */
     private LayerActivations mixerForTraining(int layer, Tensor u, int batch, int len, Tensor conv0, Tensor h0) {
         MambaLayer w = layers[layer];
@@ -238,9 +239,9 @@ public final class MambaLM extends ResidualLM<LayerActivations> {
         Tensor normedIn = normedInput(layer, u, batch, len);
         len += virtual;
         int tokens = batch * len, di = cfg.innerDim(), r = cfg.dtRank();
-        Tensor xz = backend.allocate(tokens, 2L * di);
-        Tensor dtBC = backend.allocate(tokens, r + 2L * cfg.stateDim());
-        Tensor dtRaw = backend.allocate(tokens, di), y = backend.allocate(tokens, di);
+        Tensor xz = backend.allocateForOverwrite(tokens, 2L * di);   // these four are written in full by their ops
+        Tensor dtBC = backend.allocateForOverwrite(tokens, r + 2L * cfg.stateDim());
+        Tensor dtRaw = backend.allocateForOverwrite(tokens, di), y = backend.allocateForOverwrite(tokens, di);
         Tensor state = backend.allocate(h0.shape());
         backend.copy(h0, state);
         List<LowRankPass.Activation> lr = new ArrayList<>();
@@ -258,19 +259,27 @@ public final class MambaLM extends ResidualLM<LayerActivations> {
         int scanBCol = extra == null ? r : 0;
         Tensor memo = backend.scanMemo(batch, len, di, (int) scanA.size(1));
         backend.selectiveScan(x, dtRaw, scanA, scanBC, scanBCol, w.D(), xz, di, batch, len, state, seam.hOffset(), seam.yOffset(), y, memo);
-        return new LayerActivations(virtual, u, xz, dtBC, dtRaw, y, scanA, scanBC, scanBCol, h0, conv0, memo, lr);
+        boolean dtRecomputable = seam.lowRank().stream().noneMatch(update -> update.module().equals("dt_proj"));
+        return new LayerActivations(virtual, u, xz, dtBC, dtRecomputable ? null : dtRaw, y, scanA, scanBC, scanBCol, h0, conv0, memo, lr);
+    }
+
+    /** dt before the softplus (T′, di), recomputed from x_proj's output: dt_proj without a low-rank update, as in the forward. */
+    private Tensor dtProjOutput(MambaLayer w, Tensor dtBC) {
+        Tensor dtRaw = backend.allocateForOverwrite(dtBC.size(0), cfg.innerDim());
+        backend.linear(dtBC, 0, w.dtProj(), w.dtProjBias(), dtRaw);
+        return dtRaw;
     }
 
     /** The mixer's input (b·(M+len), d): the layer's prefix, then rmsnorm(u), per sequence, for u (b·len, d). */
     private Tensor normedInput(int layer, Tensor u, int batch, int len) {
-        Tensor normed = backend.allocate(u.shape());
+        Tensor normed = backend.allocateForOverwrite(u.shape());
         backend.rmsNorm(u, layers[layer].norm(), cfg.normEps(), normed);
         return VirtualRows.prepend(backend, seams[layer].prefix(), normed, batch, len);
     }
 
     /** x (T, di) = silu(conv(xz[:, 0:di])) from the conv inputs conv0 (b, di, k−1) before the first position. */
     private Tensor convOutput(MambaLayer w, Tensor xz, Tensor conv0, int batch, int len) {
-        Tensor x = backend.allocate(xz.size(0), cfg.innerDim()), convState = backend.allocate(conv0.shape());
+        Tensor x = backend.allocateForOverwrite(xz.size(0), cfg.innerDim()), convState = backend.allocate(conv0.shape());
         backend.copy(conv0, convState);
         backend.causalConv1dSilu(xz, batch, len, w.convWeight(), w.convBias(), convState, x);
         return x;
@@ -298,7 +307,8 @@ public final class MambaLM extends ResidualLM<LayerActivations> {
         Tensor dALog = grad(m + "A_log");
         Tensor dA = dALog == null && extra == null ? null : backend.allocate(a.scanA().shape());
         Tensor dbc = extra == null ? ddtBC : backend.allocate(a.scanBC().shape());
-        backend.selectiveScanBackward(x, a.dtRaw(), a.scanA(), a.scanBC(), a.scanBCol(), w.D(), a.xz(), di, batch, len, a.h0(),
+        Tensor dtRaw = a.dtRaw() != null ? a.dtRaw() : dtProjOutput(w, a.dtBC());
+        backend.selectiveScanBackward(x, dtRaw, a.scanA(), a.scanBC(), a.scanBCol(), w.D(), a.xz(), di, batch, len, a.h0(),
                 seam.hOffset(), seam.yOffset(), dy,
                 new ScanGrads(dx, ddtRaw, dbc, dxz, dA, grad(m + "D"), dh0, seam.dhOffset(), seam.dyOffset()), a.memo());
         sumOverBatch(dh0, seam.dh0());

@@ -186,6 +186,15 @@ public final class CudaBackend implements Backend {
 
     @Override
     public Tensor allocate(long... shape) {
+        return allocate(shape, true);
+    }
+
+    @Override
+    public Tensor allocateForOverwrite(long... shape) {
+        return allocate(shape, false);
+    }
+
+    private Tensor allocate(long[] shape, boolean zeroed) {
         long t0 = System.nanoTime(), bytes = Tensor.numel(shape) * 4;
         MemorySegment block;
         if (recording != null) {
@@ -197,7 +206,7 @@ public final class CudaBackend implements Backend {
             scopes.peek().add(block);
         }
         long t1 = System.nanoTime();
-        driver.zeroAsync(block.address(), bytes, stream);
+        if (zeroed) driver.zeroAsync(block.address(), bytes, stream);
         if (OpTimes.ON) {
             times.add("allocate: block", t1 - t0);
             times.add("allocate: zeroing (host side)", System.nanoTime() - t1);
@@ -480,7 +489,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public Tensor scanMemo(int batch, int len, int di, int n) {
-        return allocate(CudaScan.memoFloats(batch, len, di, n));
+        return allocateForOverwrite(CudaScan.memoFloats(batch, len, di, n));   // the forward writes every chunk's start
     }
 
     @Override

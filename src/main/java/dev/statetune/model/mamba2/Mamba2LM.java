@@ -187,13 +187,13 @@ public final class Mamba2LM extends ResidualLM<Mamba2Activations> {
         final Tensor out;        // (T, d)
 
         Activations(int tokens) {
-            normed = backend.allocate(tokens, cfg.modelDim());
-            zxbcdt = backend.allocate(tokens, cfg.inProjDim());
-            xBCraw = backend.allocate(tokens, cfg.convDim());
-            xBC = backend.allocate(tokens, cfg.convDim());
-            y = backend.allocate(tokens, cfg.innerDim());
-            gated = backend.allocate(tokens, cfg.innerDim());
-            out = backend.allocate(tokens, cfg.modelDim());
+            normed = backend.allocateForOverwrite(tokens, cfg.modelDim());   // each written in full by its op
+            zxbcdt = backend.allocateForOverwrite(tokens, cfg.inProjDim());
+            xBCraw = backend.allocateForOverwrite(tokens, cfg.convDim());
+            xBC = backend.allocateForOverwrite(tokens, cfg.convDim());
+            y = backend.allocateForOverwrite(tokens, cfg.innerDim());
+            gated = backend.allocateForOverwrite(tokens, cfg.innerDim());
+            out = backend.allocateForOverwrite(tokens, cfg.modelDim());
         }
     }
 
@@ -223,12 +223,12 @@ public final class Mamba2LM extends ResidualLM<Mamba2Activations> {
         int virtual = seam.virtualTokens(), len = virtual + realLen;     // the prefix's outputs were dropped: no gradient
         int tokens = batch * len, di = cfg.innerDim(), conv = cfg.convDim();
         Tensor normed = normedInput(layer, a.u(), batch, realLen);      // (T′, d) the forward's, recomputed
-        Tensor xBCraw = backend.allocate(tokens, conv), xBC = backend.allocate(tokens, conv);   // (T′, convDim)
+        Tensor xBCraw = backend.allocateForOverwrite(tokens, conv), xBC = backend.allocateForOverwrite(tokens, conv);   // (T′, convDim)
         backend.copyColumns(a.zxbcdt(), di, xBCraw);
         backend.causalConv1dSilu(xBCraw, batch, len, w.convWeight(), w.convBias(), backend.allocate(batch, conv, cfg.convWidth() - 1), xBC);
         Tensor dOutProj = weights.grad(m + "out_proj.weight"), gated = null;   // gated (T′, di): only out_proj's dW reads it
         if (dOutProj != null) {
-            gated = backend.allocate(tokens, di);
+            gated = backend.allocateForOverwrite(tokens, di);
             backend.gatedRmsNorm(a.y(), a.zxbcdt(), 0, w.gatedNorm(), cfg.gatedNormGroup(), cfg.gatedNormEps(), gated);
         }
         Tensor dOut = VirtualRows.prepend(backend, virtual == 0 ? null : backend.allocate(virtual, cfg.modelDim()), dResidual, batch, realLen);
@@ -263,7 +263,7 @@ public final class Mamba2LM extends ResidualLM<Mamba2Activations> {
 
     /** The mixer's input (b·(M+len), d): the layer's prefix, then rmsnorm(u), per sequence, for u (b·len, d). */
     private Tensor normedInput(int layer, Tensor u, int batch, int len) {
-        Tensor normed = backend.allocate(u.shape());
+        Tensor normed = backend.allocateForOverwrite(u.shape());
         backend.rmsNorm(u, layers[layer].norm(), cfg.normEps(), normed);
         return VirtualRows.prepend(backend, seams[layer].prefix(), normed, batch, len);
     }
