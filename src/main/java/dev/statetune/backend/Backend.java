@@ -98,6 +98,12 @@ public interface Backend extends AutoCloseable {
     /** out (T, d) = x / sqrt(mean(x²) + eps) ⊙ weight (d). */
     void rmsNorm(Tensor x, Tensor weight, float eps, Tensor out);
 
+    /** residual (T, d) += add, then out = rmsNorm(residual): a block's output joins the stream and the next block's norm reads it. */
+    default void addRmsNorm(Tensor residual, Tensor add, Tensor weight, float eps, Tensor out) {
+        addInPlace(residual, add);
+        rmsNorm(residual, weight, eps, out);
+    }
+
     /** dst = src (same shape and type). */
     void copy(Tensor src, Tensor dst);
 

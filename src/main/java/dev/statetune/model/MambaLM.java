@@ -167,17 +167,13 @@ public final class MambaLM extends ResidualLM<LayerActivations> {
 
     @Override
     protected void runLayers(Tensor residual, int batch, int len, DecodeState state) {
-        Activations act = new Activations(backend, cfg, batch * len);
+        Activations act = new Activations(backend, cfg, batch * len);   // block i: residual += mixer(rmsnorm(residual)), PAPER_NOTES.md
         for (int i = 0; i < layers.length; i++) {
-            mixer(layers[i], seams[i], residual, act, batch, len, state.conv[i], state.ssm[i]);
-            backend.addInPlace(residual, act.out);
+            if (i == 0) backend.rmsNorm(residual, layers[i].norm(), cfg.normEps(), act.normed);
+            else backend.addRmsNorm(residual, act.out, layers[i].norm(), cfg.normEps(), act.normed);   // with block i−1's output
+            mixerOnNormed(layers[i], seams[i], act, batch, len, state.conv[i], state.ssm[i]);
         }
-    }
-
-    /** act.out (T, d) = mixer(rmsnorm(u)) of PAPER_NOTES.md, for u (T, d). */
-    private void mixer(MambaLayer w, Seams seam, Tensor u, Activations act, int batch, int len, Tensor convState, Tensor ssmState) {
-        backend.rmsNorm(u, w.norm(), cfg.normEps(), act.normed);
-        mixerOnNormed(w, seam, act, batch, len, convState, ssmState);
+        backend.addInPlace(residual, act.out);
     }
 
     /** act.out (T, d) from the mixer's input act.normed (T, d). */

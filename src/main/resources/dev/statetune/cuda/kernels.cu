@@ -75,7 +75,7 @@ __global__ void to_bf16_x4(const float* src, long long srcWidth, int col, unsign
 }
 
 // rmsNorm: out (T, d) = x / sqrt(mean(x²) + eps) ⊙ w. grid (T), block 256.
-__global__ void rms_norm(const float* x, const float* w, float eps, float* out, int d) {
+__device__ __forceinline__ void rms_norm_row(const float* x, const float* w, float eps, float* out, int d) {
     __shared__ float partial[256];
     long long base = (long long) blockIdx.x * d;
     float s = 0.f;
@@ -88,6 +88,18 @@ __global__ void rms_norm(const float* x, const float* w, float eps, float* out, 
     }
     float inv = rsqrtf(partial[0] / d + eps);
     for (int c = threadIdx.x; c < d; c += blockDim.x) out[base + c] = x[base + c] * inv * w[c];
+}
+
+__global__ void rms_norm(const float* x, const float* w, float eps, float* out, int d) {
+    rms_norm_row(x, w, eps, out, d);
+}
+
+// addRmsNorm: residual (T, d) += add, then out = rmsNorm(residual) as rms_norm computes it (same sums, same order).
+// grid (T), block 256.
+__global__ void add_rms_norm(float* residual, const float* add, const float* w, float eps, float* out, int d) {
+    long long base = (long long) blockIdx.x * d;
+    for (int c = threadIdx.x; c < d; c += blockDim.x) residual[base + c] += add[base + c];
+    rms_norm_row(residual, w, eps, out, d);   // its threads read the same columns they wrote
 }
 
 // copyColumns: dst (T, w) = src[:, col : col+w] for src (T, srcWidth). 1-D grid over T·w.

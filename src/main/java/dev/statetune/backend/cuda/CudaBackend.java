@@ -391,6 +391,14 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
+    public void addRmsNorm(Tensor residual, Tensor add, Tensor weight, float eps, Tensor out) {
+        timed("rmsNorm", () -> {
+            kernels.launch("add_rms_norm", (int) residual.size(0), 1, BLOCK, out(residual), ptr(add), ptr(weight), eps, out(out),
+                    (int) residual.size(1));
+        });
+    }
+
+    @Override
     public void copy(Tensor src, Tensor dst) {
         driver.copyAsync(out(dst), ptr(src), src.data().byteSize(), stream);
     }

@@ -141,25 +141,20 @@ public final class Mamba2LM extends ResidualLM<Mamba2Activations> {
 
     @Override
     protected void runLayers(Tensor residual, int batch, int len, DecodeState state) {
-        Activations act = new Activations(batch * len);
+        Activations act = new Activations(batch * len);   // block i: residual += mixer(rmsnorm(residual))
         for (int i = 0; i < layers.length; i++) {
-            mixer(i, residual, act, batch, len, state.conv(i), state.ssm(i), null);
-            backend.addInPlace(residual, act.out);
+            if (i == 0) backend.rmsNorm(residual, layers[i].norm(), cfg.normEps(), act.normed);
+            else backend.addRmsNorm(residual, act.out, layers[i].norm(), cfg.normEps(), act.normed);   // with block i−1's output
+            mixerOnNormed(i, act, batch, len, state.conv(i), state.ssm(i), null);
         }
+        backend.addInPlace(residual, act.out);
     }
 
     /**
-     * act.out (T, d) = mixer(rmsnorm(u)) of layer i for u (T, d), continuing from the layer's conv
-     * (b, convDim, k−1) and SSM (b, nHeads, headDim, n) states. With saved non-null (training), LoRA's
-     * dropout applies and its activations are kept there.
+     * act.out (T, d) from the mixer's input act.normed (T, d) of layer i, continuing from the layer's
+     * conv (b, convDim, k−1) and SSM (b, nHeads, headDim, n) states. With saved non-null (training),
+     * LoRA's dropout applies and its activations are kept there.
      */
-    private void mixer(int i, Tensor u, Activations act, int batch, int len, Tensor convState, Tensor ssmState,
-                       List<LowRankPass.Activation> saved) {
-        backend.rmsNorm(u, layers[i].norm(), cfg.normEps(), act.normed);
-        mixerOnNormed(i, act, batch, len, convState, ssmState, saved);
-    }
-
-    /** act.out (T, d) from the mixer's input act.normed (T, d). */
     private void mixerOnNormed(int i, Activations act, int batch, int len, Tensor convState, Tensor ssmState, List<LowRankPass.Activation> saved) {
         Mamba2Layer w = layers[i];
         Mamba2Seams seam = seams[i];

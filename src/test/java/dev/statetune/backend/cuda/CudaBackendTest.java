@@ -107,6 +107,12 @@ class CudaBackendTest extends CudaVsCpu {
         cuda.rmsNorm(gpu(x), gpu(w), 1e-5f, gpuOut);
         Fixtures.assertClose(cpuOut.toFloatArray(), read(gpuOut), 1e-5, 1e-5, "rmsNorm");
 
+        Tensor residual = random(37, 96), add = random(37, 96), gResidual = gpu(residual), gNormed = cuda.allocate(37, 96);
+        cpu.addRmsNorm(residual, add, w, 1e-5f, cpuOut);   // the CPU: addInPlace, then rmsNorm
+        cuda.addRmsNorm(gResidual, gpu(add), gpu(w), 1e-5f, gNormed);
+        assertArrayEquals(residual.toFloatArray(), read(gResidual), "addRmsNorm's residual");
+        Fixtures.assertClose(cpuOut.toFloatArray(), read(gNormed), 1e-5, 1e-5, "addRmsNorm's norm");
+
         Tensor cols = cpu.allocate(37, 20), gcols = cuda.allocate(37, 20);
         cpu.copyColumns(x, 30, cols);
         cuda.copyColumns(gpu(x), 30, gcols);
