@@ -455,7 +455,7 @@ __global__ void cross_entropy_rows(float* logits, const int* targets, int vocab,
         }
 }
 
-// selectiveScanBackward, last pass: dbc[row, bCol + i] += Σ_blocks partials[block, row, i]. 1-D grid over b·len·2n.
+// selectiveScanBackward after scan_backward: dbc[row, bCol + i] += Σ_blocks partials[block, row, i]. 1-D grid over b·len·2n.
 __global__ void scan_sum_partials(const float* partials, int blocks, long long rows, int width, float* dbc, int dbcWidth, int bCol) {
     long long j = (long long) blockIdx.x * blockDim.x + threadIdx.x;
     if (j >= rows * width) return;
@@ -509,6 +509,8 @@ template <int S, int L> __device__ __forceinline__ void lane_constants(float (&a
     }
 }
 
+// What scan_forward and scan_backward know of their block and thread: the tile widths, the thread's lane of channel c
+// (cc: a valid channel to read for threads past di), the sequence s, and the block's channels from c0 (cols of them).
 #define SCAN_THREAD \
     constexpr int PB = SCAN_BLOCK / L, NP = S * L, W2 = 2 * NP, CT = SCAN_CHUNK * PB; \
     int lane = threadIdx.x % L, local = threadIdx.x / L, c0 = blockIdx.x * PB, c = c0 + local, s = blockIdx.y; \
