@@ -132,11 +132,11 @@ public interface Backend extends AutoCloseable {
     void linear(Tensor x, int xCol, Tensor w, Tensor bias, Tensor out);
 
     /**
-     * Depthwise causal convolution + SiLU over x = in[:, 0:di] of in (b·len, ≥di):
+     * Depthwise causal convolution + SiLU over x = in[:, inCol : inCol+di] of in (b·len, ≥inCol+di):
      * out (b·len, di) = silu(conv(x) + bias). convState (b, di, k−1) holds the k−1 inputs before
      * the first position (zeros at the start of a sequence) and is updated to the last k−1 inputs.
      */
-    void causalConv1dSilu(Tensor in, int batch, int len, Tensor weight, Tensor bias, Tensor convState, Tensor out);
+    void causalConv1dSilu(Tensor in, int inCol, int batch, int len, Tensor weight, Tensor bias, Tensor convState, Tensor out);
 
     /**
      * The selective scan of PAPER_NOTES.md, gated (Mamba-1), with the State-offset seams:
@@ -227,8 +227,8 @@ public interface Backend extends AutoCloseable {
     /** Of linear: dx[:, dxCol : dxCol+k] += dOut · w;  dW (n, k) += dOutᵀ · x[:, xCol : xCol+k];  dBias (n) += Σ dOut. */
     void linearBackward(Tensor x, int xCol, Tensor w, Tensor dOut, Tensor dx, int dxCol, Tensor dW, Tensor dBias);
 
-    /** Of causalConv1dSilu started from state0 (b, di, k−1) or zeros: dIn[:, 0:di], dWeight, dBias, dState0 += …. */
-    void causalConv1dSiluBackward(Tensor in, int batch, int len, Tensor weight, Tensor bias, Tensor state0,
+    /** Of causalConv1dSilu started from state0 (b, di, k−1) or zeros: dIn[:, inCol : inCol+di], dWeight, dBias, dState0 += …. */
+    void causalConv1dSiluBackward(Tensor in, int inCol, int batch, int len, Tensor weight, Tensor bias, Tensor state0,
                                   Tensor dOut, Tensor dIn, Tensor dWeight, Tensor dBias, Tensor dState0);
 
     /**

@@ -181,7 +181,7 @@ public final class MambaLM extends ResidualLM<LayerActivations> {
         int di = cfg.innerDim(), r = cfg.dtRank();
         backend.linear(act.normed, 0, w.inProj(), w.inProjBias(), act.xz);                 // (T, 2di): x | z
         lowRank.forward(seam.lowRank(), "in_proj", act.normed, 0, act.xz, null, 0);
-        backend.causalConv1dSilu(act.xz, batch, len, w.convWeight(), w.convBias(), convState, act.x);
+        backend.causalConv1dSilu(act.xz, 0, batch, len, w.convWeight(), w.convBias(), convState, act.x);
         backend.linear(act.x, 0, w.xProj(), null, act.dtBC);                               // (T, r+2n): dt | B | C
         lowRank.forward(seam.lowRank(), "x_proj", act.x, 0, act.dtBC, null, 0);
         backend.linear(act.dtBC, 0, w.dtProj(), w.dtProjBias(), act.dt);                   // (T, di), before the scan's softplus
@@ -277,7 +277,7 @@ public final class MambaLM extends ResidualLM<LayerActivations> {
     private Tensor convOutput(MambaLayer w, Tensor xz, Tensor conv0, int batch, int len) {
         Tensor x = backend.allocateForOverwrite(xz.size(0), cfg.innerDim()), convState = backend.allocate(conv0.shape());
         backend.copy(conv0, convState);
-        backend.causalConv1dSilu(xz, batch, len, w.convWeight(), w.convBias(), convState, x);
+        backend.causalConv1dSilu(xz, 0, batch, len, w.convWeight(), w.convBias(), convState, x);
         return x;
     }
 
@@ -318,7 +318,7 @@ public final class MambaLM extends ResidualLM<LayerActivations> {
         backend.linearBackward(x, 0, w.xProj(), ddtBC, dx, 0, grad(m + "x_proj.weight"), null);
         lowRank.backward(a.lowRank(), "x_proj", ddtBC, dx);
         Tensor dconv0 = seam.dconv0() == null ? null : backend.allocate(a.conv0().shape());
-        backend.causalConv1dSiluBackward(a.xz(), batch, len, w.convWeight(), w.convBias(), a.conv0(), dx, dxz,
+        backend.causalConv1dSiluBackward(a.xz(), 0, batch, len, w.convWeight(), w.convBias(), a.conv0(), dx, dxz,
                 grad(m + "conv1d.weight"), grad(m + "conv1d.bias"), dconv0);
         sumOverBatch(dconv0, seam.dconv0());
         Tensor dNormedIn = backend.allocate(tokens, cfg.modelDim());

@@ -113,7 +113,7 @@ class OpGradcheckTest {
 
     @Test
     void causalConv1dSilu() {
-        int batch = 2, len = 5, inner = 19, k = 4, stride = 2 * inner;   // x is the first half of an in_proj output
+        int batch = 2, len = 5, inner = 19, k = 4, inCol = 3, stride = 2 * inner + inCol;   // x: columns inCol… of a wider input
         double[] in = random(batch * len * stride, 1), w = random(inner * k, 0.5), b = random(inner, 0.2);
         double[] s0 = random(batch * inner * (k - 1), 1), G = random(batch * len * inner, 1);
         ToDoubleFunction<double[]> loss = ignored -> {
@@ -124,14 +124,14 @@ class OpGradcheckTest {
                         double u = b[c];
                         for (int j = 0; j < k; j++) {
                             int pos = t - (k - 1) + j;
-                            u += w[c * k + j] * (pos < 0 ? s0[(q * inner + c) * (k - 1) + (k - 1 + pos)] : in[(q * len + pos) * stride + c]);
+                            u += w[c * k + j] * (pos < 0 ? s0[(q * inner + c) * (k - 1) + (k - 1 + pos)] : in[(q * len + pos) * stride + inCol + c]);
                         }
                         s += u / (1 + Math.exp(-u)) * G[(q * len + t) * inner + c];
                     }
             return s;
         };
         Tensor dIn = Tensor.zeros(batch * len, stride), dW = Tensor.zeros(inner, 1, k), dB = Tensor.zeros(inner), dS0 = Tensor.zeros(batch, inner, k - 1);
-        CPU.causalConv1dSiluBackward(f32(in, batch * len, stride), batch, len, f32(w, inner, 1, k), f32(b, inner),
+        CPU.causalConv1dSiluBackward(f32(in, batch * len, stride), inCol, batch, len, f32(w, inner, 1, k), f32(b, inner),
                 f32(s0, batch, inner, k - 1), f32(G, batch * len, inner), dIn, dW, dB, dS0);
         check("conv dIn", numeric(in, loss), dIn);
         check("conv dWeight", numeric(w, loss), dW);

@@ -137,8 +137,8 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
-    public void causalConv1dSilu(Tensor in, int batch, int len, Tensor weight, Tensor bias, Tensor convState, Tensor out) {
-        CpuConv.convSilu(par, in, batch, len, weight, bias, convState, out);
+    public void causalConv1dSilu(Tensor in, int inCol, int batch, int len, Tensor weight, Tensor bias, Tensor convState, Tensor out) {
+        CpuConv.convSilu(par, in, inCol, batch, len, weight, bias, convState, out);
     }
 
     /** softplus(dtRaw): the step sizes the selective scan runs on. */
@@ -216,9 +216,9 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
-    public void causalConv1dSiluBackward(Tensor in, int batch, int len, Tensor weight, Tensor bias, Tensor state0,
+    public void causalConv1dSiluBackward(Tensor in, int inCol, int batch, int len, Tensor weight, Tensor bias, Tensor state0,
                                          Tensor dOut, Tensor dIn, Tensor dWeight, Tensor dBias, Tensor dState0) {
-        CpuBackward.causalConv1dSilu(par, in, batch, len, weight, bias, state0, dOut, dIn, dWeight, dBias, dState0);
+        CpuBackward.causalConv1dSilu(par, in, inCol, batch, len, weight, bias, state0, dOut, dIn, dWeight, dBias, dState0);
     }
 
     @Override

@@ -61,11 +61,11 @@ final class CpuBackward {
     }
 
     /**
-     * For out = silu(conv(x) + bias) with x = in[:, 0:di] preceded by the conv state state0
-     * (b, di, k−1) (zeros when null): dIn[:, 0:di] += …, dWeight (di, 1, k), dBias (di) and
+     * For out = silu(conv(x) + bias) with x = in[:, inCol : inCol+di] preceded by the conv state state0
+     * (b, di, k−1) (zeros when null): dIn[:, inCol : inCol+di] += …, dWeight (di, 1, k), dBias (di) and
      * dState0 (b, di, k−1) += …. Channels are split over threads, so no two write one weight.
      */
-    static void causalConv1dSilu(Parallel par, Tensor in, int batch, int len, Tensor weight, Tensor bias, Tensor state0,
+    static void causalConv1dSilu(Parallel par, Tensor in, int inCol, int batch, int len, Tensor weight, Tensor bias, Tensor state0,
                                  Tensor dOut, Tensor dIn, Tensor dWeight, Tensor dBias, Tensor dState0) {
         int inner = (int) dOut.size(1), k = (int) weight.size(weight.rank() - 1), stride = (int) in.size(1);
         float[] w = weight.toFloatArray(), b = bias == null ? new float[inner] : bias.toFloatArray();
@@ -75,7 +75,7 @@ final class CpuBackward {
             float db = 0;
             for (int s = 0; s < batch; s++) {
                 for (int j = 0; j < k - 1; j++) pad[j] = state0 == null ? 0 : state0.data().getAtIndex(Tensor.F32, ((long) s * inner + c) * (k - 1) + j);
-                for (int t = 0; t < len; t++) pad[k - 1 + t] = xs.getAtIndex(Tensor.F32, ((long) s * len + t) * stride + c);
+                for (int t = 0; t < len; t++) pad[k - 1 + t] = xs.getAtIndex(Tensor.F32, ((long) s * len + t) * stride + inCol + c);
                 java.util.Arrays.fill(dpad, 0f);
                 for (int t = 0; t < len; t++) {
                     float u = b[c];
@@ -90,7 +90,7 @@ final class CpuBackward {
                 }
                 if (dIn != null)
                     for (int t = 0; t < len; t++) {
-                        long at = ((long) s * len + t) * dIn.size(1) + c;
+                        long at = ((long) s * len + t) * dIn.size(1) + inCol + c;
                         dIn.data().setAtIndex(Tensor.F32, at, dIn.data().getAtIndex(Tensor.F32, at) + dpad[k - 1 + t]);
                     }
                 if (dState0 != null)

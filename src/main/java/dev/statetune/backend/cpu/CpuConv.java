@@ -20,7 +20,7 @@ final class CpuConv {
 
     private CpuConv() {}
 
-    static void convSilu(Parallel par, Tensor in, int batch, int len, Tensor weight, Tensor bias, Tensor convState, Tensor out) {
+    static void convSilu(Parallel par, Tensor in, int inCol, int batch, int len, Tensor weight, Tensor bias, Tensor convState, Tensor out) {
         int inner = (int) out.size(1), k = (int) weight.size(weight.rank() - 1), stride = (int) in.size(1);
         float[] w = weight.toFloatArray();          // (di, 1, k)
         float[] wt = new float[k * inner];          // (k, di): tap-major, so a tap's weights are contiguous across channels
@@ -34,7 +34,7 @@ final class CpuConv {
             for (int c = 0; c < width; c++)
                 for (int j = 0; j < k - 1; j++) pad[j * width + c] = st.getAtIndex(Tensor.F32, ((long) s * inner + c0 + c) * (k - 1) + j);
             for (int t = 0; t < len; t++)
-                MemorySegment.copy(xs, Tensor.F32, (((long) s * len + t) * stride + c0) * 4, pad, (k - 1 + t) * width, width);
+                MemorySegment.copy(xs, Tensor.F32, (((long) s * len + t) * stride + inCol + c0) * 4, pad, (k - 1 + t) * width, width);
             float[] row = new float[width];
             for (int t = 0; t < len; t++) {
                 int c = 0;

@@ -465,13 +465,14 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public void causalConv1dSilu(Tensor in, int batch, int len, Tensor weight, Tensor bias, Tensor convState, Tensor out) {
+    public void causalConv1dSilu(Tensor in, int inCol, int batch, int len, Tensor weight, Tensor bias, Tensor convState, Tensor out) {
         timed("conv", () -> {
             int di = (int) out.size(1), k = convWidth(weight);
-            kernels.launch3d("causal_conv1d_silu_k" + k, (di + 127) / 128, batch, chunks(len), 128, 0, ptr(in), (int) in.size(1), len,
+            long x = ptr(in) + 4L * inCol;   // the kernels read rows of in's width from there
+            kernels.launch3d("causal_conv1d_silu_k" + k, (di + 127) / 128, batch, chunks(len), 128, 0, x, (int) in.size(1), len,
                     ptr(weight), ptr(bias), out(convState), out(out), di, CONV_CHUNK);
             if (chunks(len) > 1)   // one chunk: the conv kernel moved the state on itself
-                kernels.launch("conv_state_update", (di + 127) / 128, batch, 128, ptr(in), (int) in.size(1), len, out(convState), di, k);
+                kernels.launch("conv_state_update", (di + 127) / 128, batch, 128, x, (int) in.size(1), len, out(convState), di, k);
         });
     }
 
@@ -590,12 +591,13 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public void causalConv1dSiluBackward(Tensor in, int batch, int len, Tensor weight, Tensor bias, Tensor state0, Tensor dOut,
+    public void causalConv1dSiluBackward(Tensor in, int inCol, int batch, int len, Tensor weight, Tensor bias, Tensor state0, Tensor dOut,
                                          Tensor dIn, Tensor dWeight, Tensor dBias, Tensor dState0) {
         timed("conv backward", () -> {
             int di = (int) dOut.size(1), k = convWidth(weight);
-            kernels.launch3d("causal_conv1d_silu_backward_k" + k, (di + 127) / 128, batch, chunks(len), 128, 0, ptr(in), (int) in.size(1),
-                    len, ptr(weight), ptr(bias), ptr(state0), ptr(dOut), out(dIn), dIn == null ? 0 : (int) dIn.size(1), out(dWeight),
+            kernels.launch3d("causal_conv1d_silu_backward_k" + k, (di + 127) / 128, batch, chunks(len), 128, 0, ptr(in) + 4L * inCol,
+                    (int) in.size(1), len, ptr(weight), ptr(bias), ptr(state0), ptr(dOut), dIn == null ? 0L : out(dIn) + 4L * inCol,
+                    dIn == null ? 0 : (int) dIn.size(1), out(dWeight),
                     out(dBias), out(dState0), di, CONV_CHUNK);
         });
     }

@@ -162,8 +162,7 @@ public final class Mamba2LM extends ResidualLM<Mamba2Activations> {
         long seed = dropoutSeed * 1_000_003L + i;
         backend.linear(act.normed, 0, w.inProj(), w.inProjBias(), act.zxbcdt);
         lowRank.forward(seam.lowRank(), "in_proj", act.normed, 0, act.zxbcdt, saved, seed);
-        backend.copyColumns(act.zxbcdt, di, act.xBCraw);
-        backend.causalConv1dSilu(act.xBCraw, batch, len, w.convWeight(), w.convBias(), convState, act.xBC);
+        backend.causalConv1dSilu(act.zxbcdt, di, batch, len, w.convWeight(), w.convBias(), convState, act.xBC);   // over its xBC columns
         backend.ssdScan(act.xBC, act.zxbcdt, di + cfg.convDim(), w.dtBias(), cfg.dtMin(), cfg.dtMax(), w.A(), w.D(), cfg.ssd(),
                 batch, len, ssmState, seam.hOffset(), seam.yOffset(), act.y);
         backend.gatedRmsNorm(act.y, act.zxbcdt, 0, w.gatedNorm(), cfg.gatedNormGroup(), cfg.gatedNormEps(), act.gated);
@@ -175,7 +174,6 @@ public final class Mamba2LM extends ResidualLM<Mamba2Activations> {
     private final class Activations {
         final Tensor normed;     // (T, d) the mixer's input
         final Tensor zxbcdt;     // (T, di + convDim + nHeads) in_proj output: z | xBC | dt
-        final Tensor xBCraw;     // (T, convDim) the conv's input
         final Tensor xBC;        // (T, convDim) the conv's output: x | B | C
         final Tensor y;          // (T, di) the scan's output
         final Tensor gated;      // (T, di) after the gated norm
@@ -184,7 +182,6 @@ public final class Mamba2LM extends ResidualLM<Mamba2Activations> {
         Activations(int tokens) {
             normed = backend.allocateForOverwrite(tokens, cfg.modelDim());   // each written in full by its op
             zxbcdt = backend.allocateForOverwrite(tokens, cfg.inProjDim());
-            xBCraw = backend.allocateForOverwrite(tokens, cfg.convDim());
             xBC = backend.allocateForOverwrite(tokens, cfg.convDim());
             y = backend.allocateForOverwrite(tokens, cfg.innerDim());
             gated = backend.allocateForOverwrite(tokens, cfg.innerDim());
@@ -218,9 +215,8 @@ public final class Mamba2LM extends ResidualLM<Mamba2Activations> {
         int virtual = seam.virtualTokens(), len = virtual + realLen;     // the prefix's outputs were dropped: no gradient
         int tokens = batch * len, di = cfg.innerDim(), conv = cfg.convDim();
         Tensor normed = normedInput(layer, a.u(), batch, realLen);      // (T′, d) the forward's, recomputed
-        Tensor xBCraw = backend.allocateForOverwrite(tokens, conv), xBC = backend.allocateForOverwrite(tokens, conv);   // (T′, convDim)
-        backend.copyColumns(a.zxbcdt(), di, xBCraw);
-        backend.causalConv1dSilu(xBCraw, batch, len, w.convWeight(), w.convBias(), backend.allocate(batch, conv, cfg.convWidth() - 1), xBC);
+        Tensor xBC = backend.allocateForOverwrite(tokens, conv);          // (T′, convDim)
+        backend.causalConv1dSilu(a.zxbcdt(), di, batch, len, w.convWeight(), w.convBias(), backend.allocate(batch, conv, cfg.convWidth() - 1), xBC);
         Tensor dOutProj = weights.grad(m + "out_proj.weight"), gated = null;   // gated (T′, di): only out_proj's dW reads it
         if (dOutProj != null) {
             gated = backend.allocateForOverwrite(tokens, di);
@@ -245,10 +241,8 @@ public final class Mamba2LM extends ResidualLM<Mamba2Activations> {
             backend.multiplyInPlace(dA, w.A());
             backend.addInPlace(dALog, dA);
         }
-        Tensor dXBCraw = backend.allocate(tokens, conv);                 // (T, convDim)
-        backend.causalConv1dSiluBackward(xBCraw, batch, len, w.convWeight(), w.convBias(), null, dXBC, dXBCraw,
+        backend.causalConv1dSiluBackward(a.zxbcdt(), di, batch, len, w.convWeight(), w.convBias(), null, dXBC, dZxbcdt,   // its xBC columns
                 weights.grad(m + "conv1d.weight"), weights.grad(m + "conv1d.bias"), null);
-        backend.addScaledColumns(dZxbcdt, di, dXBCraw, 1f);
         Tensor dNormed = backend.allocate(tokens, cfg.modelDim());       // (T, d)
         backend.linearBackward(normed, 0, w.inProj(), dZxbcdt, dNormed, 0, weights.grad(m + "in_proj.weight"), weights.grad(m + "in_proj.bias"));
         lowRank.backward(a.lowRank(), "in_proj", dZxbcdt, dNormed);

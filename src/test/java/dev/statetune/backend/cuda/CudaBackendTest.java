@@ -154,8 +154,9 @@ class CudaBackendTest extends CudaVsCpu {
             for (int k : new int[] {4, 3}) {
                 Tensor in = random(batch * len, 2 * di), weight = random(di, 1, k), bias = random(di), state = random(batch, di, k - 1);
                 Tensor out = cpu.allocate(batch * len, di), gout = cuda.allocate(batch * len, di), gstate = gpu(state);
-                cpu.causalConv1dSilu(in, batch, len, weight, bias, state, out);
-                cuda.causalConv1dSilu(gpu(in), batch, len, gpu(weight), gpu(bias), gstate, gout);
+                int inCol = k == 3 ? 11 : 0;   // x from a column of in (Mamba-2's xBC) or its first
+                cpu.causalConv1dSilu(in, inCol, batch, len, weight, bias, state, out);
+                cuda.causalConv1dSilu(gpu(in), inCol, batch, len, gpu(weight), gpu(bias), gstate, gout);
                 Fixtures.assertClose(out.toFloatArray(), read(gout), 1e-5, 1e-5, "conv output, len " + len + ", k " + k);
                 Fixtures.assertClose(state.toFloatArray(), read(gstate), 1e-6, 1e-6, "conv state, len " + len + ", k " + k);
             }

@@ -74,11 +74,12 @@ class CudaTrainingTest extends CudaVsCpu {
     }
 
     static void convGradientsMatch(int batch, int len, int di, int k) {
+        int inCol = 9;   // x = in[:, 9 : 9+di], as Mamba-2's xBC columns
         Tensor in = random(batch * len, 50), cw = random(di, 1, k), cb = random(di), s0 = random(batch, di, k - 1), cg = random(batch * len, di);
         Tensor[] one = {Tensor.zeros(batch * len, 50), Tensor.zeros(di, 1, k), Tensor.zeros(di), Tensor.zeros(batch, di, k - 1)};
         Tensor[] two = {Tensor.zeros(batch * len, 50), Tensor.zeros(di, 1, k), Tensor.zeros(di), Tensor.zeros(batch, di, k - 1)};
-        cpu.causalConv1dSiluBackward(in, batch, len, cw, cb, s0, cg, one[0], one[1], one[2], one[3]);
-        cuda.causalConv1dSiluBackward(in, batch, len, cw, cb, s0, cg, two[0], two[1], two[2], two[3]);
+        cpu.causalConv1dSiluBackward(in, inCol, batch, len, cw, cb, s0, cg, one[0], one[1], one[2], one[3]);
+        cuda.causalConv1dSiluBackward(in, inCol, batch, len, cw, cb, s0, cg, two[0], two[1], two[2], two[3]);
         cuda.synchronize();
         String[] names = {"dIn", "dWeight", "dBias", "dState0"};
         for (int i = 0; i < 4; i++) same(one[i], two[i], "conv' " + names[i] + ", len " + len);
