@@ -89,7 +89,8 @@ SCAN_SL_VARIANTS(ssd_scan, SCAN_BLOCK, 1, (const float* xBC, int conv, const flo
 // (ssd_stride), which keeps the fragment loads below free of bank conflicts (those along a tile's columns nearly so).
 // Rows past the chunk's steps are zeros with dt = 0. Per-chunk buffers: states ((b·chunks + k)·di + c)·n + q, the chunk's
 // decay product (b·chunks + k)·nHeads + h.
-#define SSD_MM_BLOCK 256
+// SSD_MM_BLOCK: 16 warps, so that the one backward block an SM (its tiles take 226 KB) has warps to hide latency with.
+#define SSD_MM_BLOCK 512
 
 // Products are 3xTF32 (mma.sync m16n8k8): each fp32 operand splits into a TF32 high part and the TF32 rest, and
 // hi·hi + hi·lo + lo·hi keeps the fp32 product's precision.

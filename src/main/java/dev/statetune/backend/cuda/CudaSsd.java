@@ -13,7 +13,7 @@ import java.lang.foreign.MemorySegment;
 final class CudaSsd {
     private static final int BLOCK = 256, SCAN_BLOCK = 128, NORM_ROW_BLOCKS = 1024;
     /** Threads of the matrix-form chunk passes (SSD_MM_BLOCK in mamba2.cu). */
-    private static final int MM_BLOCK = 256;
+    private static final int MM_BLOCK = 512;
     /** The chunks of the matrix-form passes: 64 steps, or 32 where their tiles would not fit a block. */
     private static final int MAX_CHUNK = 64, MIN_CHUNK = 32;
     /** The most shared memory a block may ask for on sm_80 and sm_90 GPUs (227 KB). */
