@@ -266,11 +266,9 @@ public final class MambaLM extends ResidualLM<LayerActivations> {
         return dtRaw;
     }
 
-    /** The mixer's input (b·(M+len), d): the layer's prefix, then rmsnorm(u), per sequence, for u (b·len, d). */
+    /** Layer `layer`'s mixer input (b·(M+len), d) for u (b·len, d): its prefix, then its norm of u. */
     private Tensor normedInput(int layer, Tensor u, int batch, int len) {
-        Tensor normed = backend.allocateForOverwrite(u.shape());
-        backend.rmsNorm(u, layers[layer].norm(), cfg.normEps(), normed);
-        return VirtualRows.prepend(backend, seams[layer].prefix(), normed, batch, len);
+        return normedInput(u, layers[layer].norm(), cfg.normEps(), seams[layer].prefix(), batch, len);
     }
 
     /** x (T, di) = silu(conv(xz[:, 0:di])) from the conv inputs conv0 (b, di, k−1) before the first position. */

@@ -172,6 +172,16 @@ public abstract class ResidualLM<S> implements LanguageModel {
         return forward(TokenIds.column(ids), state);
     }
 
+    /**
+     * A block's mixer input (b·(M+len), d): its prefix (M, d; null: none), then rmsnorm(u)·norm,
+     * per sequence, for u (b·len, d).
+     */
+    protected Tensor normedInput(Tensor u, Tensor norm, float eps, Tensor prefix, int batch, int len) {
+        Tensor normed = backend.allocateForOverwrite(u.shape());
+        backend.rmsNorm(u, norm, eps, normed);
+        return VirtualRows.prepend(backend, prefix, normed, batch, len);
+    }
+
     /** Logits (T, vocab) for residual (T, d). */
     protected Tensor head(Tensor residual) {
         return LmHead.logits(backend, residual, normF, normEps(), lmHead);

@@ -250,11 +250,9 @@ public final class Mamba2LM extends ResidualLM<Mamba2Activations> {
         backend.rmsNormBackward(a.u(), w.norm(), cfg.normEps(), dNormedReal, dResidual, weights.grad("backbone.layers." + layer + ".norm.weight"));
     }
 
-    /** The mixer's input (b·(M+len), d): the layer's prefix, then rmsnorm(u), per sequence, for u (b·len, d). */
+    /** Layer `layer`'s mixer input (b·(M+len), d) for u (b·len, d): its prefix, then its norm of u. */
     private Tensor normedInput(int layer, Tensor u, int batch, int len) {
-        Tensor normed = backend.allocateForOverwrite(u.shape());
-        backend.rmsNorm(u, layers[layer].norm(), cfg.normEps(), normed);
-        return VirtualRows.prepend(backend, seams[layer].prefix(), normed, batch, len);
+        return normedInput(u, layers[layer].norm(), cfg.normEps(), seams[layer].prefix(), batch, len);
     }
 
     @Override
