@@ -83,17 +83,20 @@ SCAN_SL_VARIANTS(ssd_scan, SCAN_BLOCK, 1, (const float* xBC, int conv, const flo
 // and the mask L[t,r] = exp(cum_t − cum_r) for r ≤ t (0 above the diagonal):
 //   y_t   = Σ_{r≤t} L[t,r]·dt_r·(C_t·B_r)·x_r + exp(cum_t)·start·C_t + D_h·x_t + y′       (h′·C_t: a GEMM in CudaSsd)
 //   h_end = exp(cum_end)·start + Σ_r exp(cum_end − cum_r)·dt_r·x_r B_rᵀ
-// so each pass is a few small matrix products per (head, chunk, sequence): a block of SSD_MM_BLOCK threads, grid (nHeads, b,
-// chunks), computes them on tensor cores from shared-memory tiles: x and dy (Q, P); B and C (Q, n); states (P, n); masks
+// so each pass is a few small matrix products per (head, chunk, sequence): a block of SSD_FORWARD_BLOCK or SSD_BACKWARD_BLOCK
+// threads, grid (nHeads, b, chunks), computes them on tensor cores from shared-memory tiles: x and dy (Q, P); B and C (Q, n); states (P, n); masks
 // (Q, Q). P is padded to a multiple of 32 and n to one of 16 (zeros), and every tile's stride is ≡ 12 (mod 32) floats
 // (ssd_stride), which keeps the fragment loads below free of bank conflicts (those along a tile's columns nearly so).
 // Rows past the chunk's steps are zeros with dt = 0. Per-chunk buffers: states ((b·chunks + k)·di + c)·n + q, the chunk's
 // decay product (b·chunks + k)·nHeads + h.
-// SSD_MM_BLOCK: 16 warps, so that the one backward block an SM (its tiles take 226 KB) has warps to hide latency with.
-#define SSD_MM_BLOCK 512
+// Threads a block: 512 (16 warps) for the backward, so that its one block an SM (its tiles take 226 KB) has warps to hide
+// latency with; 256 for the forward passes, whose smaller tiles fit two blocks an SM.
+#define SSD_BACKWARD_BLOCK 512
+#define SSD_FORWARD_BLOCK 256
 
 // Products are 3xTF32 (mma.sync m16n8k8): each fp32 operand splits into a TF32 high part and the TF32 rest, and
-// hi·hi + hi·lo + lo·hi keeps the fp32 product's precision.
+// hi·hi + hi·lo + lo·hi keeps the fp32 product's precision. With --dtype bf16 (the kernels' _tf32 instances) only hi·hi:
+// TF32 operands (11 bits) are still finer than the bf16 that the model's GEMMs round to, as the Triton SSD's bf16 dots.
 __device__ __forceinline__ void ssd_split(float v, unsigned& hi, unsigned& lo) {
     asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(hi) : "f"(v));
     asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(lo) : "f"(v - __uint_as_float(hi)));
@@ -107,11 +110,12 @@ __device__ __forceinline__ void ssd_mma(float (&d)[4], const unsigned (&a)[4], c
 
 // A warp's 32 × 16 tile of a product of shared-memory tiles: acc[m][j][e] += Σ_{κ<K} A(row, κ)·B(κ, col), K a multiple of 8,
 // A(r, κ) = a[r·am + κ·ak], B(κ, c) = b[κ·bk + c·bn] (any strides: transposes are free), at row = ssd_row(r0, m, e),
-// col = ssd_col(c0, j, e): the m16n8 accumulator layout.
+// col = ssd_col(c0, j, e): the m16n8 accumulator layout. FAST: TF32 products (hi·hi only).
 __device__ __forceinline__ int ssd_row(int r0, int m, int e) { return r0 + 16 * m + (threadIdx.x & 31) / 4 + 8 * (e >> 1); }
 __device__ __forceinline__ int ssd_col(int c0, int j, int e) { return c0 + 8 * j + 2 * (threadIdx.x & 3) + (e & 1); }
 
-__device__ __forceinline__ void ssd_mma_tile(float (&acc)[2][2][4], const float* a, int am, int ak, const float* b, int bk, int bn,
+}  // extern "C"
+template <bool FAST> __device__ __forceinline__ void ssd_mma_tile(float (&acc)[2][2][4], const float* a, int am, int ak, const float* b, int bk, int bn,
                                              int K, int r0, int c0) {
     int gid = (threadIdx.x & 31) / 4, tig = threadIdx.x & 3;
     #pragma unroll 2
@@ -130,12 +134,15 @@ __device__ __forceinline__ void ssd_mma_tile(float (&acc)[2][2][4], const float*
         for (int m = 0; m < 2; m++)
             #pragma unroll
             for (int j = 0; j < 2; j++) {
-                ssd_mma(acc[m][j], ah[m], bl[j]);
-                ssd_mma(acc[m][j], al[m], bh[j]);
+                if (!FAST) {
+                    ssd_mma(acc[m][j], ah[m], bl[j]);
+                    ssd_mma(acc[m][j], al[m], bh[j]);
+                }
                 ssd_mma(acc[m][j], ah[m], bh[j]);
             }
     }
 }
+extern "C" {
 
 // The warp tiles (r0, c0) of an M × N output (M a multiple of 32, N of 16) that this warp computes, one after another.
 #define SSD_WARP_TILES(r0, c0, M, N) \
@@ -182,11 +189,14 @@ extern "C" {
 #define SSD_ARGS xBC, conv, dtRaw, dtWidth, dtCol, dtBias, dtMin, dtMax, A, headDim, nGroups, headsPerGroup, stateN, len, chunkQ
 
 // The passes are templates on the chunk's steps QC, head size PC and state size NC, 0 for any (taken from the arguments):
-// known sizes make every tile stride a constant, so loads take immediate offsets. SSD_SHAPES instantiates each kernel for
-// any size (name) and for the common Mamba-2 shape (name_q64p64n128: head size 64, state size 128, as 130m to 2.7b).
-#define SSD_SHAPES(name, params, args) \
-    __global__ void __launch_bounds__(SSD_MM_BLOCK) name params { name##_impl<0, 0, 0> args; } \
-    __global__ void __launch_bounds__(SSD_MM_BLOCK) name##_q64p64n128 params { name##_impl<64, 64, 128> args; }
+// known sizes make every tile stride a constant, so loads take immediate offsets; and on FAST (TF32 products). SSD_SHAPES
+// instantiates each kernel, `threads` a block, for any size (name) and for the common Mamba-2 shape (name_q64p64n128: head
+// size 64, state size 128, as 130m to 2.7b), each in 3xTF32 and in TF32 (suffix _tf32).
+#define SSD_SHAPES(name, threads, params, args) \
+    __global__ void __launch_bounds__(threads) name params { name##_impl<0, 0, 0, false> args; } \
+    __global__ void __launch_bounds__(threads) name##_q64p64n128 params { name##_impl<64, 64, 128, false> args; } \
+    __global__ void __launch_bounds__(threads) name##_tf32 params { name##_impl<0, 0, 0, true> args; } \
+    __global__ void __launch_bounds__(threads) name##_q64p64n128_tf32 params { name##_impl<64, 64, 128, true> args; }
 
 // What every chunk pass knows of its block: its sizes Q, P, n; head h of group g, sequence s, chunk k of `chunks` with
 // `steps` real steps from row0; P, n padded to Pp, Np and the strides sx, sn of tiles Pp, Np wide; its head's (P, n)
@@ -219,7 +229,7 @@ __device__ __forceinline__ void ssd_stage_cum(float* dtT, double* cumT, float* f
 // end state from a zero start (hloc), and decayProd = exp(cum_end). Backward: V = dy, U = C, w_t = exp(cum_t): ∂L/∂start
 // through the chunk's own outputs (outloc). Shared: cum (Q doubles); dt (Q); V (Q, sx); U (Q, sn).
 }  // extern "C"
-template <int QC, int PC, int NC> __device__ void ssd_chunk_state_impl(SSD_PARAMS, int reverse, const float* dy, float* out, float* decayProd) {
+template <int QC, int PC, int NC, bool FAST> __device__ void ssd_chunk_state_impl(SSD_PARAMS, int reverse, const float* dy, float* out, float* decayProd) {
     extern __shared__ float ssdTile[];
     SSD_BLOCK
     double* cumT = (double*) ssdTile;
@@ -238,12 +248,12 @@ template <int QC, int PC, int NC> __device__ void ssd_chunk_state_impl(SSD_PARAM
     if (!reverse && threadIdx.x == 0) decayProd[((long long) s * chunks + k) * nHeads + h] = expf((float) cumEnd);
     SSD_WARP_TILES(r0, c0, Pp, Np) {
         float acc[2][2][4] = {};
-        ssd_mma_tile(acc, vT, 1, sx, uT, sn, 1, Q, r0, c0);   // Vᵀ·(w ⊙ U)
+        ssd_mma_tile<FAST>(acc, vT, 1, sx, uT, sn, 1, Q, r0, c0);   // Vᵀ·(w ⊙ U)
         SSD_EACH(acc, r0, c0, if (t < P && c < n) out[stateAt + (long long) t * n + c] = v;)
     }
 }
 extern "C" {
-SSD_SHAPES(ssd_chunk_state, (SSD_PARAMS, int reverse, const float* dy, float* out, float* decayProd), (SSD_ARGS, reverse, dy, out, decayProd))
+SSD_SHAPES(ssd_chunk_state, SSD_FORWARD_BLOCK, (SSD_PARAMS, int reverse, const float* dy, float* out, float* decayProd), (SSD_ARGS, reverse, dy, out, decayProd))
 
 // Forward pass 2: start_k, the state entering chunk k, from h0 (null: zeros): start_{k+1} = decayProd_k·start_k + hloc_k;
 // the state after the last chunk goes to hEnd (may be null, may be h0). One thread per (channel, state);
@@ -266,7 +276,7 @@ __global__ void ssd_chunk_carry(int headDim, int nHeads, int n, int chunks, cons
 // C·Bᵀ of each chunk and group, which all the group's heads share (each masks it with its own decays): cb (b·chunks·nGroups, Q, Q)
 // at ((s·chunks + k)·nGroups + g), row t, column r, zeros past the chunk's steps. grid (nGroups, b, chunks). Shared: B, C (Q, sn).
 }  // extern "C"
-template <int QC, int PC, int NC> __device__ void ssd_chunk_cb_impl(SSD_PARAMS, float* cb) {
+template <int QC, int PC, int NC, bool FAST> __device__ void ssd_chunk_cb_impl(SSD_PARAMS, float* cb) {
     extern __shared__ float ssdTile[];
     const int Q = QC ? QC : chunkQ, n = NC ? NC : stateN;
     int g = blockIdx.x, s = blockIdx.y, k = blockIdx.z, chunks = gridDim.z, t0 = k * Q, steps = min(len, t0 + Q) - t0;
@@ -278,18 +288,18 @@ template <int QC, int PC, int NC> __device__ void ssd_chunk_cb_impl(SSD_PARAMS, 
     copies_landed();
     SSD_WARP_TILES(r0, c0, Q, Q) {
         float acc[2][2][4] = {};
-        ssd_mma_tile(acc, cT, sn, 1, bT, 1, sn, Np, r0, c0);
+        ssd_mma_tile<FAST>(acc, cT, sn, 1, bT, 1, sn, Np, r0, c0);
         SSD_EACH(acc, r0, c0, out[t * Q + c] = v;)
     }
 }
 extern "C" {
-SSD_SHAPES(ssd_chunk_cb, (SSD_PARAMS, float* cb), (SSD_ARGS, cb))
+SSD_SHAPES(ssd_chunk_cb, SSD_FORWARD_BLOCK, (SSD_PARAMS, float* cb), (SSD_ARGS, cb))
 
 // Forward pass 3: y of each chunk from its start state, y_t = Σ_r M[t, r]·x_r + exp(cum_t)·start·C_t + D_h·x_t + y′ with
 // M = (C·Bᵀ) ⊙ L ⊙ dt_r, C·Bᵀ from ssd_chunk_cb. yOffset (nHeads·headDim) may be null. Shared: cum (Q doubles); dt (Q);
 // x (Q, sx); C (Q, sn); start (Pp, sn); M (Q, sq). (That fits two blocks an SM at the common shape.)
 }  // extern "C"
-template <int QC, int PC, int NC> __device__ void ssd_chunk_out_impl(SSD_PARAMS, const float* cb, const float* D, const float* start,
+template <int QC, int PC, int NC, bool FAST> __device__ void ssd_chunk_out_impl(SSD_PARAMS, const float* cb, const float* D, const float* start,
                                                               const float* yOffset, float* y) {
     extern __shared__ float ssdTile[];
     SSD_BLOCK
@@ -311,14 +321,14 @@ template <int QC, int PC, int NC> __device__ void ssd_chunk_out_impl(SSD_PARAMS,
     float d = D[h];
     SSD_WARP_TILES(r0, c0, Q, Pp) {
         float intra[2][2][4] = {}, inter[2][2][4] = {};
-        ssd_mma_tile(intra, mT, sq, 1, xT, sx, 1, Q, r0, c0);    // M·x
-        ssd_mma_tile(inter, cT, sn, 1, hT, 1, sn, Np, r0, c0);   // C·startᵀ
+        ssd_mma_tile<FAST>(intra, mT, sq, 1, xT, sx, 1, Q, r0, c0);    // M·x
+        ssd_mma_tile<FAST>(inter, cT, sn, 1, hT, 1, sn, Np, r0, c0);   // C·startᵀ
         SSD_EACH(intra, r0, c0, if (t < steps && c < P) y[(row0 + t) * di + h * P + c] = v + expf((float) cumT[t]) * inter[m_][j_][e_]
                                     + d * xT[t * sx + c] + (yOffset ? yOffset[h * P + c] : 0.f);)
     }
 }
 extern "C" {
-SSD_SHAPES(ssd_chunk_out, (SSD_PARAMS, const float* cb, const float* D, const float* start, const float* yOffset,
+SSD_SHAPES(ssd_chunk_out, SSD_FORWARD_BLOCK, (SSD_PARAMS, const float* cb, const float* D, const float* start, const float* yOffset,
                                                               float* y), (SSD_ARGS, cb, D, start, yOffset, y))
 
 
@@ -352,7 +362,7 @@ __global__ void ssd_chunk_back_carry(int headDim, int nHeads, int n, int chunks,
 // Shared: cum (Q doubles); 32 floats for block sums; dt, ∂dt/∂dtRaw, ∂L/∂dt, the two running terms of ∂L/∂a (Q);
 // x, dy (Q, sx); B, C (Q, sn); carryIn, then start (Pp, sn); CB ⊙ L, G ⊙ L, G ⊙ L ⊙ dt_r, W (Q, sq).
 }  // extern "C"
-template <int QC, int PC, int NC> __device__ void ssd_chunk_backward_impl(SSD_PARAMS, const float* cb, const float* D, const float* start,
+template <int QC, int PC, int NC, bool FAST> __device__ void ssd_chunk_backward_impl(SSD_PARAMS, const float* cb, const float* D, const float* start,
                                                                    const float* carryIn,
                                                                    const float* dy, float* dxBC, float* dDtRaw, int dDtWidth,
                                                                    float* bcPartials, float* dDtBias, float* dA, float* dD, float* dyOffset) {
@@ -388,7 +398,7 @@ template <int QC, int PC, int NC> __device__ void ssd_chunk_backward_impl(SSD_PA
         }
     SSD_WARP_TILES(r0, c0, Q, Q) {
         float gg[2][2][4] = {};
-        ssd_mma_tile(gg, gT, sx, 1, xT, 1, sx, Pp, r0, c0);   // dy·xᵀ
+        ssd_mma_tile<FAST>(gg, gT, sx, 1, xT, 1, sx, Pp, r0, c0);   // dy·xᵀ
         SSD_EACH(gg, r0, c0, {
             float l = c <= t && t < steps ? expf((float) (cumT[t] - cumT[c])) : 0.f, gl = v * l, cbv = cblT[t * sq + c];
             cblT[t * sq + c] = cbv * l;
@@ -401,8 +411,8 @@ template <int QC, int PC, int NC> __device__ void ssd_chunk_backward_impl(SSD_PA
     float d = D[h];
     SSD_WARP_TILES(r0, c0, Q, Pp) {   // dx, ∂L/∂dt direct
         float intra[2][2][4] = {}, inter[2][2][4] = {}, rows[2][2] = {};
-        ssd_mma_tile(intra, cblT, 1, sq, gT, sx, 1, Q, r0, c0);   // (CB ⊙ L)ᵀ·dy
-        ssd_mma_tile(inter, bT, sn, 1, hT, 1, sn, Np, r0, c0);    // B·carryInᵀ
+        ssd_mma_tile<FAST>(intra, cblT, 1, sq, gT, sx, 1, Q, r0, c0);   // (CB ⊙ L)ᵀ·dy
+        ssd_mma_tile<FAST>(inter, bT, sn, 1, hT, 1, sn, Np, r0, c0);    // B·carryInᵀ
         SSD_EACH(intra, r0, c0, {
             float pre = v + expf((float) (cumEnd - cumT[t])) * inter[m_][j_][e_];
             rows[m_][e_ >> 1] += xT[t * sx + c] * pre;
@@ -415,8 +425,8 @@ template <int QC, int PC, int NC> __device__ void ssd_chunk_backward_impl(SSD_PA
     float* part = bcPartials + ((long long) (h % headsPerGroup) * gridDim.y * len + row0) * width;
     SSD_WARP_TILES(r0, c0, Q, Np) {   // dB
         float intra[2][2][4] = {}, inter[2][2][4] = {}, rows[2][2] = {};
-        ssd_mma_tile(intra, glT, 1, sq, cT, sn, 1, Q, r0, c0);    // (G ⊙ L)ᵀ·C
-        ssd_mma_tile(inter, xT, sx, 1, hT, sn, 1, Pp, r0, c0);    // x·carryIn
+        ssd_mma_tile<FAST>(intra, glT, 1, sq, cT, sn, 1, Q, r0, c0);    // (G ⊙ L)ᵀ·C
+        ssd_mma_tile<FAST>(inter, xT, sx, 1, hT, sn, 1, Pp, r0, c0);    // x·carryIn
         SSD_EACH(intra, r0, c0, {
             float e = expf((float) (cumEnd - cumT[t])), w = inter[m_][j_][e_];
             rows[m_][e_ >> 1] += e * dtT[t] * bT[t * sn + c] * w;
@@ -430,8 +440,8 @@ template <int QC, int PC, int NC> __device__ void ssd_chunk_backward_impl(SSD_PA
     copies_landed();
     SSD_WARP_TILES(r0, c0, Q, Np) {   // dC
         float intra[2][2][4] = {}, inter[2][2][4] = {}, rows[2][2] = {};
-        ssd_mma_tile(intra, gldT, sq, 1, bT, sn, 1, Q, r0, c0);   // (G ⊙ L ⊙ dt_r)·B
-        ssd_mma_tile(inter, gT, sx, 1, hT, sn, 1, Pp, r0, c0);    // dy·start
+        ssd_mma_tile<FAST>(intra, gldT, sq, 1, bT, sn, 1, Q, r0, c0);   // (G ⊙ L ⊙ dt_r)·B
+        ssd_mma_tile<FAST>(inter, gT, sx, 1, hT, sn, 1, Pp, r0, c0);    // dy·start
         SSD_EACH(intra, r0, c0, {
             float e = expf((float) cumT[t]), w = inter[m_][j_][e_];
             rows[m_][e_ >> 1] += e * cT[t * sn + c] * w;
@@ -471,7 +481,7 @@ template <int QC, int PC, int NC> __device__ void ssd_chunk_backward_impl(SSD_PA
     }
 }
 extern "C" {
-SSD_SHAPES(ssd_chunk_backward, (SSD_PARAMS, const float* cb, const float* D, const float* start, const float* carryIn,
+SSD_SHAPES(ssd_chunk_backward, SSD_BACKWARD_BLOCK, (SSD_PARAMS, const float* cb, const float* D, const float* start, const float* carryIn,
                                                                    const float* dy, float* dxBC, float* dDtRaw, int dDtWidth,
                                                                    float* bcPartials, float* dDtBias, float* dA, float* dD, float* dyOffset), (SSD_ARGS, cb, D, start, carryIn, dy, dxBC, dDtRaw, dDtWidth, bcPartials, dDtBias, dA, dD, dyOffset))
 

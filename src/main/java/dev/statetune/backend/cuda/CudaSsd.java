@@ -12,8 +12,8 @@ import java.lang.foreign.MemorySegment;
  */
 final class CudaSsd {
     private static final int BLOCK = 256, SCAN_BLOCK = 128, NORM_ROW_BLOCKS = 1024;
-    /** Threads of the matrix-form chunk passes (SSD_MM_BLOCK in mamba2.cu). */
-    private static final int MM_BLOCK = 512;
+    /** Threads of the matrix-form chunk passes (SSD_FORWARD_BLOCK, SSD_BACKWARD_BLOCK in mamba2.cu). */
+    private static final int FORWARD_BLOCK = 256, BACKWARD_BLOCK = 512;
     /** The chunks of the matrix-form passes: 64 steps, or 32 where their tiles would not fit a block. */
     private static final int MAX_CHUNK = 64, MIN_CHUNK = 32;
     /** The most shared memory a block may ask for on sm_80 and sm_90 GPUs (227 KB). */
@@ -22,7 +22,10 @@ final class CudaSsd {
     private final Kernels kernels;
     private final DeviceMemory memory;
     private final Cublas cublas;
-    /** --dtype bf16: the state offset's GEMMs round their operands to bf16, as the model's other GEMMs. */
+    /**
+     * --dtype bf16: the state offset's GEMMs round their operands to bf16, as the model's other GEMMs,
+     * and the chunk passes multiply in TF32 (their _tf32 instances) instead of 3xTF32.
+     */
     private final boolean bf16;
 
     CudaSsd(Kernels kernels, DeviceMemory memory, Cublas cublas, boolean bf16) {
@@ -50,7 +53,7 @@ final class CudaSsd {
         }
         ChunkStates states = chunkStates(c, state, state);
         MemorySegment cb = c.products();
-        c.launch("ssd_chunk_out", c.outFloats(), cb.address(), D, states.start.address(), yOffset, y);
+        c.launch("ssd_chunk_out", FORWARD_BLOCK, c.outFloats(), cb.address(), D, states.start.address(), yOffset, y);
         states.release(memory);
         memory.release(cb);
         if (hOffset != 0) offsetGemms(dims, batch * len, xBC, hOffset, y, 0L, 0L, 0L);
@@ -70,11 +73,11 @@ final class CudaSsd {
         ChunkStates states = chunkStates(c, h0, 0L);
         long rows = (long) batch * len, bcWidth = 2L * ng * n, stateFloats = (long) batch * c.chunks * di * n;
         MemorySegment outloc = memory.scratch(4 * stateFloats), carryIn = memory.scratch(4 * stateFloats);
-        c.launch("ssd_chunk_state", c.stateFloats(), 1, dy, outloc.address(), 0L);
+        c.launch("ssd_chunk_state", FORWARD_BLOCK, c.stateFloats(), 1, dy, outloc.address(), 0L);
         kernels.launch("ssd_chunk_back_carry", carryGrid(di, n), batch, BLOCK, p, nh, n, c.chunks, outloc.address(),
                 states.decayProd.address(), carryIn.address(), dh0);
         MemorySegment bcPartials = memory.scratch(4L * (nh / ng) * rows * bcWidth), cb = c.products();
-        c.launch("ssd_chunk_backward", c.backwardFloats(), cb.address(), D, states.start.address(), carryIn.address(), dy, dxBC, dDtRaw, dDtWidth,
+        c.launch("ssd_chunk_backward", BACKWARD_BLOCK, c.backwardFloats(), cb.address(), D, states.start.address(), carryIn.address(), dy, dxBC, dDtRaw, dDtWidth,
                 bcPartials.address(), dDtBias, dA, dD, dyOffset);
         sumPartials(bcPartials, nh / ng, rows, (int) bcWidth, dxBC, dims.convDim(), di);
         states.release(memory);
@@ -110,7 +113,7 @@ final class CudaSsd {
      * The chunked passes' common arguments and shape: chunks of q steps, grid (nHeads, batch, chunks);
      * tiles padded to pp = headDim rounded up to 32 and np = stateDim rounded up to 16 (the tensor-core
      * tiles), rows `stride` floats apart. The kernels' suffix picks their instance for the common shape
-     * (chunk 64, head size 64, state size 128).
+     * (chunk 64, head size 64, state size 128) and for TF32 products (bf16).
      */
     private final class Chunked {
         final SsdDims dims;
@@ -125,7 +128,7 @@ final class CudaSsd {
             np = (dims.stateDim() + 15) & ~15;
             q = chunkSteps(pp, np);
             chunks = (len + q - 1) / q;
-            suffix = q == 64 && dims.headDim() == 64 && dims.stateDim() == 128 ? "_q64p64n128" : "";
+            suffix = (q == 64 && dims.headDim() == 64 && dims.stateDim() == 128 ? "_q64p64n128" : "") + (bf16 ? "_tf32" : "");
             common = new Object[] {xBC, dims.convDim(), dtRaw, dtWidth, dtCol, dtBias, dtMin, dtMax, A, dims.headDim(), dims.nGroups(),
                     dims.nHeads() / dims.nGroups(), dims.stateDim(), len, q};
         }
@@ -151,7 +154,7 @@ final class CudaSsd {
         /** Each chunk's C·Bᵀ per group (b·chunks·nGroups, q, q), which its heads share (ssd_chunk_cb); release it when queued. */
         MemorySegment products() {
             MemorySegment cb = memory.scratch(4L * batch * chunks * dims.nGroups() * q * q);
-            launchOver(dims.nGroups(), "ssd_chunk_cb", 2 * q * stride(np), cb.address());
+            launchOver(dims.nGroups(), "ssd_chunk_cb", FORWARD_BLOCK, 2 * q * stride(np), cb.address());
             return cb;
         }
 
@@ -169,16 +172,19 @@ final class CudaSsd {
             return cols + Math.floorMod(12 - cols, 32);
         }
 
-        /** Launches kernel `name`, a block per head, with `sharedFloats` of shared memory on the common arguments, then `more`. */
-        void launch(String name, int sharedFloats, Object... more) {
-            launchOver(dims.nHeads(), name, sharedFloats, more);
+        /**
+         * Launches kernel `name`, a block of `threads` per head, with `sharedFloats` of shared memory on
+         * the common arguments, then `more`.
+         */
+        void launch(String name, int threads, int sharedFloats, Object... more) {
+            launchOver(dims.nHeads(), name, threads, sharedFloats, more);
         }
 
         /** As above with `blocks` along x (heads, or groups). */
-        void launchOver(int blocks, String name, int sharedFloats, Object... more) {
+        void launchOver(int blocks, String name, int threads, int sharedFloats, Object... more) {
             Object[] all = java.util.Arrays.copyOf(common, common.length + more.length);
             System.arraycopy(more, 0, all, common.length, more.length);
-            kernels.launch3d(name + suffix, blocks, batch, chunks, MM_BLOCK, 4 * sharedFloats, all);
+            kernels.launch3d(name + suffix, blocks, batch, chunks, threads, 4 * sharedFloats, all);
         }
     }
 
@@ -196,7 +202,7 @@ final class CudaSsd {
         long stateFloats = (long) c.batch * c.chunks * di * n;
         MemorySegment hloc = memory.scratch(4 * stateFloats);
         ChunkStates states = new ChunkStates(memory.scratch(4 * stateFloats), memory.scratch(4L * c.batch * c.chunks * nh));
-        c.launch("ssd_chunk_state", c.stateFloats(), 0, 0L, hloc.address(), states.decayProd.address());
+        c.launch("ssd_chunk_state", FORWARD_BLOCK, c.stateFloats(), 0, 0L, hloc.address(), states.decayProd.address());
         kernels.launch("ssd_chunk_carry", carryGrid(di, n), c.batch, BLOCK, c.dims.headDim(), nh, n, c.chunks, h0, hloc.address(),
                 states.decayProd.address(), states.start.address(), hEnd);
         memory.release(hloc);

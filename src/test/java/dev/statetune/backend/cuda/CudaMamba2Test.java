@@ -140,6 +140,42 @@ class CudaMamba2Test extends CudaVsCpu {
             if (expected[i] != null) same(expected[i], got[i], 1e-4, 1e-4, "ssd' " + names[i]);
     }
 
+    /**
+     * With --dtype bf16 the chunk passes multiply in TF32 (and h′'s GEMMs in bf16): y, the final state and
+     * every gradient stay within 1% of the CPU's fp32 in relative norm (TF32 rounds an operand by 2⁻¹¹).
+     */
+    @ParameterizedTest(name = "heads {0} × {1}, groups {2}, n {3}, chunk {4}, batch {5}, len {6}, seams {7}, clamp {8}")
+    @CsvSource({"24, 64, 1, 128, 64, 2, 150, true, true", "6, 24, 3, 40, 16, 2, 97, true, false"})
+    void ssdScanInBf16ModeStaysNearTheCpu(int nHeads, int headDim, int nGroups, int n, int chunk, int batch, int len, boolean seams,
+                                          boolean clamp) {
+        Scan s = Scan.random(nHeads, headDim, nGroups, n, chunk, batch, len, seams, clamp, 13L * len + n);
+        Tensor dy = random(new SplittableRandom(3), 1, (long) batch * len, s.dims.innerDim());
+        try (CudaBackend bf16 = new CudaBackend(0, true)) {
+            Tensor[] expected = s.forward(cpu), got = s.forward(bf16);
+            near(expected[0], got[0], "ssd y");
+            near(expected[1], got[1], "ssd final state");
+            SsdGrads e = s.backward(cpu, dy, 9), g = s.backward(bf16, dy, 9);
+            near(e.dxBC(), g.dxBC(), "ssd' dxBC");
+            near(e.dDtRaw(), g.dDtRaw(), "ssd' dDtRaw");
+            near(e.dA(), g.dA(), "ssd' dA");
+            near(e.dh0(), g.dh0(), "ssd' dh0");
+            near(e.dhOffset(), g.dhOffset(), "ssd' dhOffset");
+        }
+    }
+
+    /** ‖actual − expected‖ ≤ 1% of ‖expected‖. */
+    static void near(Tensor expected, Tensor actual, String what) {
+        float[] e = expected.toFloatArray(), a = actual.toFloatArray();
+        double diff = 0, norm = 0;
+        for (int i = 0; i < e.length; i++) {
+            diff += (a[i] - e[i]) * (double) (a[i] - e[i]);
+            norm += e[i] * (double) e[i];
+        }
+        double relative = Math.sqrt(diff / norm);
+        System.out.printf("  %-40s ‖CUDA − CPU‖ / ‖CPU‖ = %.3g%n", what, relative);
+        assertTrue(relative <= 1e-2, what + ": relative error " + relative);
+    }
+
     @ParameterizedTest(name = "rows {0}, width {1}, group {2}")
     @CsvSource({"37, 128, 64", "5, 96, 96", "300, 48, 8", "1, 40, 20"})
     void gatedRmsNormAndItsGradientsMatchTheCpu(int rows, int w, int groupSize) {
