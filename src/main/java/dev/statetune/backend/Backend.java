@@ -75,6 +75,16 @@ public interface Backend extends AutoCloseable {
         return allocate(shape);
     }
 
+    /**
+     * A (rows, cols) tensor that a training forward keeps for its backward, written in full by a
+     * linear without bias and read only by causalConv1dSilu, selectiveScan and their backwards (Mamba-1's
+     * in_proj output x | z): float32 as allocateForOverwrite's, or bf16 where the backend keeps
+     * activations so (CUDA with --dtype bf16, as mamba_ssm keeps xz), which halves what it holds.
+     */
+    default Tensor allocateKept(long rows, long cols) {
+        return allocateForOverwrite(rows, cols);
+    }
+
     /** A stored weight in the form the kernels read (the CPU backend reads F32 and BF16 in place). */
     Tensor prepareWeight(Tensor stored);
 
@@ -128,7 +138,7 @@ public interface Backend extends AutoCloseable {
     /** acc (T, d) += x (T, d). */
     void addInPlace(Tensor acc, Tensor x);
 
-    /** out (T, n) = x[:, xCol : xCol + k] · wᵀ + bias, for w (n, k), bias (n) or null. */
+    /** out (T, n) = x[:, xCol : xCol + k] · wᵀ + bias, for w (n, k), bias (n) or null; out may be allocateKept's, without bias. */
     void linear(Tensor x, int xCol, Tensor w, Tensor bias, Tensor out);
 
     /**
@@ -224,7 +234,10 @@ public interface Backend extends AutoCloseable {
     /** dx (T, d) += ∂/∂x, dWeight (d) += ∂/∂weight of rmsNorm. */
     void rmsNormBackward(Tensor x, Tensor weight, float eps, Tensor dOut, Tensor dx, Tensor dWeight);
 
-    /** Of linear: dx[:, dxCol : dxCol+k] += dOut · w;  dW (n, k) += dOutᵀ · x[:, xCol : xCol+k];  dBias (n) += Σ dOut. */
+    /**
+     * Of linear: dx[:, dxCol : dxCol+k] += dOut · w;  dW (n, k) += dOutᵀ · x[:, xCol : xCol+k];  dBias (n) += Σ dOut.
+     * x is read for dW alone, and may be null without it.
+     */
     void linearBackward(Tensor x, int xCol, Tensor w, Tensor dOut, Tensor dx, int dxCol, Tensor dW, Tensor dBias);
 
     /** Of causalConv1dSilu started from state0 (b, di, k−1) or zeros: dIn[:, inCol : inCol+di], dWeight, dBias, dState0 += …. */

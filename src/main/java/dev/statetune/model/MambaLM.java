@@ -225,8 +225,9 @@ public final class MambaLM extends ResidualLM<LayerActivations> {
 
     /**
      * The mixer of `mixer`, keeping what the backward needs and cannot recompute cheaply (the
-     * backward recomputes the norm, the conv and, unless LoRA changes it, dt_proj's output; the
-     * scan takes dt before its softplus).
+     * backward recomputes the conv, the norm where in_proj is trained and, unless LoRA changes it,
+     * dt_proj's output; the scan takes dt before its softplus). in_proj's output x | z is kept as
+     * Backend.allocateKept's (bf16 on CUDA with --dtype bf16) unless a bias or LoRA adds to it.
      */
     private LayerActivations mixerForTraining(int layer, Tensor u, int batch, int len, Tensor conv0, Tensor h0) {
         MambaLayer w = layers[layer];
@@ -235,7 +236,9 @@ public final class MambaLM extends ResidualLM<LayerActivations> {
         Tensor normedIn = normedInput(layer, u, batch, len);
         len += virtual;
         int tokens = batch * len, di = cfg.innerDim(), r = cfg.dtRank();
-        Tensor xz = backend.allocateForOverwrite(tokens, 2L * di);   // these four are written in full by their ops
+        boolean plainInProj = w.inProjBias() == null && seam.lowRank().stream().noneMatch(update -> update.module().equals("in_proj"));
+        // these four are written in full by their ops
+        Tensor xz = plainInProj ? backend.allocateKept(tokens, 2L * di) : backend.allocateForOverwrite(tokens, 2L * di);
         Tensor dtBC = backend.allocateForOverwrite(tokens, r + 2L * cfg.stateDim());
         Tensor dtRaw = backend.allocateForOverwrite(tokens, di), y = backend.allocateForOverwrite(tokens, di);
         Tensor state = backend.allocate(h0.shape());
@@ -286,7 +289,8 @@ public final class MambaLM extends ResidualLM<LayerActivations> {
         Seams seam = seams[layer];
         String m = "backbone.layers." + layer + ".mixer.";
         int realLen = len;
-        Tensor normedIn = normedInput(layer, a.u(), batch, len);
+        Tensor dInProj = grad(m + "in_proj.weight");
+        Tensor normedIn = dInProj == null ? null : normedInput(layer, a.u(), batch, len);   // in_proj's dW alone reads it
         Tensor dOut = VirtualRows.prepend(backend, a.virtual() == 0 ? null : backend.allocate(a.virtual(), cfg.modelDim()), dResidual, batch, len);
         len += a.virtual();
         int tokens = batch * len, di = cfg.innerDim(), r = cfg.dtRank();
@@ -320,7 +324,7 @@ public final class MambaLM extends ResidualLM<LayerActivations> {
                 grad(m + "conv1d.weight"), grad(m + "conv1d.bias"), dconv0);
         sumOverBatch(dconv0, seam.dconv0());
         Tensor dNormedIn = backend.allocate(tokens, cfg.modelDim());
-        backend.linearBackward(normedIn, 0, w.inProj(), dxz, dNormedIn, 0, grad(m + "in_proj.weight"), grad(m + "in_proj.bias"));
+        backend.linearBackward(normedIn, 0, w.inProj(), dxz, dNormedIn, 0, dInProj, grad(m + "in_proj.bias"));
         lowRank.backward(a.lowRank(), "in_proj", dxz, dNormedIn);
         Tensor dNormed = VirtualRows.dropLeading(backend, dNormedIn, batch, realLen, a.virtual(), seam.dPrefix());
         backend.rmsNormBackward(a.u(), w.norm(), cfg.normEps(), dNormed, dResidual, grad("backbone.layers." + layer + ".norm.weight"));

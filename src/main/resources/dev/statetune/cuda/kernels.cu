@@ -160,20 +160,29 @@ __global__ void dropout(float* x, float* mask, float p, unsigned long long seed,
 __device__ __forceinline__ float silu(float v) { return v / (1.f + expf(-v)); }
 
 #define MAX_CONV 8
+}  // extern "C"
+// An activation's value from either of its storage types: float32, or bf16 bits (a training forward's in_proj output,
+// Backend.allocateKept; the _bf16 / _zbf16 kernel variants read it so).
+__device__ __forceinline__ float as_float(float v) { return v; }
+__device__ __forceinline__ float as_float(unsigned short v) { return __uint_as_float(((unsigned int) v) << 16); }
+
 // The conv input at position p of sequence s: x = in[:, 0:di] for p ≥ 0, else the state's entry (zeros without one).
-__device__ __forceinline__ float conv_input(const float* in, int inWidth, int len, const float* state, int di, int k, int s, int c, int p) {
-    if (p >= 0) return in[((long long) s * len + p) * inWidth + c];
+template <typename T> __device__ __forceinline__ float conv_input(const T* in, int inWidth, int len, const float* state, int di, int k, int s,
+                                                                  int c, int p) {
+    if (p >= 0) return as_float(in[((long long) s * len + p) * inWidth + c]);
     return state ? state[((long long) s * di + c) * (k - 1) + (k - 1 + p)] : 0.f;
 }
+extern "C" {
 
 // causalConv1dSilu over x = in[:, 0:di] of in (b·len, inWidth): out (b·len, di) = silu(conv(x) + bias),
 // the K−1 inputs before the first position from state (b, di, K−1). One thread per (sequence, channel,
 // chunk of chunkLen positions); with one chunk (a decode step, a short prompt) the thread also moves
 // the state on, else conv_state_update does. grid (ceil(di/128), b, chunks), block 128. A template on
-// the width K (causal_conv1d_silu_k2 … _k8), so the window lives in registers.
+// the width K (causal_conv1d_silu_k2 … _k8), so the window lives in registers, and on in's type T (float, or bf16: _bf16).
 }  // extern "C"
-template <int K> __device__ void causal_conv1d_silu_impl(const float* in, int inWidth, int len, const float* weight, const float* bias,
-                                                         float* state, float* out, int di, int chunkLen) {
+template <int K, typename T> __device__ void causal_conv1d_silu_impl(const void* input, int inWidth, int len, const float* weight,
+                                                                     const float* bias, float* state, float* out, int di, int chunkLen) {
+    const T* in = static_cast<const T*>(input);
     int c = blockIdx.x * blockDim.x + threadIdx.x, s = blockIdx.y, t0 = blockIdx.z * chunkLen, t1 = min(len, t0 + chunkLen);
     if (c >= di) return;
     float window[K], w[K];
@@ -184,7 +193,7 @@ template <int K> __device__ void causal_conv1d_silu_impl(const float* in, int in
     float b = bias ? bias[c] : 0.f;
     for (int t = t0; t < t1; t++) {
         long long row = (long long) s * len + t;
-        window[K - 1] = in[row * inWidth + c];
+        window[K - 1] = as_float(in[row * inWidth + c]);
         float v = b;
         #pragma unroll
         for (int j = 0; j < K; j++) v += w[j] * window[j];
@@ -199,8 +208,9 @@ template <int K> __device__ void causal_conv1d_silu_impl(const float* in, int in
     #pragma unroll
     for (int j = 0; j < K - 1; j++) state[((long long) s * di + c) * (K - 1) + j] = next[j];
 }
-// The kernels name_k2 … name_k8 of a conv kernel templated on its width.
-#define CONV_VARIANT(name, K, params, args) __global__ void name##_k##K params { name##_impl<K> args; }
+// The kernels name_k2 … name_k8 of a conv kernel templated on its width, and name_kK_bf16 that read its input in bf16.
+#define CONV_VARIANT(name, K, params, args) __global__ void name##_k##K params { name##_impl<K, float> args; } \
+    __global__ void name##_k##K##_bf16 params { name##_impl<K, unsigned short> args; }
 #define CONV_VARIANTS(name, params, args) \
     CONV_VARIANT(name, 2, params, args) CONV_VARIANT(name, 3, params, args) CONV_VARIANT(name, 4, params, args) \
     CONV_VARIANT(name, 5, params, args) CONV_VARIANT(name, 6, params, args) CONV_VARIANT(name, 7, params, args) \
@@ -209,13 +219,21 @@ extern "C" {
 CONV_VARIANTS(causal_conv1d_silu, (const float* in, int inWidth, int len, const float* weight, const float* bias, float* state, float* out, int di, int chunkLen), (in, inWidth, len, weight, bias, state, out, di, chunkLen))
 
 // The conv state after the sequence: its last k−1 inputs (reaching back into the old state when len < k−1).
-// grid (ceil(di/128), b), block 128.
-__global__ void conv_state_update(const float* in, int inWidth, int len, float* state, int di, int k) {
+// grid (ceil(di/128), b), block 128. conv_state_update_bf16 reads in in bf16.
+}  // extern "C"
+template <typename T> __device__ void conv_state_update_impl(const void* in, int inWidth, int len, float* state, int di, int k) {
     int c = blockIdx.x * blockDim.x + threadIdx.x, s = blockIdx.y;
     if (c >= di) return;
     float next[MAX_CONV];
-    for (int j = 0; j < k - 1; j++) next[j] = conv_input(in, inWidth, len, state, di, k, s, c, len - (k - 1) + j);
+    for (int j = 0; j < k - 1; j++) next[j] = conv_input(static_cast<const T*>(in), inWidth, len, state, di, k, s, c, len - (k - 1) + j);
     for (int j = 0; j < k - 1; j++) state[((long long) s * di + c) * (k - 1) + j] = next[j];
+}
+extern "C" {
+__global__ void conv_state_update(const float* in, int inWidth, int len, float* state, int di, int k) {
+    conv_state_update_impl<float>(in, inWidth, len, state, di, k);
+}
+__global__ void conv_state_update_bf16(const unsigned short* in, int inWidth, int len, float* state, int di, int k) {
+    conv_state_update_impl<unsigned short>(in, inWidth, len, state, di, k);
 }
 
 // The steps of a chunk of the selective scan (CudaScan.CHUNK): the unit of staging, of the forward's memo, and of
@@ -229,11 +247,17 @@ __global__ void conv_state_update(const float* in, int inWidth, int len, float* 
 #define SCAN_BLOCK 128
 #define SCAN_SL(name, S, L, threads, minBlocks, params, args) \
     __global__ void __launch_bounds__(threads, minBlocks) name##_s##S##l##L params { name##_impl<S, L> args; }
-#define SCAN_SL_VARIANTS(name, threads, minBlocks, params, args) \
-    SCAN_SL(name, 1, 2, threads, minBlocks, params, args) SCAN_SL(name, 2, 2, threads, minBlocks, params, args) \
-    SCAN_SL(name, 4, 2, threads, minBlocks, params, args) SCAN_SL(name, 4, 4, threads, minBlocks, params, args) \
-    SCAN_SL(name, 4, 8, threads, minBlocks, params, args) SCAN_SL(name, 4, 16, threads, minBlocks, params, args) \
-    SCAN_SL(name, 4, 32, threads, minBlocks, params, args) SCAN_SL(name, 8, 32, threads, minBlocks, params, args)
+// As SCAN_SL for the Mamba-1 scans, which read the gate z: name_sSlL in float32, name_sSlL_zbf16 in bf16.
+#define SCAN_SL_GATED(name, S, L, threads, minBlocks, params, args) \
+    __global__ void __launch_bounds__(threads, minBlocks) name##_s##S##l##L params { name##_impl<S, L, float> args; } \
+    __global__ void __launch_bounds__(threads, minBlocks) name##_s##S##l##L##_zbf16 params { name##_impl<S, L, unsigned short> args; }
+// Kernels of every (S, L) pair by the macro M (SCAN_SL or SCAN_SL_GATED).
+#define SCAN_SL_EACH(M, name, threads, minBlocks, params, args) \
+    M(name, 1, 2, threads, minBlocks, params, args) M(name, 2, 2, threads, minBlocks, params, args) \
+    M(name, 4, 2, threads, minBlocks, params, args) M(name, 4, 4, threads, minBlocks, params, args) \
+    M(name, 4, 8, threads, minBlocks, params, args) M(name, 4, 16, threads, minBlocks, params, args) \
+    M(name, 4, 32, threads, minBlocks, params, args) M(name, 8, 32, threads, minBlocks, params, args)
+#define SCAN_SL_VARIANTS(name, threads, minBlocks, params, args) SCAN_SL_EACH(SCAN_SL, name, threads, minBlocks, params, args)
 
 // Tiles are staged by asynchronous copies (cp.async, sm_80+), so that a block has all its loads in flight at once:
 // *dst = on ? *src : 0 for one float, or four (16-byte aligned) in copy_async4. copies_commit closes a group of a
@@ -282,6 +306,25 @@ __device__ __forceinline__ void stage_tile(float* tile, int stride, int rows, in
         int r = idx / padCols, q = idx % padCols;
         bool on = r < steps && q < cols;
         copy_async(tile + r * stride + q, on ? src + (row0 + r) * width + col0 + q : src, on);
+    }
+}
+
+// As stage_tile for a tile of bf16 bits from bf16 src: 16-byte copies (eight values) where the rows allow, else plain
+// loads and stores (visible after the block's next barrier, as the copies after their wait).
+__device__ __forceinline__ void stage_half_tile(unsigned short* tile, int stride, int rows, int padCols, const unsigned short* src, int width,
+                                                int col0, int cols, long long row0, int steps) {
+    if (((col0 | width | cols | padCols | stride) & 7) == 0 && (((unsigned long long) src | (unsigned long long) tile) & 15) == 0) {
+        for (int idx = 8 * threadIdx.x; idx < rows * padCols; idx += 8 * blockDim.x) {
+            int r = idx / padCols, q = idx % padCols;
+            bool on = r < steps && q < cols;
+            copy_async4(reinterpret_cast<float*>(tile + r * stride + q),
+                        reinterpret_cast<const float*>(on ? src + (row0 + r) * width + col0 + q : src), on);
+        }
+        return;
+    }
+    for (int idx = threadIdx.x; idx < rows * padCols; idx += blockDim.x) {
+        int r = idx / padCols, q = idx % padCols;
+        tile[r * stride + q] = r < steps && q < cols ? src[(row0 + r) * width + col0 + q] : 0;
     }
 }
 
@@ -339,12 +382,13 @@ __global__ void column_sums(const float* dOut, float* dBias, int rows, int n) {
 // input positions [t0, t1) — dIn_p = Σ_m w_{k−1−m}·du_{p+m}, so it also computes du up to t1+k−2 — and
 // for chunk 0 the state entries (positions < 0, dState0). dWeight, dBias: its own τ ∈ [t0, t1), added
 // atomically. dIn (T, ≥di, width dInWidth), dWeight (di, k), dBias (di), dState0 (b, di, k−1): +=, each
-// may be null; state0 may be null (zeros). grid (ceil(di/128), b, chunks), block 128. Templated on k as the forward.
+// may be null; state0 may be null (zeros). grid (ceil(di/128), b, chunks), block 128. Templated on k and in's type as the forward.
 }  // extern "C"
-template <int K> __device__ void causal_conv1d_silu_backward_impl(const float* in, int inWidth, int len, const float* weight,
+template <int K, typename T> __device__ void causal_conv1d_silu_backward_impl(const void* input, int inWidth, int len, const float* weight,
                                             const float* bias, const float* state0, const float* dOut, float* dIn, int dInWidth,
                                             float* dWeight, float* dBias, float* dState0, int di, int chunkLen) {
     constexpr int k = K;
+    const T* in = static_cast<const T*>(input);
     int c = blockIdx.x * blockDim.x + threadIdx.x, s = blockIdx.y, t0 = blockIdx.z * chunkLen, t1 = min(len, t0 + chunkLen);
     if (c >= di) return;
     float w[K], dw[K], window[K], du[K];   // du[m] = du_{τ−(k−1)+m}
@@ -359,7 +403,7 @@ template <int K> __device__ void causal_conv1d_silu_backward_impl(const float* i
         for (int m = 0; m < k - 1; m++) du[m] = du[m + 1];
         du[k - 1] = 0.f;
         if (tau < len) {
-            window[k - 1] = in[((long long) s * len + tau) * inWidth + c];
+            window[k - 1] = as_float(in[((long long) s * len + tau) * inWidth + c]);
             float u = b;
             #pragma unroll
             for (int j = 0; j < k; j++) u += w[j] * window[j];
@@ -518,10 +562,19 @@ template <int S, int L> __device__ __forceinline__ void lane_constants(float (&a
     bool valid = c < di; \
     int cc = valid ? c : 0;
 
+// A chunk's gate tile (SCAN_CHUNK, PB) from z's columns [col0, col0 + cols) of rows row0 on, in z's type TZ.
+template <typename TZ> __device__ __forceinline__ void stage_gate(float* tile, int PB, int steps, const void* z, int zWidth, int col0, int cols,
+                                                                  long long row0) {
+    if constexpr (sizeof(TZ) == 2)
+        stage_half_tile(reinterpret_cast<unsigned short*>(tile), PB, steps, PB, static_cast<const unsigned short*>(z), zWidth, col0, cols, row0, steps);
+    else stage_tile(tile, PB, steps, PB, static_cast<const float*>(z), zWidth, col0, cols, row0, steps);
+}
+
 // selectiveScan: y (may be null: the memo alone) from h0 (null: zeros); the state after the last step goes to hEnd
-// (may be null, may be h0). Shared, two buffers of: dt, x, z (SCAN_CHUNK, PB); B|C (SCAN_CHUNK, 2·NP).
-template <int S, int L> __device__ void scan_forward_impl(const float* x, const float* dt, const float* A, const float* bc, int bcWidth,
-                                 int bCol, const float* D, const float* z, int zWidth, int zCol, int len, int di, int n,
+// (may be null, may be h0). Shared, two buffers of: dt, x, z (SCAN_CHUNK, PB); B|C (SCAN_CHUNK, 2·NP). z holds TZ (float, or
+// bf16 bits), and so does its tile.
+template <int S, int L, typename TZ> __device__ void scan_forward_impl(const float* x, const float* dt, const float* A, const float* bc,
+                                 int bcWidth, int bCol, const float* D, const void* z, int zWidth, int zCol, int len, int di, int n,
                                  const float* h0, float* hEnd, const float* hOffset, const float* yOffset, float* y, float* memo) {
     extern __shared__ float tile[];
     SCAN_THREAD
@@ -532,7 +585,7 @@ template <int S, int L> __device__ void scan_forward_impl(const float* x, const 
         int steps = min(SCAN_CHUNK, len - k * SCAN_CHUNK);
         stage_dt(buf, cols, PB, dt, di, c0, row0, steps);
         stage_tile(buf + CT, PB, steps, PB, x, di, c0, cols, row0, steps);
-        if (y) stage_tile(buf + 2 * CT, PB, steps, PB, z, zWidth, zCol + c0, cols, row0, steps);
+        if (y) stage_gate<TZ>(buf + 2 * CT, PB, steps, z, zWidth, zCol + c0, cols, row0);
         stage_tile(buf + 3 * CT, W2, steps, NP, bc, bcWidth, bCol, n, row0, steps);
         stage_tile(buf + 3 * CT + NP, W2, steps, NP, bc, bcWidth, bCol + n, n, row0, steps);
         copies_commit();
@@ -562,7 +615,8 @@ template <int S, int L> __device__ void scan_forward_impl(const float* x, const 
                 int i = lane + j * L;
                 if (i < n) memo[(((long long) s * chunks + k) * di + c) * n + i] = h[j];
             }
-        const float *dtP = buf + local, *xP = dtP + CT, *zP = xP + CT, *bP = buf + 3 * CT + lane;
+        const float *dtP = buf + local, *xP = dtP + CT, *bP = buf + 3 * CT + lane;
+        const TZ* zP = reinterpret_cast<const TZ*>(buf + 2 * CT) + local;
         #pragma unroll
         for (int r = 0; r < SCAN_CHUNK; r++) {
             if (r >= steps) break;
@@ -576,7 +630,7 @@ template <int S, int L> __device__ void scan_forward_impl(const float* x, const 
             }
             #pragma unroll
             for (int m = L / 2; m > 0; m >>= 1) part += __shfl_xor_sync(0xffffffff, part, m, L);
-            if (y && valid && lane == 0) y[(row0 + r) * di + c] = (part + d * xv + yo) * silu(zP[r * PB]);
+            if (y && valid && lane == 0) y[(row0 + r) * di + c] = (part + d * xv + yo) * silu(as_float(zP[r * PB]));
         }
         __syncthreads();   // the buffer is free for chunk k + 2
     }
@@ -588,7 +642,7 @@ template <int S, int L> __device__ void scan_forward_impl(const float* x, const 
         }
 }
 extern "C" {
-SCAN_SL_VARIANTS(scan_forward, SCAN_BLOCK, 1, (const float* x, const float* dt, const float* A, const float* bc, int bcWidth, int bCol, const float* D, const float* z, int zWidth, int zCol, int len, int di, int n, const float* h0, float* hEnd, const float* hOffset, const float* yOffset, float* y, float* memo), (x, dt, A, bc, bcWidth, bCol, D, z, zWidth, zCol, len, di, n, h0, hEnd, hOffset, yOffset, y, memo))
+SCAN_SL_EACH(SCAN_SL_GATED, scan_forward, SCAN_BLOCK, 1, (const float* x, const float* dt, const float* A, const float* bc, int bcWidth, int bCol, const float* D, const float* z, int zWidth, int zCol, int len, int di, int n, const float* h0, float* hEnd, const float* hOffset, const float* yOffset, float* y, float* memo), (x, dt, A, bc, bcWidth, bCol, D, z, zWidth, zCol, len, di, n, h0, hEnd, hOffset, yOffset, y, memo))
 
 // v[0, V) summed over the lanes of a warp that differ only in bits ≥ L (the warp's channels), as a
 // reduce-scatter: each level sends half of the values still held and keeps the other half, so the
@@ -627,8 +681,8 @@ template <int V, int L> __device__ __forceinline__ int warp_reduce_scatter(float
 // (gridDim.x, b·len, 2n) for scan_sum_partials. dx, ddt, dz: collected in tiles, added at the end of each chunk.
 // Shared, two buffers of: dt, softplus' slope, x, z, dy (SCAN_CHUNK, PB); B|C (SCAN_CHUNK, 2·NP); start (PB, NP);
 // then once: dx, ddt, dz (SCAN_CHUNK, PB); dB|dC (warps, SCAN_CHUNK, 2·NP).
-template <int S, int L> __device__ void scan_backward_impl(const float* x, const float* dt, const float* A, const float* bc, int bcWidth,
-                                  int bCol, const float* D, const float* z, int zWidth, int zCol, int len, int di, int n,
+template <int S, int L, typename TZ> __device__ void scan_backward_impl(const float* x, const float* dt, const float* A, const float* bc,
+                                  int bcWidth, int bCol, const float* D, const void* z, int zWidth, int zCol, int len, int di, int n,
                                   const float* memo, const float* hOffset, const float* yOffset, const float* dy, float* dx,
                                   float* ddt, float* partials, float* dz, float* dA, float* dD, float* dh0, float* dhOffset,
                                   float* dyOffset) {
@@ -642,7 +696,7 @@ template <int S, int L> __device__ void scan_backward_impl(const float* x, const
         int steps = min(SCAN_CHUNK, len - k * SCAN_CHUNK);
         stage_dt(buf, cols, PB, dt, di, c0, row0, steps);
         stage_tile(buf + 2 * CT, PB, steps, PB, x, di, c0, cols, row0, steps);
-        stage_tile(buf + 3 * CT, PB, steps, PB, z, zWidth, zCol + c0, cols, row0, steps);
+        stage_gate<TZ>(buf + 3 * CT, PB, steps, z, zWidth, zCol + c0, cols, row0);
         stage_tile(buf + 4 * CT, PB, steps, PB, dy, di, c0, cols, row0, steps);
         stage_tile(buf + 5 * CT, W2, steps, NP, bc, bcWidth, bCol, n, row0, steps);
         stage_tile(buf + 5 * CT + NP, W2, steps, NP, bc, bcWidth, bCol + n, n, row0, steps);
@@ -666,7 +720,8 @@ template <int S, int L> __device__ void scan_backward_impl(const float* x, const
         int steps = min(SCAN_CHUNK, len - k * SCAN_CHUNK);
         softplus_staged(buf, buf + CT, PB, steps);
         __syncthreads();
-        const float *dtP = buf + local, *xP = buf + 2 * CT + local, *zP = buf + 3 * CT + local, *gP = buf + 4 * CT + local;
+        const float *dtP = buf + local, *xP = buf + 2 * CT + local, *gP = buf + 4 * CT + local;
+        const TZ* zP = reinterpret_cast<const TZ*>(buf + 3 * CT) + local;
         const float *bP = buf + 5 * CT + lane, *first = buf + 5 * CT + SCAN_CHUNK * W2 + local * NP + lane;   // zeros past di
         float hist[SCAN_CHUNK][S];
         #pragma unroll
@@ -680,7 +735,7 @@ template <int S, int L> __device__ void scan_backward_impl(const float* x, const
         #pragma unroll
         for (int r = SCAN_CHUNK - 1; r >= 0; r--) {
             if (r >= steps) continue;
-            float dtv = dtP[r * PB], xv = xP[r * PB], zv = zP[r * PB], gy = gP[r * PB], u = dtv * xv;   // gy is 0 past di
+            float dtv = dtP[r * PB], xv = xP[r * PB], zv = as_float(zP[r * PB]), gy = gP[r * PB], u = dtv * xv;   // gy is 0 past di
             const float* B = bP + r * W2;
             float ho[S], yPart = 0.f;
             #pragma unroll
@@ -764,7 +819,7 @@ template <int S, int L> __device__ void scan_backward_impl(const float* x, const
     }
 }
 extern "C" {
-SCAN_SL_VARIANTS(scan_backward, SCAN_BLOCK, 4, (const float* x, const float* dt, const float* A, const float* bc, int bcWidth, int bCol, const float* D, const float* z, int zWidth, int zCol, int len, int di, int n, const float* memo, const float* hOffset, const float* yOffset, const float* dy, float* dx, float* ddt, float* partials, float* dz, float* dA, float* dD, float* dh0, float* dhOffset, float* dyOffset), (x, dt, A, bc, bcWidth, bCol, D, z, zWidth, zCol, len, di, n, memo, hOffset, yOffset, dy, dx, ddt, partials, dz, dA, dD, dh0, dhOffset, dyOffset))
+SCAN_SL_EACH(SCAN_SL_GATED, scan_backward, SCAN_BLOCK, 4, (const float* x, const float* dt, const float* A, const float* bc, int bcWidth, int bCol, const float* D, const float* z, int zWidth, int zCol, int len, int di, int n, const float* memo, const float* hOffset, const float* yOffset, const float* dy, float* dx, float* ddt, float* partials, float* dz, float* dA, float* dD, float* dh0, float* dhOffset, float* dyOffset), (x, dt, A, bc, bcWidth, bCol, D, z, zWidth, zCol, len, di, n, memo, hOffset, yOffset, dy, dx, ddt, partials, dz, dA, dD, dh0, dhOffset, dyOffset))
 
 // ---- The optimizer (Backend.adamwStep, sgdStep, sumOfSquares, scaleInPlace) over n floats, grid-stride loops. The updates
 // round as the CPU's Java does (no fused multiply-adds, IEEE division and square root), so both backends step alike.

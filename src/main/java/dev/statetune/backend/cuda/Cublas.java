@@ -39,7 +39,7 @@ final class Cublas {
     private final MemorySegment one, zero, biasPointer;
 
     /** What a plan depends on: the GEMM's shape, types, leading dimensions, its pointers' alignments and whether it adds a bias. */
-    private record Shape(int transA, int transB, int m, int n, int k, int aType, int lda, int bType, int ldb, int ldc,
+    private record Shape(int transA, int transB, int m, int n, int k, int aType, int lda, int bType, int ldb, int cType, int ldc,
                          int alignA, int alignB, int alignC, boolean bias, boolean inBf16) {}
 
     /** The descriptors and algorithm of one Shape. */
@@ -93,12 +93,22 @@ final class Cublas {
 
     /** As gemm on fp32 matrices, multiplied on tensor cores with operands rounded to bf16 (CUBLAS_COMPUTE_32F_FAST_16BF). */
     void gemmInBf16(int transA, int transB, int m, int n, int k, long a, int lda, long b, int ldb, boolean accumulate, long c, int ldc) {
-        gemm(transA, transB, m, n, k, a, R_32F, lda, b, R_32F, ldb, accumulate, c, ldc, 0L, true);
+        gemm(transA, transB, m, n, k, a, R_32F, lda, b, R_32F, ldb, accumulate, c, R_32F, ldc, 0L, true);
+    }
+
+    /** C (m×n, ldc, bf16) = op(A) · op(B) of bf16 A and B, accumulated in fp32 and rounded once. */
+    void gemmIntoBf16(int transA, int transB, int m, int n, int k, long a, int lda, long b, int ldb, long c, int ldc) {
+        gemm(transA, transB, m, n, k, a, R_16BF, lda, b, R_16BF, ldb, false, c, R_16BF, ldc, 0L, false);
+    }
+
+    private void gemm(int transA, int transB, int m, int n, int k, long a, int aType, int lda, long b, int bType, int ldb,
+                      boolean accumulate, long c, int ldc, long bias, boolean inBf16) {
+        gemm(transA, transB, m, n, k, a, aType, lda, b, bType, ldb, accumulate, c, R_32F, ldc, bias, inBf16);
     }
 
     private synchronized void gemm(int transA, int transB, int m, int n, int k, long a, int aType, int lda, long b, int bType, int ldb,
-                                   boolean accumulate, long c, int ldc, long bias, boolean inBf16) {
-        Shape shape = new Shape(transA, transB, m, n, k, aType, lda, bType, ldb, ldc, alignment(a), alignment(b), alignment(c), bias != 0,
+                                   boolean accumulate, long c, int cType, int ldc, long bias, boolean inBf16) {
+        Shape shape = new Shape(transA, transB, m, n, k, aType, lda, bType, ldb, cType, ldc, alignment(a), alignment(b), alignment(c), bias != 0,
                 inBf16);
         Plan p = plans.get(shape);
         if (p == null) plans.put(shape, p = plan(shape));
@@ -130,7 +140,7 @@ final class Cublas {
         // Stored shapes: A is m×k (k×m when transposed), B k×n (n×k), C m×n.
         MemorySegment la = layout(s.aType, s.transA == OP_N ? s.m : s.k, s.transA == OP_N ? s.k : s.m, s.lda);
         MemorySegment lb = layout(s.bType, s.transB == OP_N ? s.k : s.n, s.transB == OP_N ? s.n : s.k, s.ldb);
-        MemorySegment lc = layout(R_32F, s.m, s.n, s.ldc);
+        MemorySegment lc = layout(s.cType, s.m, s.n, s.ldc);
         MemorySegment pref = created(prefCreate, "cublasLtMatmulPreferenceCreate");
         try (Arena a = Arena.ofConfined()) {
             check("cublasLtMatmulPreferenceSetAttribute",

@@ -194,8 +194,18 @@ public final class CudaBackend implements Backend {
         return allocate(shape, false);
     }
 
+    /** With --dtype bf16, in bf16: the scans and the conv read it in their _zbf16 / _bf16 variants. */
+    @Override
+    public Tensor allocateKept(long rows, long cols) {
+        return allocate(new long[] {rows, cols}, false, bf16 ? DType.BF16 : DType.F32);
+    }
+
     private Tensor allocate(long[] shape, boolean zeroed) {
-        long t0 = System.nanoTime(), bytes = Tensor.numel(shape) * 4;
+        return allocate(shape, zeroed, DType.F32);
+    }
+
+    private Tensor allocate(long[] shape, boolean zeroed, DType dtype) {
+        long t0 = System.nanoTime(), bytes = Tensor.numel(shape) * (dtype == DType.BF16 ? 2 : 4);
         MemorySegment block;
         if (recording != null) {
             block = memory.scratch(bytes);   // the recording's: its graph keeps the block
@@ -211,7 +221,7 @@ public final class CudaBackend implements Backend {
             times.add("allocate: block", t1 - t0);
             times.add("allocate: zeroing (host side)", System.nanoTime() - t1);
         }
-        return new Tensor(block, DType.F32, shape);
+        return new Tensor(block, dtype, shape);
     }
 
     @Override
@@ -443,14 +453,17 @@ public final class CudaBackend implements Backend {
         timed("linear", () -> {
             int rows = (int) x.size(0), n = (int) w.size(0), k = (int) w.size(1);
             if (out.size(1) != n) throw new IllegalArgumentException("linear: out width " + out.size(1) + " for " + n + " outputs");
+            boolean halfOut = out.dtype() == DType.BF16;
+            if (halfOut && (bias != null || !bf16Gemm(w))) throw new IllegalArgumentException("linear: a bf16 output needs a bf16 GEMM without bias");
             // Row-major out (rows, n) = x (rows, k) · wᵀ is, column-major, out (n × rows) = wᵀ (n × k) · x (k × rows).
             if (bf16Gemm(w)) {
                 long t0 = System.nanoTime();
                 MemorySegment xb = bf16Operand(ptr(x), (int) x.size(1), xCol, rows, k);
                 Operand wb = bf16Matrix(w);
                 long t1 = System.nanoTime();
-                cublas.gemm(Cublas.OP_T, Cublas.OP_N, n, rows, k, wb.address(), Cublas.R_16BF, k, xb.address(), Cublas.R_16BF, k, false, out(out),
-                        n, ptr(bias));
+                if (halfOut) cublas.gemmIntoBf16(Cublas.OP_T, Cublas.OP_N, n, rows, k, wb.address(), k, xb.address(), k, out(out), n);
+                else cublas.gemm(Cublas.OP_T, Cublas.OP_N, n, rows, k, wb.address(), Cublas.R_16BF, k, xb.address(), Cublas.R_16BF, k, false,
+                        out(out), n, ptr(bias));
                 if (OpTimes.ON) {
                     times.add("linear: bf16 operand (host)", t1 - t0);
                     times.add("linear: gemm call (host)", System.nanoTime() - t1);
@@ -468,12 +481,22 @@ public final class CudaBackend implements Backend {
     public void causalConv1dSilu(Tensor in, int inCol, int batch, int len, Tensor weight, Tensor bias, Tensor convState, Tensor out) {
         timed("conv", () -> {
             int di = (int) out.size(1), k = convWidth(weight);
-            long x = ptr(in) + 4L * inCol;   // the kernels read rows of in's width from there
-            kernels.launch3d("causal_conv1d_silu_k" + k, (di + 127) / 128, batch, chunks(len), 128, 0, x, (int) in.size(1), len,
+            long x = column(in, inCol);   // the kernels read rows of in's width from there
+            kernels.launch3d("causal_conv1d_silu_k" + k + half(in), (di + 127) / 128, batch, chunks(len), 128, 0, x, (int) in.size(1), len,
                     ptr(weight), ptr(bias), out(convState), out(out), di, CONV_CHUNK);
             if (chunks(len) > 1)   // one chunk: the conv kernel moved the state on itself
-                kernels.launch("conv_state_update", (di + 127) / 128, batch, 128, x, (int) in.size(1), len, out(convState), di, k);
+                kernels.launch("conv_state_update" + half(in), (di + 127) / 128, batch, 128, x, (int) in.size(1), len, out(convState), di, k);
         });
+    }
+
+    /** The address of column col of activation t (float32, or bf16 as allocateKept's). */
+    private long column(Tensor t, int col) {
+        return ptr(t) + (t.dtype() == DType.BF16 ? 2L : 4L) * col;
+    }
+
+    /** The suffix of a conv kernel's variant that reads its input as t holds it. */
+    private static String half(Tensor t) {
+        return t.dtype() == DType.BF16 ? "_bf16" : "";
     }
 
     /** The conv kernels' width k (variants _k2 … _k8) of weight (di, 1, k). */
@@ -505,7 +528,7 @@ public final class CudaBackend implements Backend {
     public void selectiveScan(Tensor x, Tensor dt, Tensor A, Tensor bc, int bCol, Tensor D, Tensor z, int zCol,
                               int batch, int len, Tensor state, Tensor hOffset, Tensor yOffset, Tensor y, Tensor memo) {
         timed("scan", () -> scan.forward((int) A.size(0), (int) A.size(1), batch, len, ptr(x), ptr(dt), ptr(A), ptr(bc), (int) bc.size(1), bCol,
-                ptr(D), ptr(z), (int) z.size(1), zCol, out(state), ptr(hOffset), ptr(yOffset), out(y), out(memo)));
+                ptr(D), z.dtype() == DType.BF16, ptr(z), (int) z.size(1), zCol, out(state), ptr(hOffset), ptr(yOffset), out(y), out(memo)));
     }
 
     @Override
@@ -595,7 +618,7 @@ public final class CudaBackend implements Backend {
                                          Tensor dIn, Tensor dWeight, Tensor dBias, Tensor dState0) {
         timed("conv backward", () -> {
             int di = (int) dOut.size(1), k = convWidth(weight);
-            kernels.launch3d("causal_conv1d_silu_backward_k" + k, (di + 127) / 128, batch, chunks(len), 128, 0, ptr(in) + 4L * inCol,
+            kernels.launch3d("causal_conv1d_silu_backward_k" + k + half(in), (di + 127) / 128, batch, chunks(len), 128, 0, column(in, inCol),
                     (int) in.size(1), len, ptr(weight), ptr(bias), ptr(state0), ptr(dOut), dIn == null ? 0L : out(dIn) + 4L * inCol,
                     dIn == null ? 0 : (int) dIn.size(1), out(dWeight),
                     out(dBias), out(dState0), di, CONV_CHUNK);
@@ -612,7 +635,7 @@ public final class CudaBackend implements Backend {
     public void selectiveScanBackward(Tensor x, Tensor dt, Tensor A, Tensor bc, int bCol, Tensor D, Tensor z, int zCol, int batch, int len,
                                       Tensor h0, Tensor hOffset, Tensor yOffset, Tensor dy, ScanGrads g, Tensor memo) {
         timed("scan backward", () -> scan.backward((int) A.size(0), (int) A.size(1), batch, len, ptr(x), ptr(dt), ptr(A), ptr(bc),
-                (int) bc.size(1), bCol, ptr(D), ptr(z), (int) z.size(1), zCol, ptr(h0), ptr(hOffset), ptr(yOffset), ptr(dy), out(g.dx()),
+                (int) bc.size(1), bCol, ptr(D), z.dtype() == DType.BF16, ptr(z), (int) z.size(1), zCol, ptr(h0), ptr(hOffset), ptr(yOffset), ptr(dy), out(g.dx()),
                 out(g.ddt()), out(g.dbc()), (int) g.dbc().size(1), out(g.dz()), out(g.dA()), out(g.dD()), out(g.dh0()), out(g.dhOffset()),
                 out(g.dyOffset()), ptr(memo)));
     }

@@ -48,15 +48,18 @@ final class CudaScan {
         return "_s" + statesPerLane(n) + "l" + lanes(n);
     }
 
-    /** How the kernels cut the work for A (di, n): CudaScan.lanes(n) threads per channel, `perBlock` channels a block, `grid` blocks a sequence. */
+    /**
+     * How the kernels cut the work for A (di, n): CudaScan.lanes(n) threads per channel, `perBlock`
+     * channels a block, `grid` blocks a sequence; the variant's suffix names its S, L and z's type.
+     */
     private static final class Shape {
         final int lanes, paddedStates, perBlock, grid;
         final String variant;
 
-        Shape(int di, int n) {
+        Shape(int di, int n, boolean zInBf16) {
             lanes = lanes(n);
             paddedStates = lanes * statesPerLane(n);
-            variant = variant(n);
+            variant = variant(n) + (zInBf16 ? "_zbf16" : "");
             perBlock = BLOCK / lanes;
             grid = (di + perBlock - 1) / perBlock;
         }
@@ -85,11 +88,12 @@ final class CudaScan {
      * selectiveScan: y and the state (b, di, n), read as h_0 and written back as h_len; the chunk
      * states go to memo too (0: nowhere; memoFloats floats).
      *
-     * @param bc (b·len, bcWidth) with B at [bCol, bCol+n), C at [bCol+n, bCol+2n); z (b·len, zWidth) gate at [zCol, zCol+di)
+     * @param bc (b·len, bcWidth) with B at [bCol, bCol+n), C at [bCol+n, bCol+2n); z (b·len, zWidth) gate at [zCol, zCol+di),
+     *           in bf16 when zInBf16 (the _zbf16 kernels)
      */
-    void forward(int di, int n, int batch, int len, long x, long dt, long A, long bc, int bcWidth, int bCol, long D, long z, int zWidth,
-                 int zCol, long state, long hOffset, long yOffset, long y, long memo) {
-        Shape sh = new Shape(di, n);
+    void forward(int di, int n, int batch, int len, long x, long dt, long A, long bc, int bcWidth, int bCol, long D, boolean zInBf16, long z,
+                 int zWidth, int zCol, long state, long hOffset, long yOffset, long y, long memo) {
+        Shape sh = new Shape(di, n, zInBf16);
         kernels.launchShared("scan_forward" + sh.variant, sh.grid, batch, BLOCK, sh.forwardShared(), x, dt, A, bc, bcWidth, bCol, D, z,
                 zWidth, zCol, len, di, n, state, state, hOffset, yOffset, y, memo);
     }
@@ -99,10 +103,10 @@ final class CudaScan {
      * into dx, ddt (b·len, di), dbc (B and C columns as bc's), dz (gate columns as z's) and, where
      * non-zero, dA (di, n), dD (di), dh0, dhOffset (di, n), dyOffset (di). memo: the forward's (0: recomputed here).
      */
-    void backward(int di, int n, int batch, int len, long x, long dt, long A, long bc, int bcWidth, int bCol, long D, long z, int zWidth,
-                  int zCol, long h0, long hOffset, long yOffset, long dy, long dx, long ddt, long dbc, int dbcWidth, long dz, long dA,
+    void backward(int di, int n, int batch, int len, long x, long dt, long A, long bc, int bcWidth, int bCol, long D, boolean zInBf16, long z,
+                  int zWidth, int zCol, long h0, long hOffset, long yOffset, long dy, long dx, long ddt, long dbc, int dbcWidth, long dz, long dA,
                   long dD, long dh0, long dhOffset, long dyOffset, long memo) {
-        Shape sh = new Shape(di, n);
+        Shape sh = new Shape(di, n, zInBf16);
         long rows = (long) batch * len;
         MemorySegment recomputed = memo != 0 ? null : memory.scratch(4 * memoFloats(batch, len, di, n));
         if (recomputed != null)   // the states entering each chunk, without y

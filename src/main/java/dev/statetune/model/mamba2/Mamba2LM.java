@@ -214,7 +214,8 @@ public final class Mamba2LM extends ResidualLM<Mamba2Activations> {
         String m = "backbone.layers." + layer + ".mixer.";
         int virtual = seam.virtualTokens(), len = virtual + realLen;     // the prefix's outputs were dropped: no gradient
         int tokens = batch * len, di = cfg.innerDim(), conv = cfg.convDim();
-        Tensor normed = normedInput(layer, a.u(), batch, realLen);      // (T′, d) the forward's, recomputed
+        Tensor dInProj = weights.grad(m + "in_proj.weight");
+        Tensor normed = dInProj == null ? null : normedInput(layer, a.u(), batch, realLen);   // (T′, d) the forward's, for in_proj's dW
         Tensor xBC = backend.allocateForOverwrite(tokens, conv);          // (T′, convDim)
         backend.causalConv1dSilu(a.zxbcdt(), di, batch, len, w.convWeight(), w.convBias(), backend.allocate(batch, conv, cfg.convWidth() - 1), xBC);
         Tensor dOutProj = weights.grad(m + "out_proj.weight"), gated = null;   // gated (T′, di): only out_proj's dW reads it
@@ -244,7 +245,7 @@ public final class Mamba2LM extends ResidualLM<Mamba2Activations> {
         backend.causalConv1dSiluBackward(a.zxbcdt(), di, batch, len, w.convWeight(), w.convBias(), null, dXBC, dZxbcdt,   // its xBC columns
                 weights.grad(m + "conv1d.weight"), weights.grad(m + "conv1d.bias"), null);
         Tensor dNormed = backend.allocate(tokens, cfg.modelDim());       // (T, d)
-        backend.linearBackward(normed, 0, w.inProj(), dZxbcdt, dNormed, 0, weights.grad(m + "in_proj.weight"), weights.grad(m + "in_proj.bias"));
+        backend.linearBackward(normed, 0, w.inProj(), dZxbcdt, dNormed, 0, dInProj, weights.grad(m + "in_proj.bias"));
         lowRank.backward(a.lowRank(), "in_proj", dZxbcdt, dNormed);
         Tensor dNormedReal = VirtualRows.dropLeading(backend, dNormed, batch, realLen, virtual, seam.dPrefix());   // (b·len, d)
         backend.rmsNormBackward(a.u(), w.norm(), cfg.normEps(), dNormedReal, dResidual, weights.grad("backbone.layers." + layer + ".norm.weight"));

@@ -115,6 +115,58 @@ class CudaTrainingTest extends CudaVsCpu {
         }
     }
 
+    /**
+     * With --dtype bf16 a training forward keeps in_proj's output x | z in bf16 (allocateKept): a linear
+     * writes it, within bf16 rounding of the CPU's product; the conv and the scan read it, forward and
+     * backward, as the CPU reads the same values in float32.
+     */
+    @Test
+    void aKeptBf16XzFeedsTheConvAndTheScanAsItsValuesInFloat32() {
+        int batch = 2, len = 150, d = 48, di = 40, n = 16, k = 4;
+        try (CudaBackend half = new CudaBackend(0, true)) {
+            Tensor normed = random(batch * len, d), w = random(2 * di, d), xz = half.allocateKept(batch * len, 2 * di);
+            assertEquals(dev.statetune.tensor.DType.BF16, xz.dtype());
+            half.linear(normed, 0, half.prepareWeight(w), null, xz);
+            Tensor product = cpu.allocate(batch * len, 2 * di);
+            cpu.linear(normed, 0, w, null, product);
+            half.synchronize();
+            Tensor held = Tensor.of(xz.toFloatArray(), xz.shape());   // the bf16 values, in float32
+            Fixtures.assertClose(product.toFloatArray(), held.toFloatArray(), 2e-2, 1.6e-2, "in_proj into bf16");   // operands and result in bf16
+
+            Tensor cw = random(di, 1, k), cb = random(di), s0 = random(batch, di, k - 1), x1 = cpu.allocate(batch * len, di);
+            Tensor x2 = half.allocate(batch * len, di), state1 = Tensor.of(s0.toFloatArray(), s0.shape()), state2 = Tensor.of(s0.toFloatArray(), s0.shape());
+            cpu.causalConv1dSilu(held, 0, batch, len, cw, cb, state1, x1);
+            half.causalConv1dSilu(xz, 0, batch, len, cw, cb, state2, x2);
+            half.synchronize();
+            same(x1, x2, "conv from bf16 xz");
+            same(state1, state2, "conv state from bf16 xz");
+            Tensor cg = random(batch * len, di);
+            Tensor[] one = {Tensor.zeros(batch * len, 2 * di), Tensor.zeros(di, 1, k), Tensor.zeros(di), Tensor.zeros(batch, di, k - 1)};
+            Tensor[] two = {Tensor.zeros(batch * len, 2 * di), Tensor.zeros(di, 1, k), Tensor.zeros(di), Tensor.zeros(batch, di, k - 1)};
+            cpu.causalConv1dSiluBackward(held, 0, batch, len, cw, cb, s0, cg, one[0], one[1], one[2], one[3]);
+            half.causalConv1dSiluBackward(xz, 0, batch, len, cw, cb, s0, cg, two[0], two[1], two[2], two[3]);
+            half.synchronize();
+            for (int i = 0; i < 4; i++) same(one[i], two[i], "conv' from bf16 xz, gradient " + i);
+
+            Tensor x = x1, bc = random(batch * len, 3 + 2 * n), D = random(di), h0 = random(batch, di, n), dy = random(batch * len, di);
+            float[] a = random(di, n).toFloatArray(), dts = random(batch * len, di).toFloatArray();
+            for (int i = 0; i < a.length; i++) a[i] = -Math.abs(a[i]) - 0.1f;
+            Tensor A = Tensor.of(a, di, n), dt = Tensor.of(dts, batch * len, di);
+            Tensor y1 = cpu.allocate(batch * len, di), y2 = half.allocate(batch * len, di), memo = half.scanMemo(batch, len, di, n);
+            cpu.selectiveScan(x, dt, A, bc, 3, D, held, di, batch, len, Tensor.of(h0.toFloatArray(), h0.shape()), null, null, y1);
+            half.selectiveScan(x, dt, A, bc, 3, D, xz, di, batch, len, Tensor.of(h0.toFloatArray(), h0.shape()), null, null, y2, memo);
+            half.synchronize();
+            same(y1, y2, "scan y gated by bf16 z");
+            ScanGrads g1 = grads(batch, len, di, n), g2 = grads(batch, len, di, n);
+            cpu.selectiveScanBackward(x, dt, A, bc, 3, D, held, di, batch, len, h0, null, null, dy, g1);
+            half.selectiveScanBackward(x, dt, A, bc, 3, D, xz, di, batch, len, h0, null, null, dy, g2, memo);
+            half.synchronize();
+            same(g1.dz(), g2.dz(), "scan' dz from bf16 z");
+            same(g1.dx(), g2.dx(), "scan' dx from bf16 z");
+            same(g1.ddt(), g2.ddt(), "scan' ddt from bf16 z");
+        }
+    }
+
     static ScanGrads grads(int batch, int len, int di, int n) {
         return new ScanGrads(Tensor.zeros(batch * len, di), Tensor.zeros(batch * len, di), Tensor.zeros(batch * len, 3 + 2 * n),
                 Tensor.zeros(batch * len, 2 * di), Tensor.zeros(di, n), Tensor.zeros(di), Tensor.zeros(batch, di, n), Tensor.zeros(di, n), Tensor.zeros(di));
