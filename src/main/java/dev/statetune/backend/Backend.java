@@ -85,6 +85,15 @@ public interface Backend extends AutoCloseable {
         return allocateForOverwrite(rows, cols);
     }
 
+    /**
+     * A zero-filled gradient for an allocateKept tensor, of its type: causalConv1dSiluBackward and
+     * selectiveScanBackward add into it (in bf16, rounding once per add) and linearBackward reads it
+     * as dOut, without dBias.
+     */
+    default Tensor allocateKeptGradient(long rows, long cols) {
+        return allocate(rows, cols);
+    }
+
     /** A stored weight in the form the kernels read (the CPU backend reads F32 and BF16 in place). */
     Tensor prepareWeight(Tensor stored);
 
@@ -168,7 +177,8 @@ public interface Backend extends AutoCloseable {
                        int batch, int len, Tensor state, Tensor hOffset, Tensor yOffset, Tensor y);
 
     /**
-     * Gradients of selectiveScan, accumulated (+=) into the non-null fields of grads, from dy (b·len, di)
+     * Gradients of selectiveScan, accumulated (+=) into the non-null fields of grads but dx and ddt, which
+     * are written (they may be allocateForOverwrite's), from dy (b·len, di)
      * and the forward's inputs (h0 (b, di, n) is the state before the first position, not updated).
      * Reads as the forward in reverse: a reverse scan over time.
      */
@@ -239,6 +249,15 @@ public interface Backend extends AutoCloseable {
      * x is read for dW alone, and may be null without it.
      */
     void linearBackward(Tensor x, int xCol, Tensor w, Tensor dOut, Tensor dx, int dxCol, Tensor dW, Tensor dBias);
+
+    /**
+     * As linearBackward with dxCol 0, but dx (T, k) = dOut · w is written, not added to: dx may be
+     * allocateForOverwrite's (the CUDA backend spares the zeroing).
+     */
+    default void linearBackwardOverwritingDx(Tensor x, int xCol, Tensor w, Tensor dOut, Tensor dx, Tensor dW, Tensor dBias) {
+        zero(dx);
+        linearBackward(x, xCol, w, dOut, dx, 0, dW, dBias);
+    }
 
     /** Of causalConv1dSilu started from state0 (b, di, k−1) or zeros: dIn[:, inCol : inCol+di], dWeight, dBias, dState0 += …. */
     void causalConv1dSiluBackward(Tensor in, int inCol, int batch, int len, Tensor weight, Tensor bias, Tensor state0,

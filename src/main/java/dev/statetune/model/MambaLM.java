@@ -227,7 +227,8 @@ public final class MambaLM extends ResidualLM<LayerActivations> {
      * The mixer of `mixer`, keeping what the backward needs and cannot recompute cheaply (the
      * backward recomputes the conv, the norm where in_proj is trained and, unless LoRA changes it,
      * dt_proj's output; the scan takes dt before its softplus). in_proj's output x | z is kept as
-     * Backend.allocateKept's (bf16 on CUDA with --dtype bf16) unless a bias or LoRA adds to it.
+     * Backend.allocateKept's (bf16 on CUDA with --dtype bf16) unless a bias or LoRA adds to it; its
+     * gradient is then allocateKeptGradient's.
      */
     private LayerActivations mixerForTraining(int layer, Tensor u, int batch, int len, Tensor conv0, Tensor h0) {
         MambaLayer w = layers[layer];
@@ -236,9 +237,8 @@ public final class MambaLM extends ResidualLM<LayerActivations> {
         Tensor normedIn = normedInput(layer, u, batch, len);
         len += virtual;
         int tokens = batch * len, di = cfg.innerDim(), r = cfg.dtRank();
-        boolean plainInProj = w.inProjBias() == null && seam.lowRank().stream().noneMatch(update -> update.module().equals("in_proj"));
         // these four are written in full by their ops
-        Tensor xz = plainInProj ? backend.allocateKept(tokens, 2L * di) : backend.allocateForOverwrite(tokens, 2L * di);
+        Tensor xz = plainInProj(layer) ? backend.allocateKept(tokens, 2L * di) : backend.allocateForOverwrite(tokens, 2L * di);
         Tensor dtBC = backend.allocateForOverwrite(tokens, r + 2L * cfg.stateDim());
         Tensor dtRaw = backend.allocateForOverwrite(tokens, di), y = backend.allocateForOverwrite(tokens, di);
         Tensor state = backend.allocate(h0.shape());
@@ -260,6 +260,11 @@ public final class MambaLM extends ResidualLM<LayerActivations> {
         backend.selectiveScan(x, dtRaw, scanA, scanBC, scanBCol, w.D(), xz, di, batch, len, state, seam.hOffset(), seam.yOffset(), y, memo);
         boolean dtRecomputable = seam.lowRank().stream().noneMatch(update -> update.module().equals("dt_proj"));
         return new LayerActivations(virtual, u, xz, dtBC, dtRecomputable ? null : dtRaw, y, scanA, scanBC, scanBCol, h0, conv0, memo, lr);
+    }
+
+    /** Whether in_proj's output is the product alone (no bias, no LoRA), so that its training copy may be allocateKept's. */
+    private boolean plainInProj(int layer) {
+        return layers[layer].inProjBias() == null && seams[layer].lowRank().stream().noneMatch(update -> update.module().equals("in_proj"));
     }
 
     /** dt before the softplus (T′, di), recomputed from x_proj's output: dt_proj without a low-rank update, as in the forward. */
@@ -295,11 +300,12 @@ public final class MambaLM extends ResidualLM<LayerActivations> {
         len += a.virtual();
         int tokens = batch * len, di = cfg.innerDim(), r = cfg.dtRank();
         Tensor x = convOutput(w, a.xz(), a.conv0(), batch, len);
-        Tensor dy = backend.allocate(tokens, di);
-        backend.linearBackward(a.y(), 0, w.outProj(), dOut, dy, 0, grad(m + "out_proj.weight"), grad(m + "out_proj.bias"));
+        Tensor dy = backend.allocateForOverwrite(tokens, di);   // this one and the next two: their first op writes them
+        backend.linearBackwardOverwritingDx(a.y(), 0, w.outProj(), dOut, dy, grad(m + "out_proj.weight"), grad(m + "out_proj.bias"));
         lowRank.backward(a.lowRank(), "out_proj", dOut, dy);
-        Tensor dx = backend.allocate(tokens, di), ddtRaw = backend.allocate(tokens, di);   // ∂L/∂dt before the softplus
-        Tensor ddtBC = backend.allocate(tokens, r + 2L * cfg.stateDim()), dxz = backend.allocate(tokens, 2L * di);
+        Tensor dx = backend.allocateForOverwrite(tokens, di), ddtRaw = backend.allocateForOverwrite(tokens, di);   // ∂L/∂dt before the softplus
+        Tensor ddtBC = backend.allocate(tokens, r + 2L * cfg.stateDim());
+        Tensor dxz = plainInProj(layer) ? backend.allocateKeptGradient(tokens, 2L * di) : backend.allocate(tokens, 2L * di);
         Tensor dh0 = seam.dh0() == null ? null : backend.allocate(a.h0().shape());
         ExtraState extra = seam.extra();
         Tensor dALog = grad(m + "A_log");
@@ -323,8 +329,8 @@ public final class MambaLM extends ResidualLM<LayerActivations> {
         backend.causalConv1dSiluBackward(a.xz(), 0, batch, len, w.convWeight(), w.convBias(), a.conv0(), dx, dxz,
                 grad(m + "conv1d.weight"), grad(m + "conv1d.bias"), dconv0);
         sumOverBatch(dconv0, seam.dconv0());
-        Tensor dNormedIn = backend.allocate(tokens, cfg.modelDim());
-        backend.linearBackward(normedIn, 0, w.inProj(), dxz, dNormedIn, 0, dInProj, grad(m + "in_proj.bias"));
+        Tensor dNormedIn = backend.allocateForOverwrite(tokens, cfg.modelDim());
+        backend.linearBackwardOverwritingDx(normedIn, 0, w.inProj(), dxz, dNormedIn, dInProj, grad(m + "in_proj.bias"));
         lowRank.backward(a.lowRank(), "in_proj", dxz, dNormedIn);
         Tensor dNormed = VirtualRows.dropLeading(backend, dNormedIn, batch, realLen, a.virtual(), seam.dPrefix());
         backend.rmsNormBackward(a.u(), w.norm(), cfg.normEps(), dNormed, dResidual, grad("backbone.layers." + layer + ".norm.weight"));

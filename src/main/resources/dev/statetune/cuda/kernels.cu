@@ -1,6 +1,7 @@
 // statetune's CUDA kernels for the Mamba forward (Backend ops), compiled at first use by NVRTC.
 // Activations are float32 row-major (T, width) with T = batch·len rows, sequence-major, as in
-// backend/Backend.java; each kernel's comment names the op it implements.
+// backend/Backend.java (but for Backend.allocateKept's tensors and their gradients, which may be bf16: the kernels'
+// _bf16 / _zbf16 variants); each kernel's comment names the op it implements.
 
 extern "C" {
 
@@ -165,6 +166,9 @@ __device__ __forceinline__ float silu(float v) { return v / (1.f + expf(-v)); }
 // Backend.allocateKept; the _bf16 / _zbf16 kernel variants read it so).
 __device__ __forceinline__ float as_float(float v) { return v; }
 __device__ __forceinline__ float as_float(unsigned short v) { return __uint_as_float(((unsigned int) v) << 16); }
+// *p += v in p's storage type (a gradient of an allocateKept tensor is bf16 where the tensor is: rounded once per add).
+__device__ __forceinline__ void add_to(float* p, float v) { *p += v; }
+__device__ __forceinline__ void add_to(unsigned short* p, float v) { *p = (unsigned short) bf16_bits(as_float(*p) + v); }
 
 // The conv input at position p of sequence s: x = in[:, 0:di] for p ≥ 0, else the state's entry (zeros without one).
 template <typename T> __device__ __forceinline__ float conv_input(const T* in, int inWidth, int len, const float* state, int di, int k, int s,
@@ -381,14 +385,15 @@ __global__ void column_sums(const float* dOut, float* dBias, int rows, int n) {
 // u_τ = bias + Σ_j w_j·x_{τ−(k−1)+j} recomputed and du_τ = dOut_τ·silu′(u_τ). The thread owns the
 // input positions [t0, t1) — dIn_p = Σ_m w_{k−1−m}·du_{p+m}, so it also computes du up to t1+k−2 — and
 // for chunk 0 the state entries (positions < 0, dState0). dWeight, dBias: its own τ ∈ [t0, t1), added
-// atomically. dIn (T, ≥di, width dInWidth), dWeight (di, k), dBias (di), dState0 (b, di, k−1): +=, each
+// atomically. dIn (T, ≥di, width dInWidth; of in's type), dWeight (di, k), dBias (di), dState0 (b, di, k−1): +=, each
 // may be null; state0 may be null (zeros). grid (ceil(di/128), b, chunks), block 128. Templated on k and in's type as the forward.
 }  // extern "C"
 template <int K, typename T> __device__ void causal_conv1d_silu_backward_impl(const void* input, int inWidth, int len, const float* weight,
-                                            const float* bias, const float* state0, const float* dOut, float* dIn, int dInWidth,
+                                            const float* bias, const float* state0, const float* dOut, void* dInput, int dInWidth,
                                             float* dWeight, float* dBias, float* dState0, int di, int chunkLen) {
     constexpr int k = K;
     const T* in = static_cast<const T*>(input);
+    T* dIn = static_cast<T*>(dInput);
     int c = blockIdx.x * blockDim.x + threadIdx.x, s = blockIdx.y, t0 = blockIdx.z * chunkLen, t1 = min(len, t0 + chunkLen);
     if (c >= di) return;
     float w[K], dw[K], window[K], du[K];   // du[m] = du_{τ−(k−1)+m}
@@ -423,7 +428,7 @@ template <int K, typename T> __device__ void causal_conv1d_silu_backward_impl(co
         float gp = 0.f;
         #pragma unroll
         for (int m = 0; m < k; m++) gp += w[k - 1 - m] * du[m];
-        if (p >= 0) { if (dIn) dIn[((long long) s * len + p) * dInWidth + c] += gp; }
+        if (p >= 0) { if (dIn) add_to(dIn + ((long long) s * len + p) * dInWidth + c, gp); }
         else if (dState0) dState0[((long long) s * di + c) * (k - 1) + (k - 1 + p)] += gp;
     }
     if (dWeight)
@@ -678,13 +683,14 @@ template <int V, int L> __device__ __forceinline__ int warp_reduce_scatter(float
 // each chunk's states recomputed into registers from its start state in memo (the loops unroll, so hist[r] is a
 // register), then walked in reverse with the carry dh = ∂L/∂h. dB, dC: summed over a warp's channels by
 // warp_reduce_scatter into the warp's own tile, then over the block's warps once per chunk into partials
-// (gridDim.x, b·len, 2n) for scan_sum_partials. dx, ddt, dz: collected in tiles, added at the end of each chunk.
+// (gridDim.x, b·len, 2n) for scan_sum_partials. dx, ddt, dz: collected in tiles, written (dx, ddt) or added (dz, in z's type
+// TZ) at the end of each chunk.
 // Shared, two buffers of: dt, softplus' slope, x, z, dy (SCAN_CHUNK, PB); B|C (SCAN_CHUNK, 2·NP); start (PB, NP);
 // then once: dx, ddt, dz (SCAN_CHUNK, PB); dB|dC (warps, SCAN_CHUNK, 2·NP).
 template <int S, int L, typename TZ> __device__ void scan_backward_impl(const float* x, const float* dt, const float* A, const float* bc,
                                   int bcWidth, int bCol, const float* D, const void* z, int zWidth, int zCol, int len, int di, int n,
                                   const float* memo, const float* hOffset, const float* yOffset, const float* dy, float* dx,
-                                  float* ddt, float* partials, float* dz, float* dA, float* dD, float* dh0, float* dhOffset,
+                                  float* ddt, float* partials, void* dz, float* dA, float* dD, float* dh0, float* dhOffset,
                                   float* dyOffset) {
     extern __shared__ float tile[];
     SCAN_THREAD
@@ -797,9 +803,9 @@ template <int S, int L, typename TZ> __device__ void scan_backward_impl(const fl
             int r = idx / PB, col = idx % PB;
             if (col >= cols) continue;
             long long at = (row0 + r) * di + c0 + col;
-            dx[at] += gxT[idx];
-            ddt[at] += gdtT[idx] * slope[idx];
-            if (dz) dz[(row0 + r) * zWidth + zCol + c0 + col] += gzT[idx];
+            dx[at] = gxT[idx];   // written (ScanGrads): the scan is their first writer
+            ddt[at] = gdtT[idx] * slope[idx];
+            if (dz) add_to(static_cast<TZ*>(dz) + (row0 + r) * zWidth + zCol + c0 + col, gzT[idx]);
         }
         __syncthreads();   // the buffer and the gradient tiles are free again
     }

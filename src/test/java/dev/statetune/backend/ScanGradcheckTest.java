@@ -10,6 +10,8 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.SplittableRandom;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+
 /**
  * The selective scan with its State-offset seams (h0, h′, y′) against a float64 loop that is
  * PAPER_NOTES.md written out: the CPU forward, and every gradient of the CPU backward against
@@ -122,6 +124,30 @@ class ScanGradcheckTest {
             Fixtures.assertClose(toFloat(numeric), e.getValue().toFloatArray(), 2e-4, 2e-3, "d" + e.getKey());
             System.out.printf("scan d%-8s max |analytic − numeric| = %.2e%n", e.getKey(), Fixtures.maxAbsDiff(toFloat(numeric), e.getValue().toFloatArray()));
         }
+    }
+
+    /** A second backward into the same ScanGrads writes dx and ddt again (ScanGrads) and adds to the rest. */
+    @Test
+    void dxAndDdtAreWrittenTheRestAccumulate() {
+        Map<String, double[]> in = inputs();
+        ScanGrads g = new ScanGrads(Tensor.zeros(ROWS, INNER), Tensor.zeros(ROWS, INNER), Tensor.zeros(ROWS, BC_WIDTH),
+                Tensor.zeros(ROWS, 2 * INNER), Tensor.zeros(INNER, N), null, null, null, null);
+        float[][] once = null;
+        for (int pass = 0; pass < 2; pass++) {
+            CPU.selectiveScanBackward(f32(in.get("x"), ROWS, INNER), f32(in.get("dt"), ROWS, INNER), f32(in.get("A"), INNER, N),
+                    f32(in.get("bc"), ROWS, BC_WIDTH), R, f32(in.get("D"), INNER), f32(in.get("xz"), ROWS, 2 * INNER), Z_COL,
+                    BATCH, LEN, f32(in.get("h0"), BATCH, INNER, N), f32(in.get("hOffset"), INNER, N), f32(in.get("yOffset"), INNER),
+                    f32(gaussian(new SplittableRandom(3), ROWS * INNER, 1), ROWS, INNER), g);
+            float[][] now = {g.dx().toFloatArray(), g.ddt().toFloatArray(), g.dz().toFloatArray(), g.dA().toFloatArray()};
+            if (once == null) once = now;
+        }
+        assertArrayEquals(once[0], g.dx().toFloatArray(), "dx is written");
+        assertArrayEquals(once[1], g.ddt().toFloatArray(), "ddt is written");
+        float[] twiceDz = once[2].clone(), twiceDA = once[3].clone();
+        for (int i = 0; i < twiceDz.length; i++) twiceDz[i] *= 2;
+        for (int i = 0; i < twiceDA.length; i++) twiceDA[i] *= 2;
+        Fixtures.assertClose(twiceDz, g.dz().toFloatArray(), 1e-6, 1e-6, "dz accumulates");
+        Fixtures.assertClose(twiceDA, g.dA().toFloatArray(), 1e-6, 1e-6, "dA accumulates");
     }
 
     static double dot(double[] a, double[] b) {

@@ -165,6 +165,8 @@ public final class CpuBackend implements Backend {
     @Override
     public void selectiveScanBackward(Tensor x, Tensor dt, Tensor A, Tensor bc, int bCol, Tensor D, Tensor z, int zCol,
                                       int batch, int len, Tensor h0, Tensor hOffset, Tensor yOffset, Tensor dy, ScanGrads grads) {
+        zero(grads.dx());   // written, not accumulated (ScanGrads)
+        if (grads.ddt() != null) zero(grads.ddt());
         Tensor ddt = grads.ddt() == null ? null : Tensor.zeros(dt.shape());   // with respect to softplus(dt), then through it
         CpuScanBackward.backward(par, x, softplus(dt), A, bc, bCol, D, z, zCol, batch, len, h0, hOffset, yOffset, dy,
                 new ScanGrads(grads.dx(), ddt, grads.dbc(), grads.dz(), grads.dA(), grads.dD(), grads.dh0(), grads.dhOffset(), grads.dyOffset()));

@@ -200,6 +200,11 @@ public final class CudaBackend implements Backend {
         return allocate(new long[] {rows, cols}, false, bf16 ? DType.BF16 : DType.F32);
     }
 
+    @Override
+    public Tensor allocateKeptGradient(long rows, long cols) {
+        return allocate(new long[] {rows, cols}, true, bf16 ? DType.BF16 : DType.F32);
+    }
+
     private Tensor allocate(long[] shape, boolean zeroed) {
         return allocate(shape, zeroed, DType.F32);
     }
@@ -481,7 +486,7 @@ public final class CudaBackend implements Backend {
     public void causalConv1dSilu(Tensor in, int inCol, int batch, int len, Tensor weight, Tensor bias, Tensor convState, Tensor out) {
         timed("conv", () -> {
             int di = (int) out.size(1), k = convWidth(weight);
-            long x = column(in, inCol);   // the kernels read rows of in's width from there
+            long x = column(ptr(in), in, inCol);   // the kernels read rows of in's width from there
             kernels.launch3d("causal_conv1d_silu_k" + k + half(in), (di + 127) / 128, batch, chunks(len), 128, 0, x, (int) in.size(1), len,
                     ptr(weight), ptr(bias), out(convState), out(out), di, CONV_CHUNK);
             if (chunks(len) > 1)   // one chunk: the conv kernel moved the state on itself
@@ -489,9 +494,9 @@ public final class CudaBackend implements Backend {
         });
     }
 
-    /** The address of column col of activation t (float32, or bf16 as allocateKept's). */
-    private long column(Tensor t, int col) {
-        return ptr(t) + (t.dtype() == DType.BF16 ? 2L : 4L) * col;
+    /** The address of column col of activation t at address (float32, or bf16 as allocateKept's). */
+    private static long column(long address, Tensor t, int col) {
+        return address + (t.dtype() == DType.BF16 ? 2L : 4L) * col;
     }
 
     /** The suffix of a conv kernel's variant that reads its input as t holds it. */
@@ -584,25 +589,36 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void linearBackward(Tensor x, int xCol, Tensor w, Tensor dOut, Tensor dx, int dxCol, Tensor dW, Tensor dBias) {
+        linearBackward(x, xCol, w, dOut, dx, dxCol, true, dW, dBias);
+    }
+
+    @Override
+    public void linearBackwardOverwritingDx(Tensor x, int xCol, Tensor w, Tensor dOut, Tensor dx, Tensor dW, Tensor dBias) {
+        linearBackward(x, xCol, w, dOut, dx, 0, false, dW, dBias);   // the GEMM writes dx with β = 0
+    }
+
+    private void linearBackward(Tensor x, int xCol, Tensor w, Tensor dOut, Tensor dx, int dxCol, boolean addToDx, Tensor dW, Tensor dBias) {
         timed("linear backward", () -> {
             int rows = (int) dOut.size(0), n = (int) dOut.size(1), k = (int) w.size(1);
             long g = ptr(dOut);
-            boolean half = bf16Gemm(w);
-            MemorySegment gb = half ? bf16Operand(g, n, 0, rows, n) : null;
+            boolean half = bf16Gemm(w), halfOut = dOut.dtype() == DType.BF16;   // dOut: allocateKeptGradient's, already bf16
+            if (halfOut && (!half || dBias != null)) throw new IllegalArgumentException("linear backward: a bf16 dOut needs a bf16 GEMM without dBias");
+            MemorySegment gb = halfOut ? null : half ? bf16Operand(g, n, 0, rows, n) : null;
+            long gh = halfOut ? g : gb == null ? 0L : gb.address();   // dOut in bf16
             // Row-major dx (rows, k) += dOut (rows, n) · w (n, k): column-major dxᵀ (k × rows) += wᵀ (k × n) · dOutᵀ (n × rows).
             if (dx != null && half) {
                 Operand wb = bf16Matrix(w);
-                cublas.gemm(Cublas.OP_N, Cublas.OP_N, k, rows, n, wb.address(), Cublas.R_16BF, k, gb.address(), Cublas.R_16BF, n, true,
+                cublas.gemm(Cublas.OP_N, Cublas.OP_N, k, rows, n, wb.address(), Cublas.R_16BF, k, gh, Cublas.R_16BF, n, addToDx,
                         out(dx) + 4L * dxCol, (int) dx.size(1));
                 release(wb);
             } else if (dx != null) {
-                cublas.gemm(Cublas.OP_N, Cublas.OP_N, k, rows, n, ptr(w), Cublas.R_32F, k, g, Cublas.R_32F, n, true,
+                cublas.gemm(Cublas.OP_N, Cublas.OP_N, k, rows, n, ptr(w), Cublas.R_32F, k, g, Cublas.R_32F, n, addToDx,
                         out(dx) + 4L * dxCol, (int) dx.size(1));
             }
             // Row-major dW (n, k) += dOutᵀ · x: column-major dWᵀ (k × n) += xᵀ (k × rows) · dOut (rows × n), into the fp32 gradient.
             if (dW != null && half) {
                 MemorySegment xb = bf16Operand(ptr(x), (int) x.size(1), xCol, rows, k);
-                cublas.gemm(Cublas.OP_N, Cublas.OP_T, k, n, rows, xb.address(), Cublas.R_16BF, k, gb.address(), Cublas.R_16BF, n, true, out(dW), k);
+                cublas.gemm(Cublas.OP_N, Cublas.OP_T, k, n, rows, xb.address(), Cublas.R_16BF, k, gh, Cublas.R_16BF, n, true, out(dW), k);
                 memory.release(xb);
             } else if (dW != null) {
                 cublas.gemm(Cublas.OP_N, Cublas.OP_T, k, n, rows, ptr(x) + 4L * xCol, Cublas.R_32F, (int) x.size(1), g, Cublas.R_32F, n, true,
@@ -618,8 +634,9 @@ public final class CudaBackend implements Backend {
                                          Tensor dIn, Tensor dWeight, Tensor dBias, Tensor dState0) {
         timed("conv backward", () -> {
             int di = (int) dOut.size(1), k = convWidth(weight);
-            kernels.launch3d("causal_conv1d_silu_backward_k" + k + half(in), (di + 127) / 128, batch, chunks(len), 128, 0, column(in, inCol),
-                    (int) in.size(1), len, ptr(weight), ptr(bias), ptr(state0), ptr(dOut), dIn == null ? 0L : out(dIn) + 4L * inCol,
+            if (dIn != null && dIn.dtype() != in.dtype()) throw new IllegalArgumentException("conv backward: dIn of " + dIn.dtype() + " for in of " + in.dtype());
+            kernels.launch3d("causal_conv1d_silu_backward_k" + k + half(in), (di + 127) / 128, batch, chunks(len), 128, 0, column(ptr(in), in, inCol),
+                    (int) in.size(1), len, ptr(weight), ptr(bias), ptr(state0), ptr(dOut), dIn == null ? 0L : column(out(dIn), dIn, inCol),
                     dIn == null ? 0 : (int) dIn.size(1), out(dWeight),
                     out(dBias), out(dState0), di, CONV_CHUNK);
         });
@@ -634,6 +651,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void selectiveScanBackward(Tensor x, Tensor dt, Tensor A, Tensor bc, int bCol, Tensor D, Tensor z, int zCol, int batch, int len,
                                       Tensor h0, Tensor hOffset, Tensor yOffset, Tensor dy, ScanGrads g, Tensor memo) {
+        if (g.dz() != null && g.dz().dtype() != z.dtype()) throw new IllegalArgumentException("scan backward: dz of " + g.dz().dtype() + " for z of " + z.dtype());
         timed("scan backward", () -> scan.backward((int) A.size(0), (int) A.size(1), batch, len, ptr(x), ptr(dt), ptr(A), ptr(bc),
                 (int) bc.size(1), bCol, ptr(D), z.dtype() == DType.BF16, ptr(z), (int) z.size(1), zCol, ptr(h0), ptr(hOffset), ptr(yOffset), ptr(dy), out(g.dx()),
                 out(g.ddt()), out(g.dbc()), (int) g.dbc().size(1), out(g.dz()), out(g.dA()), out(g.dD()), out(g.dh0()), out(g.dhOffset()),

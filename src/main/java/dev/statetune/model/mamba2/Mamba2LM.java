@@ -224,8 +224,8 @@ public final class Mamba2LM extends ResidualLM<Mamba2Activations> {
             backend.gatedRmsNorm(a.y(), a.zxbcdt(), 0, w.gatedNorm(), cfg.gatedNormGroup(), cfg.gatedNormEps(), gated);
         }
         Tensor dOut = VirtualRows.prepend(backend, virtual == 0 ? null : backend.allocate(virtual, cfg.modelDim()), dResidual, batch, realLen);
-        Tensor dGated = backend.allocate(tokens, di);                    // (T, di)
-        backend.linearBackward(gated, 0, w.outProj(), dOut, dGated, 0, dOutProj, weights.grad(m + "out_proj.bias"));
+        Tensor dGated = backend.allocateForOverwrite(tokens, di);        // (T, di), written by its first op
+        backend.linearBackwardOverwritingDx(gated, 0, w.outProj(), dOut, dGated, dOutProj, weights.grad(m + "out_proj.bias"));
         lowRank.backward(a.lowRank(), "out_proj", dOut, dGated);
         Tensor dy = backend.allocate(tokens, di), dZxbcdt = backend.allocate(tokens, cfg.inProjDim());   // (T, di), (T, di + convDim + nHeads)
         backend.gatedRmsNormBackward(a.y(), a.zxbcdt(), 0, w.gatedNorm(), cfg.gatedNormGroup(), cfg.gatedNormEps(), dGated, dy, dZxbcdt,
@@ -244,8 +244,8 @@ public final class Mamba2LM extends ResidualLM<Mamba2Activations> {
         }
         backend.causalConv1dSiluBackward(a.zxbcdt(), di, batch, len, w.convWeight(), w.convBias(), null, dXBC, dZxbcdt,   // its xBC columns
                 weights.grad(m + "conv1d.weight"), weights.grad(m + "conv1d.bias"), null);
-        Tensor dNormed = backend.allocate(tokens, cfg.modelDim());       // (T, d)
-        backend.linearBackward(normed, 0, w.inProj(), dZxbcdt, dNormed, 0, dInProj, weights.grad(m + "in_proj.bias"));
+        Tensor dNormed = backend.allocateForOverwrite(tokens, cfg.modelDim());   // (T, d), written by its first op
+        backend.linearBackwardOverwritingDx(normed, 0, w.inProj(), dZxbcdt, dNormed, dInProj, weights.grad(m + "in_proj.bias"));
         lowRank.backward(a.lowRank(), "in_proj", dZxbcdt, dNormed);
         Tensor dNormedReal = VirtualRows.dropLeading(backend, dNormed, batch, realLen, virtual, seam.dPrefix());   // (b·len, d)
         backend.rmsNormBackward(a.u(), w.norm(), cfg.normEps(), dNormedReal, dResidual, weights.grad("backbone.layers." + layer + ".norm.weight"));
