@@ -76,6 +76,15 @@ public interface Backend extends AutoCloseable {
     }
 
     /**
+     * An activation (rows, cols) that a linear reads, written in full by its op, as allocateForOverwrite's.
+     * With --dtype bf16 the CUDA backend gives it a bf16 copy that rmsNorm, addRmsNorm, causalConv1dSilu,
+     * selectiveScan and gatedRmsNorm fill as they write it, so that the linear need not round it first.
+     */
+    default Tensor allocateLinearInput(long rows, long cols) {
+        return allocateForOverwrite(rows, cols);
+    }
+
+    /**
      * A (rows, cols) tensor that a training forward keeps for its backward, written in full by a
      * linear without bias and read only by causalConv1dSilu, selectiveScan and their backwards (Mamba-1's
      * in_proj output x | z): float32 as allocateForOverwrite's, or bf16 where the backend keeps

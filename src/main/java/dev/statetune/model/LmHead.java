@@ -24,7 +24,7 @@ public final class LmHead {
     /** Logits (T, vocab) = lmHead · rmsnorm(residual, normF) for residual (T, d), lmHead (vocab, d), ready for the host to read. */
     public static Tensor logits(Backend backend, Tensor residual, Tensor normF, float eps, Tensor lmHead) {
         long tokens = residual.size(0);
-        Tensor normed = backend.allocate(tokens, residual.size(1));       // (T, d)
+        Tensor normed = backend.allocateLinearInput(tokens, residual.size(1));   // (T, d), written by the norm
         backend.rmsNorm(residual, normF, eps, normed);
         Tensor logits = backend.allocate(tokens, lmHead.size(0));          // (T, vocab)
         backend.linear(normed, 0, lmHead, null, logits);

@@ -199,12 +199,12 @@ public final class MambaLM extends ResidualLM<LayerActivations> {
         final Tensor normed, xz, x, dtBC, dt, y, out;
 
         Activations(Backend b, MambaConfig c, int tokens) {
-            normed = b.allocateForOverwrite(tokens, c.modelDim());   // each written in full by its op
+            normed = b.allocateLinearInput(tokens, c.modelDim());   // each written in full by its op
             xz = b.allocateForOverwrite(tokens, 2L * c.innerDim());
-            x = b.allocateForOverwrite(tokens, c.innerDim());
+            x = b.allocateLinearInput(tokens, c.innerDim());
             dtBC = b.allocateForOverwrite(tokens, c.dtRank() + 2L * c.stateDim());
             dt = b.allocateForOverwrite(tokens, c.innerDim());
-            y = b.allocateForOverwrite(tokens, c.innerDim());
+            y = b.allocateLinearInput(tokens, c.innerDim());
             out = b.allocateForOverwrite(tokens, c.modelDim());
         }
     }
@@ -240,7 +240,7 @@ public final class MambaLM extends ResidualLM<LayerActivations> {
         // these four are written in full by their ops
         Tensor xz = plainInProj(layer) ? backend.allocateKept(tokens, 2L * di) : backend.allocateForOverwrite(tokens, 2L * di);
         Tensor dtBC = backend.allocateForOverwrite(tokens, r + 2L * cfg.stateDim());
-        Tensor dtRaw = backend.allocateForOverwrite(tokens, di), y = backend.allocateForOverwrite(tokens, di);
+        Tensor dtRaw = backend.allocateForOverwrite(tokens, di), y = backend.allocateLinearInput(tokens, di);
         Tensor state = backend.allocate(h0.shape());
         backend.copy(h0, state);
         List<LowRankPass.Activation> lr = new ArrayList<>();
@@ -281,7 +281,7 @@ public final class MambaLM extends ResidualLM<LayerActivations> {
 
     /** x (T, di) = silu(conv(xz[:, 0:di])) from the conv inputs conv0 (b, di, k−1) before the first position. */
     private Tensor convOutput(MambaLayer w, Tensor xz, Tensor conv0, int batch, int len) {
-        Tensor x = backend.allocateForOverwrite(xz.size(0), cfg.innerDim()), convState = backend.allocate(conv0.shape());
+        Tensor x = backend.allocateLinearInput(xz.size(0), cfg.innerDim()), convState = backend.allocate(conv0.shape());
         backend.copy(conv0, convState);
         backend.causalConv1dSilu(xz, 0, batch, len, w.convWeight(), w.convBias(), convState, x);
         return x;

@@ -177,7 +177,7 @@ public abstract class ResidualLM<S> implements LanguageModel {
      * per sequence, for u (b·len, d).
      */
     protected Tensor normedInput(Tensor u, Tensor norm, float eps, Tensor prefix, int batch, int len) {
-        Tensor normed = backend.allocateForOverwrite(u.shape());
+        Tensor normed = backend.allocateLinearInput(u.size(0), u.size(1));   // in_proj reads it
         backend.rmsNorm(u, norm, eps, normed);
         return VirtualRows.prepend(backend, prefix, normed, batch, len);
     }

@@ -12,7 +12,6 @@ __global__ void embedding(const int* ids, const float* table, float* out, int d)
     for (int c = threadIdx.x; c < d; c += blockDim.x) out[(long long) t * d + c] = row[c];
 }
 
-// argmaxRows: ids[r] = the first index of the largest value of row r of x (rows, width). grid (rows), block 256.
 // The largest value of row (width) and its first index, for a block of 256 threads (all must call it).
 __device__ void block_argmax(const float* row, int width, float* max, int* argmax) {
     __shared__ float sm[256];
@@ -37,11 +36,28 @@ __device__ void block_argmax(const float* row, int width, float* max, int* argma
     __syncthreads();
 }
 
-__global__ void argmax_rows(const float* x, int width, int* ids) {
-    float max;
+// argmaxRows: ids[r] = the first index of the largest value of row r of x (rows, width), in two passes so that a few rows
+// of a whole vocabulary spread over the GPU. argmax_parts: block (r, p) takes columns [p·span, (p+1)·span) of row r, into
+// partMax, partArg (rows, parts); grid (rows, parts), block 256. argmax_finish: a thread a row takes the parts in order.
+__global__ void argmax_parts(const float* x, int width, int span, float* partMax, int* partArg) {
+    int from = blockIdx.y * span, to = min(width, from + span);
+    float best;
     int arg;
-    block_argmax(x + (long long) blockIdx.x * width, width, &max, &arg);
-    if (threadIdx.x == 0) ids[blockIdx.x] = arg;
+    block_argmax(x + (long long) blockIdx.x * width + from, max(0, to - from), &best, &arg);
+    if (threadIdx.x == 0) {
+        partMax[blockIdx.x * gridDim.y + blockIdx.y] = best;
+        partArg[blockIdx.x * gridDim.y + blockIdx.y] = from + arg;
+    }
+}
+
+__global__ void argmax_finish(const float* partMax, const int* partArg, int rows, int parts, int* ids) {
+    int r = blockIdx.x * blockDim.x + threadIdx.x;
+    if (r >= rows) return;
+    float best = partMax[r * parts];
+    int arg = partArg[r * parts];
+    for (int p = 1; p < parts; p++)
+        if (partMax[r * parts + p] > best) { best = partMax[r * parts + p]; arg = partArg[r * parts + p]; }
+    ids[r] = arg;
 }
 
 // embedding from a bf16 table (vocab, d).
@@ -76,7 +92,8 @@ __global__ void to_bf16_x4(const float* src, long long srcWidth, int col, unsign
 }
 
 // rmsNorm: out (T, d) = x / sqrt(mean(x²) + eps) ⊙ w. grid (T), block 256.
-__device__ __forceinline__ void rms_norm_row(const float* x, const float* w, float eps, float* out, int d) {
+// out16 (may be null), here and in the kernels below: a bf16 copy of out for a linear to read (CudaBackend's Bf16Copies).
+__device__ __forceinline__ void rms_norm_row(const float* x, const float* w, float eps, float* out, unsigned short* out16, int d) {
     __shared__ float partial[256];
     long long base = (long long) blockIdx.x * d;
     float s = 0.f;
@@ -88,19 +105,23 @@ __device__ __forceinline__ void rms_norm_row(const float* x, const float* w, flo
         __syncthreads();
     }
     float inv = rsqrtf(partial[0] / d + eps);
-    for (int c = threadIdx.x; c < d; c += blockDim.x) out[base + c] = x[base + c] * inv * w[c];
+    for (int c = threadIdx.x; c < d; c += blockDim.x) {
+        float v = x[base + c] * inv * w[c];
+        out[base + c] = v;
+        if (out16) out16[base + c] = (unsigned short) bf16_bits(v);
+    }
 }
 
-__global__ void rms_norm(const float* x, const float* w, float eps, float* out, int d) {
-    rms_norm_row(x, w, eps, out, d);
+__global__ void rms_norm(const float* x, const float* w, float eps, float* out, unsigned short* out16, int d) {
+    rms_norm_row(x, w, eps, out, out16, d);
 }
 
 // addRmsNorm: residual (T, d) += add, then out = rmsNorm(residual) as rms_norm computes it (same sums, same order).
 // grid (T), block 256.
-__global__ void add_rms_norm(float* residual, const float* add, const float* w, float eps, float* out, int d) {
+__global__ void add_rms_norm(float* residual, const float* add, const float* w, float eps, float* out, unsigned short* out16, int d) {
     long long base = (long long) blockIdx.x * d;
     for (int c = threadIdx.x; c < d; c += blockDim.x) residual[base + c] += add[base + c];
-    rms_norm_row(residual, w, eps, out, d);   // its threads read the same columns they wrote
+    rms_norm_row(residual, w, eps, out, out16, d);   // its threads read the same columns they wrote
 }
 
 // copyColumns: dst (T, w) = src[:, col : col+w] for src (T, srcWidth). 1-D grid over T·w.
@@ -185,7 +206,8 @@ extern "C" {
 // the width K (causal_conv1d_silu_k2 … _k8), so the window lives in registers, and on in's type T (float, or bf16: _bf16).
 }  // extern "C"
 template <int K, typename T> __device__ void causal_conv1d_silu_impl(const void* input, int inWidth, int len, const float* weight,
-                                                                     const float* bias, float* state, float* out, int di, int chunkLen) {
+                                                                     const float* bias, float* state, float* out, unsigned short* out16,
+                                                                     int di, int chunkLen) {
     const T* in = static_cast<const T*>(input);
     int c = blockIdx.x * blockDim.x + threadIdx.x, s = blockIdx.y, t0 = blockIdx.z * chunkLen, t1 = min(len, t0 + chunkLen);
     if (c >= di) return;
@@ -202,6 +224,7 @@ template <int K, typename T> __device__ void causal_conv1d_silu_impl(const void*
         #pragma unroll
         for (int j = 0; j < K; j++) v += w[j] * window[j];
         out[row * di + c] = silu(v);
+        if (out16) out16[row * di + c] = (unsigned short) bf16_bits(silu(v));
         #pragma unroll
         for (int j = 0; j < K - 1; j++) window[j] = window[j + 1];
     }
@@ -220,7 +243,7 @@ template <int K, typename T> __device__ void causal_conv1d_silu_impl(const void*
     CONV_VARIANT(name, 5, params, args) CONV_VARIANT(name, 6, params, args) CONV_VARIANT(name, 7, params, args) \
     CONV_VARIANT(name, 8, params, args)
 extern "C" {
-CONV_VARIANTS(causal_conv1d_silu, (const float* in, int inWidth, int len, const float* weight, const float* bias, float* state, float* out, int di, int chunkLen), (in, inWidth, len, weight, bias, state, out, di, chunkLen))
+CONV_VARIANTS(causal_conv1d_silu, (const float* in, int inWidth, int len, const float* weight, const float* bias, float* state, float* out, unsigned short* out16, int di, int chunkLen), (in, inWidth, len, weight, bias, state, out, out16, di, chunkLen))
 
 // The conv state after the sequence: its last k−1 inputs (reaching back into the old state when len < k−1).
 // grid (ceil(di/128), b), block 128. conv_state_update_bf16 reads in in bf16.
@@ -580,7 +603,8 @@ template <typename TZ> __device__ __forceinline__ void stage_gate(float* tile, i
 // bf16 bits), and so does its tile.
 template <int S, int L, typename TZ> __device__ void scan_forward_impl(const float* x, const float* dt, const float* A, const float* bc,
                                  int bcWidth, int bCol, const float* D, const void* z, int zWidth, int zCol, int len, int di, int n,
-                                 const float* h0, float* hEnd, const float* hOffset, const float* yOffset, float* y, float* memo) {
+                                 const float* h0, float* hEnd, const float* hOffset, const float* yOffset, float* y, unsigned short* y16,
+                                 float* memo) {
     extern __shared__ float tile[];
     SCAN_THREAD
     constexpr int BUF = 3 * CT + SCAN_CHUNK * W2;
@@ -635,7 +659,11 @@ template <int S, int L, typename TZ> __device__ void scan_forward_impl(const flo
             }
             #pragma unroll
             for (int m = L / 2; m > 0; m >>= 1) part += __shfl_xor_sync(0xffffffff, part, m, L);
-            if (y && valid && lane == 0) y[(row0 + r) * di + c] = (part + d * xv + yo) * silu(as_float(zP[r * PB]));
+            if (y && valid && lane == 0) {
+                float out = (part + d * xv + yo) * silu(as_float(zP[r * PB]));
+                y[(row0 + r) * di + c] = out;
+                if (y16) y16[(row0 + r) * di + c] = (unsigned short) bf16_bits(out);
+            }
         }
         __syncthreads();   // the buffer is free for chunk k + 2
     }
@@ -647,7 +675,44 @@ template <int S, int L, typename TZ> __device__ void scan_forward_impl(const flo
         }
 }
 extern "C" {
-SCAN_SL_EACH(SCAN_SL_GATED, scan_forward, SCAN_BLOCK, 1, (const float* x, const float* dt, const float* A, const float* bc, int bcWidth, int bCol, const float* D, const float* z, int zWidth, int zCol, int len, int di, int n, const float* h0, float* hEnd, const float* hOffset, const float* yOffset, float* y, float* memo), (x, dt, A, bc, bcWidth, bCol, D, z, zWidth, zCol, len, di, n, h0, hEnd, hOffset, yOffset, y, memo))
+SCAN_SL_EACH(SCAN_SL_GATED, scan_forward, SCAN_BLOCK, 1, (const float* x, const float* dt, const float* A, const float* bc, int bcWidth, int bCol, const float* D, const float* z, int zWidth, int zCol, int len, int di, int n, const float* h0, float* hEnd, const float* hOffset, const float* yOffset, float* y, unsigned short* y16, float* memo), (x, dt, A, bc, bcWidth, bCol, D, z, zWidth, zCol, len, di, n, h0, hEnd, hOffset, yOffset, y, y16, memo))
+
+// selectiveScan's one-token step (len = 1: a decode step, z in float32), where the chunked machinery's staging would cost
+// more than the step: L = n/4 lanes a channel, each with 4 of its states, so that a warp's loads of the state and of A
+// are whole 16-byte runs side by side; C·h summed by shuffles; scan_forward's arithmetic. state (b, di, n) read as h_0
+// and written as h_1. grid (ceil(di / (128 / L)), b), block 128: scan_step_l1 … _l32 (n = 4 … 128).
+}  // extern "C"
+template <int L> __device__ void scan_step_impl(const float* x, const float* dt, const float* A, const float* bc, int bcWidth, int bCol,
+                                                const float* D, const float* z, int zWidth, int zCol, int di, int n, float* state,
+                                                const float* hOffset, const float* yOffset, float* y, unsigned short* y16) {
+    int lane = threadIdx.x % L, c = blockIdx.x * (blockDim.x / L) + threadIdx.x / L, s = blockIdx.y, i0 = 4 * lane;
+    bool valid = c < di;
+    int cc = valid ? c : di - 1;   // past di: the shuffles still need every lane
+    float dtv = softplus_of(dt[(long long) s * di + cc]), xv = x[(long long) s * di + cc], u = dtv * xv, part = 0.f;
+    const float *B = bc + (long long) s * bcWidth + bCol + i0, *C = B + n;
+    float4* h = reinterpret_cast<float4*>(state + ((long long) s * di + cc) * n + i0);
+    float4 hv = *h, a = *reinterpret_cast<const float4*>(A + (long long) cc * n + i0);
+    float hs[4] = {hv.x, hv.y, hv.z, hv.w}, as[4] = {a.x, a.y, a.z, a.w};
+    #pragma unroll
+    for (int j = 0; j < 4; j++) {
+        hs[j] = exp2f(dtv * (as[j] * LOG2E)) * hs[j] + u * B[j];
+        part += C[j] * (hs[j] + (hOffset ? hOffset[(long long) cc * n + i0 + j] : 0.f));
+    }
+    #pragma unroll
+    for (int m = L / 2; m > 0; m >>= 1) part += __shfl_xor_sync(0xffffffff, part, m, L);
+    if (!valid) return;
+    *h = make_float4(hs[0], hs[1], hs[2], hs[3]);
+    if (lane != 0) return;
+    float out = (part + D[c] * xv + (yOffset ? yOffset[c] : 0.f)) * silu(z[(long long) s * zWidth + zCol + c]);
+    y[(long long) s * di + c] = out;
+    if (y16) y16[(long long) s * di + c] = (unsigned short) bf16_bits(out);
+}
+extern "C" {
+#define SCAN_STEP(L) __global__ void __launch_bounds__(128) scan_step_l##L(const float* x, const float* dt, const float* A, \
+    const float* bc, int bcWidth, int bCol, const float* D, const float* z, int zWidth, int zCol, int di, int n, float* state, \
+    const float* hOffset, const float* yOffset, float* y, unsigned short* y16) { \
+    scan_step_impl<L>(x, dt, A, bc, bcWidth, bCol, D, z, zWidth, zCol, di, n, state, hOffset, yOffset, y, y16); }
+SCAN_STEP(1) SCAN_STEP(2) SCAN_STEP(4) SCAN_STEP(8) SCAN_STEP(16) SCAN_STEP(32)
 
 // v[0, V) summed over the lanes of a warp that differ only in bits ≥ L (the warp's channels), as a
 // reduce-scatter: each level sends half of the values still held and keeps the other half, so the

@@ -489,7 +489,7 @@ SSD_SHAPES(ssd_chunk_backward, SSD_BACKWARD_BLOCK, (SSD_PARAMS, const float* cb,
 // over its group of v² + eps) ⊙ weight, for y, out (T, w) and z (T, zWidth) read at [zCol, zCol+w).
 // One block per (row, group): grid (T, w / groupSize), block 256.
 __global__ void gated_rms_norm(const float* y, const float* z, int zWidth, int zCol, const float* weight, int w, int groupSize,
-                               float eps, float* out) {
+                               float eps, float* out, unsigned short* out16) {
     __shared__ float sm[32];
     long long base = (long long) blockIdx.x * w, zBase = (long long) blockIdx.x * zWidth + zCol;
     int c0 = blockIdx.y * groupSize;
@@ -502,6 +502,7 @@ __global__ void gated_rms_norm(const float* y, const float* z, int zWidth, int z
     for (int c = c0 + threadIdx.x; c < c0 + groupSize; c += blockDim.x) {
         float zv = z[zBase + c], v = y[base + c] * zv * ssd_sigmoid(zv);
         out[base + c] = weight[c] * (v * inv);
+        if (out16) out16[base + c] = (unsigned short) bf16_bits(weight[c] * (v * inv));   // out16: as kernels.cu's
     }
 }
 

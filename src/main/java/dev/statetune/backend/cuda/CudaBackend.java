@@ -40,6 +40,8 @@ public final class CudaBackend implements Backend {
     private final Kernels kernels;
     private final CudaScan scan;
     private final boolean bf16;
+    /** The bf16 copies kept beside allocateLinearInput's tensors. */
+    private final Bf16Copies bf16Copies = new Bf16Copies();
 
     private final OpTimes times = new OpTimes();
 
@@ -209,8 +211,21 @@ public final class CudaBackend implements Backend {
         return allocate(shape, zeroed, DType.F32);
     }
 
-    private Tensor allocate(long[] shape, boolean zeroed, DType dtype) {
-        long t0 = System.nanoTime(), bytes = Tensor.numel(shape) * (dtype == DType.BF16 ? 2 : 4);
+    /**
+     * With --dtype bf16, with room for a bf16 copy after its floats, which the norms, the conv, the scan
+     * and the gated norm fill as they write it and a linear then reads (Bf16Copies).
+     */
+    @Override
+    public Tensor allocateLinearInput(long rows, long cols) {
+        if (!bf16) return allocateForOverwrite(rows, cols);
+        long n = rows * cols;
+        MemorySegment block = block(6 * n);
+        bf16Copies.add(block.address(), n, block.address() + 4 * n);
+        return new Tensor(block.asSlice(0, 4 * n), DType.F32, rows, cols);
+    }
+
+    /** A device block of `bytes` for a new tensor: the recording's, the open scope's, or the caller's to keep. */
+    private MemorySegment block(long bytes) {
         MemorySegment block;
         if (recording != null) {
             block = memory.scratch(bytes);   // the recording's: its graph keeps the block
@@ -220,6 +235,13 @@ public final class CudaBackend implements Backend {
             block = memory.scratch(bytes);
             scopes.peek().add(block);
         }
+        bf16Copies.forget(block.address());
+        return block;
+    }
+
+    private Tensor allocate(long[] shape, boolean zeroed, DType dtype) {
+        long t0 = System.nanoTime(), bytes = Tensor.numel(shape) * (dtype == DType.BF16 ? 2 : 4);
+        MemorySegment block = block(bytes);
         long t1 = System.nanoTime();
         if (zeroed) driver.zeroAsync(block.address(), bytes, stream);
         if (OpTimes.ON) {
@@ -352,7 +374,10 @@ public final class CudaBackend implements Backend {
     private long address(Tensor t, boolean written) {
         if (t == null) return 0L;
         MemorySegment s = t.data();
-        if (s.isNative() && memory.owns(s.address())) return s.address();
+        if (s.isNative() && memory.owns(s.address())) {
+            if (written) bf16Copies.written(s.address());
+            return s.address();
+        }
         long kept = residentAddress(s);
         if (kept != 0) return kept;
         if (t.dtype() != DType.F32) throw new IllegalArgumentException("host tensor of " + t.dtype() + " given to the CUDA backend");
@@ -385,6 +410,8 @@ public final class CudaBackend implements Backend {
      * a decode loop reads ids after every step, and a managed block would move between host and device each time.
      */
     private MemorySegment argmaxIds;
+    /** The most parts argmaxRows cuts a row into (each of at least 8 values a thread). */
+    private static final int ARGMAX_PARTS = 32;
 
     @Override
     public int[] argmaxRows(Tensor logits) {
@@ -393,7 +420,13 @@ public final class CudaBackend implements Backend {
             if (argmaxIds != null) driver.freeHost(argmaxIds);
             argmaxIds = driver.allocHost(4L * rows);
         }
-        kernels.launch("argmax_rows", rows, 1, BLOCK, ptr(logits), (int) logits.size(1), argmaxIds.address());
+        int width = (int) logits.size(1), parts = Math.max(1, Math.min(ARGMAX_PARTS, width / (8 * BLOCK))), span = (width + parts - 1) / parts;
+        MemorySegment partMax = memory.scratch(4L * rows * parts), partArg = memory.scratch(4L * rows * parts);   // (rows, parts)
+        kernels.launch("argmax_parts", rows, parts, BLOCK, ptr(logits), width, span, partMax.address(), partArg.address());
+        kernels.launch("argmax_finish", (rows + BLOCK - 1) / BLOCK, 1, BLOCK, partMax.address(), partArg.address(), rows, parts,
+                argmaxIds.address());
+        memory.release(partMax);
+        memory.release(partArg);
         synchronize();
         return argmaxIds.asSlice(0, 4L * rows).toArray(ValueLayout.JAVA_INT);
     }
@@ -401,15 +434,17 @@ public final class CudaBackend implements Backend {
     @Override
     public void rmsNorm(Tensor x, Tensor weight, float eps, Tensor out) {
         timed("rmsNorm", () -> {
-            kernels.launch("rms_norm", (int) x.size(0), 1, BLOCK, ptr(x), ptr(weight), eps, out(out), (int) x.size(1));
+            long o = out(out);
+            kernels.launch("rms_norm", (int) x.size(0), 1, BLOCK, ptr(x), ptr(weight), eps, o, bf16Copies.fill(out), (int) x.size(1));
         });
     }
 
     @Override
     public void addRmsNorm(Tensor residual, Tensor add, Tensor weight, float eps, Tensor out) {
         timed("rmsNorm", () -> {
-            kernels.launch("add_rms_norm", (int) residual.size(0), 1, BLOCK, out(residual), ptr(add), ptr(weight), eps, out(out),
-                    (int) residual.size(1));
+            long o = out(out);
+            kernels.launch("add_rms_norm", (int) residual.size(0), 1, BLOCK, out(residual), ptr(add), ptr(weight), eps, o,
+                    bf16Copies.fill(out), (int) residual.size(1));
         });
     }
 
@@ -462,18 +497,19 @@ public final class CudaBackend implements Backend {
             if (halfOut && (bias != null || !bf16Gemm(w))) throw new IllegalArgumentException("linear: a bf16 output needs a bf16 GEMM without bias");
             // Row-major out (rows, n) = x (rows, k) · wᵀ is, column-major, out (n × rows) = wᵀ (n × k) · x (k × rows).
             if (bf16Gemm(w)) {
-                long t0 = System.nanoTime();
-                MemorySegment xb = bf16Operand(ptr(x), (int) x.size(1), xCol, rows, k);
+                long t0 = System.nanoTime(), copy = bf16Copies.current(x, xCol, k);   // x's own bf16 copy, if current
+                MemorySegment xb = copy != 0 ? null : bf16Operand(ptr(x), (int) x.size(1), xCol, rows, k);
+                long xh = copy != 0 ? copy : xb.address();
                 Operand wb = bf16Matrix(w);
                 long t1 = System.nanoTime();
-                if (halfOut) cublas.gemmIntoBf16(Cublas.OP_T, Cublas.OP_N, n, rows, k, wb.address(), k, xb.address(), k, out(out), n);
-                else cublas.gemm(Cublas.OP_T, Cublas.OP_N, n, rows, k, wb.address(), Cublas.R_16BF, k, xb.address(), Cublas.R_16BF, k, false,
+                if (halfOut) cublas.gemmIntoBf16(Cublas.OP_T, Cublas.OP_N, n, rows, k, wb.address(), k, xh, k, out(out), n);
+                else cublas.gemm(Cublas.OP_T, Cublas.OP_N, n, rows, k, wb.address(), Cublas.R_16BF, k, xh, Cublas.R_16BF, k, false,
                         out(out), n, ptr(bias));
                 if (OpTimes.ON) {
                     times.add("linear: bf16 operand (host)", t1 - t0);
                     times.add("linear: gemm call (host)", System.nanoTime() - t1);
                 }
-                memory.release(xb);
+                if (xb != null) memory.release(xb);
                 release(wb);
             } else {
                 cublas.gemm(Cublas.OP_T, Cublas.OP_N, n, rows, k, ptr(w), Cublas.R_32F, k, ptr(x) + 4L * xCol, Cublas.R_32F, (int) x.size(1),
@@ -487,8 +523,9 @@ public final class CudaBackend implements Backend {
         timed("conv", () -> {
             int di = (int) out.size(1), k = convWidth(weight);
             long x = column(ptr(in), in, inCol);   // the kernels read rows of in's width from there
+            long o = out(out);
             kernels.launch3d("causal_conv1d_silu_k" + k + half(in), (di + 127) / 128, batch, chunks(len), 128, 0, x, (int) in.size(1), len,
-                    ptr(weight), ptr(bias), out(convState), out(out), di, CONV_CHUNK);
+                    ptr(weight), ptr(bias), out(convState), o, bf16Copies.fill(out), di, CONV_CHUNK);
             if (chunks(len) > 1)   // one chunk: the conv kernel moved the state on itself
                 kernels.launch("conv_state_update" + half(in), (di + 127) / 128, batch, 128, x, (int) in.size(1), len, out(convState), di, k);
         });
@@ -532,8 +569,12 @@ public final class CudaBackend implements Backend {
     @Override
     public void selectiveScan(Tensor x, Tensor dt, Tensor A, Tensor bc, int bCol, Tensor D, Tensor z, int zCol,
                               int batch, int len, Tensor state, Tensor hOffset, Tensor yOffset, Tensor y, Tensor memo) {
-        timed("scan", () -> scan.forward((int) A.size(0), (int) A.size(1), batch, len, ptr(x), ptr(dt), ptr(A), ptr(bc), (int) bc.size(1), bCol,
-                ptr(D), z.dtype() == DType.BF16, ptr(z), (int) z.size(1), zCol, out(state), ptr(hOffset), ptr(yOffset), out(y), out(memo)));
+        timed("scan", () -> {
+            long o = out(y);
+            scan.forward((int) A.size(0), (int) A.size(1), batch, len, ptr(x), ptr(dt), ptr(A), ptr(bc), (int) bc.size(1), bCol, ptr(D),
+                    z.dtype() == DType.BF16, ptr(z), (int) z.size(1), zCol, out(state), ptr(hOffset), ptr(yOffset), o, bf16Copies.fill(y),
+                    out(memo));
+        });
     }
 
     @Override
@@ -545,8 +586,11 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void gatedRmsNorm(Tensor y, Tensor z, int zCol, Tensor weight, int groupSize, float eps, Tensor out) {
-        timed("gated norm", () -> new CudaSsd(kernels, memory, cublas, bf16).gatedRmsNorm((int) y.size(0), (int) y.size(1), ptr(y), ptr(z), (int) z.size(1),
-                zCol, ptr(weight), groupSize, eps, out(out)));
+        timed("gated norm", () -> {
+            long o = out(out);
+            new CudaSsd(kernels, memory, cublas, bf16).gatedRmsNorm((int) y.size(0), (int) y.size(1), ptr(y), ptr(z), (int) z.size(1), zCol,
+                    ptr(weight), groupSize, eps, o, bf16Copies.fill(out));
+        });
     }
 
     @Override
@@ -617,9 +661,11 @@ public final class CudaBackend implements Backend {
             }
             // Row-major dW (n, k) += dOutᵀ · x: column-major dWᵀ (k × n) += xᵀ (k × rows) · dOut (rows × n), into the fp32 gradient.
             if (dW != null && half) {
-                MemorySegment xb = bf16Operand(ptr(x), (int) x.size(1), xCol, rows, k);
-                cublas.gemm(Cublas.OP_N, Cublas.OP_T, k, n, rows, xb.address(), Cublas.R_16BF, k, gh, Cublas.R_16BF, n, true, out(dW), k);
-                memory.release(xb);
+                long copy = bf16Copies.current(x, xCol, k);   // x's own bf16 copy, if current
+                MemorySegment xb = copy != 0 ? null : bf16Operand(ptr(x), (int) x.size(1), xCol, rows, k);
+                cublas.gemm(Cublas.OP_N, Cublas.OP_T, k, n, rows, copy != 0 ? copy : xb.address(), Cublas.R_16BF, k, gh, Cublas.R_16BF, n, true,
+                        out(dW), k);
+                if (xb != null) memory.release(xb);
             } else if (dW != null) {
                 cublas.gemm(Cublas.OP_N, Cublas.OP_T, k, n, rows, ptr(x) + 4L * xCol, Cublas.R_32F, (int) x.size(1), g, Cublas.R_32F, n, true,
                         out(dW), k);

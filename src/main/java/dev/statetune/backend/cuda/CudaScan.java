@@ -86,16 +86,25 @@ final class CudaScan {
 
     /**
      * selectiveScan: y and the state (b, di, n), read as h_0 and written back as h_len; the chunk
-     * states go to memo too (0: nowhere; memoFloats floats).
+     * states go to memo too (0: nowhere; memoFloats floats). A decode step (len 1, no memo, n = 4 … 128 in fours)
+     * takes scan_step.
      *
-     * @param bc (b·len, bcWidth) with B at [bCol, bCol+n), C at [bCol+n, bCol+2n); z (b·len, zWidth) gate at [zCol, zCol+di),
-     *           in bf16 when zInBf16 (the _zbf16 kernels)
+     * @param bc  (b·len, bcWidth) with B at [bCol, bCol+n), C at [bCol+n, bCol+2n); z (b·len, zWidth) gate at [zCol, zCol+di),
+     *            in bf16 when zInBf16 (the _zbf16 kernels)
+     * @param y16 where a bf16 copy of y goes too, or 0
      */
     void forward(int di, int n, int batch, int len, long x, long dt, long A, long bc, int bcWidth, int bCol, long D, boolean zInBf16, long z,
-                 int zWidth, int zCol, long state, long hOffset, long yOffset, long y, long memo) {
+                 int zWidth, int zCol, long state, long hOffset, long yOffset, long y, long y16, long memo) {
+        int stepLanes = n / 4;   // scan_step: four states a lane
+        if (len == 1 && memo == 0 && y != 0 && !zInBf16 && n % 4 == 0 && Integer.bitCount(stepLanes) == 1 && stepLanes <= 32) {   // a decode step
+            int perBlock = BLOCK / stepLanes;
+            kernels.launch("scan_step_l" + stepLanes, (di + perBlock - 1) / perBlock, batch, BLOCK, x, dt, A, bc, bcWidth, bCol, D, z, zWidth,
+                    zCol, di, n, state, hOffset, yOffset, y, y16);
+            return;
+        }
         Shape sh = new Shape(di, n, zInBf16);
         kernels.launchShared("scan_forward" + sh.variant, sh.grid, batch, BLOCK, sh.forwardShared(), x, dt, A, bc, bcWidth, bCol, D, z,
-                zWidth, zCol, len, di, n, state, state, hOffset, yOffset, y, memo);
+                zWidth, zCol, len, di, n, state, state, hOffset, yOffset, y, y16, memo);
     }
 
     /**
@@ -111,7 +120,7 @@ final class CudaScan {
         MemorySegment recomputed = memo != 0 ? null : memory.scratch(4 * memoFloats(batch, len, di, n));
         if (recomputed != null)   // the states entering each chunk, without y
             kernels.launchShared("scan_forward" + sh.variant, sh.grid, batch, BLOCK, sh.forwardShared(), x, dt, A, bc, bcWidth, bCol, D, z,
-                    zWidth, zCol, len, di, n, h0, 0L, hOffset, yOffset, 0L, recomputed.address());
+                    zWidth, zCol, len, di, n, h0, 0L, hOffset, yOffset, 0L, 0L, recomputed.address());
         MemorySegment partials = memory.scratch(4L * sh.grid * rows * 2 * n);   // (blocks, b·len, 2n) dB | dC per block
         kernels.launchShared("scan_backward" + sh.variant, sh.grid, batch, BLOCK, sh.backwardShared(), x, dt, A, bc, bcWidth, bCol,
                 D, z, zWidth, zCol, len, di, n, recomputed != null ? recomputed.address() : memo, hOffset, yOffset, dy,

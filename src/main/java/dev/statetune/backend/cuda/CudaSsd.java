@@ -213,9 +213,9 @@ final class CudaSsd {
         return Math.toIntExact(((long) di * n + BLOCK - 1) / BLOCK);
     }
 
-    /** gatedRmsNorm over rows of y (rows, w), the gate z (rows, zWidth) at column zCol. */
-    void gatedRmsNorm(int rows, int w, long y, long z, int zWidth, int zCol, long weight, int groupSize, float eps, long out) {
-        kernels.launch("gated_rms_norm", rows, groups(w, groupSize), BLOCK, y, z, zWidth, zCol, weight, w, groupSize, eps, out);
+    /** gatedRmsNorm over rows of y (rows, w), the gate z (rows, zWidth) at column zCol; a bf16 copy of out to out16 (0: none). */
+    void gatedRmsNorm(int rows, int w, long y, long z, int zWidth, int zCol, long weight, int groupSize, float eps, long out, long out16) {
+        kernels.launch("gated_rms_norm", rows, groups(w, groupSize), BLOCK, y, z, zWidth, zCol, weight, w, groupSize, eps, out, out16);
     }
 
     /** gatedRmsNormBackward; dy, dz (laid out as z) and dWeight may be 0. */

@@ -180,11 +180,11 @@ public final class Mamba2LM extends ResidualLM<Mamba2Activations> {
         final Tensor out;        // (T, d)
 
         Activations(int tokens) {
-            normed = backend.allocateForOverwrite(tokens, cfg.modelDim());   // each written in full by its op
+            normed = backend.allocateLinearInput(tokens, cfg.modelDim());   // each written in full by its op
             zxbcdt = backend.allocateForOverwrite(tokens, cfg.inProjDim());
             xBC = backend.allocateForOverwrite(tokens, cfg.convDim());
             y = backend.allocateForOverwrite(tokens, cfg.innerDim());
-            gated = backend.allocateForOverwrite(tokens, cfg.innerDim());
+            gated = backend.allocateLinearInput(tokens, cfg.innerDim());
             out = backend.allocateForOverwrite(tokens, cfg.modelDim());
         }
     }

@@ -138,6 +138,66 @@ class CudaBackendTest extends CudaVsCpu {
         assertArrayEquals(e.toFloatArray(), read(ge), "embedding");
     }
 
+    /** Rows as long as a vocabulary, cut into parts on the GPU: the first index of each row's largest value, ties included. */
+    @Test
+    void argmaxRowsFindTheFirstLargestValue() {
+        int rows = 5, width = 70_001;
+        float[] v = random(rows, width).toFloatArray();
+        v[2 * width + 40_000] = 3f;   // a tie across parts: the earlier wins
+        v[2 * width + 69_999] = 3f;
+        v[3 * width + 17] = 2f;   // a tie within a part
+        v[3 * width + 18] = 2f;
+        v[4 * width + width - 1] = 5f;   // the very last column
+        Tensor logits = Tensor.of(v, rows, width);
+        int[] expected = cpu.argmaxRows(logits), got = cuda.argmaxRows(gpu(logits));
+        assertArrayEquals(expected, got);
+        assertEquals(40_000, expected[2]);
+        assertEquals(17, expected[3]);
+        assertEquals(width - 1, expected[4]);
+    }
+
+    /**
+     * With --dtype bf16, a linear reads the bf16 copy that the norm, the conv and the scan write beside an
+     * allocateLinearInput tensor: the same bits as its own rounding of the tensor. Once another op writes the
+     * tensor (or a view of some of its rows), the copy is stale and the linear rounds the tensor again.
+     */
+    @Test
+    void aLinearInputsBf16CopyGivesTheLinearsOwnRoundingAndNeverGoesStale() {
+        try (CudaBackend half = new CudaBackend(0, true)) {
+            Tensor x = random(37, 64), w = half.prepareWeight(random(96, 64)), norm = random(64), other = random(37, 64);
+            Tensor withCopy = half.allocateLinearInput(37, 64), plain = half.allocate(37, 64);
+            half.rmsNorm(x, norm, 1e-5f, withCopy);
+            half.rmsNorm(x, norm, 1e-5f, plain);
+            Tensor out1 = half.allocate(37, 96), out2 = half.allocate(37, 96);
+            half.linear(withCopy, 0, w, null, out1);
+            half.linear(plain, 0, w, null, out2);
+            half.synchronize();
+            assertArrayEquals(out2.toFloatArray(), out1.toFloatArray(), "the norm's copy against the linear's rounding");
+
+            half.copy(other.rows(5, 9), withCopy.rows(5, 9));   // a write to some of its rows
+            half.copy(withCopy, plain);
+            half.linear(withCopy, 0, w, null, out1);
+            half.linear(plain, 0, w, null, out2);
+            half.synchronize();
+            assertArrayEquals(out2.toFloatArray(), out1.toFloatArray(), "after a copy into its rows");
+
+            int batch = 2, len = 20, di = 64, k = 4;   // the conv's and the scan's copies
+            Tensor in = random(batch * len, 2 * di), cw = random(di, 1, k), convOut = half.allocateLinearInput(batch * len, di);
+            half.causalConv1dSilu(in, 0, batch, len, cw, null, half.allocate(batch, di, k - 1), convOut);
+            Tensor dt = random(batch * len, di), A = random(di, 16), bc = random(batch * len, 32), D = random(di);
+            Tensor y = half.allocateLinearInput(batch * len, di), wy = half.prepareWeight(random(48, di));
+            half.selectiveScan(convOut, dt, A, bc, 0, D, in, di, batch, len, half.allocate(batch, di, 16), null, null, y);
+            for (Tensor t : new Tensor[] {convOut, y}) {
+                Tensor same = half.allocate(batch * len, di), o1 = half.allocate(batch * len, 48), o2 = half.allocate(batch * len, 48);
+                half.copy(t, same);
+                half.linear(t, 0, wy, null, o1);
+                half.linear(same, 0, wy, null, o2);
+                half.synchronize();
+                assertArrayEquals(o2.toFloatArray(), o1.toFloatArray(), "a copy written by the " + (t == y ? "scan" : "conv"));
+            }
+        }
+    }
+
     @Test
     void linearMatchesTheCpuWithAColumnOffsetAndBias() {
         Tensor x = random(33, 70), w = random(50, 60), bias = random(50);
@@ -160,7 +220,8 @@ class CudaBackendTest extends CudaVsCpu {
                 Fixtures.assertClose(out.toFloatArray(), read(gout), 1e-5, 1e-5, "conv output, len " + len + ", k " + k);
                 Fixtures.assertClose(state.toFloatArray(), read(gstate), 1e-6, 1e-6, "conv state, len " + len + ", k " + k);
             }
-        for (int[] shape : new int[][] {{16, 13}, {8, 13}, {24, 13}, {5, 13}, {16, 150}, {5, 200}, {64, 70}, {100, 40}})   // {n, len}: 150, 200 and 70 run chunked; n 64, 100: several states a lane
+        for (int[] shape : new int[][] {{16, 13}, {8, 13}, {24, 13}, {5, 13}, {16, 150}, {5, 200}, {64, 70}, {100, 40}, {16, 1}, {5, 1}, {100, 1}, {4, 1}, {64, 1}, {128, 1}})
+            // {n, len}: 150, 200 and 70 run chunked; n 64, 100: several states a lane; len 1: the decode step's kernel (n 4 to 128 in fours)
             scanMatches(batch, shape[1], di, shape[0]);
     }
 
