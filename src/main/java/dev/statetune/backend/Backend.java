@@ -209,6 +209,17 @@ public interface Backend extends AutoCloseable {
         selectiveScan(x, dt, A, bc, bCol, D, z, zCol, batch, len, state, hOffset, yOffset, y);
     }
 
+    /**
+     * A one-token step (len 1) of selectiveScan whose dt is dt_proj's output: dt (b, di) = dtIn[:, 0:r] ·
+     * dtProjᵀ + dtProjBias for dtProj (di, r), dtProjBias (di) or null. The CUDA backend computes dt inside
+     * the scan's kernel for few sequences; otherwise dt is scratch for the linear.
+     */
+    default void selectiveScanStep(Tensor dtIn, Tensor dtProj, Tensor dtProjBias, Tensor dt, Tensor x, Tensor A, Tensor bc, int bCol,
+                                   Tensor D, Tensor z, int zCol, int batch, Tensor state, Tensor hOffset, Tensor yOffset, Tensor y) {
+        linear(dtIn, 0, dtProj, dtProjBias, dt);
+        selectiveScan(x, dt, A, bc, bCol, D, z, zCol, batch, 1, state, hOffset, yOffset, y);
+    }
+
     /** selectiveScanBackward that reads the memo its forward filled (null: recomputes it). */
     default void selectiveScanBackward(Tensor x, Tensor dt, Tensor A, Tensor bc, int bCol, Tensor D, Tensor z, int zCol, int batch,
                                        int len, Tensor h0, Tensor hOffset, Tensor yOffset, Tensor dy, ScanGrads grads, Tensor memo) {

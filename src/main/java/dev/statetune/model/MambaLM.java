@@ -184,12 +184,18 @@ public final class MambaLM extends ResidualLM<LayerActivations> {
         backend.causalConv1dSilu(act.xz, 0, batch, len, w.convWeight(), w.convBias(), convState, act.x);
         backend.linear(act.x, 0, w.xProj(), null, act.dtBC);                               // (T, r+2n): dt | B | C
         lowRank.forward(seam.lowRank(), "x_proj", act.x, 0, act.dtBC, null, 0);
-        backend.linear(act.dtBC, 0, w.dtProj(), w.dtProjBias(), act.dt);                   // (T, di), before the scan's softplus
-        lowRank.forward(seam.lowRank(), "dt_proj", act.dtBC, 0, act.dt, null, 0);
         ExtraState extra = seam.extra();
-        backend.selectiveScan(act.x, act.dt, extra == null ? w.A() : wide.A(w.A(), extra),
-                extra == null ? act.dtBC : wide.bc(act.dtBC, r, cfg.stateDim(), act.x, extra), extra == null ? r : 0,
-                w.D(), act.xz, di, batch, len, ssmState, seam.hOffset(), seam.yOffset(), act.y);
+        Tensor A = extra == null ? w.A() : wide.A(w.A(), extra);
+        Tensor bc = extra == null ? act.dtBC : wide.bc(act.dtBC, r, cfg.stateDim(), act.x, extra);
+        int bCol = extra == null ? r : 0;
+        if (len == 1 && seam.lowRank().stream().noneMatch(update -> update.module().equals("dt_proj"))) {   // a decode step: dt_proj inside
+            backend.selectiveScanStep(act.dtBC, w.dtProj(), w.dtProjBias(), act.dt, act.x, A, bc, bCol, w.D(), act.xz, di, batch, ssmState,
+                    seam.hOffset(), seam.yOffset(), act.y);
+        } else {
+            backend.linear(act.dtBC, 0, w.dtProj(), w.dtProjBias(), act.dt);               // (T, di), before the scan's softplus
+            lowRank.forward(seam.lowRank(), "dt_proj", act.dtBC, 0, act.dt, null, 0);
+            backend.selectiveScan(act.x, act.dt, A, bc, bCol, w.D(), act.xz, di, batch, len, ssmState, seam.hOffset(), seam.yOffset(), act.y);
+        }
         backend.linear(act.y, 0, w.outProj(), w.outProjBias(), act.out);
         lowRank.forward(seam.lowRank(), "out_proj", act.y, 0, act.out, null, 0);
     }

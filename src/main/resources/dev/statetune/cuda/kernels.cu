@@ -93,35 +93,59 @@ __global__ void to_bf16_x4(const float* src, long long srcWidth, int col, unsign
 
 // rmsNorm: out (T, d) = x / sqrt(mean(x²) + eps) ⊙ w. grid (T), block 256.
 // out16 (may be null), here and in the kernels below: a bf16 copy of out for a linear to read (CudaBackend's Bf16Copies).
-__device__ __forceinline__ void rms_norm_row(const float* x, const float* w, float eps, float* out, unsigned short* out16, int d) {
-    __shared__ float partial[256];
+// rms_norm_row norms row blockIdx.x of x + add (add may be null), writing that sum back to x when add is given. A thread
+// keeps its NORM_SPAN columns of the row in registers (d ≤ NORM_SPAN·256); a wider row is read again for each pass.
+#define NORM_SPAN 16
+__device__ __forceinline__ void rms_norm_row(float* x, const float* add, const float* w, float eps, float* out, unsigned short* out16, int d) {
+    __shared__ float warpSums[8];
     long long base = (long long) blockIdx.x * d;
-    float s = 0.f;
-    for (int c = threadIdx.x; c < d; c += blockDim.x) s += x[base + c] * x[base + c];
-    partial[threadIdx.x] = s;
-    __syncthreads();
-    for (int stride = blockDim.x / 2; stride > 0; stride >>= 1) {
-        if (threadIdx.x < stride) partial[threadIdx.x] += partial[threadIdx.x + stride];
-        __syncthreads();
+    bool held = d <= NORM_SPAN * (int) blockDim.x;
+    float v[NORM_SPAN], s = 0.f;
+    if (held) {
+        #pragma unroll
+        for (int j = 0; j < NORM_SPAN; j++) {
+            int c = threadIdx.x + j * blockDim.x;
+            v[j] = c < d ? x[base + c] + (add ? add[base + c] : 0.f) : 0.f;
+            if (add && c < d) x[base + c] = v[j];
+            s += v[j] * v[j];
+        }
+    } else {
+        for (int c = threadIdx.x; c < d; c += blockDim.x) {
+            float r = x[base + c] + (add ? add[base + c] : 0.f);
+            if (add) x[base + c] = r;
+            s += r * r;
+        }
     }
-    float inv = rsqrtf(partial[0] / d + eps);
-    for (int c = threadIdx.x; c < d; c += blockDim.x) {
-        float v = x[base + c] * inv * w[c];
-        out[base + c] = v;
-        if (out16) out16[base + c] = (unsigned short) bf16_bits(v);
+    for (int m = 16; m > 0; m >>= 1) s += __shfl_xor_sync(0xffffffff, s, m);
+    if (threadIdx.x % 32 == 0) warpSums[threadIdx.x / 32] = s;
+    __syncthreads();
+    float total = 0.f;
+    for (int k = 0; k < (int) blockDim.x / 32; k++) total += warpSums[k];
+    float inv = rsqrtf(total / d + eps);
+    #pragma unroll
+    for (int j = 0; j < NORM_SPAN; j++) {
+        int c = threadIdx.x + j * blockDim.x;
+        if (!held || c >= d) break;
+        float o = v[j] * inv * w[c];
+        out[base + c] = o;
+        if (out16) out16[base + c] = (unsigned short) bf16_bits(o);
+    }
+    if (held) return;
+    for (int c = threadIdx.x; c < d; c += blockDim.x) {   // its own columns: written above by this thread
+        float o = x[base + c] * inv * w[c];
+        out[base + c] = o;
+        if (out16) out16[base + c] = (unsigned short) bf16_bits(o);
     }
 }
 
 __global__ void rms_norm(const float* x, const float* w, float eps, float* out, unsigned short* out16, int d) {
-    rms_norm_row(x, w, eps, out, out16, d);
+    rms_norm_row(const_cast<float*>(x), nullptr, w, eps, out, out16, d);   // without add, x is only read
 }
 
 // addRmsNorm: residual (T, d) += add, then out = rmsNorm(residual) as rms_norm computes it (same sums, same order).
 // grid (T), block 256.
 __global__ void add_rms_norm(float* residual, const float* add, const float* w, float eps, float* out, unsigned short* out16, int d) {
-    long long base = (long long) blockIdx.x * d;
-    for (int c = threadIdx.x; c < d; c += blockDim.x) residual[base + c] += add[base + c];
-    rms_norm_row(residual, w, eps, out, out16, d);   // its threads read the same columns they wrote
+    rms_norm_row(residual, add, w, eps, out, out16, d);
 }
 
 // copyColumns: dst (T, w) = src[:, col : col+w] for src (T, srcWidth). 1-D grid over T·w.
@@ -680,15 +704,31 @@ SCAN_SL_EACH(SCAN_SL_GATED, scan_forward, SCAN_BLOCK, 1, (const float* x, const 
 // selectiveScan's one-token step (len = 1: a decode step, z in float32), where the chunked machinery's staging would cost
 // more than the step: L = n/4 lanes a channel, each with 4 of its states, so that a warp's loads of the state and of A
 // are whole 16-byte runs side by side; C·h summed by shuffles; scan_forward's arithmetic. state (b, di, n) read as h_0
-// and written as h_1. grid (ceil(di / (128 / L)), b), block 128: scan_step_l1 … _l32 (n = 4 … 128).
+// and written as h_1. dt (b, di) is given, or, with W (di, r) non-null (Backend.selectiveScanStep), dt_proj's output
+// dtIn[:, 0:r] · Wᵀ + bias (bias may be null) is computed here, each lane taking every L-th of the r terms.
+// grid (ceil(di / (128 / L)), b), block 128: scan_step_lL (L = 1 … 32, n = 4 … 128) with W in float32, _wbf16 in bf16.
 }  // extern "C"
-template <int L> __device__ void scan_step_impl(const float* x, const float* dt, const float* A, const float* bc, int bcWidth, int bCol,
-                                                const float* D, const float* z, int zWidth, int zCol, int di, int n, float* state,
-                                                const float* hOffset, const float* yOffset, float* y, unsigned short* y16) {
+template <int L, typename TW> __device__ void scan_step_impl(const float* x, const float* dt, const float* dtIn, int dtInWidth,
+                                                             const void* W, const float* bias, int r, const float* A, const float* bc,
+                                                             int bcWidth, int bCol, const float* D, const float* z, int zWidth, int zCol,
+                                                             int di, int n, float* state, const float* hOffset, const float* yOffset,
+                                                             float* y, unsigned short* y16) {
     int lane = threadIdx.x % L, c = blockIdx.x * (blockDim.x / L) + threadIdx.x / L, s = blockIdx.y, i0 = 4 * lane;
     bool valid = c < di;
     int cc = valid ? c : di - 1;   // past di: the shuffles still need every lane
-    float dtv = softplus_of(dt[(long long) s * di + cc]), xv = x[(long long) s * di + cc], u = dtv * xv, part = 0.f;
+    float dtRaw;
+    if (W) {
+        const TW* w = static_cast<const TW*>(W) + (long long) cc * r;
+        const float* in = dtIn + (long long) s * dtInWidth;
+        float acc = 0.f;
+        for (int k = lane; k < r; k += L) acc += in[k] * as_float(w[k]);
+        #pragma unroll
+        for (int m = L / 2; m > 0; m >>= 1) acc += __shfl_xor_sync(0xffffffff, acc, m, L);
+        dtRaw = acc + (bias ? bias[cc] : 0.f);
+    } else {
+        dtRaw = dt[(long long) s * di + cc];
+    }
+    float dtv = softplus_of(dtRaw), xv = x[(long long) s * di + cc], u = dtv * xv, part = 0.f;
     const float *B = bc + (long long) s * bcWidth + bCol + i0, *C = B + n;
     float4* h = reinterpret_cast<float4*>(state + ((long long) s * di + cc) * n + i0);
     float4 hv = *h, a = *reinterpret_cast<const float4*>(A + (long long) cc * n + i0);
@@ -708,10 +748,12 @@ template <int L> __device__ void scan_step_impl(const float* x, const float* dt,
     if (y16) y16[(long long) s * di + c] = (unsigned short) bf16_bits(out);
 }
 extern "C" {
-#define SCAN_STEP(L) __global__ void __launch_bounds__(128) scan_step_l##L(const float* x, const float* dt, const float* A, \
-    const float* bc, int bcWidth, int bCol, const float* D, const float* z, int zWidth, int zCol, int di, int n, float* state, \
-    const float* hOffset, const float* yOffset, float* y, unsigned short* y16) { \
-    scan_step_impl<L>(x, dt, A, bc, bcWidth, bCol, D, z, zWidth, zCol, di, n, state, hOffset, yOffset, y, y16); }
+#define SCAN_STEP_PARAMS (const float* x, const float* dt, const float* dtIn, int dtInWidth, const float* W, const float* bias, int r, \
+    const float* A, const float* bc, int bcWidth, int bCol, const float* D, const float* z, int zWidth, int zCol, int di, int n, float* state, \
+    const float* hOffset, const float* yOffset, float* y, unsigned short* y16)
+#define SCAN_STEP_ARGS (x, dt, dtIn, dtInWidth, W, bias, r, A, bc, bcWidth, bCol, D, z, zWidth, zCol, di, n, state, hOffset, yOffset, y, y16)
+#define SCAN_STEP(L) __global__ void __launch_bounds__(128) scan_step_l##L SCAN_STEP_PARAMS { scan_step_impl<L, float> SCAN_STEP_ARGS; } \
+    __global__ void __launch_bounds__(128) scan_step_l##L##_wbf16 SCAN_STEP_PARAMS { scan_step_impl<L, unsigned short> SCAN_STEP_ARGS; }
 SCAN_STEP(1) SCAN_STEP(2) SCAN_STEP(4) SCAN_STEP(8) SCAN_STEP(16) SCAN_STEP(32)
 
 // v[0, V) summed over the lanes of a warp that differ only in bits ≥ L (the warp's channels), as a

@@ -561,6 +561,28 @@ public final class CudaBackend implements Backend {
         selectiveScan(x, dt, A, bc, bCol, D, z, zCol, batch, len, state, hOffset, yOffset, y, null);
     }
 
+    /**
+     * The most sequences × dt_proj inputs for which a decode step computes dt_proj inside the scan's kernel: each lane
+     * reads its share of a weight row per sequence, which beats a GEMM launch for few sequences (H100: 130m at batch 64,
+     * r 48) but not for many with a wide row (1.4b at batch 64, r 128: 14.5k tok/s through the GEMM, 11.4k inside).
+     */
+    private static final long STEP_DT_PROJ_TERMS = 4096;
+
+    @Override
+    public void selectiveScanStep(Tensor dtIn, Tensor dtProj, Tensor dtProjBias, Tensor dt, Tensor x, Tensor A, Tensor bc, int bCol,
+                                  Tensor D, Tensor z, int zCol, int batch, Tensor state, Tensor hOffset, Tensor yOffset, Tensor y) {
+        if (!CudaScan.takesSteps((int) A.size(1)) || z.dtype() != DType.F32 || (long) batch * dtProj.size(1) > STEP_DT_PROJ_TERMS) {
+            Backend.super.selectiveScanStep(dtIn, dtProj, dtProjBias, dt, x, A, bc, bCol, D, z, zCol, batch, state, hOffset, yOffset, y);
+            return;
+        }
+        timed("scan step", () -> {
+            long o = out(y);
+            scan.step((int) A.size(0), (int) A.size(1), batch, ptr(x), 0L, ptr(dtIn), (int) dtIn.size(1), ptr(dtProj),
+                    dtProj.dtype() == DType.BF16, ptr(dtProjBias), (int) dtProj.size(1), ptr(A), ptr(bc), (int) bc.size(1), bCol, ptr(D), ptr(z),
+                    (int) z.size(1), zCol, out(state), ptr(hOffset), ptr(yOffset), o, bf16Copies.fill(y));
+        });
+    }
+
     @Override
     public Tensor scanMemo(int batch, int len, int di, int n) {
         return allocateForOverwrite(CudaScan.memoFloats(batch, len, di, n));   // the forward writes every chunk's start

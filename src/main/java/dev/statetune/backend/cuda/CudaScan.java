@@ -95,16 +95,30 @@ final class CudaScan {
      */
     void forward(int di, int n, int batch, int len, long x, long dt, long A, long bc, int bcWidth, int bCol, long D, boolean zInBf16, long z,
                  int zWidth, int zCol, long state, long hOffset, long yOffset, long y, long y16, long memo) {
-        int stepLanes = n / 4;   // scan_step: four states a lane
-        if (len == 1 && memo == 0 && y != 0 && !zInBf16 && n % 4 == 0 && Integer.bitCount(stepLanes) == 1 && stepLanes <= 32) {   // a decode step
-            int perBlock = BLOCK / stepLanes;
-            kernels.launch("scan_step_l" + stepLanes, (di + perBlock - 1) / perBlock, batch, BLOCK, x, dt, A, bc, bcWidth, bCol, D, z, zWidth,
-                    zCol, di, n, state, hOffset, yOffset, y, y16);
+        if (len == 1 && memo == 0 && y != 0 && !zInBf16 && takesSteps(n)) {   // a decode step
+            step(di, n, batch, x, dt, 0L, 0, 0L, false, 0L, 0, A, bc, bcWidth, bCol, D, z, zWidth, zCol, state, hOffset, yOffset, y, y16);
             return;
         }
         Shape sh = new Shape(di, n, zInBf16);
         kernels.launchShared("scan_forward" + sh.variant, sh.grid, batch, BLOCK, sh.forwardShared(), x, dt, A, bc, bcWidth, bCol, D, z,
                 zWidth, zCol, len, di, n, state, state, hOffset, yOffset, y, y16, memo);
+    }
+
+    /** Whether scan_step takes one-token steps of state size n: four states a lane, n/4 lanes a power of two ≤ 32. */
+    static boolean takesSteps(int n) {
+        int lanes = n / 4;
+        return n % 4 == 0 && Integer.bitCount(lanes) == 1 && lanes <= 32;
+    }
+
+    /**
+     * A one-token step (takesSteps(n), z in float32) with dt (b, di) given, or, with w (di, r) non-zero
+     * (in bf16 when wInBf16), dt = dtIn[:, 0:r] · wᵀ + bias (bias may be 0) computed in the kernel.
+     */
+    void step(int di, int n, int batch, long x, long dt, long dtIn, int dtInWidth, long w, boolean wInBf16, long bias, int r, long A, long bc,
+              int bcWidth, int bCol, long D, long z, int zWidth, int zCol, long state, long hOffset, long yOffset, long y, long y16) {
+        int lanes = n / 4, perBlock = BLOCK / lanes;
+        kernels.launch("scan_step_l" + lanes + (wInBf16 ? "_wbf16" : ""), (di + perBlock - 1) / perBlock, batch, BLOCK, x, dt, dtIn, dtInWidth,
+                w, bias, r, A, bc, bcWidth, bCol, D, z, zWidth, zCol, di, n, state, hOffset, yOffset, y, y16);
     }
 
     /**

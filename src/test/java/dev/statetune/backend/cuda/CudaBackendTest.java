@@ -225,6 +225,35 @@ class CudaBackendTest extends CudaVsCpu {
             scanMatches(batch, shape[1], di, shape[0]);
     }
 
+    /**
+     * A decode step with dt_proj inside the scan's kernel (selectiveScanStep) against the CPU's linear then
+     * scan: float32 and bf16 weights (the CPU reads the bf16 values), state sizes the step kernel takes and one it
+     * does not (5: the linear, then the scan).
+     */
+    @Test
+    void aDecodeStepWithDtProjInsideTheScanMatchesTheLinearThenTheScan() {
+        int batch = 3, di = 40, r = 32;
+        try (CudaBackend half = new CudaBackend(0, true)) {
+            for (int n : new int[] {16, 5, 64})
+                for (CudaBackend gpu : new CudaBackend[] {cuda, half}) {
+                    Tensor dtIn = random(batch, r + 2 * n), dtProj = random(di, r), bias = random(di), x = random(batch, di);
+                    Tensor z = random(batch, 2 * di), D = random(di), h = random(batch, di, n), hOff = random(di, n), yOff = random(di);
+                    float[] a = random(di, n).toFloatArray();
+                    for (int i = 0; i < a.length; i++) a[i] = -Math.abs(a[i]) - 0.1f;
+                    Tensor A = Tensor.of(a, di, n), w = gpu.prepareWeight(dtProj), wOnCpu = Tensor.of(w.toFloatArray(), w.shape());
+                    Tensor hCpu = Tensor.of(h.toFloatArray(), h.shape()), hGpu = Tensor.of(h.toFloatArray(), h.shape());
+                    Tensor yCpu = cpu.allocate(batch, di), yGpu = gpu.allocate(batch, di);
+                    cpu.selectiveScanStep(dtIn, wOnCpu, bias, cpu.allocate(batch, di), x, A, dtIn, r, D, z, di, batch, hCpu, hOff, yOff, yCpu);
+                    gpu.selectiveScanStep(dtIn, w, bias, gpu.allocate(batch, di), x, A, dtIn, r, D, z, di, batch, hGpu, hOff, yOff, yGpu);
+                    gpu.synchronize();
+                    String what = "n " + n + (gpu == half ? ", bf16 dt_proj" : "");
+                    double tol = gpu == half && n == 5 ? 2e-2 : 1e-4;   // the fallback's bf16 linear rounds dtIn as well
+                    Fixtures.assertClose(yCpu.toFloatArray(), yGpu.toFloatArray(), tol, tol, "step y, " + what);
+                    Fixtures.assertClose(hCpu.toFloatArray(), hGpu.toFloatArray(), tol, tol, "step state, " + what);
+                }
+        }
+    }
+
     /** The scan on both backends from a random state with both offsets, {batch, len} sequences of di channels. */
     static void scanMatches(int batch, int len, int di, int stateDim) {
         Tensor x = random(batch * len, di), dt = random(batch * len, di), bc = random(batch * len, 3 + 2 * stateDim);
