@@ -564,7 +564,7 @@ public final class CudaBackend implements Backend {
     /**
      * The most sequences × dt_proj inputs for which a decode step computes dt_proj inside the scan's kernel: each lane
      * reads its share of a weight row per sequence, which beats a GEMM launch for few sequences (H100: 130m at batch 64,
-     * r 48) but not for many with a wide row (1.4b at batch 64, r 128: 14.5k tok/s through the GEMM, 11.4k inside).
+     * r 48) but not for many with a wide row (1.4b at batch 64, r 128: 16.1k tok/s through the GEMM, 11.4k inside).
      */
     private static final long STEP_DT_PROJ_TERMS = 4096;
 
