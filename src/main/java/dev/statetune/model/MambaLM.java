@@ -188,7 +188,7 @@ public final class MambaLM extends ResidualLM<LayerActivations> {
         Tensor A = extra == null ? w.A() : wide.A(w.A(), extra);
         Tensor bc = extra == null ? act.dtBC : wide.bc(act.dtBC, r, cfg.stateDim(), act.x, extra);
         int bCol = extra == null ? r : 0;
-        if (len == 1 && seam.lowRank().stream().noneMatch(update -> update.module().equals("dt_proj"))) {   // a decode step: dt_proj inside
+        if (len == 1 && !seam.lowRankOn("dt_proj")) {   // a decode step: dt_proj inside
             backend.selectiveScanStep(act.dtBC, w.dtProj(), w.dtProjBias(), act.dt, act.x, A, bc, bCol, w.D(), act.xz, di, batch, ssmState,
                     seam.hOffset(), seam.yOffset(), act.y);
         } else {
@@ -264,13 +264,13 @@ public final class MambaLM extends ResidualLM<LayerActivations> {
         int scanBCol = extra == null ? r : 0;
         Tensor memo = backend.scanMemo(batch, len, di, (int) scanA.size(1));
         backend.selectiveScan(x, dtRaw, scanA, scanBC, scanBCol, w.D(), xz, di, batch, len, state, seam.hOffset(), seam.yOffset(), y, memo);
-        boolean dtRecomputable = seam.lowRank().stream().noneMatch(update -> update.module().equals("dt_proj"));
+        boolean dtRecomputable = !seam.lowRankOn("dt_proj");
         return new LayerActivations(virtual, u, xz, dtBC, dtRecomputable ? null : dtRaw, y, scanA, scanBC, scanBCol, h0, conv0, memo, lr);
     }
 
     /** Whether in_proj's output is the product alone (no bias, no LoRA), so that its training copy may be allocateKept's. */
     private boolean plainInProj(int layer) {
-        return layers[layer].inProjBias() == null && seams[layer].lowRank().stream().noneMatch(update -> update.module().equals("in_proj"));
+        return layers[layer].inProjBias() == null && !seams[layer].lowRankOn("in_proj");
     }
 
     /** dt before the softplus (T′, di), recomputed from x_proj's output: dt_proj without a low-rank update, as in the forward. */

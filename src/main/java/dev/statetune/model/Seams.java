@@ -31,6 +31,11 @@ public record Seams(Tensor hOffset, Tensor yOffset, Tensor h0, Tensor conv0,
         return extra == null ? n : n + extra.dims();
     }
 
+    /** Whether a low-rank update changes the linear layer `module` (in_proj, x_proj, dt_proj, out_proj). */
+    public boolean lowRankOn(String module) {
+        return lowRank.stream().anyMatch(update -> update.module().equals(module));
+    }
+
     /** Virtual tokens before each sequence at this layer's mixer (0 without Prefix-Tuning). */
     public int virtualTokens() {
         return prefix == null ? 0 : (int) prefix.size(0);

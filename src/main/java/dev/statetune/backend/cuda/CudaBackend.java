@@ -308,6 +308,21 @@ public final class CudaBackend implements Backend {
         return new Operand(copy.address(), copy);
     }
 
+    /**
+     * t[:, col : col+cols] in bf16 for a tensor-core GEMM: t itself when held in bf16 (allocateKeptGradient's), its
+     * current copy (Bf16Copies), else a rounded copy.
+     */
+    private Operand bf16Input(Tensor t, int col, int cols) {
+        if (t.dtype() == DType.BF16) {
+            if (col != 0 || cols != t.size(1)) throw new IllegalArgumentException("a bf16 operand is read whole, not columns " + col + "+" + cols);
+            return new Operand(ptr(t), null);
+        }
+        long copy = bf16Copies.current(t, col, cols);
+        if (copy != 0) return new Operand(copy, null);
+        MemorySegment rounded = bf16Operand(ptr(t), (int) t.size(1), col, (int) t.size(0), cols);
+        return new Operand(rounded.address(), rounded);
+    }
+
     private void release(Operand o) {
         if (o.copy() != null) memory.release(o.copy());
     }
@@ -497,19 +512,17 @@ public final class CudaBackend implements Backend {
             if (halfOut && (bias != null || !bf16Gemm(w))) throw new IllegalArgumentException("linear: a bf16 output needs a bf16 GEMM without bias");
             // Row-major out (rows, n) = x (rows, k) · wᵀ is, column-major, out (n × rows) = wᵀ (n × k) · x (k × rows).
             if (bf16Gemm(w)) {
-                long t0 = System.nanoTime(), copy = bf16Copies.current(x, xCol, k);   // x's own bf16 copy, if current
-                MemorySegment xb = copy != 0 ? null : bf16Operand(ptr(x), (int) x.size(1), xCol, rows, k);
-                long xh = copy != 0 ? copy : xb.address();
-                Operand wb = bf16Matrix(w);
+                long t0 = System.nanoTime();
+                Operand xb = bf16Input(x, xCol, k), wb = bf16Matrix(w);
                 long t1 = System.nanoTime();
-                if (halfOut) cublas.gemmIntoBf16(Cublas.OP_T, Cublas.OP_N, n, rows, k, wb.address(), k, xh, k, out(out), n);
-                else cublas.gemm(Cublas.OP_T, Cublas.OP_N, n, rows, k, wb.address(), Cublas.R_16BF, k, xh, Cublas.R_16BF, k, false,
+                if (halfOut) cublas.gemmIntoBf16(Cublas.OP_T, Cublas.OP_N, n, rows, k, wb.address(), k, xb.address(), k, out(out), n);
+                else cublas.gemm(Cublas.OP_T, Cublas.OP_N, n, rows, k, wb.address(), Cublas.R_16BF, k, xb.address(), Cublas.R_16BF, k, false,
                         out(out), n, ptr(bias));
                 if (OpTimes.ON) {
                     times.add("linear: bf16 operand (host)", t1 - t0);
                     times.add("linear: gemm call (host)", System.nanoTime() - t1);
                 }
-                if (xb != null) memory.release(xb);
+                release(xb);
                 release(wb);
             } else {
                 cublas.gemm(Cublas.OP_T, Cublas.OP_N, n, rows, k, ptr(w), Cublas.R_32F, k, ptr(x) + 4L * xCol, Cublas.R_32F, (int) x.size(1),
@@ -669,12 +682,11 @@ public final class CudaBackend implements Backend {
             long g = ptr(dOut);
             boolean half = bf16Gemm(w), halfOut = dOut.dtype() == DType.BF16;   // dOut: allocateKeptGradient's, already bf16
             if (halfOut && (!half || dBias != null)) throw new IllegalArgumentException("linear backward: a bf16 dOut needs a bf16 GEMM without dBias");
-            MemorySegment gb = halfOut ? null : half ? bf16Operand(g, n, 0, rows, n) : null;
-            long gh = halfOut ? g : gb == null ? 0L : gb.address();   // dOut in bf16
+            Operand gb = half ? bf16Input(dOut, 0, n) : null;   // dOut in bf16
             // Row-major dx (rows, k) += dOut (rows, n) · w (n, k): column-major dxᵀ (k × rows) += wᵀ (k × n) · dOutᵀ (n × rows).
             if (dx != null && half) {
                 Operand wb = bf16Matrix(w);
-                cublas.gemm(Cublas.OP_N, Cublas.OP_N, k, rows, n, wb.address(), Cublas.R_16BF, k, gh, Cublas.R_16BF, n, addToDx,
+                cublas.gemm(Cublas.OP_N, Cublas.OP_N, k, rows, n, wb.address(), Cublas.R_16BF, k, gb.address(), Cublas.R_16BF, n, addToDx,
                         out(dx) + 4L * dxCol, (int) dx.size(1));
                 release(wb);
             } else if (dx != null) {
@@ -683,16 +695,14 @@ public final class CudaBackend implements Backend {
             }
             // Row-major dW (n, k) += dOutᵀ · x: column-major dWᵀ (k × n) += xᵀ (k × rows) · dOut (rows × n), into the fp32 gradient.
             if (dW != null && half) {
-                long copy = bf16Copies.current(x, xCol, k);   // x's own bf16 copy, if current
-                MemorySegment xb = copy != 0 ? null : bf16Operand(ptr(x), (int) x.size(1), xCol, rows, k);
-                cublas.gemm(Cublas.OP_N, Cublas.OP_T, k, n, rows, copy != 0 ? copy : xb.address(), Cublas.R_16BF, k, gh, Cublas.R_16BF, n, true,
-                        out(dW), k);
-                if (xb != null) memory.release(xb);
+                Operand xb = bf16Input(x, xCol, k);
+                cublas.gemm(Cublas.OP_N, Cublas.OP_T, k, n, rows, xb.address(), Cublas.R_16BF, k, gb.address(), Cublas.R_16BF, n, true, out(dW), k);
+                release(xb);
             } else if (dW != null) {
                 cublas.gemm(Cublas.OP_N, Cublas.OP_T, k, n, rows, ptr(x) + 4L * xCol, Cublas.R_32F, (int) x.size(1), g, Cublas.R_32F, n, true,
                         out(dW), k);
             }
-            if (gb != null) memory.release(gb);
+            if (gb != null) release(gb);
             if (dBias != null) kernels.launch("column_sums", blocks(n), 1, BLOCK, g, out(dBias), rows, n);
         });
     }
