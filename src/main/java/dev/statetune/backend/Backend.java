@@ -42,9 +42,12 @@ public interface Backend extends AutoCloseable {
         return () -> {};
     }
 
-    /** A decode step recorded once and run again with new token ids (see captureStep). */
+    /** A step (a decode step, a training step) recorded once and run again with new inputs (see captureStep). */
     interface StepGraph extends AutoCloseable {
-        /** The step again, its embedding reading these ids: its result, ready for the host to read. */
+        /**
+         * The step again, its embedding reading these ids and its other host inputs read from the arrays
+         * it read while recording, as they are now: its result, ready for the host to read.
+         */
         Tensor replay(int[] ids);
 
         /** Frees the recording (its result tensor with it). */
@@ -53,11 +56,12 @@ public interface Backend extends AutoCloseable {
     }
 
     /**
-     * Records `step` — one decode step whose only input that changes from step to step is the
-     * token ids it embeds — to be run by StepGraph.replay (the CUDA backend: a CUDA graph, one
-     * launch instead of hundreds). Nothing runs while it records. Null when this backend does not
-     * record, or the step does something a recording cannot hold (it needs a result on the host
-     * before it ends, or embeds twice).
+     * Records `step` — work whose inputs that change from one run to the next are the token ids it
+     * embeds (once) and the contents of host arrays it reads (a training step's targets, an optimizer's
+     * schedule) — to be run by StepGraph.replay (the CUDA backend: a CUDA graph, one launch instead of
+     * hundreds or thousands). Nothing runs while it records, and host code in `step` does not run again
+     * at a replay. Null when this backend does not record, or the step does something a recording cannot
+     * hold (it needs a result on the host before it ends, embeds twice, or draws dropout masks).
      */
     default StepGraph captureStep(java.util.function.Supplier<Tensor> step) {
         return null;
@@ -297,10 +301,12 @@ public interface Backend extends AutoCloseable {
 
     /**
      * Cross entropy of logits = hidden (T, d) · wᵀ at rows whose target ≥ 0 (−100 = ignored),
-     * without materialising the whole logits; with dHidden non-null also dHidden += scale·∂L/∂hidden
-     * and dW (vocab, d) += scale·∂L/∂w where L is the summed loss.
+     * without materialising the whole logits. Adds to sums (LossResult.SUMS doubles, allocateSums):
+     * the summed loss, the number of targets, the argmax hits and the mean loss of this call. With
+     * dHidden non-null also dHidden += ∂mean/∂hidden and dW (vocab, d) += ∂mean/∂w, the mean over
+     * this call's targets. Nothing comes back to the host: a training step need not wait for it.
      */
-    LossResult crossEntropy(Tensor hidden, Tensor w, int[] targets, float scale, Tensor dHidden, Tensor dW);
+    void crossEntropy(Tensor hidden, Tensor w, int[] targets, Tensor dHidden, Tensor dW, Tensor sums);
 
     // ---- The optimizer's ops, on a trained parameter's value and gradient and its optimizer moments (host tensors).
 
@@ -318,17 +324,34 @@ public interface Backend extends AutoCloseable {
     /** writeBackResident, then frees the device copies: the host arrays are the state again. */
     default void dropResident() {}
 
-    /** One AdamW step's scalars (train.AdamW): x ← x·decay when decays; m ← lerp(m, g, w1); v ← v·b2 + w2·g²; x ← x − stepSize·m/(√v/bc2 + eps). */
-    record AdamWStep(boolean decays, float decay, float w1, float b2, float w2, float stepSize, float bc2, float eps) {}
+    /**
+     * One AdamW step's constants (train.AdamW) and its schedule (3): this step's decay, stepSize and bc2,
+     * which change with the learning rate and the step count, read from a tensor so that a recorded step
+     * reads new values. x ← x·decay when decays; m ← lerp(m, g, w1); v ← v·b2 + w2·g²; x ← x − stepSize·m/(√v/bc2 + eps).
+     */
+    record AdamWStep(boolean decays, float w1, float b2, float w2, float eps, Tensor schedule) {}
 
     /** AdamW on x with gradient g and moments m, v (all as long), in fp32 with torch's rounding: the same numbers on every backend. */
     void adamwStep(Tensor x, Tensor g, Tensor m, Tensor v, AdamWStep s);
 
-    /** SGD: x ← x − lr·(g + wd·x), or x ← x − lr·g when wd = 0. */
-    void sgdStep(Tensor x, Tensor g, float lr, float wd);
+    /** SGD with this step's learning rate lr (1): x ← x − lr·(g + wd·x), or x ← x − lr·g when wd = 0. */
+    void sgdStep(Tensor x, Tensor g, Tensor lr, float wd);
 
-    /** Σ t² over every element of the tensors, in double. */
-    double sumOfSquares(java.util.List<Tensor> tensors);
+    /**
+     * n zeroed float64 sums (F64 (n)) that ops add into — a step's loss (crossEntropy), a squared gradient
+     * norm (sumOfSquares) — and host code reads after synchronize.
+     */
+    Tensor allocateSums(int n);
+
+    /** into (1, F64) += Σ t² over every element of the tensors, summed in double. */
+    void sumOfSquares(java.util.List<Tensor> tensors, Tensor into);
+
+    /**
+     * Gradient clipping as torch.nn.utils.clip_grad_norm_ after sumOfSquares: with norm = √sumOfSquares and
+     * coef = (float) (maxNorm / (norm + 1e-6)) in double, every tensor t ← coef·t when norm is finite and
+     * coef &lt; 1, decided on the device.
+     */
+    void clipToNorm(java.util.List<Tensor> tensors, Tensor sumOfSquares, double maxNorm);
 
     /** t ← c·t. */
     void scaleInPlace(Tensor t, float c);

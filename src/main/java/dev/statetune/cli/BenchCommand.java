@@ -10,7 +10,6 @@ import dev.statetune.generate.Sampler;
 import dev.statetune.io.Checkpoint;
 import dev.statetune.model.DecodeState;
 import dev.statetune.model.LanguageModel;
-import dev.statetune.model.LanguageModel;
 import dev.statetune.model.MambaConfig;
 import dev.statetune.model.MambaLM;
 import dev.statetune.model.ModelShapes;
@@ -20,7 +19,7 @@ import dev.statetune.peft.MethodOptions;
 import dev.statetune.peft.Parameter;
 import dev.statetune.tensor.Tensor;
 import dev.statetune.train.AdamW;
-import dev.statetune.train.GradClip;
+import dev.statetune.train.TrainingStep;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -133,16 +132,15 @@ final class BenchCommand implements Callable<Integer> {
                     adapter.attach(lm);
                     List<Parameter> params = adapter.parameters();
                     params.forEach(p -> p.keepResident(backend));   // as the Trainer: the training state stays on the GPU
-                    AdamW adamW = new AdamW(0);
+                    List<TrainingStep.Micro> oneBatch = List.of(new TrainingStep.Micro(lm.tokens(ids, labels), 0));
                     double best = Double.MAX_VALUE;
-                    for (int step = 0; step <= steps; step++) {
-                        long t0 = System.nanoTime();
-                        params.forEach(p -> p.zeroGrad(backend));
-                        lm.loss(ids, labels, true);
-                        GradClip.clip(backend, params, 1.0);
-                        adamW.step(backend, params, 1e-4);
-                        backend.synchronize();
-                        if (step > 0) best = Math.min(best, (System.nanoTime() - t0) / 1e9);
+                    try (TrainingStep trainingStep = new TrainingStep(lm, params, new AdamW(0), 1.0)) {
+                        for (int step = 0; step <= steps; step++) {
+                            long t0 = System.nanoTime();
+                            trainingStep.run(oneBatch, 1e-4);
+                            if (step > 0) best = Math.min(best, (System.nanoTime() - t0) / 1e9);
+                        }
+                        r.put(m.cliName + "_recorded", trainingStep.replayed());
                     }
                     backend.dropResident();
                     r.put(m.cliName + "_tokens_per_s", batch * seq / best);

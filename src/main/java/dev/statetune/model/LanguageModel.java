@@ -58,6 +58,22 @@ public interface LanguageModel extends AutoCloseable {
      */
     LossResult loss(int[][] ids, int[][] labels, boolean backward);
 
+    /**
+     * A batch as the host arrays a loss reads: ids (batch·len) and the target of every position the
+     * model runs over (batch·(M+len) with M soft-prompt rows; −100: none), checked against the vocabulary.
+     */
+    record TokenBatch(int batch, int len, int[] ids, int[] targets) {}
+
+    /** ids and labels as for loss, flattened and shifted into a TokenBatch. */
+    TokenBatch tokens(int[][] ids, int[][] labels);
+
+    /**
+     * loss's work on the backend without reading its result: adds the sums (LossResult.SUMS) into
+     * `sums` (Backend.allocateSums), so that a training step queues it and reads the loss when the
+     * step is done. The gradients are complete after Backend.synchronize.
+     */
+    void addLoss(TokenBatch batch, boolean backward, Tensor sums);
+
     /** The dropout draws of the following loss(…, backward = true) calls are a function of this seed alone. */
     void setDropoutSeed(long seed);
 

@@ -1,5 +1,6 @@
 package dev.statetune.model;
 
+import dev.statetune.StatetuneException;
 import dev.statetune.backend.Backend;
 import dev.statetune.backend.LossResult;
 import dev.statetune.io.Checkpoint;
@@ -7,6 +8,7 @@ import dev.statetune.tensor.Tensor;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -39,10 +41,17 @@ public abstract class ResidualLM<S> implements LanguageModel {
 
     /** A = −exp(A_log) on the backend (a trained A_log's current values may be on the GPU only). */
     protected Tensor negExp(Tensor aLog) {
-        Tensor a = backend.allocate(aLog.shape());
+        Tensor a = negExps.computeIfAbsent(aLog, k -> backend.allocate(k.shape()));
         backend.negExp(aLog, a);
         return a;
     }
+
+    /**
+     * negExp's results by A_log tensor: a rebuild for a trained A_log (every training step) writes the
+     * same tensor again, so that a step allocates nothing outside its scope and a recorded step (CUDA
+     * graph) recomputes it in place.
+     */
+    private final Map<Tensor, Tensor> negExps = new IdentityHashMap<>();
 
     @Override
     public Tensor storedWeight(String name) {
@@ -57,6 +66,7 @@ public abstract class ResidualLM<S> implements LanguageModel {
     @Override
     public void setTrainedWeights(Map<String, TrainedWeight> trained) {
         weights.train(trained);
+        negExps.clear();
         build();
     }
 
@@ -91,25 +101,48 @@ public abstract class ResidualLM<S> implements LanguageModel {
     /** dResidual (T, d) holds ∂loss/∂(block output); on return, ∂loss/∂(block input). */
     protected abstract void backwardBlock(int layer, S saved, int batch, int len, Tensor dResidual);
 
-    /**
-     * The token-mean cross entropy of ids (batch, len) against labels (batch, len) in Hugging
-     * Face's convention (aligned with ids, −100 ignored, shifted here: position t predicts
-     * labels[t+1]). With backward, the seams' and trained weights' gradients accumulate ∂loss/∂·;
-     * frozen weights get none. Each block keeps only what its backward reads, and its temporaries
-     * die with it.
-     */
     @Override
     public LossResult loss(int[][] ids, int[][] labels, boolean backward) {
+        try (Backend.Scope scope = backend.openScope()) {
+            Tensor sums = backend.allocateSums(LossResult.SUMS);
+            addLoss(tokens(ids, labels), backward, sums);
+            backend.synchronize();   // the gradients are complete (and back in host memory) when loss returns
+            return LossResult.of(sums);
+        }
+    }
+
+    @Override
+    public TokenBatch tokens(int[][] ids, int[][] labels) {
+        int batch = ids.length, real = ids[0].length, len = virtualTokens() + real;
+        int[] targets = new int[batch * len];
+        Arrays.fill(targets, -100);
+        for (int s = 0; s < batch; s++)
+            for (int t = 0; t + 1 < real; t++) {
+                int target = labels[s][t + 1];
+                if (target >= vocabSize()) throw new StatetuneException("label " + target + " is outside the vocabulary (0.." + (vocabSize() - 1) + ")");
+                targets[s * len + virtualTokens() + t] = target;
+            }
+        return new TokenBatch(batch, real, TokenIds.flatten(ids, vocabSize()), targets);
+    }
+
+    private int virtualTokens() {
+        return softPrompt == null ? 0 : (int) softPrompt.size(0);
+    }
+
+    /**
+     * Each block keeps only what its backward reads, and its temporaries die with it. With backward the
+     * backward runs also when no position has a target (its gradients are then zero), so that the work
+     * queued does not depend on the labels' values.
+     */
+    @Override
+    public void addLoss(TokenBatch tokens, boolean backward, Tensor sums) {
         if (weights.anyTrained()) build();   // the optimizer changed the trained values (A = −exp(A_log) is derived)
         try (Backend.Scope step = backend.openScope()) {   // every tensor of the step dies with it
-            int batch = ids.length, real = ids[0].length, virtual = softPrompt == null ? 0 : (int) softPrompt.size(0);
-            int len = virtual + real, tokens = batch * len;     // each sequence: the soft prompt, then its tokens
-            int[] flat = TokenIds.flatten(ids, vocabSize()), targets = new int[tokens];
-            Arrays.fill(targets, -100);
-            for (int s = 0; s < batch; s++) for (int t = 0; t + 1 < real; t++) targets[s * len + virtual + t] = labels[s][t + 1];
+            int batch = tokens.batch(), real = tokens.len(), virtual = virtualTokens();
+            int len = virtual + real, rows = batch * len;     // each sequence: the soft prompt, then its tokens
             DecodeState start = seamState(batch);
             Tensor embedded = backend.allocate((long) batch * real, modelDim());   // (b·real, d)
-            backend.embedding(embedding, flat, embedded);
+            backend.embedding(embedding, tokens.ids(), embedded);
             Tensor residual = VirtualRows.prepend(backend, softPrompt, embedded, batch, real);   // (T, d)
             List<S> saved = new ArrayList<>();
             for (int i = 0; i < nLayers(); i++)
@@ -120,25 +153,20 @@ public abstract class ResidualLM<S> implements LanguageModel {
                     layer.keep(block.kept());
                     saved.add(block.saved());
                 }
-            Tensor hidden = backend.allocate(tokens, modelDim());        // (T, d)
+            Tensor hidden = backend.allocate(rows, modelDim());        // (T, d)
             backend.rmsNorm(residual, normF, normEps(), hidden);
-            long count = Arrays.stream(targets).filter(t -> t >= 0).count();
-            float scale = count == 0 ? 0 : 1f / count;
-            Tensor dHidden = backward ? backend.allocate(tokens, modelDim()) : null;
+            Tensor dHidden = backward ? backend.allocate(rows, modelDim()) : null;
             Tensor dEmbedding = grad("backbone.embeddings.weight");
-            LossResult result = backend.crossEntropy(hidden, lmHead, targets, scale, dHidden,
-                    tiedEmbeddings() ? dEmbedding : grad("lm_head.weight"));
-            if (!backward || count == 0) return result;
-            Tensor dResidual = backend.allocate(tokens, modelDim());     // (T, d)
+            backend.crossEntropy(hidden, lmHead, tokens.targets(), dHidden, tiedEmbeddings() ? dEmbedding : grad("lm_head.weight"), sums);
+            if (!backward) return;
+            Tensor dResidual = backend.allocate(rows, modelDim());     // (T, d)
             backend.rmsNormBackward(residual, normF, normEps(), dHidden, dResidual, grad("backbone.norm_f.weight"));
             for (int i = nLayers() - 1; i >= 0; i--)
                 try (Backend.Scope layer = backend.openScope()) {   // the block's gradient temporaries die here
                     backwardBlock(i, saved.get(i), batch, len, dResidual);
                 }
             Tensor dEmbedded = VirtualRows.dropLeading(backend, dResidual, batch, real, virtual, dSoftPrompt);
-            if (dEmbedding != null) backend.embeddingBackward(flat, dEmbedded, dEmbedding);
-            backend.synchronize();   // the gradients are complete (and back in host memory) when loss returns
-            return result;
+            if (dEmbedding != null) backend.embeddingBackward(tokens.ids(), dEmbedded, dEmbedding);
         }
     }
 

@@ -74,6 +74,12 @@ public final class Tensor {
         };
     }
 
+    /** Element i (flat) of a float64 tensor (Backend.allocateSums's). */
+    public double getDouble(long i) {
+        if (dtype != DType.F64) throw new IllegalStateException("not a float64 tensor: " + dtype);
+        return data.getAtIndex(ValueLayout.JAVA_DOUBLE_UNALIGNED, i);
+    }
+
     /** Element i (flat) as a long, for integer tensors (token ids). */
     public long getLong(long i) {
         return switch (dtype) {

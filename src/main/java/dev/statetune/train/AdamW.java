@@ -21,6 +21,8 @@ public final class AdamW implements Optimizer {
     private final Map<String, float[]> expAvg = new HashMap<>();
     private final Map<String, float[]> expAvgSq = new HashMap<>();
     private long step;
+    /** This step's decay 1 − lr·wd, stepSize lr / bc1 and bc2 = √(1 − β2^step) (Backend.AdamWStep.schedule). */
+    private final float[] schedule = new float[3];
 
     /** The paper's β = (0.9, 0.999), ε = 1e-8. */
     public AdamW(double weightDecay) {
@@ -35,10 +37,17 @@ public final class AdamW implements Optimizer {
     }
 
     @Override
-    public void step(Backend backend, List<Parameter> params, double lr) {
+    public void prepare(double lr) {
         step++;
         double bc1 = 1 - Math.pow(beta1, step), bc2Sqrt = Math.sqrt(1 - Math.pow(beta2, step));
-        float stepSize = (float) (lr / bc1), decay = (float) (1 - lr * weightDecay);
+        schedule[0] = (float) (1 - lr * weightDecay);
+        schedule[1] = (float) (lr / bc1);
+        schedule[2] = (float) bc2Sqrt;
+    }
+
+    @Override
+    public void apply(Backend backend, List<Parameter> params) {
+        Tensor scheduled = Tensor.of(schedule, 3);
         for (Parameter p : params) {
             // One step count for all parameters: moments appearing after step 1 would be bias-corrected wrongly.
             if (step > 1 && !expAvg.containsKey(p.name))
@@ -47,8 +56,8 @@ public final class AdamW implements Optimizer {
             Tensor v = Tensor.of(expAvgSq.computeIfAbsent(p.name, k -> new float[p.value.length]), p.shape);
             backend.keepResident(m);
             backend.keepResident(v);
-            backend.adamwStep(p.valueTensor(), p.gradTensor(), m, v, new Backend.AdamWStep(p.weightDecay && weightDecay != 0, decay,
-                    (float) (1 - beta1), (float) beta2, (float) (1 - beta2), stepSize, (float) bc2Sqrt, (float) eps));
+            backend.adamwStep(p.valueTensor(), p.gradTensor(), m, v, new Backend.AdamWStep(p.weightDecay && weightDecay != 0,
+                    (float) (1 - beta1), (float) beta2, (float) (1 - beta2), (float) eps, scheduled));
         }
     }
 

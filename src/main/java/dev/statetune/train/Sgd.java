@@ -16,16 +16,23 @@ import java.util.Map;
 public final class Sgd implements Optimizer {
     private final double weightDecay;
     private long step;
+    /** This step's learning rate, which sgdStep reads. */
+    private final float[] learningRate = new float[1];
 
     public Sgd(double weightDecay) {
         this.weightDecay = weightDecay;
     }
 
     @Override
-    public void step(Backend backend, List<Parameter> params, double lr) {
+    public void prepare(double lr) {
         step++;
+        learningRate[0] = (float) lr;
+    }
+
+    @Override
+    public void apply(Backend backend, List<Parameter> params) {
         for (Parameter p : params)
-            backend.sgdStep(p.valueTensor(), p.gradTensor(), (float) lr, p.weightDecay ? (float) weightDecay : 0f);
+            backend.sgdStep(p.valueTensor(), p.gradTensor(), Tensor.of(learningRate, 1), p.weightDecay ? (float) weightDecay : 0f);
     }
 
     @Override

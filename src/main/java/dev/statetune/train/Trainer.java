@@ -12,6 +12,7 @@ import dev.statetune.peft.Adapter;
 import dev.statetune.peft.Parameter;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -74,24 +75,21 @@ public final class Trainer {
         long tokens = 0;
         double loss = Double.NaN, evalLoss = Double.NaN, evalAccuracy = Double.NaN;
         long start = System.nanoTime();
-        try (MetricsLog metrics = MetricsLog.open(runDir, step); Progress progress = new Progress("train", totalSteps, step)) {
+        try (MetricsLog metrics = MetricsLog.open(runDir, step); Progress progress = new Progress("train", totalSteps, step);
+             TrainingStep trainingStep = new TrainingStep(lm, params, optimizer, o.maxGradNorm())) {
             while (step < totalSteps) {
                 long stepStart = System.nanoTime(), stepTokens = 0;
-                params.forEach(p -> p.zeroGrad(backend));
-                double lossSum = 0;
-                for (int micro = 0; micro < o.gradAccum(); micro++) {
+                List<TrainingStep.Micro> micro = new ArrayList<>();
+                for (int k = 0; k < o.gradAccum(); k++) {
                     Batch batch = batcher.next();
-                    lm.setDropoutSeed(o.seed() * 1_000_003L + (long) step * o.gradAccum() + micro);
-                    lossSum += lm.loss(batch.inputIds(), batch.labels(), true).meanLoss();
+                    micro.add(new TrainingStep.Micro(lm.tokens(batch.inputIds(), batch.labels()), o.seed() * 1_000_003L + (long) step * o.gradAccum() + k));
                     stepTokens += batch.tokens();
                 }
-                if (o.gradAccum() > 1)
-                    for (Parameter p : params) backend.scaleInPlace(p.gradTensor(), (float) (1.0 / o.gradAccum()));
-                double gradNorm = o.maxGradNorm() > 0 ? GradClip.clip(backend, params, o.maxGradNorm()) : GradClip.globalNorm(backend, params);
                 double lr = schedule.lr(step);
-                optimizer.step(backend, params, lr);
+                TrainingStep.Result done = trainingStep.run(micro, lr);
+                double gradNorm = done.gradNorm();
                 step++;
-                loss = lossSum / o.gradAccum();
+                loss = done.loss();
                 tokens += stepTokens;
                 double tokensPerS = stepTokens / ((System.nanoTime() - stepStart) / 1e9);
                 Map<String, Object> row = new LinkedHashMap<>();

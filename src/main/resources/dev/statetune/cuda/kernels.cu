@@ -504,15 +504,55 @@ __device__ __forceinline__ SoftmaxStats merge_stats(SoftmaxStats a, SoftmaxStats
     return o;
 }
 
+// *scale = 1 / (the number of targets ≥ 0), 0 without any: the weight of each row's gradient in the token mean. One block of 256.
+__global__ void target_scale(const int* targets, int rows, float* scale) {
+    __shared__ int warps[8];
+    int count = 0;
+    for (int r = threadIdx.x; r < rows; r += blockDim.x) count += targets[r] >= 0;
+    for (int m = 16; m > 0; m >>= 1) count += __shfl_xor_sync(0xffffffff, count, m);
+    if (threadIdx.x % 32 == 0) warps[threadIdx.x / 32] = count;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        int total = 0;
+        for (int w = 0; w < blockDim.x / 32; w++) total += warps[w];
+        *scale = total == 0 ? 0.f : __frcp_rn((float) total);
+    }
+}
+
+// sums[0..3] += Σ loss, the number of targets, Σ hits, Σ loss / targets, over the rows with a target ≥ 0. One block of 256.
+__global__ void loss_sums(const float* loss, const int* hit, const int* targets, int rows, double* sums) {
+    __shared__ double warpLoss[8];
+    __shared__ int warpCount[8], warpHits[8];
+    double l = 0;
+    int count = 0, hits = 0;
+    for (int r = threadIdx.x; r < rows; r += blockDim.x)
+        if (targets[r] >= 0) { l += loss[r]; count++; hits += hit[r]; }
+    for (int m = 16; m > 0; m >>= 1) {
+        l += __shfl_xor_sync(0xffffffff, l, m);
+        count += __shfl_xor_sync(0xffffffff, count, m);
+        hits += __shfl_xor_sync(0xffffffff, hits, m);
+    }
+    if (threadIdx.x % 32 == 0) { warpLoss[threadIdx.x / 32] = l; warpCount[threadIdx.x / 32] = count; warpHits[threadIdx.x / 32] = hits; }
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        for (int w = 1; w < blockDim.x / 32; w++) { l += warpLoss[w]; count += warpCount[w]; hits += warpHits[w]; }
+        sums[0] += l;
+        sums[1] += count;
+        sums[2] += hits;
+        sums[3] += count == 0 ? 0.0 : l / count;
+    }
+}
+
 // Cross entropy of a chunk of logit rows (R, V), in place: per row with target ≥ 0, loss[r] =
 // logsumexp − logit[target] and hit[r] = (argmax == target); with `backward` the row becomes
-// scale·(softmax − onehot), a row without target becomes 0 — or, with grad16 non-null, the gradient goes
+// *meanScale·(softmax − onehot), a row without target becomes 0 — or, with grad16 non-null, the gradient goes
 // there in bf16 (R, V) for a bf16 GEMM and the logits stay. One read of the row gathers max, argmax
 // and Σ exp online (merged over the warp with shuffles, then over the block), a second writes the
 // gradient. grid (R), block 256.
-__global__ void cross_entropy_rows(float* logits, const int* targets, int vocab, float scale, int backward, float* loss, int* hit,
+__global__ void cross_entropy_rows(float* logits, const int* targets, int vocab, const float* meanScale, int backward, float* loss, int* hit,
                                    unsigned short* grad16) {
     __shared__ SoftmaxStats warps[32];
+    float scale = *meanScale;
     int r = blockIdx.x, target = targets[r];
     float* row = logits + (long long) r * vocab;
     unsigned short* row16 = grad16 ? grad16 + (long long) r * vocab : nullptr;
@@ -942,8 +982,10 @@ __device__ __forceinline__ float opt_lerp(float start, float end, float w) {
     return w < 0.5f ? __fadd_rn(start, __fmul_rn(w, __fsub_rn(end, start))) : __fsub_rn(end, __fmul_rn(__fsub_rn(end, start), __fsub_rn(1.f, w)));
 }
 
-__global__ void adamw_step(float* x, const float* g, float* m, float* v, long long n, int decays, float decay, float w1, float b2, float w2,
-                           float stepSize, float bc2, float eps) {
+// schedule: this step's decay, stepSize, bc2 (Backend.AdamWStep).
+__global__ void adamw_step(float* x, const float* g, float* m, float* v, long long n, int decays, const float* schedule, float w1, float b2,
+                           float w2, float eps) {
+    float decay = schedule[0], stepSize = schedule[1], bc2 = schedule[2];
     for (long long i = (long long) blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {
         float xi = decays ? __fmul_rn(x[i], decay) : x[i], gi = g[i];
         float mi = opt_lerp(m[i], gi, w1), vi = __fadd_rn(__fmul_rn(v[i], b2), __fmul_rn(__fmul_rn(w2, gi), gi));
@@ -953,7 +995,8 @@ __global__ void adamw_step(float* x, const float* g, float* m, float* v, long lo
     }
 }
 
-__global__ void sgd_step(float* x, const float* g, long long n, float lr, float wd) {
+__global__ void sgd_step(float* x, const float* g, long long n, const float* learningRate, float wd) {
+    float lr = *learningRate;
     for (long long i = (long long) blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x)
         x[i] = __fsub_rn(x[i], __fmul_rn(lr, wd != 0.f ? __fadd_rn(g[i], __fmul_rn(wd, x[i])) : g[i]));
 }
@@ -971,6 +1014,15 @@ __global__ void sum_of_squares(const float* x, long long n, double* out) {
         for (int w = 0; w < blockDim.x / 32; w++) total += warps[w];
         atomicAdd(out, total);
     }
+}
+
+// torch's clip_grad_norm_ on x, decided here from *sumOfSquares: x *= (float) coef for coef = maxNorm / (√Σ + 1e-6)
+// when the norm is finite (≤ DBL_MAX: not inf, not NaN) and coef < 1.
+__global__ void clip_to_norm(float* x, long long n, const double* sumOfSquares, double maxNorm) {
+    double norm = sqrt(*sumOfSquares), coef = maxNorm / (norm + 1e-6);
+    if (!(norm <= 1.7976931348623157e308 && coef < 1.0)) return;
+    float c = (float) coef;
+    for (long long i = (long long) blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) x[i] *= c;
 }
 
 __global__ void scale_in_place(float* x, long long n, float c) {

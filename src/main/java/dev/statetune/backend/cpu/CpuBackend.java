@@ -13,6 +13,7 @@ import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.List;
 
@@ -237,8 +238,19 @@ public final class CpuBackend implements Backend {
 
 
     @Override
-    public LossResult crossEntropy(Tensor hidden, Tensor w, int[] targets, float scale, Tensor dHidden, Tensor dW) {
-        return CpuCrossEntropy.run(par, hidden, w, targets, scale, dHidden, dW);
+    public void crossEntropy(Tensor hidden, Tensor w, int[] targets, Tensor dHidden, Tensor dW, Tensor sums) {
+        LossResult r = CpuCrossEntropy.run(par, hidden, w, targets, dHidden, dW);
+        double[] add = {r.lossSum(), r.targets(), r.correct(), r.meanLoss()};
+        for (int i = 0; i < add.length; i++) addTo(sums, i, add[i]);
+    }
+
+    @Override
+    public Tensor allocateSums(int n) {
+        return new Tensor(MemorySegment.ofArray(new double[n]), DType.F64, n);
+    }
+
+    private static void addTo(Tensor sums, int i, double value) {
+        sums.data().setAtIndex(ValueLayout.JAVA_DOUBLE, i, sums.getDouble(i) + value);
     }
 
     /** Elementwise optimizer work goes in blocks of this many elements, one task each. */
@@ -247,12 +259,13 @@ public final class CpuBackend implements Backend {
     @Override
     public void adamwStep(Tensor x, Tensor g, Tensor m, Tensor v, AdamWStep s) {
         MemorySegment xs = x.data(), gs = g.data(), ms = m.data(), vs = v.data();
+        float decay = s.schedule().getFloat(0), stepSize = s.schedule().getFloat(1), bc2 = s.schedule().getFloat(2);
         inBlocks(x.numel(), (from, to) -> {
             for (long i = from; i < to; i++) {
                 float xi = xs.getAtIndex(Tensor.F32, i), gi = gs.getAtIndex(Tensor.F32, i);
-                if (s.decays()) xi *= s.decay();
+                if (s.decays()) xi *= decay;
                 float mi = lerp(ms.getAtIndex(Tensor.F32, i), gi, s.w1()), vi = vs.getAtIndex(Tensor.F32, i) * s.b2() + s.w2() * gi * gi;
-                xi -= s.stepSize() * (mi / ((float) Math.sqrt(vi) / s.bc2() + s.eps()));
+                xi -= stepSize * (mi / ((float) Math.sqrt(vi) / bc2 + s.eps()));
                 xs.setAtIndex(Tensor.F32, i, xi);
                 ms.setAtIndex(Tensor.F32, i, mi);
                 vs.setAtIndex(Tensor.F32, i, vi);
@@ -266,8 +279,9 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
-    public void sgdStep(Tensor x, Tensor g, float lr, float wd) {
+    public void sgdStep(Tensor x, Tensor g, Tensor learningRate, float wd) {
         MemorySegment xs = x.data(), gs = g.data();
+        float lr = learningRate.getFloat(0);
         inBlocks(x.numel(), (from, to) -> {
             for (long i = from; i < to; i++) {
                 float xi = xs.getAtIndex(Tensor.F32, i), gi = gs.getAtIndex(Tensor.F32, i);
@@ -278,7 +292,7 @@ public final class CpuBackend implements Backend {
 
     /** Summed per block of BLOCK elements, the blocks then added in order: the same result on any number of threads. */
     @Override
-    public double sumOfSquares(List<Tensor> tensors) {
+    public void sumOfSquares(List<Tensor> tensors, Tensor into) {
         double sum = 0;
         for (Tensor t : tensors) {
             MemorySegment d = t.data();
@@ -294,7 +308,14 @@ public final class CpuBackend implements Backend {
             });
             for (double s : partial) sum += s;
         }
-        return sum;
+        addTo(into, 0, sum);
+    }
+
+    @Override
+    public void clipToNorm(List<Tensor> tensors, Tensor sumOfSquares, double maxNorm) {
+        double norm = Math.sqrt(sumOfSquares.getDouble(0));
+        double coef = maxNorm / (norm + 1e-6);
+        if (Double.isFinite(norm) && coef < 1) for (Tensor t : tensors) scaleInPlace(t, (float) coef);
     }
 
     @Override

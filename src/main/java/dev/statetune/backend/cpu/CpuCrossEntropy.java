@@ -11,16 +11,17 @@ import java.lang.foreign.MemorySegment;
  * The LM head fused with cross entropy: logits are computed only for the rows that have a target,
  * a chunk of rows at a time, so the (T, vocab) logits never exist whole. Returns the summed loss
  * and how many argmax predictions hit their target; with dHidden given it also accumulates
- * scale·∂loss/∂hidden (and ∂/∂W into dW when the head is trained).
+ * ∂mean/∂hidden (and ∂/∂W into dW when the head is trained), the mean over the targets.
  */
 final class CpuCrossEntropy {
     private static final int CHUNK = 64;
 
     private CpuCrossEntropy() {}
 
-    static LossResult run(Parallel par, Tensor hidden, Tensor w, int[] targets, float scale, Tensor dHidden, Tensor dW) {
+    static LossResult run(Parallel par, Tensor hidden, Tensor w, int[] targets, Tensor dHidden, Tensor dW) {
         int d = (int) hidden.size(1), vocab = (int) w.size(0);
         int[] rows = java.util.stream.IntStream.range(0, targets.length).filter(t -> targets[t] >= 0).toArray();
+        float scale = rows.length == 0 ? 0 : 1f / rows.length;
         double loss = 0;
         int correct = 0;
         for (int from = 0; from < rows.length; from += CHUNK) {

@@ -2,7 +2,6 @@ package dev.statetune.backend.cuda;
 
 import dev.statetune.StatetuneException;
 import dev.statetune.backend.Backend;
-import dev.statetune.backend.LossResult;
 import dev.statetune.backend.ScanGrads;
 import dev.statetune.backend.SsdDims;
 import dev.statetune.backend.SsdGrads;
@@ -99,14 +98,17 @@ public final class CudaBackend implements Backend {
         return "cuda:" + ordinal + " (" + deviceName + (bf16 ? ", bf16 GEMMs" : "") + ")";
     }
 
-    /** The decode step being recorded (captureStep), or null. */
+    /** The step being recorded (captureStep), or null. */
     private StepRecording recording;
+    /** How many scopes were open when the recording began: blocks the step allocates in scopes it opens are released as they close. */
+    private int recordingScopes;
 
     @Override
     public StepGraph captureStep(java.util.function.Supplier<Tensor> step) {
         synchronize();   // nothing pending from before, no mirrors
         StepRecording r = new StepRecording(driver, memory, stream, this::synchronize);
         recording = r;
+        recordingScopes = scopes.size();
         memory.beginCapture();
         driver.beginCapture(stream);
         Tensor result = null;
@@ -163,6 +165,7 @@ public final class CudaBackend implements Backend {
                 outward.next();
                 if (!outward.hasNext()) throw new IllegalStateException("keep needs an enclosing scope");
                 List<MemorySegment> parent = outward.next();
+                if (recording != null && scopes.size() - 1 <= recordingScopes) parent = new ArrayList<>();   // not to a scope outside the recording: its graph keeps the block
                 for (Tensor t : tensors) {
                     if (t == null) continue;
                     long at = t.data().address();
@@ -229,6 +232,7 @@ public final class CudaBackend implements Backend {
         MemorySegment block;
         if (recording != null) {
             block = memory.scratch(bytes);   // the recording's: its graph keeps the block
+            if (scopes.size() > recordingScopes) scopes.peek().add(block);   // a scope of the step's own: its later ops may reuse the block
         } else if (scopes.isEmpty()) {
             block = memory.allocate(bytes);
         } else {
@@ -240,7 +244,7 @@ public final class CudaBackend implements Backend {
     }
 
     private Tensor allocate(long[] shape, boolean zeroed, DType dtype) {
-        long t0 = System.nanoTime(), bytes = Tensor.numel(shape) * (dtype == DType.BF16 ? 2 : 4);
+        long t0 = System.nanoTime(), bytes = Tensor.numel(shape) * dtype.bytes;
         MemorySegment block = block(bytes);
         long t1 = System.nanoTime();
         if (zeroed) driver.zeroAsync(block.address(), bytes, stream);
@@ -646,6 +650,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void dropout(Tensor x, float p, long seed, Tensor mask) {
+        if (recording != null) throw new StepRecording.NotRecordable("dropout, whose draws change with every step");
         // The CPU backend's draws (one SplittableRandom stream), computed per element on the GPU.
         kernels.launch("dropout", blocks(x.numel()), 1, BLOCK, out(x), out(mask), p, seed, x.numel());
     }
@@ -740,12 +745,14 @@ public final class CudaBackend implements Backend {
     private static final int LOSS_CHUNK = 2048;
 
     @Override
-    public LossResult crossEntropy(Tensor hidden, Tensor w, int[] targets, float scale, Tensor dHidden, Tensor dW) {
+    public void crossEntropy(Tensor hidden, Tensor w, int[] targets, Tensor dHidden, Tensor dW, Tensor sums) {
         long t0 = System.nanoTime();
         int rows = targets.length, d = (int) hidden.size(1), vocab = (int) w.size(0);
         for (int t : targets) if (t >= vocab) throw new IllegalArgumentException("target id " + t + " outside the vocabulary");
-        MemorySegment targetsOnGpu = memory.scratch(4L * rows), loss = memory.scratch(4L * rows), hit = memory.scratch(4L * rows);
+        MemorySegment targetsOnGpu = memory.scratch(4L * rows), loss = memory.scratch(4L * rows), hit = memory.scratch(4L * rows),
+                scale = memory.scratch(4);
         upload(MemorySegment.ofArray(targets), targetsOnGpu.address());
+        kernels.launch("target_scale", 1, 1, BLOCK, targetsOnGpu.address(), rows, scale.address());
         int chunk = Math.min(rows, LOSS_CHUNK);
         MemorySegment logits = memory.scratch(4L * chunk * vocab);   // (chunk, vocab)
         long h = ptr(hidden), dh = out(dHidden), dw = out(dW);
@@ -759,7 +766,7 @@ public final class CudaBackend implements Backend {
             cublas.gemm(Cublas.OP_T, Cublas.OP_N, vocab, m, d, wp, half ? Cublas.R_16BF : Cublas.R_32F, d, half ? hb.address() : h + 4L * r0 * d,
                     half ? Cublas.R_16BF : Cublas.R_32F, d, false, logits.address(), vocab);
             MemorySegment gb = half && dHidden != null ? memory.scratch(2L * m * vocab) : null;   // the gradient G in bf16
-            kernels.launch("cross_entropy_rows", m, 1, BLOCK, logits.address(), targetsOnGpu.address() + 4L * r0, vocab, scale,
+            kernels.launch("cross_entropy_rows", m, 1, BLOCK, logits.address(), targetsOnGpu.address() + 4L * r0, vocab, scale.address(),
                     dHidden != null ? 1 : 0, loss.address() + 4L * r0, hit.address() + 4L * r0, gb == null ? 0L : gb.address());
             if (dHidden != null) {
                 // dHidden[r0 : r0+m] += G (m, vocab) · w (vocab, d);  dW (vocab, d) += Gᵀ · hidden[r0 : r0+m]
@@ -781,18 +788,9 @@ public final class CudaBackend implements Backend {
             if (hb != null) memory.release(hb);
         }
         release(wb);
-        synchronize();
-        double sum = 0;
-        int targetCount = 0, correct = 0;
-        for (int r = 0; r < rows; r++) {
-            if (targets[r] < 0) continue;
-            targetCount++;
-            sum += loss.getAtIndex(ValueLayout.JAVA_FLOAT, r);
-            correct += hit.getAtIndex(ValueLayout.JAVA_INT, r);
-        }
-        for (MemorySegment m : new MemorySegment[] {targetsOnGpu, loss, hit, logits}) memory.release(m);
-        if (OpTimes.ON) times.add("cross entropy", System.nanoTime() - t0);
-        return new LossResult(sum, targetCount, correct);
+        kernels.launch("loss_sums", 1, 1, BLOCK, loss.address(), hit.address(), targetsOnGpu.address(), rows, out(sums));
+        for (MemorySegment m : new MemorySegment[] {targetsOnGpu, loss, hit, scale, logits}) memory.release(m);
+        if (OpTimes.ON) times.add("cross entropy (host side)", System.nanoTime() - t0);
     }
 
     @Override
@@ -826,24 +824,28 @@ public final class CudaBackend implements Backend {
     public void adamwStep(Tensor x, Tensor g, Tensor m, Tensor v, AdamWStep s) {
         long n = x.numel();
         timed("optimizer", () -> kernels.launch("adamw_step", gridStride(n), 1, BLOCK, out(x), ptr(g), out(m), out(v), n, s.decays() ? 1 : 0,
-                s.decay(), s.w1(), s.b2(), s.w2(), s.stepSize(), s.bc2(), s.eps()));
+                ptr(s.schedule()), s.w1(), s.b2(), s.w2(), s.eps()));
     }
 
     @Override
-    public void sgdStep(Tensor x, Tensor g, float lr, float wd) {
+    public void sgdStep(Tensor x, Tensor g, Tensor lr, float wd) {
         long n = x.numel();
-        timed("optimizer", () -> kernels.launch("sgd_step", gridStride(n), 1, BLOCK, out(x), ptr(g), n, lr, wd));
+        timed("optimizer", () -> kernels.launch("sgd_step", gridStride(n), 1, BLOCK, out(x), ptr(g), n, ptr(lr), wd));
     }
 
     @Override
-    public double sumOfSquares(List<Tensor> tensors) {
-        MemorySegment sum = memory.scratch(8);
-        driver.zeroAsync(sum.address(), 8, stream);
-        for (Tensor t : tensors) kernels.launch("sum_of_squares", gridStride(t.numel()), 1, BLOCK, ptr(t), t.numel(), sum.address());
-        synchronize();
-        double result = sum.get(ValueLayout.JAVA_DOUBLE, 0);   // managed memory: the host reads it once the stream is done
-        memory.release(sum);
-        return result;
+    public Tensor allocateSums(int n) {
+        return allocate(new long[] {n}, true, DType.F64);
+    }
+
+    @Override
+    public void sumOfSquares(List<Tensor> tensors, Tensor into) {
+        for (Tensor t : tensors) kernels.launch("sum_of_squares", gridStride(t.numel()), 1, BLOCK, ptr(t), t.numel(), out(into));
+    }
+
+    @Override
+    public void clipToNorm(List<Tensor> tensors, Tensor sumOfSquares, double maxNorm) {
+        for (Tensor t : tensors) kernels.launch("clip_to_norm", gridStride(t.numel()), 1, BLOCK, out(t), t.numel(), ptr(sumOfSquares), maxNorm);
     }
 
     @Override

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_DOUBLE;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
@@ -58,7 +59,7 @@ final class Kernels {
 
     /**
      * Launches kernel `name` on the stream with grid (gridX, gridY) of `block` threads. Arguments:
-     * Long for pointers and 64-bit integers, Integer, Float (a null pointer is 0L).
+     * Long for pointers and 64-bit integers, Integer, Float, Double (a null pointer is 0L).
      */
     void launch(String name, int gridX, int gridY, int block, Object... args) {
         launchShared(name, gridX, gridY, block, 0, args);
@@ -83,6 +84,7 @@ final class Kernels {
                 case Long v -> values.set(JAVA_LONG, at, v);
                 case Integer v -> values.set(JAVA_INT, at, v);
                 case Float v -> values.set(JAVA_FLOAT, at, v);
+                case Double v -> values.set(JAVA_DOUBLE, at, v);
                 default -> throw new IllegalArgumentException("kernel argument " + args[i]);
             }
         }

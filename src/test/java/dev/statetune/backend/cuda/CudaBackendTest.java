@@ -81,12 +81,12 @@ class CudaBackendTest extends CudaVsCpu {
             cuda.keepResident(Tensor.of(onGpu[k], n));
         }
         float[] before = onGpu[0].clone();
-        Backend.AdamWStep s = new Backend.AdamWStep(true, 0.999f, 0.1f, 0.999f, 0.001f, 3e-3f, 0.03f, 1e-8f);
+        Backend.AdamWStep s = new Backend.AdamWStep(true, 0.1f, 0.999f, 0.001f, 1e-8f, Tensor.of(new float[] {0.999f, 3e-3f, 0.03f}, 3));
         for (Backend b : List.of(cpu, cuda)) {
             float[][] a = b == cpu ? onCpu : onGpu;
             Tensor x = Tensor.of(a[0], n), g = Tensor.of(a[1], n);
             b.adamwStep(x, g, Tensor.of(a[2], n), Tensor.of(a[3], n), s);
-            b.sgdStep(x, g, 0.01f, 0.1f);
+            b.sgdStep(x, g, Tensor.of(new float[] {0.01f}, 1), 0.1f);
             b.scaleInPlace(g, 0.25f);
         }
         cuda.synchronize();
@@ -94,7 +94,8 @@ class CudaBackendTest extends CudaVsCpu {
         cuda.writeBackResident();
         for (int k = 0; k < 4; k++) assertArrayEquals(onCpu[k], onGpu[k], "array " + k + " after AdamW, SGD and scaling");
         List<Tensor> grads = List.of(Tensor.of(onGpu[1], n), Tensor.of(onGpu[3], n));
-        assertEquals(cpu.sumOfSquares(grads), cuda.sumOfSquares(grads), 1e-10 * cpu.sumOfSquares(grads));
+        double expected = sumOfSquares(cpu, grads);
+        assertEquals(expected, sumOfSquares(cuda, grads), 1e-10 * expected);
         cuda.zero(Tensor.of(onGpu[1], n));
         cuda.dropResident();
         assertArrayEquals(new float[n], onGpu[1], "zeroed on the GPU, written back when dropped");
@@ -268,6 +269,35 @@ class CudaBackendTest extends CudaVsCpu {
         cuda.selectiveScan(gpu(x), gpu(dtp), gpu(A), gpu(bc), 3, gpu(D), gpu(z), di, batch, len, gh, hOff, yOff, gy);
         Fixtures.assertClose(y.toFloatArray(), read(gy), 1e-5, 1e-4, "scan y, n=" + stateDim + ", len " + len);
         Fixtures.assertClose(h.toFloatArray(), read(gh), 1e-5, 1e-4, "scan state, n=" + stateDim + ", len " + len);
+    }
+
+    static double sumOfSquares(Backend b, List<Tensor> ts) {
+        Tensor sum = b.allocateSums(1);
+        b.sumOfSquares(ts, sum);
+        b.synchronize();
+        return sum.getDouble(0);
+    }
+
+    @Test
+    void clippingIsDecidedOnTheGpuAsOnTheCpu() {
+        int n = 5_003;
+        for (float spread : new float[] {1e-3f, 10f, Float.NaN}) {   // below the maximum, above it, not finite
+            float[][] onCpu = {new float[n], new float[7]};
+            SplittableRandom rnd = new SplittableRandom(4);
+            float bound = Float.isNaN(spread) ? 1 : spread;
+            for (float[] a : onCpu) for (int i = 0; i < a.length; i++) a[i] = (float) rnd.nextDouble(-bound, bound);
+            if (Float.isNaN(spread)) onCpu[1][3] = Float.NaN;
+            float[][] onGpu = {onCpu[0].clone(), onCpu[1].clone()};
+            for (Backend b : List.of(cpu, cuda)) {
+                float[][] a = b == cpu ? onCpu : onGpu;
+                List<Tensor> ts = List.of(Tensor.of(a[0], n), Tensor.of(a[1], 7));
+                Tensor sum = b.allocateSums(1);
+                b.sumOfSquares(ts, sum);
+                b.clipToNorm(ts, sum, 1.5);
+                b.synchronize();
+            }
+            for (int k = 0; k < 2; k++) assertArrayEquals(onCpu[k], onGpu[k], "spread " + spread + ", tensor " + k);
+        }
     }
 
     static MambaLM model(Backend b, Path dir) {

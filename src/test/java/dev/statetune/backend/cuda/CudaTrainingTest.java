@@ -5,15 +5,21 @@ import dev.statetune.Fixtures;
 import dev.statetune.backend.Backend;
 import dev.statetune.backend.LossResult;
 import dev.statetune.backend.ScanGrads;
+import dev.statetune.data.Batch;
+import dev.statetune.data.Batcher;
 import dev.statetune.data.Example;
 import dev.statetune.data.LateSignalTask;
 import dev.statetune.io.Checkpoint;
+import dev.statetune.model.LanguageModel;
 import dev.statetune.model.MambaLM;
+import dev.statetune.model.mamba2.Mamba2LM;
 import dev.statetune.peft.Adapter;
 import dev.statetune.peft.Method;
 import dev.statetune.peft.MethodOptions;
 import dev.statetune.tensor.Tensor;
+import dev.statetune.train.AdamW;
 import dev.statetune.train.Trainer;
+import dev.statetune.train.TrainingStep;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -212,12 +218,18 @@ class CudaTrainingTest extends CudaVsCpu {
         Tensor hidden = random(9, 32), w = random(300, 32);
         int[] targets = {5, -100, 299, 0, 17, 17, -100, 250, 3};
         Tensor dh1 = Tensor.zeros(9, 32), dh2 = Tensor.zeros(9, 32), dw1 = Tensor.zeros(300, 32), dw2 = Tensor.zeros(300, 32);
-        LossResult r1 = cpu.crossEntropy(hidden, w, targets, 0.25f, dh1, dw1);
-        LossResult r2 = cuda.crossEntropy(hidden, w, targets, 0.25f, dh2, dw2);
+        Tensor sums1 = cpu.allocateSums(LossResult.SUMS), sums2 = cuda.allocateSums(LossResult.SUMS);
+        for (int call = 0; call < 2; call++) {   // the second call adds to the sums
+            cpu.crossEntropy(hidden, w, targets, dh1, dw1, sums1);
+            cuda.crossEntropy(hidden, w, targets, dh2, dw2, sums2);
+        }
         cuda.synchronize();
+        LossResult r1 = LossResult.of(sums1), r2 = LossResult.of(sums2);
         assertEquals(r1.lossSum(), r2.lossSum(), 1e-4 * Math.abs(r1.lossSum()));
+        assertEquals(14, r2.targets());
         assertEquals(r1.targets(), r2.targets());
         assertEquals(r1.correct(), r2.correct());
+        assertEquals(sums1.getDouble(3), sums2.getDouble(3), 1e-4 * sums1.getDouble(3), "Σ of each call's mean loss");
         same(dh1, dh2, "dHidden");
         same(dw1, dw2, "dW");
     }
@@ -267,6 +279,50 @@ class CudaTrainingTest extends CudaVsCpu {
     }
 
     /** 20 per-step losses on each backend, equal within 1e-3 relative. */
+    /**
+     * TrainingStep records a step of a repeated shape as a CUDA graph and replays it with each new batch: the
+     * losses are the CPU's (where nothing is recorded), on both models. LoRA with dropout is not recorded.
+     */
+    @Test
+    void recordedTrainingStepsGiveTheCpuLosses() {
+        MethodOptions noDropout = new MethodOptions(4, 8, 0, MethodOptions.PAPER_LORA_TARGETS, 4, false, 8);
+        List<Method> peft = List.of(Method.STATE_OFFSET_H, Method.STATE_OFFSET_Y, Method.INITIAL_STATE, Method.LORA);
+        for (boolean mamba2 : new boolean[] {false, true})
+            for (List<Method> methods : List.of(peft, List.of(Method.FULL))) {
+                MethodOptions options = mamba2 ? noDropout.withLoraTargets(MethodOptions.MAMBA2_LORA_TARGETS) : noDropout;
+                String what = (mamba2 ? "Mamba-2 " : "Mamba-1 ") + methods;
+                double[] onCpu = stepLosses(cpu, mamba2, methods, options), onGpu = stepLosses(cuda, mamba2, methods, options);
+                double worst = 0;
+                for (int i = 0; i < onCpu.length; i++) worst = Math.max(worst, Math.abs(onCpu[i] - onGpu[i]) / Math.abs(onCpu[i]));
+                System.out.printf("%s, recorded steps: losses %.4f → %.4f (CPU) vs %.4f → %.4f, max relative difference %.2e%n", what, onCpu[0],
+                        onCpu[7], onGpu[0], onGpu[7], worst);
+                assertTrue(worst < 1e-3, what + ": max relative loss difference " + worst);
+            }
+        stepLosses(cuda, false, List.of(Method.LORA), MethodOptions.defaults());   // asserts that it ran op by op
+    }
+
+    /** Eight AdamW steps through TrainingStep on fixed-shape batches; asserts that CUDA replayed them unless LoRA has dropout. */
+    double[] stepLosses(Backend backend, boolean mamba2, List<Method> methods, MethodOptions options) {
+        Batcher batches = new Batcher(LateSignalTask.examples(48, 12, 40, 1000, 3), 4, 42, 0, false);
+        Checkpoint ckpt = Checkpoint.open(mamba2 ? Fixtures.resource("fixtures/mamba2/tiny") : Fixtures.tinyModel());
+        try (LanguageModel lm = mamba2 ? new Mamba2LM(ckpt, backend) : new MambaLM(ckpt, backend)) {
+            Adapter adapter = Adapter.create(lm, methods, options, 7);
+            adapter.attach(lm);
+            adapter.parameters().forEach(p -> p.keepResident(backend));
+            double[] losses = new double[8];
+            try (TrainingStep step = new TrainingStep(lm, adapter.parameters(), new AdamW(0), 1.0)) {
+                for (int s = 0; s < losses.length; s++) {
+                    Batch b = batches.next();
+                    losses[s] = step.run(List.of(new TrainingStep.Micro(lm.tokens(b.inputIds(), b.labels()), s)), 3e-3).loss();
+                }
+                assertEquals(backend == cuda && options.loraDropout() == 0, step.replayed(), methods + ": replayed");
+            } finally {
+                backend.dropResident();
+            }
+            return losses;
+        }
+    }
+
     static void assertSameLosses(String what, double[] onCpu, double[] onGpu) {
         assertEquals(20, onCpu.length);
         assertEquals(20, onGpu.length);
