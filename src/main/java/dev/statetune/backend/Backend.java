@@ -150,9 +150,11 @@ public interface Backend extends AutoCloseable {
 
     /**
      * Inverted dropout in place: each element of x is zeroed with probability p, else scaled by
-     * 1/(1−p); mask gets the factor used (0 or 1/(1−p)). The draws are a function of seed alone.
+     * 1/(1−p); mask gets the factor used (0 or 1/(1−p)). The draws are a function of seed[0] + salt
+     * alone, seed an I64 (1) host tensor read as the op is issued (a recorded training step reads it
+     * again at each replay, so that it draws anew).
      */
-    void dropout(Tensor x, float p, long seed, Tensor mask);
+    void dropout(Tensor x, float p, Tensor seed, long salt, Tensor mask);
 
     /** acc (…) ⊙= x (…), elementwise. */
     void multiplyInPlace(Tensor acc, Tensor x);

@@ -22,10 +22,11 @@ public final class LowRankPass {
 
     /**
      * out[:, rows] += scale · B · A · x[:, xCol : xCol+in] for each of the updates that is on `module`.
-     * When saved is non-null (training) dropout applies, with draws fixed by seed, and what the
-     * backward needs is kept.
+     * When saved is non-null (training) dropout applies, with draws fixed by the step's seed (ResidualLM's
+     * dropoutSeed) and the layer, and what the backward needs is kept.
      */
-    public void forward(List<LowRank> updates, String module, Tensor x, int xCol, Tensor out, List<Activation> saved, long seed) {
+    public void forward(List<LowRank> updates, String module, Tensor x, int xCol, Tensor out, List<Activation> saved, Tensor stepSeed,
+                        int layer) {
         int tokens = (int) x.size(0), k = 0;
         for (LowRank lr : updates) {
             if (!lr.module().equals(module)) continue;
@@ -33,7 +34,7 @@ public final class LowRankPass {
             backend.copyColumns(x, xCol, xd);
             if (saved != null && lr.dropout() > 0) {
                 mask = backend.allocate(xd.shape());
-                backend.dropout(xd, lr.dropout(), seed * 31 + module.hashCode() * 7L + k, mask);
+                backend.dropout(xd, lr.dropout(), stepSeed, layer * 1_000_003L + module.hashCode() * 7L + k, mask);
             }
             Tensor h = backend.allocate(tokens, lr.A().size(0)), up = backend.allocate(tokens, lr.rowTo() - lr.rowFrom());
             backend.linear(xd, 0, lr.A(), null, h);

@@ -180,10 +180,10 @@ public final class MambaLM extends ResidualLM<LayerActivations> {
     private void mixerOnNormed(MambaLayer w, Seams seam, Activations act, int batch, int len, Tensor convState, Tensor ssmState) {
         int di = cfg.innerDim(), r = cfg.dtRank();
         backend.linear(act.normed, 0, w.inProj(), w.inProjBias(), act.xz);                 // (T, 2di): x | z
-        lowRank.forward(seam.lowRank(), "in_proj", act.normed, 0, act.xz, null, 0);
+        lowRank.forward(seam.lowRank(), "in_proj", act.normed, 0, act.xz, null, null, 0);
         backend.causalConv1dSilu(act.xz, 0, batch, len, w.convWeight(), w.convBias(), convState, act.x);
         backend.linear(act.x, 0, w.xProj(), null, act.dtBC);                               // (T, r+2n): dt | B | C
-        lowRank.forward(seam.lowRank(), "x_proj", act.x, 0, act.dtBC, null, 0);
+        lowRank.forward(seam.lowRank(), "x_proj", act.x, 0, act.dtBC, null, null, 0);
         ExtraState extra = seam.extra();
         Tensor A = extra == null ? w.A() : wide.A(w.A(), extra);
         Tensor bc = extra == null ? act.dtBC : wide.bc(act.dtBC, r, cfg.stateDim(), act.x, extra);
@@ -193,11 +193,11 @@ public final class MambaLM extends ResidualLM<LayerActivations> {
                     seam.hOffset(), seam.yOffset(), act.y);
         } else {
             backend.linear(act.dtBC, 0, w.dtProj(), w.dtProjBias(), act.dt);               // (T, di), before the scan's softplus
-            lowRank.forward(seam.lowRank(), "dt_proj", act.dtBC, 0, act.dt, null, 0);
+            lowRank.forward(seam.lowRank(), "dt_proj", act.dtBC, 0, act.dt, null, null, 0);
             backend.selectiveScan(act.x, act.dt, A, bc, bCol, w.D(), act.xz, di, batch, len, ssmState, seam.hOffset(), seam.yOffset(), act.y);
         }
         backend.linear(act.y, 0, w.outProj(), w.outProjBias(), act.out);
-        lowRank.forward(seam.lowRank(), "out_proj", act.y, 0, act.out, null, 0);
+        lowRank.forward(seam.lowRank(), "out_proj", act.y, 0, act.out, null, null, 0);
     }
 
     /** Per-forward scratch buffers, reused by every layer. */
@@ -224,7 +224,7 @@ public final class MambaLM extends ResidualLM<LayerActivations> {
         LayerActivations a = mixerForTraining(i, u, batch, len, start.conv[i], start.ssm[i]);
         Tensor out = backend.allocate(a.y().size(0), cfg.modelDim());   // the prefix's rows are dropped below
         backend.linear(a.y(), 0, layers[i].outProj(), layers[i].outProjBias(), out);
-        lowRank.forward(seams[i].lowRank(), "out_proj", a.y(), 0, out, a.lowRank(), dropoutSeed * 1_000_003L + i);
+        lowRank.forward(seams[i].lowRank(), "out_proj", a.y(), 0, out, a.lowRank(), dropoutSeed, i);
         if (grad("backbone.layers." + i + ".mixer.out_proj.weight") == null) a = a.withoutY();   // only out_proj's dW reads y
         return new TrainedBlock<>(a, a.tensors(), VirtualRows.dropLeading(backend, out, batch, len, a.virtual(), null));
     }
@@ -250,14 +250,13 @@ public final class MambaLM extends ResidualLM<LayerActivations> {
         Tensor state = backend.allocate(h0.shape());
         backend.copy(h0, state);
         List<LowRankPass.Activation> lr = new ArrayList<>();
-        long seed = dropoutSeed * 1_000_003L + layer;
         backend.linear(normedIn, 0, w.inProj(), w.inProjBias(), xz);
-        lowRank.forward(seam.lowRank(), "in_proj", normedIn, 0, xz, lr, seed);
+        lowRank.forward(seam.lowRank(), "in_proj", normedIn, 0, xz, lr, dropoutSeed, layer);
         Tensor x = convOutput(w, xz, conv0, batch, len);
         backend.linear(x, 0, w.xProj(), null, dtBC);
-        lowRank.forward(seam.lowRank(), "x_proj", x, 0, dtBC, lr, seed);
+        lowRank.forward(seam.lowRank(), "x_proj", x, 0, dtBC, lr, dropoutSeed, layer);
         backend.linear(dtBC, 0, w.dtProj(), w.dtProjBias(), dtRaw);
-        lowRank.forward(seam.lowRank(), "dt_proj", dtBC, 0, dtRaw, lr, seed);
+        lowRank.forward(seam.lowRank(), "dt_proj", dtBC, 0, dtRaw, lr, dropoutSeed, layer);
         ExtraState extra = seam.extra();
         Tensor scanA = extra == null ? w.A() : wide.A(w.A(), extra);
         Tensor scanBC = extra == null ? dtBC : wide.bc(dtBC, r, cfg.stateDim(), x, extra);

@@ -19,8 +19,8 @@ import java.util.List;
  * Where the backend records (CUDA graphs, Backend.captureStep), a step of one micro-batch of the
  * shape the previous step had is recorded, and replayed from then on: one launch a step. A new shape
  * runs op by op (so that the allocator holds its blocks) and drops the recording, and its memory,
- * for the old one; a step that cannot be recorded (LoRA dropout) runs op by op for the rest of the
- * run. The results are the same either way.
+ * for the old one; a step that cannot be recorded runs op by op for the rest of the run. The results
+ * are the same either way.
  */
 public final class TrainingStep implements AutoCloseable {
     /** A micro-batch, and the seed its dropout draws come from. */
@@ -80,6 +80,7 @@ public final class TrainingStep implements AutoCloseable {
         if (graph != null && repeated) {
             System.arraycopy(b.ids(), 0, recorded.ids(), 0, b.ids().length);
             System.arraycopy(b.targets(), 0, recorded.targets(), 0, b.targets().length);
+            lm.setDropoutSeed(m.dropoutSeed());   // the recording reads the seed's host array at each replay
             return read(graph.replay(recorded.ids()), 1);
         }
         close();

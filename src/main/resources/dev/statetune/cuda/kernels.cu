@@ -189,11 +189,12 @@ __global__ void bf16_to_float(const unsigned short* src, float* dst, long long n
     if (i < n) dst[i] = __uint_as_float(((unsigned int) src[i]) << 16);
 }
 
-// dropout: the CPU backend's draws, java.util.SplittableRandom(seed).nextFloat() in order: draw i
-// is mix32(seed + (i+1)·γ) >>> 8, times 2⁻²⁴. mask = 0 or 1/(1−p); x ⊙= mask.
-__global__ void dropout(float* x, float* mask, float p, unsigned long long seed, long long n) {
+// dropout: the CPU backend's draws, java.util.SplittableRandom(seed).nextFloat() in order, for seed = *stepSeed + salt
+// (wrapping as Java's long): draw i is mix32(seed + (i+1)·γ) >>> 8, times 2⁻²⁴. mask = 0 or 1/(1−p); x ⊙= mask.
+__global__ void dropout(float* x, float* mask, float p, const unsigned long long* stepSeed, unsigned long long salt, long long n) {
     long long i = (long long) blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= n) return;
+    unsigned long long seed = *stepSeed + salt;
     unsigned long long z = seed + (unsigned long long) (i + 1) * 0x9e3779b97f4a7c15ULL;
     z = (z ^ (z >> 33)) * 0x62a9d9ed799705f5ULL;
     unsigned int r = (unsigned int) (((z ^ (z >> 28)) * 0xcb24d0a5c88c35b3ULL) >> 32);

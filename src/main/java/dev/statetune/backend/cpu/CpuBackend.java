@@ -102,8 +102,8 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
-    public void dropout(Tensor x, float p, long seed, Tensor mask) {
-        java.util.SplittableRandom rnd = new java.util.SplittableRandom(seed);
+    public void dropout(Tensor x, float p, Tensor seed, long salt, Tensor mask) {
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(seed.getLong(0) + salt);
         float keep = 1f / (1f - p);
         for (long i = 0, n = x.numel(); i < n; i++) {
             float m = rnd.nextFloat() < p ? 0f : keep;

@@ -649,10 +649,12 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public void dropout(Tensor x, float p, long seed, Tensor mask) {
-        if (recording != null) throw new StepRecording.NotRecordable("dropout, whose draws change with every step");
+    public void dropout(Tensor x, float p, Tensor seed, long salt, Tensor mask) {
+        MemorySegment seedOnGpu = memory.scratch(8);   // the seed as it is now (a recording: as it is at each replay)
+        upload(seed.data(), seedOnGpu.address());
         // The CPU backend's draws (one SplittableRandom stream), computed per element on the GPU.
-        kernels.launch("dropout", blocks(x.numel()), 1, BLOCK, out(x), out(mask), p, seed, x.numel());
+        kernels.launch("dropout", blocks(x.numel()), 1, BLOCK, out(x), out(mask), p, seedOnGpu.address(), salt, x.numel());
+        memory.release(seedOnGpu);
     }
 
     @Override

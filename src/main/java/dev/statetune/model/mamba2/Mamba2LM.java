@@ -159,15 +159,14 @@ public final class Mamba2LM extends ResidualLM<Mamba2Activations> {
         Mamba2Layer w = layers[i];
         Mamba2Seams seam = seams[i];
         int di = cfg.innerDim();
-        long seed = dropoutSeed * 1_000_003L + i;
         backend.linear(act.normed, 0, w.inProj(), w.inProjBias(), act.zxbcdt);
-        lowRank.forward(seam.lowRank(), "in_proj", act.normed, 0, act.zxbcdt, saved, seed);
+        lowRank.forward(seam.lowRank(), "in_proj", act.normed, 0, act.zxbcdt, saved, dropoutSeed, i);
         backend.causalConv1dSilu(act.zxbcdt, di, batch, len, w.convWeight(), w.convBias(), convState, act.xBC);   // over its xBC columns
         backend.ssdScan(act.xBC, act.zxbcdt, di + cfg.convDim(), w.dtBias(), cfg.dtMin(), cfg.dtMax(), w.A(), w.D(), cfg.ssd(),
                 batch, len, ssmState, seam.hOffset(), seam.yOffset(), act.y);
         backend.gatedRmsNorm(act.y, act.zxbcdt, 0, w.gatedNorm(), cfg.gatedNormGroup(), cfg.gatedNormEps(), act.gated);
         backend.linear(act.gated, 0, w.outProj(), w.outProjBias(), act.out);
-        lowRank.forward(seam.lowRank(), "out_proj", act.gated, 0, act.out, saved, seed);
+        lowRank.forward(seam.lowRank(), "out_proj", act.gated, 0, act.out, saved, dropoutSeed, i);
     }
 
     /** One layer's mixer buffers: scratch reused by every layer in inference, one layer's temporaries in training. */
@@ -180,7 +179,13 @@ public final class Mamba2LM extends ResidualLM<Mamba2Activations> {
         final Tensor out;        // (T, d)
 
         Activations(int tokens) {
-            normed = backend.allocateLinearInput(tokens, cfg.modelDim());   // each written in full by its op
+            this(backend.allocateLinearInput(tokens, cfg.modelDim()));
+        }
+
+        /** Around a mixer input already computed (T, d); the rest each written in full by its op. */
+        Activations(Tensor normed) {
+            int tokens = (int) normed.size(0);
+            this.normed = normed;
             zxbcdt = backend.allocateForOverwrite(tokens, cfg.inProjDim());
             xBC = backend.allocateForOverwrite(tokens, cfg.convDim());
             y = backend.allocateForOverwrite(tokens, cfg.innerDim());
@@ -197,11 +202,10 @@ public final class Mamba2LM extends ResidualLM<Mamba2Activations> {
     protected TrainedBlock<Mamba2Activations> trainBlock(int i, Tensor u, int batch, int len, DecodeState start) {
         Mamba2Seams seam = seams[i];
         int withPrefix = seam.virtualTokens() + len;                   // the mixer reads the layer's prefix first
-        Activations act = new Activations(batch * withPrefix);
+        Activations act = new Activations(normedInput(i, u, batch, len));   // (b·withPrefix, d): its bf16 copy stays current for in_proj
         Tensor state = backend.allocate(start.ssm(i).shape());       // (b, nHeads, headDim, n), advanced by the scan
         backend.copy(start.ssm(i), state);
         Mamba2Activations saved = new Mamba2Activations(u, act.zxbcdt, act.y, start.ssm(i), new ArrayList<>());
-        backend.copy(normedInput(i, u, batch, len), act.normed);
         mixerOnNormed(i, act, batch, withPrefix, start.conv(i), state, saved.lowRank());
         return new TrainedBlock<>(saved, saved.tensors(), VirtualRows.dropLeading(backend, act.out, batch, len, seam.virtualTokens(), null));
     }

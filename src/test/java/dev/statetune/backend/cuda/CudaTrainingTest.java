@@ -281,7 +281,7 @@ class CudaTrainingTest extends CudaVsCpu {
     /** 20 per-step losses on each backend, equal within 1e-3 relative. */
     /**
      * TrainingStep records a step of a repeated shape as a CUDA graph and replays it with each new batch: the
-     * losses are the CPU's (where nothing is recorded), on both models. LoRA with dropout is not recorded.
+     * losses are the CPU's (where nothing is recorded), on both models; with LoRA's dropout too, whose draws change at every replay.
      */
     @Test
     void recordedTrainingStepsGiveTheCpuLosses() {
@@ -298,10 +298,12 @@ class CudaTrainingTest extends CudaVsCpu {
                         onCpu[7], onGpu[0], onGpu[7], worst);
                 assertTrue(worst < 1e-3, what + ": max relative loss difference " + worst);
             }
-        stepLosses(cuda, false, List.of(Method.LORA), MethodOptions.defaults());   // asserts that it ran op by op
+        double[] onCpu = stepLosses(cpu, false, List.of(Method.LORA), MethodOptions.defaults());
+        double[] onGpu = stepLosses(cuda, false, List.of(Method.LORA), MethodOptions.defaults());
+        for (int i = 0; i < onCpu.length; i++) assertEquals(onCpu[i], onGpu[i], 1e-3 * onCpu[i], "LoRA with dropout, step " + i);
     }
 
-    /** Eight AdamW steps through TrainingStep on fixed-shape batches; asserts that CUDA replayed them unless LoRA has dropout. */
+    /** Eight AdamW steps through TrainingStep on fixed-shape batches; asserts that CUDA replayed them. */
     double[] stepLosses(Backend backend, boolean mamba2, List<Method> methods, MethodOptions options) {
         Batcher batches = new Batcher(LateSignalTask.examples(48, 12, 40, 1000, 3), 4, 42, 0, false);
         Checkpoint ckpt = Checkpoint.open(mamba2 ? Fixtures.resource("fixtures/mamba2/tiny") : Fixtures.tinyModel());
@@ -315,7 +317,7 @@ class CudaTrainingTest extends CudaVsCpu {
                     Batch b = batches.next();
                     losses[s] = step.run(List.of(new TrainingStep.Micro(lm.tokens(b.inputIds(), b.labels()), s)), 3e-3).loss();
                 }
-                assertEquals(backend == cuda && options.loraDropout() == 0, step.replayed(), methods + ": replayed");
+                assertEquals(backend == cuda, step.replayed(), methods + ": replayed");
             } finally {
                 backend.dropResident();
             }
