@@ -90,18 +90,18 @@ public interface Backend extends AutoCloseable {
 
     /**
      * A (rows, cols) tensor that a training forward keeps for its backward, written in full by a
-     * linear without bias and read only by causalConv1dSilu, selectiveScan and their backwards (Mamba-1's
-     * in_proj output x | z): float32 as allocateForOverwrite's, or bf16 where the backend keeps
-     * activations so (CUDA with --dtype bf16, as mamba_ssm keeps xz), which halves what it holds.
+     * linear without bias and read only by causalConv1dSilu, selectiveScan, ssdScan, gatedRmsNorm and
+     * their backwards (in_proj's output: Mamba-1's x | z, Mamba-2's z | xBC | dt): float32 as
+     * allocateForOverwrite's, or bf16 where the backend keeps activations so (CUDA with --dtype bf16, as
+     * mamba_ssm keeps xz), which halves what it holds.
      */
     default Tensor allocateKept(long rows, long cols) {
         return allocateForOverwrite(rows, cols);
     }
 
     /**
-     * A zero-filled gradient for an allocateKept tensor, of its type: causalConv1dSiluBackward and
-     * selectiveScanBackward add into it (in bf16, rounding once per add) and linearBackward reads it
-     * as dOut, without dBias.
+     * A zero-filled gradient for an allocateKept tensor, of its type: the backwards of the ops that read
+     * it add into it (in bf16, rounding once per add) and linearBackward reads it as dOut, without dBias.
      */
     default Tensor allocateKeptGradient(long rows, long cols) {
         return allocate(rows, cols);

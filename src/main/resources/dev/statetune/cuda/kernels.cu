@@ -215,6 +215,15 @@ __device__ __forceinline__ float as_float(unsigned short v) { return __uint_as_f
 // *p += v in p's storage type (a gradient of an allocateKept tensor is bf16 where the tensor is: rounded once per add).
 __device__ __forceinline__ void add_to(float* p, float v) { *p += v; }
 __device__ __forceinline__ void add_to(unsigned short* p, float v) { *p = (unsigned short) bf16_bits(as_float(*p) + v); }
+// Element i of an activation held in float32 or, with half, as bf16 bits (allocateKept's), where a kernel takes either at run time;
+// and += into it (its gradient, allocateKeptGradient's, is of its type).
+__device__ __forceinline__ float load_either(const void* p, int half, long long i) {
+    return half ? as_float(static_cast<const unsigned short*>(p)[i]) : static_cast<const float*>(p)[i];
+}
+__device__ __forceinline__ void add_either(void* p, int half, long long i, float v) {
+    if (half) add_to(static_cast<unsigned short*>(p) + i, v);
+    else static_cast<float*>(p)[i] += v;
+}
 
 // The conv input at position p of sequence s: x = in[:, 0:di] for p ≥ 0, else the state's entry (zeros without one).
 template <typename T> __device__ __forceinline__ float conv_input(const T* in, int inWidth, int len, const float* state, int di, int k, int s,

@@ -31,7 +31,7 @@ __device__ float ssd_block_sum(float v, float* sm) {
 // nHeads, headDim, n) is read as h_0 and written back as h_len; hOffset (nHeads, headDim, n) and
 // yOffset (nHeads, headDim) may be null.
 }  // extern "C"
-template <int S, int L> __device__ void ssd_scan_impl(const float* xBC, int conv, const float* dtRaw, int dtWidth, int dtCol,
+template <int S, int L> __device__ void ssd_scan_impl(const float* xBC, int conv, const void* dtRaw, int dtHalf, int dtWidth, int dtCol,
                                                       const float* dtBias, float dtMin, float dtMax, const float* A, const float* D,
                                                       int headDim, int nGroups, int headsPerGroup, int n, int di, int len, float* state,
                                                       const float* hOffset, const float* yOffset, float* y) {
@@ -50,7 +50,7 @@ template <int S, int L> __device__ void ssd_scan_impl(const float* xBC, int conv
     float a = A[h], d = D[h], bias = dtBias[h], yo = yOffset ? yOffset[cc] : 0.f;
     for (int t = 0; t < len; t++) {
         long long row = (long long) s * len + t;
-        float dtv = fminf(fmaxf(ssd_softplus(dtRaw[row * dtWidth + dtCol + h] + bias), dtMin), dtMax);
+        float dtv = fminf(fmaxf(ssd_softplus(load_either(dtRaw, dtHalf, row * dtWidth + dtCol + h) + bias), dtMin), dtMax);
         float xv = xBC[row * conv + cc], decay = expf(dtv * a), u = dtv * xv;
         const float* B = xBC + row * conv + di + g * n;
         const float* C = B + nGroups * n;
@@ -75,7 +75,7 @@ template <int S, int L> __device__ void ssd_scan_impl(const float* xBC, int conv
         }
 }
 extern "C" {
-SCAN_SL_VARIANTS(ssd_scan, SCAN_BLOCK, 1, (const float* xBC, int conv, const float* dtRaw, int dtWidth, int dtCol, const float* dtBias, float dtMin, float dtMax, const float* A, const float* D, int headDim, int nGroups, int headsPerGroup, int n, int di, int len, float* state, const float* hOffset, const float* yOffset, float* y), (xBC, conv, dtRaw, dtWidth, dtCol, dtBias, dtMin, dtMax, A, D, headDim, nGroups, headsPerGroup, n, di, len, state, hOffset, yOffset, y))
+SCAN_SL_VARIANTS(ssd_scan, SCAN_BLOCK, 1, (const float* xBC, int conv, const void* dtRaw, int dtHalf, int dtWidth, int dtCol, const float* dtBias, float dtMin, float dtMax, const float* A, const float* D, int headDim, int nGroups, int headsPerGroup, int n, int di, int len, float* state, const float* hOffset, const float* yOffset, float* y), (xBC, conv, dtRaw, dtHalf, dtWidth, dtCol, dtBias, dtMin, dtMax, A, D, headDim, nGroups, headsPerGroup, n, di, len, state, hOffset, yOffset, y))
 
 
 // ---- The chunked scan in matrix form (the state space dual). Time goes in chunks of Q ∈ {32, 64} steps
@@ -184,9 +184,10 @@ template <typename T> __device__ void ssd_running_sum(T* v, int Q, bool reverse)
 }
 extern "C" {
 
-#define SSD_PARAMS const float* xBC, int conv, const float* dtRaw, int dtWidth, int dtCol, const float* dtBias, float dtMin, \
+// dtRaw (and ssd_chunk_backward's dDtRaw) is float32 or, with dtHalf, bf16: a training forward's kept in_proj output.
+#define SSD_PARAMS const float* xBC, int conv, const void* dtRaw, int dtHalf, int dtWidth, int dtCol, const float* dtBias, float dtMin, \
     float dtMax, const float* A, int headDim, int nGroups, int headsPerGroup, int stateN, int len, int chunkQ
-#define SSD_ARGS xBC, conv, dtRaw, dtWidth, dtCol, dtBias, dtMin, dtMax, A, headDim, nGroups, headsPerGroup, stateN, len, chunkQ
+#define SSD_ARGS xBC, conv, dtRaw, dtHalf, dtWidth, dtCol, dtBias, dtMin, dtMax, A, headDim, nGroups, headsPerGroup, stateN, len, chunkQ
 
 // The passes are templates on the chunk's steps QC, head size PC and state size NC, 0 for any (taken from the arguments):
 // known sizes make every tile stride a constant, so loads take immediate offsets; and on FAST (TF32 products). SSD_SHAPES
@@ -210,10 +211,10 @@ extern "C" {
 
 // dtT (Q) = the clamped softplus dt of each step (0 past steps); cumT (Q) = cum_t, in double: a difference of two cums
 // near −100 keeps its precision; facT (may be null) = ∂dt/∂dtRaw (0 where dt clamped, as torch.clamp). Syncs.
-__device__ __forceinline__ void ssd_stage_cum(float* dtT, double* cumT, float* facT, const float* dtRaw, int dtWidth, int dtCol, int h, float bias,
+__device__ __forceinline__ void ssd_stage_cum(float* dtT, double* cumT, float* facT, const void* dtRaw, int dtHalf, int dtWidth, int dtCol, int h, float bias,
                               float dtMin, float dtMax, float a, long long row0, int steps, int Q) {
     for (int r = threadIdx.x; r < Q; r += blockDim.x) {
-        float pre = r < steps ? dtRaw[(row0 + r) * dtWidth + dtCol + h] + bias : 0.f, sp = ssd_softplus(pre);
+        float pre = r < steps ? load_either(dtRaw, dtHalf, (row0 + r) * dtWidth + dtCol + h) + bias : 0.f, sp = ssd_softplus(pre);
         float dtv = r < steps ? fminf(fmaxf(sp, dtMin), dtMax) : 0.f;
         dtT[r] = dtv;
         cumT[r] = (double) dtv * a;
@@ -237,7 +238,7 @@ template <int QC, int PC, int NC, bool FAST> __device__ void ssd_chunk_state_imp
     if (reverse) stage_tile(vT, sx, Q, Pp, dy, di, h * P, P, row0, steps);
     else stage_tile(vT, sx, Q, Pp, xBC, conv, h * P, P, row0, steps);
     stage_tile(uT, sn, Q, Np, xBC, conv, di + ((reverse ? nGroups : 0) + g) * n, n, row0, steps);
-    ssd_stage_cum(dtT, cumT, nullptr, dtRaw, dtWidth, dtCol, h, dtBias[h], dtMin, dtMax, A[h], row0, steps, Q);
+    ssd_stage_cum(dtT, cumT, nullptr, dtRaw, dtHalf, dtWidth, dtCol, h, dtBias[h], dtMin, dtMax, A[h], row0, steps, Q);
     copies_landed();
     double cumEnd = cumT[steps - 1];
     for (int idx = threadIdx.x; idx < Q * Np; idx += blockDim.x) {   // U's rows times w
@@ -310,7 +311,7 @@ template <int QC, int PC, int NC, bool FAST> __device__ void ssd_chunk_out_impl(
     stage_tile(cT, sn, Q, Np, xBC, conv, di + (nGroups + g) * n, n, row0, steps);
     stage_tile(hT, sn, Pp, Np, start + stateAt, n, 0, n, 0, P);
     stage_tile(mT, sq, Q, Q, cb + (((long long) s * chunks + k) * nGroups + g) * Q * Q, Q, 0, Q, 0, Q);
-    ssd_stage_cum(dtT, cumT, nullptr, dtRaw, dtWidth, dtCol, h, dtBias[h], dtMin, dtMax, A[h], row0, steps, Q);
+    ssd_stage_cum(dtT, cumT, nullptr, dtRaw, dtHalf, dtWidth, dtCol, h, dtBias[h], dtMin, dtMax, A[h], row0, steps, Q);
     copies_landed();
     for (int idx = threadIdx.x; idx < Q * Q; idx += blockDim.x) {   // M = C·Bᵀ ⊙ L ⊙ dt_r
         int t = idx / Q, r = idx % Q;
@@ -364,7 +365,7 @@ __global__ void ssd_chunk_back_carry(int headDim, int nHeads, int n, int chunks,
 }  // extern "C"
 template <int QC, int PC, int NC, bool FAST> __device__ void ssd_chunk_backward_impl(SSD_PARAMS, const float* cb, const float* D, const float* start,
                                                                    const float* carryIn,
-                                                                   const float* dy, float* dxBC, float* dDtRaw, int dDtWidth,
+                                                                   const float* dy, float* dxBC, void* dDtRaw, int dDtWidth,
                                                                    float* bcPartials, float* dDtBias, float* dA, float* dD, float* dyOffset) {
     extern __shared__ float ssdTile[];
     SSD_BLOCK
@@ -380,7 +381,7 @@ template <int QC, int PC, int NC, bool FAST> __device__ void ssd_chunk_backward_
     stage_tile(cT, sn, Q, Np, xBC, conv, di + (nGroups + g) * n, n, row0, steps);
     stage_tile(hT, sn, Pp, Np, carryIn + stateAt, n, 0, n, 0, P);
     stage_tile(cblT, sq, Q, Q, cb + (((long long) s * chunks + k) * nGroups + g) * Q * Q, Q, 0, Q, 0, Q);   // C·Bᵀ, masked below
-    ssd_stage_cum(dtT, cumT, facT, dtRaw, dtWidth, dtCol, h, dtBias[h], dtMin, dtMax, a, row0, steps, Q);
+    ssd_stage_cum(dtT, cumT, facT, dtRaw, dtHalf, dtWidth, dtCol, h, dtBias[h], dtMin, dtMax, a, row0, steps, Q);
     for (int r = threadIdx.x; r < Q; r += blockDim.x) gdtT[r] = inT[r] = outT[r] = 0.f;
     double cumEnd = cumT[steps - 1];
     float startDot = 0.f;   // Σ carryIn ⊙ start
@@ -467,7 +468,7 @@ template <int QC, int PC, int NC, bool FAST> __device__ void ssd_chunk_backward_
         float ga = inT[u] + (u > 0 ? outT[u - 1] : 0.f) + startDot;   // ∂L/∂a_u
         for (int t = u; t < steps; t++) ga += wT[t * sq + u];
         float dPre = (gdtT[u] + a * ga) * facT[u];
-        dDtRaw[(row0 + u) * dDtWidth + dtCol + h] += dPre;
+        add_either(dDtRaw, dtHalf, (row0 + u) * dDtWidth + dtCol + h, dPre);   // of dtRaw's type
         gBias += dPre;
         gA += dtT[u] * ga;
     }
@@ -482,25 +483,25 @@ template <int QC, int PC, int NC, bool FAST> __device__ void ssd_chunk_backward_
 }
 extern "C" {
 SSD_SHAPES(ssd_chunk_backward, SSD_BACKWARD_BLOCK, (SSD_PARAMS, const float* cb, const float* D, const float* start, const float* carryIn,
-                                                                   const float* dy, float* dxBC, float* dDtRaw, int dDtWidth,
+                                                                   const float* dy, float* dxBC, void* dDtRaw, int dDtWidth,
                                                                    float* bcPartials, float* dDtBias, float* dA, float* dD, float* dyOffset), (SSD_ARGS, cb, D, start, carryIn, dy, dxBC, dDtRaw, dDtWidth, bcPartials, dDtBias, dA, dD, dyOffset))
 
 // gatedRmsNorm (transformers' MambaRMSNormGated, norm after gate): v = y ⊙ silu(z); out = v / sqrt(mean
-// over its group of v² + eps) ⊙ weight, for y, out (T, w) and z (T, zWidth) read at [zCol, zCol+w).
-// One block per (row, group): grid (T, w / groupSize), block 256.
-__global__ void gated_rms_norm(const float* y, const float* z, int zWidth, int zCol, const float* weight, int w, int groupSize,
+// over its group of v² + eps) ⊙ weight, for y, out (T, w) and z (T, zWidth) read at [zCol, zCol+w), float32 or, with zHalf,
+// bf16 (a training forward's kept in_proj output). One block per (row, group): grid (T, w / groupSize), block 256.
+__global__ void gated_rms_norm(const float* y, const void* z, int zHalf, int zWidth, int zCol, const float* weight, int w, int groupSize,
                                float eps, float* out, unsigned short* out16) {
     __shared__ float sm[32];
     long long base = (long long) blockIdx.x * w, zBase = (long long) blockIdx.x * zWidth + zCol;
     int c0 = blockIdx.y * groupSize;
     float sq = 0.f;
     for (int c = c0 + threadIdx.x; c < c0 + groupSize; c += blockDim.x) {
-        float zv = z[zBase + c], v = y[base + c] * zv * ssd_sigmoid(zv);
+        float zv = load_either(z, zHalf, zBase + c), v = y[base + c] * zv * ssd_sigmoid(zv);
         sq += v * v;
     }
     float inv = rsqrtf(ssd_block_sum(sq, sm) / groupSize + eps);
     for (int c = c0 + threadIdx.x; c < c0 + groupSize; c += blockDim.x) {
-        float zv = z[zBase + c], v = y[base + c] * zv * ssd_sigmoid(zv);
+        float zv = load_either(z, zHalf, zBase + c), v = y[base + c] * zv * ssd_sigmoid(zv);
         out[base + c] = weight[c] * (v * inv);
         if (out16) out16[base + c] = (unsigned short) bf16_bits(weight[c] * (v * inv));   // out16: as kernels.cu's
     }
@@ -509,10 +510,10 @@ __global__ void gated_rms_norm(const float* y, const float* z, int zWidth, int z
 // gatedRmsNormBackward: with r = 1/sqrt(mean(v²) + eps) over the group, dv = r·weight⊙g − v·r³·(Σ weight⊙g⊙v)/groupSize;
 // dy += dv ⊙ silu(z), dz += dv ⊙ y ⊙ silu′(z) (dz laid out as z), dWeight's share g⊙v·r summed over
 // the block's rows into dwPartials (gridDim.x, w), which scan_sum_partials adds up. dy, dz, dwPartials
-// may be null. Blocks take consecutive rows (gridDim.x ≤ rows: one each without dwPartials); grid
+// may be null; z and dz are of one type (zHalf: bf16). Blocks take consecutive rows (gridDim.x ≤ rows: one each without dwPartials); grid
 // (blocks, w / groupSize), block 256.
-__global__ void gated_rms_norm_backward(const float* y, const float* z, int zWidth, int zCol, const float* weight, int w,
-                                        int groupSize, float eps, int rows, const float* dOut, float* dy, float* dz, float* dwPartials) {
+__global__ void gated_rms_norm_backward(const float* y, const void* z, int zHalf, int zWidth, int zCol, const float* weight, int w,
+                                        int groupSize, float eps, int rows, const float* dOut, float* dy, void* dz, float* dwPartials) {
     __shared__ float sm[32];
     int c0 = blockIdx.y * groupSize;
     int r0 = (int) ((long long) blockIdx.x * rows / gridDim.x), r1 = (int) ((long long) (blockIdx.x + 1) * rows / gridDim.x);
@@ -520,20 +521,20 @@ __global__ void gated_rms_norm_backward(const float* y, const float* z, int zWid
         long long base = (long long) r * w, zBase = (long long) r * zWidth + zCol;
         float sq = 0.f, dot = 0.f;
         for (int c = c0 + threadIdx.x; c < c0 + groupSize; c += blockDim.x) {
-            float zv = z[zBase + c], v = y[base + c] * zv * ssd_sigmoid(zv);
+            float zv = load_either(z, zHalf, zBase + c), v = y[base + c] * zv * ssd_sigmoid(zv);
             sq += v * v;
             dot += weight[c] * dOut[base + c] * v;
         }
         float rr = rsqrtf(ssd_block_sum(sq, sm) / groupSize + eps), total = ssd_block_sum(dot, sm);
         for (int c = c0 + threadIdx.x; c < c0 + groupSize; c += blockDim.x) {
-            float zv = z[zBase + c], yv = y[base + c], sig = ssd_sigmoid(zv), v = yv * zv * sig, gv = dOut[base + c];
+            float zv = load_either(z, zHalf, zBase + c), yv = y[base + c], sig = ssd_sigmoid(zv), v = yv * zv * sig, gv = dOut[base + c];
             float dv = rr * weight[c] * gv - v * rr * rr * rr * total / groupSize;
             if (dwPartials) {
                 float* p = dwPartials + (long long) blockIdx.x * w + c;
                 *p = (r == r0 ? 0.f : *p) + gv * v * rr;
             }
             if (dy) dy[base + c] += dv * zv * sig;
-            if (dz) dz[zBase + c] += dv * yv * sig * (1.f + zv * (1.f - sig));
+            if (dz) add_either(dz, zHalf, zBase + c, dv * yv * sig * (1.f + zv * (1.f - sig)));
         }
     }
 }

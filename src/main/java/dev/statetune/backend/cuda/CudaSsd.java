@@ -41,13 +41,13 @@ final class CudaSsd {
      * chunked passes in matrix form: each chunk's end state from a zero start, the carry over the chunks
      * into state, each chunk's y from its start state. The state offset's read-out C·h′ is one GEMM per group.
      */
-    void scan(SsdDims dims, int batch, int len, long xBC, long dtRaw, int dtWidth, int dtCol, long dtBias, float dtMin,
+    void scan(SsdDims dims, int batch, int len, long xBC, long dtRaw, boolean dtHalf, int dtWidth, int dtCol, long dtBias, float dtMin,
               float dtMax, long A, long D, long state, long hOffset, long yOffset, long y) {
         int di = dims.innerDim(), n = dims.stateDim(), lanes = CudaScan.lanes(n), perBlock = SCAN_BLOCK / lanes;
-        Chunked c = new Chunked(dims, batch, len, xBC, dtRaw, dtWidth, dtCol, dtBias, dtMin, dtMax, A);
+        Chunked c = new Chunked(dims, batch, len, xBC, dtRaw, dtHalf, dtWidth, dtCol, dtBias, dtMin, dtMax, A);
         if (len <= c.q) {
             kernels.launch("ssd_scan" + CudaScan.variant(n), (di + perBlock - 1) / perBlock, batch, SCAN_BLOCK, xBC, dims.convDim(), dtRaw,
-                    dtWidth, dtCol, dtBias, dtMin, dtMax, A, D, dims.headDim(), dims.nGroups(), dims.nHeads() / dims.nGroups(), n, di, len,
+                    dtHalf ? 1 : 0, dtWidth, dtCol, dtBias, dtMin, dtMax, A, D, dims.headDim(), dims.nGroups(), dims.nHeads() / dims.nGroups(), n, di, len,
                     state, hOffset, yOffset, y);
             return;
         }
@@ -60,16 +60,16 @@ final class CudaSsd {
     }
 
     /**
-     * ssdScanBackward (dxBC and dDtRaw required, the rest may be 0) in the chunks of scan: the state
+     * ssdScanBackward (dxBC and dDtRaw, of dtRaw's type, required; the rest may be 0) in the chunks of scan: the state
      * entering each chunk (as scan), ∂L/∂start of each chunk through its own outputs, the carry over the
      * chunks, then every gradient of one head and chunk per block. Scratch beyond the chunk states: the
      * carries, and each head's dB | dC that scan_sum_partials adds into dxBC. h′'s terms are GEMMs.
      */
-    void scanBackward(SsdDims dims, int batch, int len, long xBC, long dtRaw, int dtWidth, int dtCol, long dtBias,
+    void scanBackward(SsdDims dims, int batch, int len, long xBC, long dtRaw, boolean dtHalf, int dtWidth, int dtCol, long dtBias,
                       float dtMin, float dtMax, long A, long D, long h0, long hOffset, long dy, long dxBC, long dDtRaw, int dDtWidth,
                       long dDtBias, long dA, long dD, long dh0, long dhOffset, long dyOffset) {
         int nh = dims.nHeads(), p = dims.headDim(), n = dims.stateDim(), ng = dims.nGroups(), di = dims.innerDim();
-        Chunked c = new Chunked(dims, batch, len, xBC, dtRaw, dtWidth, dtCol, dtBias, dtMin, dtMax, A);
+        Chunked c = new Chunked(dims, batch, len, xBC, dtRaw, dtHalf, dtWidth, dtCol, dtBias, dtMin, dtMax, A);
         ChunkStates states = chunkStates(c, h0, 0L);
         long rows = (long) batch * len, bcWidth = 2L * ng * n, stateFloats = (long) batch * c.chunks * di * n;
         MemorySegment outloc = memory.scratch(4 * stateFloats), carryIn = memory.scratch(4 * stateFloats);
@@ -121,7 +121,8 @@ final class CudaSsd {
         final String suffix;
         final Object[] common;
 
-        Chunked(SsdDims dims, int batch, int len, long xBC, long dtRaw, int dtWidth, int dtCol, long dtBias, float dtMin, float dtMax, long A) {
+        Chunked(SsdDims dims, int batch, int len, long xBC, long dtRaw, boolean dtHalf, int dtWidth, int dtCol, long dtBias, float dtMin,
+                float dtMax, long A) {
             this.dims = dims;
             this.batch = batch;
             pp = (dims.headDim() + 31) & ~31;
@@ -129,7 +130,7 @@ final class CudaSsd {
             q = chunkSteps(pp, np);
             chunks = (len + q - 1) / q;
             suffix = (q == 64 && dims.headDim() == 64 && dims.stateDim() == 128 ? "_q64p64n128" : "") + (bf16 ? "_tf32" : "");
-            common = new Object[] {xBC, dims.convDim(), dtRaw, dtWidth, dtCol, dtBias, dtMin, dtMax, A, dims.headDim(), dims.nGroups(),
+            common = new Object[] {xBC, dims.convDim(), dtRaw, dtHalf ? 1 : 0, dtWidth, dtCol, dtBias, dtMin, dtMax, A, dims.headDim(), dims.nGroups(),
                     dims.nHeads() / dims.nGroups(), dims.stateDim(), len, q};
         }
 
@@ -213,17 +214,21 @@ final class CudaSsd {
         return Math.toIntExact(((long) di * n + BLOCK - 1) / BLOCK);
     }
 
-    /** gatedRmsNorm over rows of y (rows, w), the gate z (rows, zWidth) at column zCol; a bf16 copy of out to out16 (0: none). */
-    void gatedRmsNorm(int rows, int w, long y, long z, int zWidth, int zCol, long weight, int groupSize, float eps, long out, long out16) {
-        kernels.launch("gated_rms_norm", rows, groups(w, groupSize), BLOCK, y, z, zWidth, zCol, weight, w, groupSize, eps, out, out16);
+    /**
+     * gatedRmsNorm over rows of y (rows, w), the gate z (rows, zWidth; bf16 with zHalf) at column zCol; a bf16 copy of out to
+     * out16 (0: none).
+     */
+    void gatedRmsNorm(int rows, int w, long y, long z, boolean zHalf, int zWidth, int zCol, long weight, int groupSize, float eps, long out,
+                      long out16) {
+        kernels.launch("gated_rms_norm", rows, groups(w, groupSize), BLOCK, y, z, zHalf ? 1 : 0, zWidth, zCol, weight, w, groupSize, eps, out, out16);
     }
 
-    /** gatedRmsNormBackward; dy, dz (laid out as z) and dWeight may be 0. */
-    void gatedRmsNormBackward(int rows, int w, long y, long z, int zWidth, int zCol, long weight, int groupSize, float eps, long dOut,
+    /** gatedRmsNormBackward; dy, dz (laid out as z, of its type) and dWeight may be 0. */
+    void gatedRmsNormBackward(int rows, int w, long y, long z, boolean zHalf, int zWidth, int zCol, long weight, int groupSize, float eps, long dOut,
                               long dy, long dz, long dWeight) {
         int blocks = dWeight == 0 ? rows : Math.min(rows, NORM_ROW_BLOCKS);   // a block a row, unless they share dWeight's partial sums
         MemorySegment partials = dWeight == 0 ? null : memory.scratch(4L * blocks * w);   // (blocks, w) dWeight per block of rows
-        kernels.launch("gated_rms_norm_backward", blocks, groups(w, groupSize), BLOCK, y, z, zWidth, zCol, weight, w, groupSize, eps,
+        kernels.launch("gated_rms_norm_backward", blocks, groups(w, groupSize), BLOCK, y, z, zHalf ? 1 : 0, zWidth, zCol, weight, w, groupSize, eps,
                 rows, dOut, dy, dz, partials == null ? 0L : partials.address());
         if (partials == null) return;
         sumPartials(partials, blocks, 1, w, dWeight, w, 0);

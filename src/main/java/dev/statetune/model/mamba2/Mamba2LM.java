@@ -179,14 +179,17 @@ public final class Mamba2LM extends ResidualLM<Mamba2Activations> {
         final Tensor out;        // (T, d)
 
         Activations(int tokens) {
-            this(backend.allocateLinearInput(tokens, cfg.modelDim()));
+            this(backend.allocateLinearInput(tokens, cfg.modelDim()), false);
         }
 
-        /** Around a mixer input already computed (T, d); the rest each written in full by its op. */
-        Activations(Tensor normed) {
+        /**
+         * Around a mixer input already computed (T, d); the rest each written in full by its op, zxbcdt kept for the backward
+         * (Backend.allocateKept) when `kept`.
+         */
+        Activations(Tensor normed, boolean kept) {
             int tokens = (int) normed.size(0);
             this.normed = normed;
-            zxbcdt = backend.allocateForOverwrite(tokens, cfg.inProjDim());
+            zxbcdt = kept ? backend.allocateKept(tokens, cfg.inProjDim()) : backend.allocateForOverwrite(tokens, cfg.inProjDim());
             xBC = backend.allocateForOverwrite(tokens, cfg.convDim());
             y = backend.allocateForOverwrite(tokens, cfg.innerDim());
             gated = backend.allocateLinearInput(tokens, cfg.innerDim());
@@ -202,7 +205,7 @@ public final class Mamba2LM extends ResidualLM<Mamba2Activations> {
     protected TrainedBlock<Mamba2Activations> trainBlock(int i, Tensor u, int batch, int len, DecodeState start) {
         Mamba2Seams seam = seams[i];
         int withPrefix = seam.virtualTokens() + len;                   // the mixer reads the layer's prefix first
-        Activations act = new Activations(normedInput(i, u, batch, len));   // (b·withPrefix, d): its bf16 copy stays current for in_proj
+        Activations act = new Activations(normedInput(i, u, batch, len), plainInProj(i));   // normed (b·withPrefix, d): its bf16 copy stays current
         Tensor state = backend.allocate(start.ssm(i).shape());       // (b, nHeads, headDim, n), advanced by the scan
         backend.copy(start.ssm(i), state);
         Mamba2Activations saved = new Mamba2Activations(u, act.zxbcdt, act.y, start.ssm(i), new ArrayList<>());
@@ -231,7 +234,8 @@ public final class Mamba2LM extends ResidualLM<Mamba2Activations> {
         Tensor dGated = backend.allocateForOverwrite(tokens, di);        // (T, di), written by its first op
         backend.linearBackwardOverwritingDx(gated, 0, w.outProj(), dOut, dGated, dOutProj, weights.grad(m + "out_proj.bias"));
         lowRank.backward(a.lowRank(), "out_proj", dOut, dGated);
-        Tensor dy = backend.allocate(tokens, di), dZxbcdt = backend.allocate(tokens, cfg.inProjDim());   // (T, di), (T, di + convDim + nHeads)
+        Tensor dy = backend.allocate(tokens, di);                        // (T, di)
+        Tensor dZxbcdt = plainInProj(layer) ? backend.allocateKeptGradient(tokens, cfg.inProjDim()) : backend.allocate(tokens, cfg.inProjDim());
         backend.gatedRmsNormBackward(a.y(), a.zxbcdt(), 0, w.gatedNorm(), cfg.gatedNormGroup(), cfg.gatedNormEps(), dGated, dy, dZxbcdt,
                 weights.grad(m + "norm.weight"));
         Tensor dXBC = backend.allocate(tokens, conv);                    // (T, convDim)
@@ -253,6 +257,11 @@ public final class Mamba2LM extends ResidualLM<Mamba2Activations> {
         lowRank.backward(a.lowRank(), "in_proj", dZxbcdt, dNormed);
         Tensor dNormedReal = VirtualRows.dropLeading(backend, dNormed, batch, realLen, virtual, seam.dPrefix());   // (b·len, d)
         backend.rmsNormBackward(a.u(), w.norm(), cfg.normEps(), dNormedReal, dResidual, weights.grad("backbone.layers." + layer + ".norm.weight"));
+    }
+
+    /** Whether in_proj is the checkpoint's linear alone (no bias, no LoRA), which may write its output in bf16 (allocateKept). */
+    private boolean plainInProj(int layer) {
+        return layers[layer].inProjBias() == null && !seams[layer].lowRankOn("in_proj");
     }
 
     /** Layer `layer`'s mixer input (b·(M+len), d) for u (b·len, d): its prefix, then its norm of u. */

@@ -31,6 +31,11 @@ public record Mamba2Seams(Tensor hOffset, Tensor yOffset, Tensor h0, Tensor dhOf
         this(hOffset, yOffset, h0, dhOffset, dyOffset, dh0, lowRank, null, null);
     }
 
+    /** Whether a low-rank update changes the linear layer `module` (in_proj, out_proj). */
+    public boolean lowRankOn(String module) {
+        return lowRank.stream().anyMatch(update -> update.module().equals(module));
+    }
+
     /** M, the prefix's virtual tokens (0 without one). */
     public int virtualTokens() {
         return prefix == null ? 0 : (int) prefix.size(0);

@@ -12,11 +12,13 @@ import dev.statetune.model.mamba2.Mamba2LM;
 import dev.statetune.peft.Adapter;
 import dev.statetune.peft.Method;
 import dev.statetune.peft.MethodOptions;
+import dev.statetune.tensor.DType;
 import dev.statetune.tensor.Tensor;
 import dev.statetune.train.Trainer;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -200,6 +202,81 @@ class CudaMamba2Test extends CudaVsCpu {
         cuda.gatedRmsNormBackward(y, z, zCol, weight, groupSize, 1e-5f, dOut, dyOnly2, null, null);
         cuda.synchronize();
         same(dyOnly1, dyOnly2, 1e-4, 1e-4, "gated norm' dy alone");
+    }
+
+    /**
+     * With --dtype bf16 a training forward keeps in_proj's output z | xBC | dt in bf16 (allocateKept): the conv reads its xBC,
+     * the SSD its dt and the gated norm its z as the float32 values it holds, bit for bit, and their backwards add into its bf16
+     * gradient (allocateKeptGradient) their float32 gradients rounded once. Within one chunk (the sequential scan) and over three.
+     */
+    @ParameterizedTest(name = "len {0}")
+    @ValueSource(ints = {40, 150})
+    void aKeptBf16ZxbcdtReadsAsItsFloat32Values(int len) {
+        int nHeads = 4, headDim = 16, n = 32, batch = 2, d = 48, k = 4;
+        SsdDims dims = new SsdDims(nHeads, headDim, 1, n, 64);
+        int di = dims.innerDim(), conv = dims.convDim(), width = di + conv + nHeads, rows = batch * len, dtCol = di + conv;
+        SplittableRandom rnd = new SplittableRandom(len);
+        try (CudaBackend half = new CudaBackend(0, true)) {
+            Tensor kept = half.allocateKept(rows, width);
+            assertEquals(DType.BF16, kept.dtype());
+            half.linear(CudaTrainingTest.bf16Values(random(rnd, 1, rows, d)), 0, half.prepareWeight(random(rnd, 0.3, width, d)), null, kept);
+            half.synchronize();
+            Tensor held = Tensor.of(kept.toFloatArray(), rows, width);   // its values in float32
+
+            Tensor cw = random(rnd, 1, conv, 1, k), cb = random(rnd, 1, conv), xBC1 = half.allocate(rows, conv), xBC2 = half.allocate(rows, conv);
+            half.causalConv1dSilu(held, di, batch, len, cw, cb, half.allocate(batch, conv, k - 1), xBC1);
+            half.causalConv1dSilu(kept, di, batch, len, cw, cb, half.allocate(batch, conv, k - 1), xBC2);
+            Tensor dXBC = random(rnd, 1, rows, conv), dIn1 = Tensor.zeros(rows, width), dIn2 = half.allocateKeptGradient(rows, width);
+            half.causalConv1dSiluBackward(held, di, batch, len, cw, cb, null, dXBC, dIn1, null, null, null);
+            half.causalConv1dSiluBackward(kept, di, batch, len, cw, cb, null, dXBC, dIn2, null, null, null);
+
+            float[] a = new float[nHeads];
+            for (int h = 0; h < nHeads; h++) a[h] = (float) -(0.05 + 2 * rnd.nextDouble());
+            Tensor A = Tensor.of(a, nHeads), D = random(rnd, 1, nHeads), bias = random(rnd, 0.5, nHeads), dy = random(rnd, 1, rows, di);
+            Tensor[] y = {half.allocate(rows, di), half.allocate(rows, di)}, state = {half.allocate(batch, nHeads, headDim, n), half.allocate(batch, nHeads, headDim, n)};
+            SsdGrads[] g = new SsdGrads[2];
+            for (int i = 0; i < 2; i++) {
+                Tensor dtRaw = i == 0 ? held : kept;
+                half.ssdScan(xBC1, dtRaw, dtCol, bias, 0.05f, 1.5f, A, D, dims, batch, len, state[i], null, null, y[i]);
+                g[i] = new SsdGrads(half.allocate(rows, conv), i == 0 ? Tensor.zeros(rows, width) : half.allocateKeptGradient(rows, width),
+                        null, null, null, null, null, null);
+                half.ssdScanBackward(xBC1, dtRaw, dtCol, bias, 0.05f, 1.5f, A, D, dims, batch, len, null, null, null, dy, g[i]);
+            }
+
+            Tensor yg = random(rnd, 2, rows, di), weight = random(rnd, 1, di), dOut = random(rnd, 1, rows, di);
+            Tensor[] gated = {half.allocate(rows, di), half.allocate(rows, di)}, dyg = {Tensor.zeros(rows, di), Tensor.zeros(rows, di)};
+            Tensor[] dz = {Tensor.zeros(rows, width), half.allocateKeptGradient(rows, width)};
+            for (int i = 0; i < 2; i++) {
+                Tensor z = i == 0 ? held : kept;
+                half.gatedRmsNorm(yg, z, 0, weight, 32, 1e-5f, gated[i]);
+                half.gatedRmsNormBackward(yg, z, 0, weight, 32, 1e-5f, dOut, dyg[i], dz[i], null);
+            }
+            half.synchronize();
+            assertArrayEquals(xBC1.toFloatArray(), xBC2.toFloatArray(), "conv over bf16 xBC columns");
+            assertArrayEquals(CudaTrainingTest.bf16Values(dIn1).toFloatArray(), dIn2.toFloatArray(), "conv' into bf16 xBC columns");
+            assertArrayEquals(y[0].toFloatArray(), y[1].toFloatArray(), "ssd y from bf16 dt");
+            assertArrayEquals(state[0].toFloatArray(), state[1].toFloatArray(), "ssd state from bf16 dt");
+            assertArrayEquals(g[0].dxBC().toFloatArray(), g[1].dxBC().toFloatArray(), "ssd' dxBC from bf16 dt");
+            assertArrayEquals(CudaTrainingTest.bf16Values(g[0].dDtRaw()).toFloatArray(), g[1].dDtRaw().toFloatArray(), "ssd' into bf16 dt");
+            assertArrayEquals(gated[0].toFloatArray(), gated[1].toFloatArray(), "gated norm from bf16 z");
+            assertArrayEquals(dyg[0].toFloatArray(), dyg[1].toFloatArray(), "gated norm' dy from bf16 z");
+            assertArrayEquals(CudaTrainingTest.bf16Values(dz[0]).toFloatArray(), dz[1].toFloatArray(), "gated norm' into bf16 z");
+            assertNotEquals(0f, g[1].dDtRaw().getFloat((long) 3 * width + dtCol + 1), "a dt gradient landed");
+        }
+    }
+
+    /** 20 state-offset steps with --dtype bf16 (in_proj's output kept in bf16, TF32 SSD products) track the CPU's fp32 losses. */
+    @org.junit.jupiter.api.Test
+    void stateOffsetTrainingInBf16TracksTheCpuLosses() throws IOException {
+        try (CudaBackend half = new CudaBackend(0, true)) {
+            List<Method> methods = List.of(Method.STATE_OFFSET_H, Method.STATE_OFFSET_Y);
+            double[] onCpu = train(cpu, methods, "so-cpu"), bf16 = train(half, methods, "so-bf16");
+            double worst = 0;   // bf16 rounding moves the trajectory: measured against the first loss, not step by step
+            for (int i = 0; i < onCpu.length; i++) worst = Math.max(worst, Math.abs(onCpu[i] - bf16[i]) / onCpu[0]);
+            System.out.printf("mamba2 state offsets, bf16: losses %.4f → %.4f (CPU) vs %.4f → %.4f, max difference %.2e of the first loss%n",
+                    onCpu[0], onCpu[19], bf16[0], bf16[19], worst);
+            assertTrue(worst < 2e-2, "bf16: max loss difference " + worst + " of the first loss");
+        }
     }
 
     static Mamba2LM model(Backend b, String fixture) {
