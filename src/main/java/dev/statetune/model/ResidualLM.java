@@ -4,8 +4,11 @@ import dev.statetune.StatetuneException;
 import dev.statetune.backend.Backend;
 import dev.statetune.backend.LossResult;
 import dev.statetune.io.Checkpoint;
+import dev.statetune.tensor.DType;
 import dev.statetune.tensor.Tensor;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.IdentityHashMap;
@@ -27,7 +30,7 @@ public abstract class ResidualLM<S> implements LanguageModel {
     protected Tensor softPrompt, dSoftPrompt;   // (M, d) Prompt Tuning's virtual input embeddings, its gradient (or null)
     protected final WeightStore weights;        // the checkpoint's weights, and the trained ones
     /** Fixes the dropout draws of the next training forward (I64 (1), a host array: Backend.dropout reads it when it runs). */
-    protected final Tensor dropoutSeed = new Tensor(java.lang.foreign.MemorySegment.ofArray(new long[1]), dev.statetune.tensor.DType.I64, 1);
+    protected final Tensor dropoutSeed = new Tensor(MemorySegment.ofArray(new long[1]), DType.I64, 1);
 
     /** A block's training forward: what its backward reads, the tensors of it to keep past the block, and the mixer's output (T, d). */
     public record TrainedBlock<S>(S saved, Tensor[] kept, Tensor out) {}
@@ -74,7 +77,7 @@ public abstract class ResidualLM<S> implements LanguageModel {
     @Override
     public void setDropoutSeed(long seed) {
         // × the golden-ratio γ: the seeds of consecutive steps lie far apart, so no layer's salt makes two steps draw alike
-        dropoutSeed.data().set(java.lang.foreign.ValueLayout.JAVA_LONG, 0, seed * 0x9E3779B97F4A7C15L);
+        dropoutSeed.data().set(ValueLayout.JAVA_LONG, 0, seed * 0x9E3779B97F4A7C15L);
     }
 
     /** residual (b·len, d) through every block, in place, continuing from state. */

@@ -82,7 +82,8 @@ public final class Trainer {
                 List<TrainingStep.Micro> micro = new ArrayList<>();
                 for (int k = 0; k < o.gradAccum(); k++) {
                     Batch batch = batcher.next();
-                    micro.add(new TrainingStep.Micro(lm.tokens(batch.inputIds(), batch.labels()), o.seed() * 1_000_003L + (long) step * o.gradAccum() + k));
+                    long dropoutSeed = o.seed() * 1_000_003L + (long) step * o.gradAccum() + k;
+                    micro.add(new TrainingStep.Micro(lm.tokens(batch.inputIds(), batch.labels()), dropoutSeed));
                     stepTokens += batch.tokens();
                 }
                 double lr = schedule.lr(step);

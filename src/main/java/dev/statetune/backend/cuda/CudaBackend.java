@@ -165,7 +165,8 @@ public final class CudaBackend implements Backend {
                 outward.next();
                 if (!outward.hasNext()) throw new IllegalStateException("keep needs an enclosing scope");
                 List<MemorySegment> parent = outward.next();
-                if (recording != null && scopes.size() - 1 <= recordingScopes) parent = new ArrayList<>();   // not to a scope outside the recording: its graph keeps the block
+                if (recording != null && scopes.size() - 1 <= recordingScopes)
+                    parent = new ArrayList<>();   // not to a scope outside the recording, which would free it: its graph keeps the block
                 for (Tensor t : tensors) {
                     if (t == null) continue;
                     long at = t.data().address();
@@ -620,7 +621,8 @@ public final class CudaBackend implements Backend {
     public void ssdScan(Tensor xBC, Tensor dtRaw, int dtCol, Tensor dtBias, float dtMin, float dtMax, Tensor A, Tensor D, SsdDims dims,
                         int batch, int len, Tensor state, Tensor hOffset, Tensor yOffset, Tensor y) {
         timed("ssd scan", () -> new CudaSsd(kernels, memory, cublas, bf16).scan(dims, batch, len, ptr(xBC), ptr(dtRaw),
-                dtRaw.dtype() == DType.BF16, (int) dtRaw.size(1), dtCol, ptr(dtBias), dtMin, dtMax, ptr(A), ptr(D), out(state), ptr(hOffset), ptr(yOffset), out(y)));
+                dtRaw.dtype() == DType.BF16, (int) dtRaw.size(1), dtCol, ptr(dtBias), dtMin, dtMax, ptr(A), ptr(D), out(state), ptr(hOffset),
+                ptr(yOffset), out(y)));
     }
 
     @Override
@@ -628,17 +630,18 @@ public final class CudaBackend implements Backend {
         timed("gated norm", () -> {
             long o = out(out);
             new CudaSsd(kernels, memory, cublas, bf16).gatedRmsNorm((int) y.size(0), (int) y.size(1), ptr(y), ptr(z), z.dtype() == DType.BF16,
-                    (int) z.size(1), zCol,
-                    ptr(weight), groupSize, eps, o, bf16Copies.fill(out));
+                    (int) z.size(1), zCol, ptr(weight), groupSize, eps, o, bf16Copies.fill(out));
         });
     }
 
     @Override
     public void ssdScanBackward(Tensor xBC, Tensor dtRaw, int dtCol, Tensor dtBias, float dtMin, float dtMax, Tensor A, Tensor D, SsdDims dims,
                                 int batch, int len, Tensor h0, Tensor hOffset, Tensor yOffset, Tensor dy, SsdGrads g) {
-        if (g.dDtRaw().dtype() != dtRaw.dtype()) throw new IllegalArgumentException("ssd backward: dDtRaw of " + g.dDtRaw().dtype() + " for dtRaw of " + dtRaw.dtype());
+        if (g.dDtRaw().dtype() != dtRaw.dtype())
+            throw new IllegalArgumentException("ssd backward: dDtRaw of " + g.dDtRaw().dtype() + " for dtRaw of " + dtRaw.dtype());
         timed("ssd scan backward", () -> new CudaSsd(kernels, memory, cublas, bf16).scanBackward(dims, batch, len, ptr(xBC),
-                ptr(dtRaw), dtRaw.dtype() == DType.BF16, (int) dtRaw.size(1), dtCol, ptr(dtBias), dtMin, dtMax, ptr(A), ptr(D), ptr(h0), ptr(hOffset), ptr(dy),
+                ptr(dtRaw), dtRaw.dtype() == DType.BF16, (int) dtRaw.size(1), dtCol, ptr(dtBias), dtMin, dtMax, ptr(A), ptr(D), ptr(h0),
+                ptr(hOffset), ptr(dy),
                 out(g.dxBC()), out(g.dDtRaw()), (int) g.dDtRaw().size(1), out(g.dDtBias()), out(g.dA()), out(g.dD()), out(g.dh0()),
                 out(g.dhOffset()), out(g.dyOffset())));
     }
@@ -646,9 +649,10 @@ public final class CudaBackend implements Backend {
     @Override
     public void gatedRmsNormBackward(Tensor y, Tensor z, int zCol, Tensor weight, int groupSize, float eps, Tensor dOut,
                                      Tensor dy, Tensor dz, Tensor dWeight) {
-        if (dz != null && dz.dtype() != z.dtype()) throw new IllegalArgumentException("gated norm backward: dz of " + dz.dtype() + " for z of " + z.dtype());
-        timed("gated norm backward", () -> new CudaSsd(kernels, memory, cublas, bf16).gatedRmsNormBackward((int) y.size(0), (int) y.size(1), ptr(y), ptr(z),
-                z.dtype() == DType.BF16, (int) z.size(1), zCol, ptr(weight), groupSize, eps, ptr(dOut), out(dy), out(dz), out(dWeight)));
+        if (dz != null && dz.dtype() != z.dtype())
+            throw new IllegalArgumentException("gated norm backward: dz of " + dz.dtype() + " for z of " + z.dtype());
+        timed("gated norm backward", () -> new CudaSsd(kernels, memory, cublas, bf16).gatedRmsNormBackward((int) y.size(0), (int) y.size(1),
+                ptr(y), ptr(z), z.dtype() == DType.BF16, (int) z.size(1), zCol, ptr(weight), groupSize, eps, ptr(dOut), out(dy), out(dz), out(dWeight)));
     }
 
     @Override
