@@ -117,38 +117,37 @@ final class BenchCommand implements Callable<Integer> {
     /** Training tokens/s per method: one optimizer step = forward, backward, clipping and AdamW, as the Trainer runs it. */
     private int trainBench() throws Exception {
         Map<String, Object> r = new LinkedHashMap<>();
-        try (Backend backend = Devices.open(device != null ? device : "cpu", threads, dtype)) {
-            RandomModel random = new RandomModel(arch, size);
-            System.err.printf("bench --train: %s-%s shape, batch %d × %d tokens, %s%n", arch, size, batch, seq, backend.name());
-            SplittableRandom rnd = new SplittableRandom(3);
-            int[][] ids = new int[batch][], labels = new int[batch][];
-            for (int b = 0; b < batch; b++) {
-                ids[b] = rnd.ints(seq, 1, 50280).toArray();
-                labels[b] = ids[b].clone();
-            }
-            for (Method m : trainMethods.stream().map(Method::parse).toList()) {
-                try (LanguageModel lm = random.on(backend)) {   // a fresh model per method: nothing of the last adapter stays
-                    Adapter adapter = Adapter.create(lm, List.of(m), MethodOptions.defaults());
-                    adapter.attach(lm);
-                    List<Parameter> params = adapter.parameters();
-                    params.forEach(p -> p.keepResident(backend));   // as the Trainer: the training state stays on the GPU
-                    List<TrainingStep.Micro> oneBatch = List.of(new TrainingStep.Micro(lm.tokens(ids, labels), 0));
-                    double best = Double.MAX_VALUE;
-                    try (TrainingStep trainingStep = new TrainingStep(lm, params, new AdamW(0), 1.0)) {
-                        for (int step = 0; step <= steps; step++) {
-                            long t0 = System.nanoTime();
-                            trainingStep.run(oneBatch, 1e-4);
-                            if (step > 0) best = Math.min(best, (System.nanoTime() - t0) / 1e9);
-                        }
-                        r.put(m.cliName + "_recorded", trainingStep.replayed());
+        RandomModel random = new RandomModel(arch, size);
+        SplittableRandom rnd = new SplittableRandom(3);
+        int[][] ids = new int[batch][], labels = new int[batch][];
+        for (int b = 0; b < batch; b++) {
+            ids[b] = rnd.ints(seq, 1, 50280).toArray();
+            labels[b] = ids[b].clone();
+        }
+        for (Method m : trainMethods.stream().map(Method::parse).toList()) {
+            // a fresh backend and model per method: nothing of the last adapter stays, and the memory held is this method's
+            try (Backend backend = Devices.open(device != null ? device : "cpu", threads, dtype); LanguageModel lm = random.on(backend)) {
+                if (r.isEmpty()) System.err.printf("bench --train: %s-%s shape, batch %d × %d tokens, %s%n", arch, size, batch, seq, backend.name());
+                Adapter adapter = Adapter.create(lm, List.of(m), MethodOptions.defaults());
+                adapter.attach(lm);
+                List<Parameter> params = adapter.parameters();
+                params.forEach(p -> p.keepResident(backend));   // as the Trainer: the training state stays on the GPU
+                List<TrainingStep.Micro> oneBatch = List.of(new TrainingStep.Micro(lm.tokens(ids, labels), 0));
+                double best = Double.MAX_VALUE;
+                try (TrainingStep trainingStep = new TrainingStep(lm, params, new AdamW(0), 1.0)) {
+                    for (int step = 0; step <= steps; step++) {
+                        long t0 = System.nanoTime();
+                        trainingStep.run(oneBatch, 1e-4);
+                        if (step > 0) best = Math.min(best, (System.nanoTime() - t0) / 1e9);
                     }
-                    backend.dropResident();
-                    r.put(m.cliName + "_tokens_per_s", batch * seq / best);
-                    r.put(m.cliName + "_step_s", best);
-                    System.err.printf("  %-16s %8.1f tokens/s (%.3f s a step, %,d trainable)%n", m.cliName, batch * seq / best, best,
-                            adapter.parameterCount());
-                    if (backend instanceof CudaBackend gpu) r.put(m.cliName + "_gpu_reserved_gib", gpu.reservedBytes() / 1073741824.0);
+                    r.put(m.cliName + "_recorded", trainingStep.replayed());
                 }
+                backend.dropResident();
+                r.put(m.cliName + "_tokens_per_s", batch * seq / best);
+                r.put(m.cliName + "_step_s", best);
+                System.err.printf("  %-16s %8.1f tokens/s (%.3f s a step, %,d trainable)%n", m.cliName, batch * seq / best, best,
+                        adapter.parameterCount());
+                if (backend instanceof CudaBackend gpu) r.put(m.cliName + "_gpu_reserved_gib", gpu.reservedBytes() / 1073741824.0);
             }
         }
         if (r.containsKey("full_step_s") && r.containsKey("state-offset-h_step_s"))
