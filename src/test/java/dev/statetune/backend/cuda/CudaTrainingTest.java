@@ -303,6 +303,33 @@ class CudaTrainingTest extends CudaVsCpu {
         for (int i = 0; i < onCpu.length; i++) assertEquals(onCpu[i], onGpu[i], 1e-3 * onCpu[i], "LoRA with dropout, step " + i);
     }
 
+    /** Steps of two micro-batches run op by op, the loss and the norm read once at the end: the CPU's losses, LoRA's dropout drawn per micro-batch. */
+    @Test
+    void accumulatedStepsGiveTheCpuLosses() {
+        double[][] losses = new double[2][];
+        for (Backend backend : List.of(cpu, cuda)) {
+            Batcher batches = new Batcher(LateSignalTask.examples(48, 12, 40, 1000, 3), 4, 42, 0, false);
+            try (MambaLM lm = new MambaLM(Checkpoint.open(Fixtures.tinyModel()), backend)) {
+                Adapter adapter = Adapter.create(lm, List.of(Method.STATE_OFFSET_H, Method.LORA), MethodOptions.defaults(), 7);
+                adapter.attach(lm);
+                adapter.parameters().forEach(p -> p.keepResident(backend));
+                double[] l = losses[backend == cpu ? 0 : 1] = new double[5];
+                try (TrainingStep step = new TrainingStep(lm, adapter.parameters(), new AdamW(0), 1.0)) {
+                    for (int s = 0; s < l.length; s++) {
+                        Batch one = batches.next(), two = batches.next();
+                        l[s] = step.run(List.of(new TrainingStep.Micro(lm.tokens(one.inputIds(), one.labels()), 2L * s),
+                                new TrainingStep.Micro(lm.tokens(two.inputIds(), two.labels()), 2L * s + 1)), 3e-3).loss();
+                    }
+                    assertFalse(step.replayed(), "accumulated steps run op by op");
+                } finally {
+                    backend.dropResident();
+                }
+            }
+        }
+        for (int i = 0; i < losses[0].length; i++) assertEquals(losses[0][i], losses[1][i], 1e-3 * losses[0][i], "accumulated step " + i);
+        assertNotEquals(losses[0][0], losses[0][4], "the steps train");
+    }
+
     /** Eight AdamW steps through TrainingStep on fixed-shape batches; asserts that CUDA replayed them. */
     double[] stepLosses(Backend backend, boolean mamba2, List<Method> methods, MethodOptions options) {
         Batcher batches = new Batcher(LateSignalTask.examples(48, 12, 40, 1000, 3), 4, 42, 0, false);
