@@ -138,6 +138,7 @@ public final class CudaBackend implements Backend {
             return;
         }
         driver.synchronize(stream);
+        stagingUsed = 0;   // the copies out of it are done
         for (Mirror m : mirrors.values()) {
             if (m.written) MemorySegment.copy(m.device, 0, m.host, 0, m.host.byteSize());
             memory.release(m.device);
@@ -340,10 +341,28 @@ public final class CudaBackend implements Backend {
         return b;
     }
 
-    /** Copies host bytes to a device address, ordered on the stream. */
+    /**
+     * Page-locked memory that small uploads are staged in (a step's token ids and targets, an optimizer's scalars): a copy from
+     * pageable memory may wait for the stream, one from here does not. Filled from the start again after each synchronize,
+     * when the copies out of it are done.
+     */
+    private MemorySegment staging;
+    private long stagingUsed;
+    private static final long STAGING_BYTES = 4 << 20;
+
+    /** Copies host bytes to a device address, ordered on the stream, without waiting for it. */
     private void upload(MemorySegment host, long device) {
         if (recording != null) {   // a recorded copy reads page-locked memory, which every replay fills again
             driver.copyAsync(device, recording.input(host).address(), host.byteSize(), stream);
+            return;
+        }
+        long bytes = host.byteSize();
+        if (bytes <= STAGING_BYTES - stagingUsed) {
+            if (staging == null) staging = driver.allocHost(STAGING_BYTES);
+            MemorySegment slot = staging.asSlice(stagingUsed, bytes);
+            slot.copyFrom(host);
+            driver.copyAsync(device, slot.address(), bytes, stream);
+            stagingUsed += (bytes + 15) & ~15;
             return;
         }
         if (host.isNative()) {
@@ -885,6 +904,7 @@ public final class CudaBackend implements Backend {
         dropResident();
         synchronize();
         if (argmaxIds != null) driver.freeHost(argmaxIds);
+        if (staging != null) driver.freeHost(staging);
         times.print();
         if (OpTimes.ON) System.err.printf("  %d blocks reserved from the driver, %.2f GiB%n", memory.reservations, memory.reservedBytes() / 1073741824.0);
         memory.close();
