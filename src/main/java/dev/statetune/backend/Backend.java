@@ -150,7 +150,7 @@ public interface Backend extends AutoCloseable {
 
     /**
      * Inverted dropout in place: each element of x is zeroed with probability p, else scaled by
-     * 1/(1−p); mask gets the factor used (0 or 1/(1−p)). The draws are a function of seed[0] + salt
+     * 1/(1−p); mask (may be null) gets the factor used (0 or 1/(1−p)). The draws are a function of seed[0] + salt
      * alone, seed an I64 (1) host tensor read as the op is issued (a recorded training step reads it
      * again at each replay, so that it draws anew).
      */

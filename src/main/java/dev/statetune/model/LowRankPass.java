@@ -13,8 +13,11 @@ import java.util.List;
 public final class LowRankPass {
     private final Backend backend;
 
-    /** What a low-rank update keeps: its dropped-out input xd (T, in), the dropout mask (or null), h = xd·Aᵀ (T, rank). */
-    public record Activation(LowRank update, Tensor xd, Tensor mask, Tensor h) {}
+    /**
+     * What a low-rank update keeps: its dropped-out input xd (T, in), h = xd·Aᵀ (T, rank), and where its dropout drew from (seed
+     * null: none). The backward draws the same mask again rather than keeping it.
+     */
+    public record Activation(LowRank update, Tensor xd, Tensor h, Tensor dropoutSeed, long dropoutSalt) {}
 
     public LowRankPass(Backend backend) {
         this.backend = backend;
@@ -30,17 +33,16 @@ public final class LowRankPass {
         int tokens = (int) x.size(0), k = 0;
         for (LowRank lr : updates) {
             if (!lr.module().equals(module)) continue;
-            Tensor xd = backend.allocate(tokens, lr.A().size(1)), mask = null;
+            Tensor xd = backend.allocate(tokens, lr.A().size(1));
             backend.copyColumns(x, xCol, xd);
-            if (saved != null && lr.dropout() > 0) {
-                mask = backend.allocate(xd.shape());
-                backend.dropout(xd, lr.dropout(), stepSeed, layer * 1_000_003L + module.hashCode() * 7L + k, mask);
-            }
+            boolean drops = saved != null && lr.dropout() > 0;
+            long salt = layer * 1_000_003L + module.hashCode() * 7L + k;
+            if (drops) backend.dropout(xd, lr.dropout(), stepSeed, salt, null);
             Tensor h = backend.allocate(tokens, lr.A().size(0)), up = backend.allocate(tokens, lr.rowTo() - lr.rowFrom());
             backend.linear(xd, 0, lr.A(), null, h);
             backend.linear(h, 0, lr.B(), null, up);
             backend.addScaledColumns(out, lr.rowFrom(), up, lr.scale());
-            if (saved != null) saved.add(new Activation(lr, xd, mask, h));
+            if (saved != null) saved.add(new Activation(lr, xd, h, drops ? stepSeed : null, salt));
             k++;
         }
     }
@@ -56,17 +58,17 @@ public final class LowRankPass {
             Tensor dh = backend.allocate(act.h().shape()), dxd = backend.allocate(act.xd().shape());
             backend.linearBackward(act.h(), 0, lr.B(), dUp, dh, 0, lr.dB(), null);
             backend.linearBackward(act.xd(), 0, lr.A(), dh, dxd, 0, lr.dA(), null);
-            if (act.mask() != null) backend.multiplyInPlace(dxd, act.mask());
+            if (act.dropoutSeed() != null)   // ∂/∂x of x ⊙ mask: the forward's draws again, on dxd
+                backend.dropout(dxd, lr.dropout(), act.dropoutSeed(), act.dropoutSalt(), null);
             backend.addScaledColumns(dx, 0, dxd, 1f);
         }
     }
 
-    /** The tensors these activations hold (masks may be null), for a scope to keep. */
+    /** The tensors these activations hold, for a scope to keep. */
     public static List<Tensor> tensors(List<Activation> saved) {
         List<Tensor> all = new ArrayList<>();
         for (Activation a : saved) {
             all.add(a.xd());
-            all.add(a.mask());
             all.add(a.h());
         }
         return all;

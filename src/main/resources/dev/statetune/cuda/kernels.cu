@@ -190,7 +190,7 @@ __global__ void bf16_to_float(const unsigned short* src, float* dst, long long n
 }
 
 // dropout: the CPU backend's draws, java.util.SplittableRandom(seed).nextFloat() in order, for seed = *stepSeed + salt
-// (wrapping as Java's long): draw i is mix32(seed + (i+1)·γ) >>> 8, times 2⁻²⁴. mask = 0 or 1/(1−p); x ⊙= mask.
+// (wrapping as Java's long): draw i is mix32(seed + (i+1)·γ) >>> 8, times 2⁻²⁴. mask (may be null) = 0 or 1/(1−p); x ⊙= that.
 __global__ void dropout(float* x, float* mask, float p, const unsigned long long* stepSeed, unsigned long long salt, long long n) {
     long long i = (long long) blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= n) return;
@@ -200,7 +200,7 @@ __global__ void dropout(float* x, float* mask, float p, const unsigned long long
     unsigned int r = (unsigned int) (((z ^ (z >> 28)) * 0xcb24d0a5c88c35b3ULL) >> 32);
     float u = (float) (r >> 8) * 5.9604645e-08f;   // 2⁻²⁴
     float m = u < p ? 0.f : 1.f / (1.f - p);
-    mask[i] = m;
+    if (mask) mask[i] = m;
     x[i] *= m;
 }
 

@@ -64,6 +64,38 @@ class LoraTest {
         }
     }
 
+    /** With dropout the backward draws the forward's masks again (none are kept): its gradients are those of the loss under those draws. */
+    @Test
+    void gradientsUnderDropoutMatchFiniteDifferencesOfTheSameDraws() {
+        try (MambaLM lm = new MambaLM(Checkpoint.open(Fixtures.tinyModel()), CPU)) {
+            Adapter lora = Adapter.create(lm, List.of(Method.LORA), options(0.3));
+            SplittableRandom rnd = new SplittableRandom(4);
+            for (Parameter p : lora.parameters())
+                if (p.name.contains("lora_B")) for (int i = 0; i < p.value.length; i++) p.value[i] = (float) rnd.nextDouble(-0.3, 0.3);
+            lora.attach(lm);
+            lm.setDropoutSeed(11);
+            lm.loss(IDS, LABELS, true);
+            List<float[]> analytic = lora.parameters().stream().map(p -> p.grad.clone()).toList();
+            SplittableRandom pick = new SplittableRandom(6);
+            int checked = 0;
+            for (int k = 0; k < analytic.size(); k++) {
+                Parameter p = lora.parameters().get(k);
+                if (!p.name.contains("layers.1.")) continue;
+                int i = pick.nextInt(p.value.length);
+                float keep = p.value[i], eps = 2e-2f;
+                p.value[i] = keep + eps;
+                double plus = lm.loss(IDS, LABELS, true).meanLoss();   // the same seed: the same draws
+                p.value[i] = keep - eps;
+                double minus = lm.loss(IDS, LABELS, true).meanLoss();
+                p.value[i] = keep;
+                double numeric = (plus - minus) / (2 * eps);
+                assertEquals(numeric, analytic.get(k)[i], 2e-4 + 0.03 * Math.abs(numeric), p.name + "[" + i + "]");
+                checked++;
+            }
+            assertEquals(2 * ALL.size(), checked);
+        }
+    }
+
     @Test
     void dropoutIsFixedByTheSeedAndOffInEvaluation() {
         try (MambaLM lm = new MambaLM(Checkpoint.open(Fixtures.tinyModel()), CPU)) {

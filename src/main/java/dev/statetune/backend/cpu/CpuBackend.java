@@ -107,7 +107,7 @@ public final class CpuBackend implements Backend {
         float keep = 1f / (1f - p);
         for (long i = 0, n = x.numel(); i < n; i++) {
             float m = rnd.nextFloat() < p ? 0f : keep;
-            mask.data().setAtIndex(Tensor.F32, i, m);
+            if (mask != null) mask.data().setAtIndex(Tensor.F32, i, m);
             x.data().setAtIndex(Tensor.F32, i, x.data().getAtIndex(Tensor.F32, i) * m);
         }
     }
