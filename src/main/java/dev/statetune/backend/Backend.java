@@ -149,12 +149,12 @@ public interface Backend extends AutoCloseable {
     void addScaledColumns(Tensor dst, int col, Tensor src, float scale);
 
     /**
-     * Inverted dropout in place: each element of x is zeroed with probability p, else scaled by
-     * 1/(1−p); mask (may be null) gets the factor used (0 or 1/(1−p)). The draws are a function of seed[0] + salt
-     * alone, seed an I64 (1) host tensor read as the op is issued (a recorded training step reads it
-     * again at each replay, so that it draws anew).
+     * Inverted dropout: out (T, w) = src[:, col : col+w] with each element zeroed with probability p, else scaled by
+     * 1/(1−p) (out may be src itself, col 0); mask (may be null) gets the factor used (0 or 1/(1−p)). The draws are a
+     * function of seed[0] + salt alone, seed an I64 (1) host tensor read as the op is issued (a recorded training
+     * step reads it again at each replay, so that it draws anew).
      */
-    void dropout(Tensor x, float p, Tensor seed, long salt, Tensor mask);
+    void dropout(Tensor src, int col, float p, Tensor seed, long salt, Tensor out, Tensor mask);
 
     /** acc (…) ⊙= x (…), elementwise. */
     void multiplyInPlace(Tensor acc, Tensor x);

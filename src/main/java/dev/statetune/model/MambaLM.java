@@ -180,10 +180,10 @@ public final class MambaLM extends ResidualLM<LayerActivations> {
     private void mixerOnNormed(MambaLayer w, Seams seam, Activations act, int batch, int len, Tensor convState, Tensor ssmState) {
         int di = cfg.innerDim(), r = cfg.dtRank();
         backend.linear(act.normed, 0, w.inProj(), w.inProjBias(), act.xz);                 // (T, 2di): x | z
-        lowRank.forward(seam.lowRank(), "in_proj", act.normed, 0, act.xz, null, null, 0);
+        lowRank.forward(seam.lowRank(), "in_proj", act.normed, 0, act.xz, null, null, 0, true);
         backend.causalConv1dSilu(act.xz, 0, batch, len, w.convWeight(), w.convBias(), convState, act.x);
         backend.linear(act.x, 0, w.xProj(), null, act.dtBC);                               // (T, r+2n): dt | B | C
-        lowRank.forward(seam.lowRank(), "x_proj", act.x, 0, act.dtBC, null, null, 0);
+        lowRank.forward(seam.lowRank(), "x_proj", act.x, 0, act.dtBC, null, null, 0, true);
         ExtraState extra = seam.extra();
         Tensor A = extra == null ? w.A() : wide.A(w.A(), extra);
         Tensor bc = extra == null ? act.dtBC : wide.bc(act.dtBC, r, cfg.stateDim(), act.x, extra);
@@ -193,11 +193,11 @@ public final class MambaLM extends ResidualLM<LayerActivations> {
                     seam.hOffset(), seam.yOffset(), act.y);
         } else {
             backend.linear(act.dtBC, 0, w.dtProj(), w.dtProjBias(), act.dt);               // (T, di), before the scan's softplus
-            lowRank.forward(seam.lowRank(), "dt_proj", act.dtBC, 0, act.dt, null, null, 0);
+            lowRank.forward(seam.lowRank(), "dt_proj", act.dtBC, 0, act.dt, null, null, 0, true);
             backend.selectiveScan(act.x, act.dt, A, bc, bCol, w.D(), act.xz, di, batch, len, ssmState, seam.hOffset(), seam.yOffset(), act.y);
         }
         backend.linear(act.y, 0, w.outProj(), w.outProjBias(), act.out);
-        lowRank.forward(seam.lowRank(), "out_proj", act.y, 0, act.out, null, null, 0);
+        lowRank.forward(seam.lowRank(), "out_proj", act.y, 0, act.out, null, null, 0, true);
     }
 
     /** Per-forward scratch buffers, reused by every layer. */
@@ -224,7 +224,7 @@ public final class MambaLM extends ResidualLM<LayerActivations> {
         LayerActivations a = mixerForTraining(i, u, batch, len, start.conv[i], start.ssm[i]);
         Tensor out = backend.allocate(a.y().size(0), cfg.modelDim());   // the prefix's rows are dropped below
         backend.linear(a.y(), 0, layers[i].outProj(), layers[i].outProjBias(), out);
-        lowRank.forward(seams[i].lowRank(), "out_proj", a.y(), 0, out, a.lowRank(), dropoutSeed, i);
+        lowRank.forward(seams[i].lowRank(), "out_proj", a.y(), 0, out, a.lowRank(), dropoutSeed, i, true);
         if (grad("backbone.layers." + i + ".mixer.out_proj.weight") == null) a = a.withoutY();   // only out_proj's dW reads y
         return new TrainedBlock<>(a, a.tensors(), VirtualRows.dropLeading(backend, out, batch, len, a.virtual(), null));
     }
@@ -251,12 +251,12 @@ public final class MambaLM extends ResidualLM<LayerActivations> {
         backend.copy(h0, state);
         List<LowRankPass.Activation> lr = new ArrayList<>();
         backend.linear(normedIn, 0, w.inProj(), w.inProjBias(), xz);
-        lowRank.forward(seam.lowRank(), "in_proj", normedIn, 0, xz, lr, dropoutSeed, layer);
+        lowRank.forward(seam.lowRank(), "in_proj", normedIn, 0, xz, lr, dropoutSeed, layer, true);
         Tensor x = convOutput(w, xz, conv0, batch, len);
         backend.linear(x, 0, w.xProj(), null, dtBC);
-        lowRank.forward(seam.lowRank(), "x_proj", x, 0, dtBC, lr, dropoutSeed, layer);
+        lowRank.forward(seam.lowRank(), "x_proj", x, 0, dtBC, lr, dropoutSeed, layer, false);   // the backward recomputes x
         backend.linear(dtBC, 0, w.dtProj(), w.dtProjBias(), dtRaw);
-        lowRank.forward(seam.lowRank(), "dt_proj", dtBC, 0, dtRaw, lr, dropoutSeed, layer);
+        lowRank.forward(seam.lowRank(), "dt_proj", dtBC, 0, dtRaw, lr, dropoutSeed, layer, false);   // dtBC is kept
         ExtraState extra = seam.extra();
         Tensor scanA = extra == null ? w.A() : wide.A(w.A(), extra);
         Tensor scanBC = extra == null ? dtBC : wide.bc(dtBC, r, cfg.stateDim(), x, extra);
@@ -307,7 +307,7 @@ public final class MambaLM extends ResidualLM<LayerActivations> {
         Tensor x = convOutput(w, a.xz(), a.conv0(), batch, len);
         Tensor dy = backend.allocateForOverwrite(tokens, di);   // this one and the next two: their first op writes them
         backend.linearBackwardOverwritingDx(a.y(), 0, w.outProj(), dOut, dy, grad(m + "out_proj.weight"), grad(m + "out_proj.bias"));
-        lowRank.backward(a.lowRank(), "out_proj", dOut, dy);
+        lowRank.backward(a.lowRank(), "out_proj", null, 0, dOut, dy);
         Tensor dx = backend.allocateForOverwrite(tokens, di), ddtRaw = backend.allocateForOverwrite(tokens, di);   // ∂L/∂dt before the softplus
         Tensor ddtBC = backend.allocate(tokens, r + 2L * cfg.stateDim());
         Tensor dxz = plainInProj(layer) ? backend.allocateKeptGradient(tokens, 2L * di) : backend.allocate(tokens, 2L * di);
@@ -327,16 +327,16 @@ public final class MambaLM extends ResidualLM<LayerActivations> {
             backend.addInPlace(dALog, dA);
         }
         backend.linearBackward(a.dtBC(), 0, w.dtProj(), ddtRaw, ddtBC, 0, grad(m + "dt_proj.weight"), grad(m + "dt_proj.bias"));
-        lowRank.backward(a.lowRank(), "dt_proj", ddtRaw, ddtBC);
+        lowRank.backward(a.lowRank(), "dt_proj", a.dtBC(), 0, ddtRaw, ddtBC);
         backend.linearBackward(x, 0, w.xProj(), ddtBC, dx, 0, grad(m + "x_proj.weight"), null);
-        lowRank.backward(a.lowRank(), "x_proj", ddtBC, dx);
+        lowRank.backward(a.lowRank(), "x_proj", x, 0, ddtBC, dx);
         Tensor dconv0 = seam.dconv0() == null ? null : backend.allocate(a.conv0().shape());
         backend.causalConv1dSiluBackward(a.xz(), 0, batch, len, w.convWeight(), w.convBias(), a.conv0(), dx, dxz,
                 grad(m + "conv1d.weight"), grad(m + "conv1d.bias"), dconv0);
         sumOverBatch(dconv0, seam.dconv0());
         Tensor dNormedIn = backend.allocateForOverwrite(tokens, cfg.modelDim());
         backend.linearBackwardOverwritingDx(normedIn, 0, w.inProj(), dxz, dNormedIn, dInProj, grad(m + "in_proj.bias"));
-        lowRank.backward(a.lowRank(), "in_proj", dxz, dNormedIn);
+        lowRank.backward(a.lowRank(), "in_proj", null, 0, dxz, dNormedIn);
         Tensor dNormed = VirtualRows.dropLeading(backend, dNormedIn, batch, realLen, a.virtual(), seam.dPrefix());
         backend.rmsNormBackward(a.u(), w.norm(), cfg.normEps(), dNormed, dResidual, grad("backbone.layers." + layer + ".norm.weight"));
     }

@@ -190,8 +190,10 @@ __global__ void bf16_to_float(const unsigned short* src, float* dst, long long n
 }
 
 // dropout: the CPU backend's draws, java.util.SplittableRandom(seed).nextFloat() in order, for seed = *stepSeed + salt
-// (wrapping as Java's long): draw i is mix32(seed + (i+1)·γ) >>> 8, times 2⁻²⁴. mask (may be null) = 0 or 1/(1−p); x ⊙= that.
-__global__ void dropout(float* x, float* mask, float p, const unsigned long long* stepSeed, unsigned long long salt, long long n) {
+// (wrapping as Java's long): draw i is mix32(seed + (i+1)·γ) >>> 8, times 2⁻²⁴. m = 0 or 1/(1−p) to mask (may be null);
+// out (T, w) = m ⊙ src[:, col : col+w] (out may be src, col 0: each element is read before it is written).
+__global__ void dropout(const float* src, int srcWidth, int col, float* out, int w, float* mask, float p, const unsigned long long* stepSeed,
+                        unsigned long long salt, long long n) {
     long long i = (long long) blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= n) return;
     unsigned long long seed = *stepSeed + salt;
@@ -201,7 +203,7 @@ __global__ void dropout(float* x, float* mask, float p, const unsigned long long
     float u = (float) (r >> 8) * 5.9604645e-08f;   // 2⁻²⁴
     float m = u < p ? 0.f : 1.f / (1.f - p);
     if (mask) mask[i] = m;
-    x[i] *= m;
+    out[i] = src[(i / w) * srcWidth + col + i % w] * m;
 }
 
 __device__ __forceinline__ float silu(float v) { return v / (1.f + expf(-v)); }

@@ -102,13 +102,14 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
-    public void dropout(Tensor x, float p, Tensor seed, long salt, Tensor mask) {
+    public void dropout(Tensor src, int col, float p, Tensor seed, long salt, Tensor out, Tensor mask) {
         java.util.SplittableRandom rnd = new java.util.SplittableRandom(seed.getLong(0) + salt);
         float keep = 1f / (1f - p);
-        for (long i = 0, n = x.numel(); i < n; i++) {
+        long w = out.size(1), stride = src.size(1);
+        for (long i = 0, n = out.numel(); i < n; i++) {
             float m = rnd.nextFloat() < p ? 0f : keep;
             if (mask != null) mask.data().setAtIndex(Tensor.F32, i, m);
-            x.data().setAtIndex(Tensor.F32, i, x.data().getAtIndex(Tensor.F32, i) * m);
+            out.data().setAtIndex(Tensor.F32, i, src.data().getAtIndex(Tensor.F32, i / w * stride + col + i % w) * m);
         }
     }
 

@@ -675,11 +675,13 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public void dropout(Tensor x, float p, Tensor seed, long salt, Tensor mask) {
+    public void dropout(Tensor src, int col, float p, Tensor seed, long salt, Tensor out, Tensor mask) {
         MemorySegment seedOnGpu = memory.scratch(8);   // the seed as it is now (a recording: as it is at each replay)
         upload(seed.data(), seedOnGpu.address());
         // The CPU backend's draws (one SplittableRandom stream), computed per element on the GPU.
-        kernels.launch("dropout", blocks(x.numel()), 1, BLOCK, out(x), out(mask), p, seedOnGpu.address(), salt, x.numel());
+        long n = out.numel();
+        kernels.launch("dropout", blocks(n), 1, BLOCK, ptr(src), (int) src.size(1), col, out(out), (int) out.size(1), out(mask), p,
+                seedOnGpu.address(), salt, n);
         memory.release(seedOnGpu);
     }
 
