@@ -128,7 +128,9 @@ final class BenchCommand implements Callable<Integer> {
             // a fresh backend and model per method: nothing of the last adapter stays, and the memory held is this method's
             try (Backend backend = Devices.open(device != null ? device : "cpu", threads, dtype); LanguageModel lm = random.on(backend)) {
                 if (r.isEmpty()) System.err.printf("bench --train: %s-%s shape, batch %d × %d tokens, %s%n", arch, size, batch, seq, backend.name());
-                Adapter adapter = Adapter.create(lm, List.of(m), MethodOptions.defaults());
+                MethodOptions options = arch.equals("mamba2") ? MethodOptions.defaults().withLoraTargets(MethodOptions.MAMBA2_LORA_TARGETS)
+                        : MethodOptions.defaults();   // the paper's recipe; Mamba-2's mixer has only in_proj and out_proj
+                Adapter adapter = Adapter.create(lm, List.of(m), options);
                 adapter.attach(lm);
                 List<Parameter> params = adapter.parameters();
                 params.forEach(p -> p.keepResident(backend));   // as the Trainer: the training state stays on the GPU

@@ -159,14 +159,15 @@ public final class Mamba2LM extends ResidualLM<Mamba2Activations> {
         Mamba2Layer w = layers[i];
         Mamba2Seams seam = seams[i];
         int di = cfg.innerDim();
+        // in training the low-rank updates keep no input: the backward recomputes the norm and the gated norm
         backend.linear(act.normed, 0, w.inProj(), w.inProjBias(), act.zxbcdt);
-        lowRank.forward(seam.lowRank(), "in_proj", act.normed, 0, act.zxbcdt, saved, dropoutSeed, i, true);
+        lowRank.forward(seam.lowRank(), "in_proj", act.normed, 0, act.zxbcdt, saved, dropoutSeed, i, false);
         backend.causalConv1dSilu(act.zxbcdt, di, batch, len, w.convWeight(), w.convBias(), convState, act.xBC);   // over its xBC columns
         backend.ssdScan(act.xBC, act.zxbcdt, di + cfg.convDim(), w.dtBias(), cfg.dtMin(), cfg.dtMax(), w.A(), w.D(), cfg.ssd(),
                 batch, len, ssmState, seam.hOffset(), seam.yOffset(), act.y);
         backend.gatedRmsNorm(act.y, act.zxbcdt, 0, w.gatedNorm(), cfg.gatedNormGroup(), cfg.gatedNormEps(), act.gated);
         backend.linear(act.gated, 0, w.outProj(), w.outProjBias(), act.out);
-        lowRank.forward(seam.lowRank(), "out_proj", act.gated, 0, act.out, saved, dropoutSeed, i, true);
+        lowRank.forward(seam.lowRank(), "out_proj", act.gated, 0, act.out, saved, dropoutSeed, i, false);
     }
 
     /** One layer's mixer buffers: scratch reused by every layer in inference, one layer's temporaries in training. */
@@ -222,18 +223,19 @@ public final class Mamba2LM extends ResidualLM<Mamba2Activations> {
         int virtual = seam.virtualTokens(), len = virtual + realLen;     // the prefix's outputs were dropped: no gradient
         int tokens = batch * len, di = cfg.innerDim(), conv = cfg.convDim();
         Tensor dInProj = weights.grad(m + "in_proj.weight");
-        Tensor normed = dInProj == null ? null : normedInput(layer, a.u(), batch, realLen);   // (T′, d) the forward's, for in_proj's dW
+        Tensor normed = dInProj == null && !seam.lowRankOn("in_proj") ? null   // (T′, d) the forward's, for in_proj's dW or LoRA
+                : normedInput(layer, a.u(), batch, realLen);
         Tensor xBC = backend.allocateForOverwrite(tokens, conv);          // (T′, convDim)
         backend.causalConv1dSilu(a.zxbcdt(), di, batch, len, w.convWeight(), w.convBias(), backend.allocate(batch, conv, cfg.convWidth() - 1), xBC);
-        Tensor dOutProj = weights.grad(m + "out_proj.weight"), gated = null;   // gated (T′, di): only out_proj's dW reads it
-        if (dOutProj != null) {
+        Tensor dOutProj = weights.grad(m + "out_proj.weight"), gated = null;   // gated (T′, di): only out_proj's dW and LoRA read it
+        if (dOutProj != null || seam.lowRankOn("out_proj")) {
             gated = backend.allocateForOverwrite(tokens, di);
             backend.gatedRmsNorm(a.y(), a.zxbcdt(), 0, w.gatedNorm(), cfg.gatedNormGroup(), cfg.gatedNormEps(), gated);
         }
         Tensor dOut = VirtualRows.prepend(backend, virtual == 0 ? null : backend.allocate(virtual, cfg.modelDim()), dResidual, batch, realLen);
         Tensor dGated = backend.allocateForOverwrite(tokens, di);        // (T, di), written by its first op
         backend.linearBackwardOverwritingDx(gated, 0, w.outProj(), dOut, dGated, dOutProj, weights.grad(m + "out_proj.bias"));
-        lowRank.backward(a.lowRank(), "out_proj", null, 0, dOut, dGated);
+        lowRank.backward(a.lowRank(), "out_proj", gated, 0, dOut, dGated);
         Tensor dy = backend.allocate(tokens, di);                        // (T, di)
         Tensor dZxbcdt = plainInProj(layer) ? backend.allocateKeptGradient(tokens, cfg.inProjDim()) : backend.allocate(tokens, cfg.inProjDim());
         backend.gatedRmsNormBackward(a.y(), a.zxbcdt(), 0, w.gatedNorm(), cfg.gatedNormGroup(), cfg.gatedNormEps(), dGated, dy, dZxbcdt,
@@ -254,7 +256,7 @@ public final class Mamba2LM extends ResidualLM<Mamba2Activations> {
                 weights.grad(m + "conv1d.weight"), weights.grad(m + "conv1d.bias"), null);
         Tensor dNormed = backend.allocateForOverwrite(tokens, cfg.modelDim());   // (T, d), written by its first op
         backend.linearBackwardOverwritingDx(normed, 0, w.inProj(), dZxbcdt, dNormed, dInProj, weights.grad(m + "in_proj.bias"));
-        lowRank.backward(a.lowRank(), "in_proj", null, 0, dZxbcdt, dNormed);
+        lowRank.backward(a.lowRank(), "in_proj", normed, 0, dZxbcdt, dNormed);
         Tensor dNormedReal = VirtualRows.dropLeading(backend, dNormed, batch, realLen, virtual, seam.dPrefix());   // (b·len, d)
         backend.rmsNormBackward(a.u(), w.norm(), cfg.normEps(), dNormedReal, dResidual, weights.grad("backbone.layers." + layer + ".norm.weight"));
     }
