@@ -21,11 +21,12 @@ import static dev.statetune.backend.ScanGradcheckTest.toFloat;
 /**
  * The Mamba-2 ops' backward against float64 central differences of L = Σ out·G: the SSD scan with
  * its seams (h0, h′, y′), dt through softplus and a clamp that binds for some positions, several
- * groups and a chunk shorter than the sequence; the gated RMSNorm with two norm groups.
+ * groups and a chunk shorter than the sequence; the gated RMSNorm with two norm groups. The sequence
+ * is longer than two of the CPU backward's 16-step recompute stretches, the last one partial.
  */
 class Mamba2GradcheckTest {
     static final SsdDims DIMS = new SsdDims(4, 3, 2, 5, 4);
-    static final int BATCH = 2, LEN = 7, ROWS = BATCH * LEN, DT_COL = 2, DT_WIDTH = DT_COL + 4 + 1;
+    static final int BATCH = 2, LEN = 37, ROWS = BATCH * LEN, DT_COL = 2, DT_WIDTH = DT_COL + 4 + 1;
     static final float DT_MIN = 0.05f, DT_MAX = 1.1f;
     static final CpuBackend CPU = new CpuBackend(2);
 
