@@ -14,16 +14,18 @@ import java.nio.ByteOrder;
 
 /**
  * C (m, n) += A (m, p) · B (p, n), the GEMM of the linear layers' backward: dx = dy · W
- * (A = dy, B = W) and dW = dyᵀ · x (A = dy read transposed, B = x). A is read one element at a
- * time through its two strides and broadcast; B rows (float32 or bfloat16) and C rows are
- * contiguous and vectorised: a 4-row × 2-vector register tile, threads split the rows of C, and the
- * inner dimension is cut into blocks so that a block of B is reused from cache by every row of A.
+ * (A = dy, B = W) and dW = dyᵀ · x (A = dy read transposed, B = x). Work items own panels of 2L
+ * columns of C (and a share of its rows when there are fewer panels than the cores want). The inner
+ * dimension goes in blocks: per block the item's rows of A are packed contiguous (read through any
+ * strides), and each panel of B (float32 or bfloat16) is packed as floats once, then stays in L1 while
+ * a 4-row × 2-vector register tile passes over every row. Sums go in the same order whatever the
+ * threads' schedule.
  */
 final class CpuMatmulAcc {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     private static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
     private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
-    private static final int L = F.length();
+    private static final int L = F.length(), PANEL = 2 * L;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private static final int INNER_BLOCK = 256;
 
@@ -40,38 +42,47 @@ final class CpuMatmulAcc {
 
     /** B and C must have colStride 1. */
     static void accumulate(Parallel par, View a, View b, View c, int m, int p, int n) {
-        int tiles = (m + 3) / 4;
-        int chunks = Math.min(tiles, par.threads * 4);
-        boolean bf16 = b.dtype == DType.BF16;
-        par.forEach(chunks, chunk -> {
-            int from = (int) ((long) tiles * chunk / chunks) * 4, to = Math.min(m, (int) ((long) tiles * (chunk + 1) / chunks) * 4);
-            float[] aPack = new float[4 * INNER_BLOCK];   // (4, block): rows of A in the current inner block, contiguous
-            float[] sums = new float[4 * 2 * L];
-            for (int q0 = 0; q0 < p; q0 += INNER_BLOCK) {   // B's rows q0..q1 stay in cache while every row block of A passes
-                int q1 = Math.min(p, q0 + INNER_BLOCK), width = q1 - q0;
-                for (int i0 = from; i0 < to; i0 += 4) {
-                    int rowsHere = Math.min(4, to - i0);
-                    for (int r = 0; r < 4; r++)   // missing rows repeat the last one; their sums are not stored
-                        for (int q = 0; q < width; q++) aPack[r * width + q] = a.get(i0 + Math.min(r, rowsHere - 1), q0 + q);
-                    int j = 0;
-                    for (; j + 2 * L <= n; j += 2 * L) {
-                        tile(aPack, width, b.data, b.offset + q0 * b.rowStride + j, b.rowStride, bf16, sums);
+        int panels = (n + PANEL - 1) / PANEL, tiles = (m + 3) / 4, wanted = 2 * par.threads;
+        int groups = Math.min(panels, wanted), shares = Math.max(1, Math.min(tiles, (wanted + groups - 1) / groups));
+        par.forEach(groups * shares, item -> {
+            int group = item / shares, share = item % shares;
+            int panelFrom = panels * group / groups, panelTo = panels * (group + 1) / groups;
+            int from = tiles * share / shares * 4, to = Math.min(m, tiles * (share + 1) / shares * 4);
+            float[] aPack = new float[(to - from) * INNER_BLOCK];   // (rows, block): the item's rows of A in the block
+            float[] bPack = new float[INNER_BLOCK * PANEL];          // (block, PANEL): one panel of B in the block
+            float[] sums = new float[4 * PANEL];
+            for (int q0 = 0; q0 < p; q0 += INNER_BLOCK) {
+                int width = Math.min(p, q0 + INNER_BLOCK) - q0;
+                for (int i = from; i < to; i++)
+                    for (int q = 0; q < width; q++) aPack[(i - from) * width + q] = a.get(i, q0 + q);
+                for (int panel = panelFrom; panel < panelTo; panel++) {
+                    int j = panel * PANEL, cols = Math.min(PANEL, n - j);
+                    packPanel(b, q0, width, j, cols, bPack);
+                    for (int i0 = from; i0 < to; i0 += 4) {
+                        int rowsHere = Math.min(4, to - i0);
+                        tile(aPack, (i0 - from) * width, width, rowsHere, bPack, sums);
                         for (int r = 0; r < rowsHere; r++)
-                            for (int h = 0; h < 2 * L; h++) {
+                            for (int h = 0; h < cols; h++) {
                                 long at = c.offset + (i0 + r) * c.rowStride + j + h;
-                                c.data.setAtIndex(Tensor.F32, at, c.data.getAtIndex(Tensor.F32, at) + sums[r * 2 * L + h]);
+                                c.data.setAtIndex(Tensor.F32, at, c.data.getAtIndex(Tensor.F32, at) + sums[r * PANEL + h]);
                             }
                     }
-                    for (; j < n; j++)
-                        for (int r = 0; r < rowsHere; r++) {
-                            float s = 0;
-                            for (int q = 0; q < width; q++) s += aPack[r * width + q] * b.get(q0 + q, j);
-                            long at = c.offset + (i0 + r) * c.rowStride + j;
-                            c.data.setAtIndex(Tensor.F32, at, c.data.getAtIndex(Tensor.F32, at) + s);
-                        }
                 }
             }
         });
+    }
+
+    /** bPack (width, PANEL) = B[q0 : q0+width, j : j+cols] as floats, zeros past cols. */
+    private static void packPanel(View b, int q0, int width, int j, int cols, float[] bPack) {
+        boolean bf16 = b.dtype == DType.BF16;
+        for (int q = 0; q < width; q++) {
+            long at = b.offset + (q0 + q) * b.rowStride + j;
+            if (cols == PANEL) {
+                loadB(b.data, at, bf16).intoArray(bPack, q * PANEL);
+                loadB(b.data, at + L, bf16).intoArray(bPack, q * PANEL + L);
+            } else
+                for (int h = 0; h < PANEL; h++) bPack[q * PANEL + h] = h < cols ? b.get(q0 + q, j + h) : 0f;
+        }
     }
 
     private static FloatVector loadB(MemorySegment b, long at, boolean bf16) {
@@ -80,15 +91,18 @@ final class CpuMatmulAcc {
                 .convertShape(VectorOperators.S2I, I, 0).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
     }
 
-    /** sums (4, 2L) = aPack (4, p) · B[:, col : col+2L] over the whole inner dimension. */
-    private static void tile(float[] aPack, int p, MemorySegment b, long col, long bStride, boolean bf16, float[] sums) {
+    /**
+     * sums (4, PANEL) = aPack's rows at `at` (rowsHere of them, each `width` long; missing rows repeat the
+     * last, their sums unused) · bPack (width, PANEL).
+     */
+    private static void tile(float[] aPack, int at, int width, int rowsHere, float[] bPack, float[] sums) {
+        int ra = at, rb = at + Math.min(1, rowsHere - 1) * width, rc = at + Math.min(2, rowsHere - 1) * width, rd = at + (rowsHere - 1) * width;
         FloatVector z = FloatVector.zero(F);
         FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z;
-        for (int q = 0; q < p; q++) {
-            long at = col + q * bStride;
-            FloatVector b0 = loadB(b, at, bf16), b1 = loadB(b, at + L, bf16);
-            FloatVector a0 = FloatVector.broadcast(F, aPack[q]), a1 = FloatVector.broadcast(F, aPack[p + q]);
-            FloatVector a2 = FloatVector.broadcast(F, aPack[2 * p + q]), a3 = FloatVector.broadcast(F, aPack[3 * p + q]);
+        for (int q = 0; q < width; q++) {
+            FloatVector b0 = FloatVector.fromArray(F, bPack, q * PANEL), b1 = FloatVector.fromArray(F, bPack, q * PANEL + L);
+            FloatVector a0 = FloatVector.broadcast(F, aPack[ra + q]), a1 = FloatVector.broadcast(F, aPack[rb + q]);
+            FloatVector a2 = FloatVector.broadcast(F, aPack[rc + q]), a3 = FloatVector.broadcast(F, aPack[rd + q]);
             c00 = b0.fma(a0, c00); c01 = b1.fma(a0, c01);
             c10 = b0.fma(a1, c10); c11 = b1.fma(a1, c11);
             c20 = b0.fma(a2, c20); c21 = b1.fma(a2, c21);
