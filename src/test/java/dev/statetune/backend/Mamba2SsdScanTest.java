@@ -10,10 +10,11 @@ import org.junit.jupiter.params.provider.CsvSource;
 import java.util.SplittableRandom;
 
 /**
- * The chunked SSD scan against the recurrence it must equal, written here as a plain loop:
+ * The CPU's SSD scan against the recurrence it must equal, written here as a plain loop in float64:
  * dt = clamp(softplus(dtRaw + bias)); h_t = exp(dt·A_h)·h_{t−1} + dt·x_t B_tᵀ; y_t = (h_t + h′)·C_t + D_h·x_t + y′.
  * Lengths that are and are not multiples of the chunk, a non-zero initial state, both offsets,
- * several groups, and a head size that is no multiple of the vector length.
+ * several groups, and a head size that is no multiple of the vector length. (The CUDA backend's chunked
+ * form is checked against this CPU scan in CudaMamba2Test.)
  */
 class Mamba2SsdScanTest {
     static final CpuBackend BACKEND = new CpuBackend(2);
@@ -23,7 +24,7 @@ class Mamba2SsdScanTest {
 
     @ParameterizedTest(name = "len {0}, chunk {1}, groups {2}")
     @CsvSource({"1, 8, 2", "7, 8, 2", "8, 8, 2", "16, 8, 1", "21, 8, 2", "21, 4, 4", "45, 64, 2", "13, 1, 1"})
-    void chunkedEqualsSequential(int len, int chunk, int groups) {
+    void scanEqualsTheRecurrence(int len, int chunk, int groups) {
         SsdDims dims = new SsdDims(4, 5, groups, 6, chunk);
         int batch = 2, nh = dims.nHeads(), p = dims.headDim(), n = dims.stateDim(), di = dims.innerDim();
         int dtCol = 3, width = dtCol + nh + 2;   // dt sits inside a wider matrix, as in in_proj's output
