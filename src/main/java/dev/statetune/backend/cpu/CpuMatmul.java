@@ -9,13 +9,16 @@ import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
 /**
  * out (T, n) = x[:, xCol : xCol+k] · wᵀ + bias, the linear layers' GEMM. w (n, k) is read where it
  * lies (float32 or bfloat16, memory-mapped), as dot products of contiguous rows: 4 rows of x by 4
- * rows of w per micro-tile, 16 vector accumulators, rows of x blocked so a block stays in L2 while
- * each group of 4 w rows stays in L1. Threads split the output columns.
+ * rows of w per micro-tile, 16 vector accumulators. Threads split the output columns; each packs a
+ * block of x's rows (contiguous floats, kept in L2) and, per group of 4 w rows, those rows as floats
+ * (kept in L1, bfloat16 widened once), so the micro-tile reads only arrays. Rows left over from the
+ * 4-row tiles (all of them in a decode step, where packing w would only add a pass) read w in place.
  */
 final class CpuMatmul {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
@@ -39,74 +42,66 @@ final class CpuMatmul {
         par.forEach(chunks, c -> {
             int tileFrom = (int) ((long) tiles * c / chunks), tileTo = (int) ((long) tiles * (c + 1) / chunks);
             float[] lanes = new float[16 * L];   // the accumulators' lanes, summed in a fixed order
+            float[] xPack = new float[Math.min(rows, ROW_BLOCK) * k];   // (block rows, k): the row block of x
+            float[] wPack = new float[4 * k];                           // (4, k): the tile's rows of w
             for (int r0 = 0; r0 < rows; r0 += ROW_BLOCK) {
                 int r1 = Math.min(rows, r0 + ROW_BLOCK);
+                for (int r = r0; r < r1; r++) MemorySegment.copy(xs, Tensor.F32, ((long) r * xStride + xCol) * 4, xPack, (r - r0) * k, k);
                 for (int tile = tileFrom; tile < tileTo; tile++) {
                     int j0 = tile * 4;
+                    if (r1 - r0 >= 4)
+                        for (int j = 0; j < 4; j++) packRow(ws, Math.min(j0 + j, n - 1), k, bf16, wPack, j * k);   // past n: repeats, unused
                     int r = r0;
-                    for (; r + 4 <= r1; r += 4) tile4x4(xs, r, xStride, xCol, ws, j0, n, k, bf16, b, os, lanes);
-                    for (; r < r1; r++) tile1x4(xs, r, xStride, xCol, ws, j0, n, k, bf16, b, os, lanes);
+                    for (; r + 4 <= r1; r += 4) tile4x4(xPack, (r - r0) * k, r, wPack, j0, n, k, b, os, lanes);
+                    for (; r < r1; r++) tile1x4(xPack, (r - r0) * k, r, ws, j0, n, k, bf16, b, os, lanes);
                 }
             }
         });
     }
 
-    /** Loads L weights from w[row, col...] as floats. */
-    private static FloatVector loadW(MemorySegment w, long row, int k, int col, boolean bf16) {
-        if (!bf16) return FloatVector.fromMemorySegment(F, w, (row * k + col) * 4, LE);
-        return ShortVector.fromMemorySegment(S, w, (row * k + col) * 2, LE)
-                .convertShape(VectorOperators.S2I, I, 0)
-                .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+    /** to[at : at+k] = w's row as floats. */
+    private static void packRow(MemorySegment w, long row, int k, boolean bf16, float[] to, int at) {
+        if (!bf16) {
+            MemorySegment.copy(w, Tensor.F32, row * k * 4, to, at, k);
+            return;
+        }
+        int p = 0;
+        for (; p + L <= k; p += L) loadW(w, row, k, p, true).intoArray(to, at + p);
+        for (; p < k; p++) to[at + p] = wScalar(w, row, k, p, true);
     }
 
-    private static float wScalar(MemorySegment w, long row, int k, int col, boolean bf16) {
-        long i = row * k + col;
-        return bf16 ? Float.intBitsToFloat((w.getAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, i) & 0xffff) << 16)
-                : w.getAtIndex(Tensor.F32, i);
-    }
-
-    private static void tile4x4(MemorySegment x, int r, int xStride, int xCol, MemorySegment w, int j0, int n, int k,
-                                boolean bf16, float[] bias, MemorySegment out, float[] lanes) {
-        long xa = ((long) r * xStride + xCol) * 4, xb = xa + xStride * 4L, xc = xb + xStride * 4L, xd = xc + xStride * 4L;
-        int ja = j0, jb = Math.min(j0 + 1, n - 1), jc = Math.min(j0 + 2, n - 1), jd = Math.min(j0 + 3, n - 1);
+    /** out rows r..r+3, columns j0..j0+3 (those below n), from x's rows at xAt of x and the packed w rows. */
+    private static void tile4x4(float[] x, int xAt, int r, float[] w, int j0, int n, int k, float[] bias, MemorySegment out, float[] lanes) {
+        int xa = xAt, xb = xa + k, xc = xb + k, xd = xc + k, wb = k, wc = 2 * k, wd = 3 * k;
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
         FloatVector c0 = a0, c1 = a0, c2 = a0, c3 = a0, d0 = a0, d1 = a0, d2 = a0, d3 = a0;
         int kv = k - k % L, p = 0;
         for (; p < kv; p += L) {
-            FloatVector wa = loadW(w, ja, k, p, bf16), wb = loadW(w, jb, k, p, bf16);
-            FloatVector wc = loadW(w, jc, k, p, bf16), wd = loadW(w, jd, k, p, bf16);
-            FloatVector v = FloatVector.fromMemorySegment(F, x, xa + p * 4L, LE);
-            a0 = v.fma(wa, a0); a1 = v.fma(wb, a1); a2 = v.fma(wc, a2); a3 = v.fma(wd, a3);
-            v = FloatVector.fromMemorySegment(F, x, xb + p * 4L, LE);
-            b0 = v.fma(wa, b0); b1 = v.fma(wb, b1); b2 = v.fma(wc, b2); b3 = v.fma(wd, b3);
-            v = FloatVector.fromMemorySegment(F, x, xc + p * 4L, LE);
-            c0 = v.fma(wa, c0); c1 = v.fma(wb, c1); c2 = v.fma(wc, c2); c3 = v.fma(wd, c3);
-            v = FloatVector.fromMemorySegment(F, x, xd + p * 4L, LE);
-            d0 = v.fma(wa, d0); d1 = v.fma(wb, d1); d2 = v.fma(wc, d2); d3 = v.fma(wd, d3);
+            FloatVector wa = FloatVector.fromArray(F, w, p), wB = FloatVector.fromArray(F, w, wb + p);
+            FloatVector wC = FloatVector.fromArray(F, w, wc + p), wD = FloatVector.fromArray(F, w, wd + p);
+            FloatVector v = FloatVector.fromArray(F, x, xa + p);
+            a0 = v.fma(wa, a0); a1 = v.fma(wB, a1); a2 = v.fma(wC, a2); a3 = v.fma(wD, a3);
+            v = FloatVector.fromArray(F, x, xb + p);
+            b0 = v.fma(wa, b0); b1 = v.fma(wB, b1); b2 = v.fma(wC, b2); b3 = v.fma(wD, b3);
+            v = FloatVector.fromArray(F, x, xc + p);
+            c0 = v.fma(wa, c0); c1 = v.fma(wB, c1); c2 = v.fma(wC, c2); c3 = v.fma(wD, c3);
+            v = FloatVector.fromArray(F, x, xd + p);
+            d0 = v.fma(wa, d0); d1 = v.fma(wB, d1); d2 = v.fma(wC, d2); d3 = v.fma(wD, d3);
         }
         a0.intoArray(lanes, 0); a1.intoArray(lanes, L); a2.intoArray(lanes, 2 * L); a3.intoArray(lanes, 3 * L);
         b0.intoArray(lanes, 4 * L); b1.intoArray(lanes, 5 * L); b2.intoArray(lanes, 6 * L); b3.intoArray(lanes, 7 * L);
         c0.intoArray(lanes, 8 * L); c1.intoArray(lanes, 9 * L); c2.intoArray(lanes, 10 * L); c3.intoArray(lanes, 11 * L);
         d0.intoArray(lanes, 12 * L); d1.intoArray(lanes, 13 * L); d2.intoArray(lanes, 14 * L); d3.intoArray(lanes, 15 * L);
-        for (int i = 0; i < 4; i++) {
-            long xo = ((long) (r + i) * xStride + xCol) * 4;
-            for (int j = 0; j < 4 && j0 + j < n; j++) {
-                float s = CpuMath.sumLanes(lanes, (4 * i + j) * L);
-                for (int q = p; q < k; q++) s += x.get(Tensor.F32, xo + q * 4L) * wScalar(w, j0 + j, k, q, bf16);
-                if (bias != null) s += bias[j0 + j];
-                out.setAtIndex(Tensor.F32, (long) (r + i) * n + j0 + j, s);
-            }
-        }
+        for (int i = 0; i < 4; i++) finish(x, xAt + i * k, r + i, w, j0, n, k, p, bias, out, lanes, 4 * i);
     }
 
-    private static void tile1x4(MemorySegment x, int r, int xStride, int xCol, MemorySegment w, int j0, int n, int k,
-                                boolean bf16, float[] bias, MemorySegment out, float[] lanes) {
-        long xa = ((long) r * xStride + xCol) * 4;
-        int ja = j0, jb = Math.min(j0 + 1, n - 1), jc = Math.min(j0 + 2, n - 1), jd = Math.min(j0 + 3, n - 1);
+    private static void tile1x4(float[] x, int xa, int r, MemorySegment w, int j0, int n, int k, boolean bf16, float[] bias,
+                                MemorySegment out, float[] lanes) {
+        long ja = j0, jb = Math.min(j0 + 1, n - 1), jc = Math.min(j0 + 2, n - 1), jd = Math.min(j0 + 3, n - 1);
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
         int kv = k - k % L, p = 0;
         for (; p < kv; p += L) {
-            FloatVector v = FloatVector.fromMemorySegment(F, x, xa + p * 4L, LE);
+            FloatVector v = FloatVector.fromArray(F, x, xa + p);
             a0 = v.fma(loadW(w, ja, k, p, bf16), a0);
             a1 = v.fma(loadW(w, jb, k, p, bf16), a1);
             a2 = v.fma(loadW(w, jc, k, p, bf16), a2);
@@ -115,7 +110,30 @@ final class CpuMatmul {
         a0.intoArray(lanes, 0); a1.intoArray(lanes, L); a2.intoArray(lanes, 2 * L); a3.intoArray(lanes, 3 * L);
         for (int j = 0; j < 4 && j0 + j < n; j++) {
             float s = CpuMath.sumLanes(lanes, j * L);
-            for (int q = p; q < k; q++) s += x.get(Tensor.F32, xa + q * 4L) * wScalar(w, j0 + j, k, q, bf16);
+            for (int q = p; q < k; q++) s += x[xa + q] * wScalar(w, j0 + j, k, q, bf16);
+            if (bias != null) s += bias[j0 + j];
+            out.setAtIndex(Tensor.F32, (long) r * n + j0 + j, s);
+        }
+    }
+
+    /** Loads L weights from w[row, col...] as floats. */
+    private static FloatVector loadW(MemorySegment w, long row, int k, int col, boolean bf16) {
+        if (!bf16) return FloatVector.fromMemorySegment(F, w, (row * k + col) * 4, LE);
+        return ShortVector.fromMemorySegment(S, w, (row * k + col) * 2, LE).convertShape(VectorOperators.S2I, I, 0)
+                .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+    }
+
+    private static float wScalar(MemorySegment w, long row, int k, int col, boolean bf16) {
+        long i = row * k + col;
+        return bf16 ? Float.intBitsToFloat((w.getAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i) & 0xffff) << 16) : w.getAtIndex(Tensor.F32, i);
+    }
+
+    /** Row r's four sums: the accumulators' lanes from `lane`·L on, the columns from p on, the bias; written to out. */
+    private static void finish(float[] x, int xa, int r, float[] w, int j0, int n, int k, int p, float[] bias, MemorySegment out,
+                               float[] lanes, int lane) {
+        for (int j = 0; j < 4 && j0 + j < n; j++) {
+            float s = CpuMath.sumLanes(lanes, (lane + j) * L);
+            for (int q = p; q < k; q++) s += x[xa + q] * w[j * k + q];
             if (bias != null) s += bias[j0 + j];
             out.setAtIndex(Tensor.F32, (long) r * n + j0 + j, s);
         }
