@@ -16,9 +16,9 @@ import java.nio.ByteOrder;
  * C (m, n) += A (m, p) · B (p, n), the GEMM of the linear layers' backward: dx = dy · W
  * (A = dy, B = W) and dW = dyᵀ · x (A = dy read transposed, B = x). Work items own panels of 2L
  * columns of C (and a share of its rows when there are fewer panels than the cores want). The inner
- * dimension goes in blocks: per block the item's rows of A are packed contiguous (read through any
- * strides), and each panel of B (float32 or bfloat16) is packed as floats once, then stays in L1 while
- * a 4-row × 2-vector register tile passes over every row. Sums go in the same order whatever the
+ * dimension goes in blocks: per block A's rows are packed contiguous once (read through any strides),
+ * then each item packs each of its panels of B (float32 or bfloat16) as floats, which stays in L1
+ * while a 4-row × 2-vector register tile passes over every row. Sums go in the same order whatever the
  * threads' schedule.
  */
 final class CpuMatmulAcc {
@@ -44,32 +44,59 @@ final class CpuMatmulAcc {
     static void accumulate(Parallel par, View a, View b, View c, int m, int p, int n) {
         int panels = (n + PANEL - 1) / PANEL, tiles = (m + 3) / 4, wanted = 2 * par.threads;
         int groups = Math.min(panels, wanted), shares = Math.max(1, Math.min(tiles, (wanted + groups - 1) / groups));
-        par.forEach(groups * shares, item -> {
-            int group = item / shares, share = item % shares;
-            int panelFrom = panels * group / groups, panelTo = panels * (group + 1) / groups;
-            int from = tiles * share / shares * 4, to = Math.min(m, tiles * (share + 1) / shares * 4);
-            float[] aPack = new float[(to - from) * INNER_BLOCK];   // (rows, block): the item's rows of A in the block
-            float[] bPack = new float[INNER_BLOCK * PANEL];          // (block, PANEL): one panel of B in the block
-            float[] sums = new float[4 * PANEL];
-            for (int q0 = 0; q0 < p; q0 += INNER_BLOCK) {
-                int width = Math.min(p, q0 + INNER_BLOCK) - q0;
-                for (int i = from; i < to; i++)
-                    for (int q = 0; q < width; q++) aPack[(i - from) * width + q] = a.get(i, q0 + q);
+        int packs = Math.min(tiles, wanted);
+        float[] aPack = new float[m * Math.min(p, INNER_BLOCK)];   // (m, block): A's rows in the block, shared by the items
+        for (int q0 = 0; q0 < p; q0 += INNER_BLOCK) {
+            int block = q0, width = Math.min(p, q0 + INNER_BLOCK) - q0;
+            par.forEach(packs, item -> packRows(a, block, width, tiles * item / packs * 4, Math.min(m, tiles * (item + 1) / packs * 4), aPack));
+            par.forEach(groups * shares, item -> {
+                int group = item / shares, share = item % shares;
+                int panelFrom = panels * group / groups, panelTo = panels * (group + 1) / groups;
+                int from = tiles * share / shares * 4, to = Math.min(m, tiles * (share + 1) / shares * 4);
+                float[] bPack = new float[width * PANEL];   // (block, PANEL): one panel of B in the block
+                float[] sums = new float[4 * PANEL];
                 for (int panel = panelFrom; panel < panelTo; panel++) {
                     int j = panel * PANEL, cols = Math.min(PANEL, n - j);
-                    packPanel(b, q0, width, j, cols, bPack);
+                    packPanel(b, block, width, j, cols, bPack);
                     for (int i0 = from; i0 < to; i0 += 4) {
                         int rowsHere = Math.min(4, to - i0);
-                        tile(aPack, (i0 - from) * width, width, rowsHere, bPack, sums);
-                        for (int r = 0; r < rowsHere; r++)
-                            for (int h = 0; h < cols; h++) {
-                                long at = c.offset + (i0 + r) * c.rowStride + j + h;
-                                c.data.setAtIndex(Tensor.F32, at, c.data.getAtIndex(Tensor.F32, at) + sums[r * PANEL + h]);
-                            }
+                        tile(aPack, i0 * width, width, rowsHere, bPack, sums);
+                        for (int r = 0; r < rowsHere; r++) addRow(sums, r * PANEL, c, i0 + r, j, cols);
                     }
                 }
+            });
+        }
+    }
+
+    /**
+     * aPack rows [from, to) (each `width` long) = A[i, q0 : q0+width]. A float32 A read along its rows
+     * (dy of dx = dy·W) is copied in bulk; one read transposed (dyᵀ of dW = dyᵀ·x) by its stored rows,
+     * each copied in bulk and spread over the packed rows.
+     */
+    private static void packRows(View a, int q0, int width, int from, int to, float[] aPack) {
+        if (a.dtype == DType.F32 && a.colStride == 1) {
+            for (int i = from; i < to; i++) MemorySegment.copy(a.data, Tensor.F32, (a.offset + i * a.rowStride + q0) * 4, aPack, i * width, width);
+        } else if (a.dtype == DType.F32 && a.rowStride == 1) {
+            float[] stored = new float[to - from];   // A[from : to, q] as it lies
+            for (int q = 0; q < width; q++) {
+                MemorySegment.copy(a.data, Tensor.F32, (a.offset + (q0 + q) * a.colStride + from) * 4, stored, 0, to - from);
+                for (int i = from; i < to; i++) aPack[i * width + q] = stored[i - from];
             }
-        });
+        } else {
+            for (int i = from; i < to; i++)
+                for (int q = 0; q < width; q++) aPack[i * width + q] = a.get(i, q0 + q);
+        }
+    }
+
+    /** C[i, j : j+cols] += sums[at : at+cols]. */
+    private static void addRow(float[] sums, int at, View c, int i, int j, int cols) {
+        long to = (c.offset + i * c.rowStride + j) * 4;
+        if (cols == PANEL)
+            for (int h = 0; h < PANEL; h += L)
+                FloatVector.fromArray(F, sums, at + h).add(FloatVector.fromMemorySegment(F, c.data, to + h * 4L, LE))
+                        .intoMemorySegment(c.data, to + h * 4L, LE);
+        else
+            for (int h = 0; h < cols; h++) c.data.set(Tensor.F32, to + h * 4L, c.data.get(Tensor.F32, to + h * 4L) + sums[at + h]);
     }
 
     /** bPack (width, PANEL) = B[q0 : q0+width, j : j+cols] as floats, zeros past cols. */
