@@ -18,7 +18,7 @@ import java.nio.ByteOrder;
  * rows of w per micro-tile, 16 vector accumulators. Threads split the output columns; each packs a
  * block of x's rows (contiguous floats, kept in L2) and, per group of 4 w rows, those rows as floats
  * (kept in L1, bfloat16 widened once), so the micro-tile reads only arrays. Rows left over from the
- * 4-row tiles (all of them in a decode step, where packing w would only add a pass) read w in place.
+ * 4-row tiles (all of them in a decode step, where packing would only add a pass) read x and w in place.
  */
 final class CpuMatmul {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
@@ -42,18 +42,17 @@ final class CpuMatmul {
         par.forEach(chunks, c -> {
             int tileFrom = (int) ((long) tiles * c / chunks), tileTo = (int) ((long) tiles * (c + 1) / chunks);
             float[] lanes = new float[16 * L];   // the accumulators' lanes, summed in a fixed order
-            float[] xPack = new float[Math.min(rows, ROW_BLOCK) * k];   // (block rows, k): the row block of x
-            float[] wPack = new float[4 * k];                           // (4, k): the tile's rows of w
+            float[] xPack = rows < 4 ? null : new float[Math.min(rows, ROW_BLOCK) * k];   // (block rows, k): the row block of x
+            float[] wPack = rows < 4 ? null : new float[4 * k];                           // (4, k): the tile's rows of w
             for (int r0 = 0; r0 < rows; r0 += ROW_BLOCK) {
-                int r1 = Math.min(rows, r0 + ROW_BLOCK);
-                for (int r = r0; r < r1; r++) MemorySegment.copy(xs, Tensor.F32, ((long) r * xStride + xCol) * 4, xPack, (r - r0) * k, k);
+                int r1 = Math.min(rows, r0 + ROW_BLOCK), full = r0 + (r1 - r0) / 4 * 4;   // rows [r0, full) go in 4-row tiles
+                for (int r = r0; r < full; r++) MemorySegment.copy(xs, Tensor.F32, ((long) r * xStride + xCol) * 4, xPack, (r - r0) * k, k);
                 for (int tile = tileFrom; tile < tileTo; tile++) {
                     int j0 = tile * 4;
-                    if (r1 - r0 >= 4)
+                    if (full > r0)
                         for (int j = 0; j < 4; j++) packRow(ws, Math.min(j0 + j, n - 1), k, bf16, wPack, j * k);   // past n: repeats, unused
-                    int r = r0;
-                    for (; r + 4 <= r1; r += 4) tile4x4(xPack, (r - r0) * k, r, wPack, j0, n, k, b, os, lanes);
-                    for (; r < r1; r++) tile1x4(xPack, (r - r0) * k, r, ws, j0, n, k, bf16, b, os, lanes);
+                    for (int r = r0; r < full; r += 4) tile4x4(xPack, (r - r0) * k, r, wPack, j0, n, k, b, os, lanes);
+                    for (int r = full; r < r1; r++) tile1x4(xs, ((long) r * xStride + xCol) * 4, r, ws, j0, n, k, bf16, b, os, lanes);
                 }
             }
         });
@@ -95,13 +94,14 @@ final class CpuMatmul {
         for (int i = 0; i < 4; i++) finish(x, xAt + i * k, r + i, w, j0, n, k, p, bias, out, lanes, 4 * i);
     }
 
-    private static void tile1x4(float[] x, int xa, int r, MemorySegment w, int j0, int n, int k, boolean bf16, float[] bias,
+    /** out row r, columns j0..j0+3, from x's row at byte xa of x and w's rows where they lie. */
+    private static void tile1x4(MemorySegment x, long xa, int r, MemorySegment w, int j0, int n, int k, boolean bf16, float[] bias,
                                 MemorySegment out, float[] lanes) {
         long ja = j0, jb = Math.min(j0 + 1, n - 1), jc = Math.min(j0 + 2, n - 1), jd = Math.min(j0 + 3, n - 1);
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
         int kv = k - k % L, p = 0;
         for (; p < kv; p += L) {
-            FloatVector v = FloatVector.fromArray(F, x, xa + p);
+            FloatVector v = FloatVector.fromMemorySegment(F, x, xa + p * 4L, LE);
             a0 = v.fma(loadW(w, ja, k, p, bf16), a0);
             a1 = v.fma(loadW(w, jb, k, p, bf16), a1);
             a2 = v.fma(loadW(w, jc, k, p, bf16), a2);
@@ -110,7 +110,7 @@ final class CpuMatmul {
         a0.intoArray(lanes, 0); a1.intoArray(lanes, L); a2.intoArray(lanes, 2 * L); a3.intoArray(lanes, 3 * L);
         for (int j = 0; j < 4 && j0 + j < n; j++) {
             float s = CpuMath.sumLanes(lanes, j * L);
-            for (int q = p; q < k; q++) s += x[xa + q] * wScalar(w, j0 + j, k, q, bf16);
+            for (int q = p; q < k; q++) s += x.get(Tensor.F32, xa + q * 4L) * wScalar(w, j0 + j, k, q, bf16);
             if (bias != null) s += bias[j0 + j];
             out.setAtIndex(Tensor.F32, (long) r * n + j0 + j, s);
         }
