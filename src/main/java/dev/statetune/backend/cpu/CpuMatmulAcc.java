@@ -16,7 +16,7 @@ import java.nio.ByteOrder;
  * C (m, n) += A (m, p) · B (p, n), the GEMM of the linear layers' backward: dx = dy · W
  * (A = dy, B = W) and dW = dyᵀ · x (A = dy read transposed, B = x). Work items own panels of 2L
  * columns of C (and a share of its rows when there are fewer panels than the cores want). The inner
- * dimension goes in blocks: per block A's rows are packed contiguous once (read through any strides),
+ * dimension goes in blocks: per block A's rows are packed contiguous once (read along its rows or its columns),
  * then each item packs each of its panels of B (float32 or bfloat16) as floats, which stays in L1
  * while a 4-row × 2-vector register tile passes over every row. Sums go in the same order whatever the
  * threads' schedule.
@@ -40,7 +40,7 @@ final class CpuMatmulAcc {
 
     private CpuMatmulAcc() {}
 
-    /** B and C must have colStride 1. */
+    /** A float32 with rowStride or colStride 1; B and C with colStride 1. */
     static void accumulate(Parallel par, View a, View b, View c, int m, int p, int n) {
         int panels = (n + PANEL - 1) / PANEL, tiles = (m + 3) / 4, wanted = 2 * par.threads;
         int groups = Math.min(panels, wanted), shares = Math.max(1, Math.min(tiles, (wanted + groups - 1) / groups));
@@ -74,17 +74,16 @@ final class CpuMatmulAcc {
      * each copied in bulk and spread over the packed rows.
      */
     private static void packRows(View a, int q0, int width, int from, int to, float[] aPack) {
-        if (a.dtype == DType.F32 && a.colStride == 1) {
+        if (a.dtype != DType.F32 || (a.colStride != 1 && a.rowStride != 1))
+            throw new IllegalArgumentException("A must be float32, contiguous along its rows or its columns: " + a);
+        if (a.colStride == 1) {
             for (int i = from; i < to; i++) MemorySegment.copy(a.data, Tensor.F32, (a.offset + i * a.rowStride + q0) * 4, aPack, i * width, width);
-        } else if (a.dtype == DType.F32 && a.rowStride == 1) {
-            float[] stored = new float[to - from];   // A[from : to, q] as it lies
-            for (int q = 0; q < width; q++) {
-                MemorySegment.copy(a.data, Tensor.F32, (a.offset + (q0 + q) * a.colStride + from) * 4, stored, 0, to - from);
-                for (int i = from; i < to; i++) aPack[i * width + q] = stored[i - from];
-            }
-        } else {
-            for (int i = from; i < to; i++)
-                for (int q = 0; q < width; q++) aPack[i * width + q] = a.get(i, q0 + q);
+            return;
+        }
+        float[] stored = new float[to - from];   // A[from : to, q] as it lies
+        for (int q = 0; q < width; q++) {
+            MemorySegment.copy(a.data, Tensor.F32, (a.offset + (q0 + q) * a.colStride + from) * 4, stored, 0, to - from);
+            for (int i = from; i < to; i++) aPack[i * width + q] = stored[i - from];
         }
     }
 
