@@ -18,7 +18,8 @@ import java.nio.ByteOrder;
  * rows of w per micro-tile, 16 vector accumulators. Threads split the output columns; each packs a
  * block of x's rows (contiguous floats, kept in L2) and, per group of 4 w rows, those rows as floats
  * (kept in L1, bfloat16 widened once), so the micro-tile reads only arrays. Rows left over from the
- * 4-row tiles (all of them in a decode step, where packing would only add a pass) read x and w in place.
+ * 4-row tiles, and every row of a product of fewer than PACKED_ROWS rows (a decode step: packing
+ * would only add a pass over w), read x and w in place.
  */
 final class CpuMatmul {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
@@ -27,6 +28,8 @@ final class CpuMatmul {
     private static final int L = F.length();
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private static final int ROW_BLOCK = 64;
+    /** Rows from which packing pays: a packed group of w rows serves at least 4 tiles. */
+    private static final int PACKED_ROWS = 16;
 
     private CpuMatmul() {}
 
@@ -42,10 +45,11 @@ final class CpuMatmul {
         par.forEach(chunks, c -> {
             int tileFrom = (int) ((long) tiles * c / chunks), tileTo = (int) ((long) tiles * (c + 1) / chunks);
             float[] lanes = new float[16 * L];   // the accumulators' lanes, summed in a fixed order
-            float[] xPack = rows < 4 ? null : new float[Math.min(rows, ROW_BLOCK) * k];   // (block rows, k): the row block of x
-            float[] wPack = rows < 4 ? null : new float[4 * k];                           // (4, k): the tile's rows of w
+            boolean packs = rows >= PACKED_ROWS;
+            float[] xPack = packs ? new float[Math.min(rows, ROW_BLOCK) * k] : null;   // (block rows, k): the row block of x
+            float[] wPack = packs ? new float[4 * k] : null;                           // (4, k): the tile's rows of w
             for (int r0 = 0; r0 < rows; r0 += ROW_BLOCK) {
-                int r1 = Math.min(rows, r0 + ROW_BLOCK), full = r0 + (r1 - r0) / 4 * 4;   // rows [r0, full) go in 4-row tiles
+                int r1 = Math.min(rows, r0 + ROW_BLOCK), full = packs ? r0 + (r1 - r0) / 4 * 4 : r0;   // rows [r0, full) go in 4-row tiles
                 for (int r = r0; r < full; r++) MemorySegment.copy(xs, Tensor.F32, ((long) r * xStride + xCol) * 4, xPack, (r - r0) * k, k);
                 for (int tile = tileFrom; tile < tileTo; tile++) {
                     int j0 = tile * 4;
