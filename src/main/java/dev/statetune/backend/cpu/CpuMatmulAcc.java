@@ -13,8 +13,9 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
 /**
- * C (m, n) += A (m, p) · B (p, n), the GEMM of the linear layers' backward: dx = dy · W
- * (A = dy, B = W) and dW = dyᵀ · x (A = dy read transposed, B = x). Work items own panels of 2L
+ * C (m, n) += A (m, p) · B (p, n), the CPU's GEMM for more than a few rows: the linear layers'
+ * forward out = x · wᵀ (B = w read transposed), and their backward dx = dy · W (A = dy, B = W) and
+ * dW = dyᵀ · x (A = dy read transposed, B = x). Work items own panels of 2L
  * columns of C (and a share of its rows when there are fewer panels than the cores want). The inner
  * dimension goes in blocks: per block A's rows are packed contiguous once (read along its rows or its columns),
  * then each item packs each of its panels of B (float32 or bfloat16) as floats, which stays in L1
@@ -40,7 +41,7 @@ final class CpuMatmulAcc {
 
     private CpuMatmulAcc() {}
 
-    /** A float32 with rowStride or colStride 1; B and C with colStride 1. */
+    /** A float32 and B with rowStride or colStride 1; C with colStride 1. */
     static void accumulate(Parallel par, View a, View b, View c, int m, int p, int n) {
         int panels = (n + PANEL - 1) / PANEL, tiles = (m + 3) / 4, wanted = 2 * par.threads;
         int groups = Math.min(panels, wanted), shares = Math.max(1, Math.min(tiles, (wanted + groups - 1) / groups));
@@ -53,11 +54,11 @@ final class CpuMatmulAcc {
                 int group = item / shares, share = item % shares;
                 int panelFrom = panels * group / groups, panelTo = panels * (group + 1) / groups;
                 int from = tiles * share / shares * 4, to = Math.min(m, tiles * (share + 1) / shares * 4);
-                float[] bPack = new float[width * PANEL];   // (block, PANEL): one panel of B in the block
+                float[] bPack = new float[width * PANEL], line = new float[width];   // (block, PANEL): one panel of B in the block
                 float[] sums = new float[4 * PANEL];
                 for (int panel = panelFrom; panel < panelTo; panel++) {
                     int j = panel * PANEL, cols = Math.min(PANEL, n - j);
-                    packPanel(b, block, width, j, cols, bPack);
+                    packPanel(b, block, width, j, cols, bPack, line);
                     for (int i0 = from; i0 < to; i0 += 4) {
                         int rowsHere = Math.min(4, to - i0);
                         tile(aPack, i0 * width, width, rowsHere, bPack, sums);
@@ -98,9 +99,23 @@ final class CpuMatmulAcc {
             for (int h = 0; h < cols; h++) c.data.set(Tensor.F32, to + h * 4L, c.data.get(Tensor.F32, to + h * 4L) + sums[at + h]);
     }
 
-    /** bPack (width, PANEL) = B[q0 : q0+width, j : j+cols] as floats, zeros past cols. */
-    private static void packPanel(View b, int q0, int width, int j, int cols, float[] bPack) {
+    /**
+     * bPack (width, PANEL) = B[q0 : q0+width, j : j+cols] as floats, zeros past cols. A B stored transposed
+     * (w of out = x·wᵀ) is read by its stored rows into `line` and spread over the panel's columns.
+     */
+    private static void packPanel(View b, int q0, int width, int j, int cols, float[] bPack, float[] line) {
         boolean bf16 = b.dtype == DType.BF16;
+        if (b.colStride != 1) {
+            java.util.Arrays.fill(bPack, 0, width * PANEL, 0f);
+            for (int h = 0; h < cols; h++) {
+                long at = b.offset + (j + h) * b.colStride + q0;
+                int q = 0;
+                for (; q + L <= width; q += L) loadB(b.data, at + q, bf16).intoArray(line, q);
+                for (; q < width; q++) line[q] = b.get(q0 + q, j + h);
+                for (q = 0; q < width; q++) bPack[q * PANEL + h] = line[q];
+            }
+            return;
+        }
         for (int q = 0; q < width; q++) {
             long at = b.offset + (q0 + q) * b.rowStride + j;
             if (cols == PANEL) {
