@@ -15,12 +15,12 @@ import java.nio.ByteOrder;
 /**
  * C (m, n) += A (m, p) · B (p, n), the CPU's GEMM for more than a few rows: the linear layers'
  * forward out = x · wᵀ (B = w read transposed), and their backward dx = dy · W (A = dy, B = W) and
- * dW = dyᵀ · x (A = dy read transposed, B = x). Work items own panels of 2L
- * columns of C (and a share of its rows when there are fewer panels than the cores want). The inner
- * dimension goes in blocks: per block A's rows are packed contiguous once (read along its rows or its columns),
- * then each item packs each of its panels of B (float32 or bfloat16) as floats, which stays in L1
- * while a 4-row × 2-vector register tile passes over every row. Sums go in the same order whatever the
- * threads' schedule.
+ * dW = dyᵀ · x (A = dy read transposed, B = x). Work items own panels of 2L columns of C (and a
+ * share of its rows when there are fewer panels than the cores want). The inner dimension goes in
+ * blocks: per block A's rows are packed contiguous once (read along its rows or its columns), then
+ * each item packs each of its panels of B (float32 or bfloat16, read either way too) as floats, which
+ * stays in L1 while a 4-row × 2-vector register tile passes over every row: broadcasts of A times
+ * rows of B, no lane reductions. Sums go in the same order whatever the threads' schedule.
  */
 final class CpuMatmulAcc {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
@@ -43,6 +43,8 @@ final class CpuMatmulAcc {
 
     /** A float32 and B with rowStride or colStride 1; C with colStride 1. */
     static void accumulate(Parallel par, View a, View b, View c, int m, int p, int n) {
+        if ((b.colStride != 1 && b.rowStride != 1) || c.colStride != 1)
+            throw new IllegalArgumentException("B must be contiguous along its rows or its columns, C along its rows: " + b + ", " + c);
         int panels = (n + PANEL - 1) / PANEL, tiles = (m + 3) / 4, wanted = 2 * par.threads;
         int groups = Math.min(panels, wanted), shares = Math.max(1, Math.min(tiles, (wanted + groups - 1) / groups));
         int packs = Math.min(tiles, wanted);
