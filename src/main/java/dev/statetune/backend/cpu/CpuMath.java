@@ -1,9 +1,12 @@
 package dev.statetune.backend.cpu;
 
+import dev.statetune.tensor.Tensor;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.MemorySegment;
 
 /**
  * Elementwise math of the CPU backend, written so that every result is the same bits whether the
@@ -51,6 +54,16 @@ final class CpuMath {
         float s = 0;
         for (int i = from; i < from + F.length(); i++) s += a[i];
         return s;
+    }
+
+    /**
+     * Copies the (rows, n) float32 values at element `at` of m into `into` as rows np long (np ≥ n,
+     * whole vectors): the scans pad their state dimension so that every vector is whole. The rest of
+     * each row is left as it is (zeros in a new array). Returns `into`.
+     */
+    static float[] paddedRows(MemorySegment m, long at, int rows, int n, int np, float[] into) {
+        for (int i = 0; i < rows; i++) MemorySegment.copy(m, Tensor.F32, (at + (long) i * n) * 4, into, i * np, n);
+        return into;
     }
 
     static float sigmoid(float v) {

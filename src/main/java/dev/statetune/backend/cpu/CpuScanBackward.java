@@ -27,8 +27,8 @@ final class CpuScanBackward {
     static void backward(Parallel par, Tensor x, Tensor dt, Tensor A, Tensor bc, int bCol, Tensor D, Tensor z, int zCol,
                          int batch, int len, Tensor h0, Tensor hOffset, Tensor yOffset, Tensor dy, ScanGrads g) {
         int inner = (int) x.size(1), n = (int) A.size(1), np = (n + L - 1) / L * L, rows = batch * len;
-        float[] a = padded(A.toFloatArray(), inner, n, np);                                                  // (di, np)
-        float[] hOff = hOffset == null ? new float[inner * np] : padded(hOffset.toFloatArray(), inner, n, np);   // (di, np)
+        float[] a = CpuMath.paddedRows(A.data(), 0, inner, n, np, new float[inner * np]);                       // (di, np)
+        float[] hOff = hOffset == null ? new float[inner * np] : CpuMath.paddedRows(hOffset.data(), 0, inner, n, np, new float[inner * np]);   // (di, np)
         float[] yOff = yOffset == null ? new float[inner] : yOffset.toFloatArray();                           // (di)
         float[] d = D.toFloatArray();                                                                          // (di)
         int blocks = (inner + CHANNEL_BLOCK - 1) / CHANNEL_BLOCK;
@@ -51,13 +51,6 @@ final class CpuScanBackward {
                 dbc.setAtIndex(Tensor.F32, to, dbc.getAtIndex(Tensor.F32, to) + sum);
             }
         });
-    }
-
-    /** (rows, n) as (rows, np), zeros after each row. */
-    private static float[] padded(float[] v, int rows, int n, int np) {
-        float[] out = new float[rows * np];
-        for (int r = 0; r < rows; r++) System.arraycopy(v, r * n, out, r * np, n);
-        return out;
     }
 
     /** The backward of channels [c0, c1), one sequence after another. Per-channel rows are np long. */
@@ -111,9 +104,8 @@ final class CpuScanBackward {
         }
 
         void sequence(int s) {
-            for (int c = 0; c < width; c++)
-                for (int p = 0; p < n; p++)
-                    hist[c * np + p] = h0 == null ? 0 : h0.data().getAtIndex(Tensor.F32, ((long) s * inner + c0 + c) * n + p);
+            if (h0 == null) java.util.Arrays.fill(hist, 0, width * np, 0f);
+            else CpuMath.paddedRows(h0.data(), ((long) s * inner + c0) * n, width, n, np, hist);
             for (int t = 0; t < len; t++) {          // recompute h_1..h_len
                 long row = (long) s * len + t;
                 MemorySegment.copy(bcs, Tensor.F32, (row * bcStride + bCol) * 4, bt, 0, n);

@@ -33,8 +33,8 @@ final class CpuSsdScan {
         par.forEach(batch * nh, item -> {
             int s = item / nh, h = item % nh, bCol = di + dims.group(h) * n, cCol = bCol + ng * n;
             long stateAt = ((long) s * nh + h) * p * n;
-            float[] st = rows(hs, stateAt, p, n, np);                                                    // (p, np) the head's state
-            float[] off = hOffset == null ? null : rows(hOffset.data(), (long) h * p * n, p, n, np);   // (p, np) its h′
+            float[] st = CpuMath.paddedRows(hs, stateAt, p, n, np, new float[p * np]);                                                    // (p, np) the head's state
+            float[] off = hOffset == null ? null : CpuMath.paddedRows(hOffset.data(), (long) h * p * n, p, n, np, new float[p * np]);   // (p, np) its h′
             float[] x = new float[p], out = new float[p], lanes = new float[L];   // (p) x_t, y_t
             float[] b = new float[np], c = new float[np];                           // (np) B_t, C_t
             for (int t = 0; t < len; t++) {
@@ -61,12 +61,5 @@ final class CpuSsdScan {
             }
             for (int i = 0; i < p; i++) MemorySegment.copy(st, i * np, hs, Tensor.F32, (stateAt + (long) i * n) * 4, n);
         });
-    }
-
-    /** The (rows, n) floats at element `at` of m as (rows, np), zeros after each row. */
-    private static float[] rows(MemorySegment m, long at, int rows, int n, int np) {
-        float[] out = new float[rows * np];
-        for (int i = 0; i < rows; i++) MemorySegment.copy(m, Tensor.F32, (at + (long) i * n) * 4, out, i * np, n);
-        return out;
     }
 }

@@ -86,12 +86,12 @@ final class CpuSsdScanBackward {
 
     /** What every item reads: sizes, the per-head parameters, and the tensors. */
     private record Inputs(SsdDims dims, int len, int np, int conv, int dtStride, int dtGradStride, int dtCol, float dtMin, float dtMax,
-                          float[] a, float[] d, float[] bias, float[] hOffset, MemorySegment xs, MemorySegment dts, MemorySegment dys,
+                          float[] a, float[] d, float[] bias, Tensor hOffset, MemorySegment xs, MemorySegment dts, MemorySegment dys,
                           Tensor h0, SsdGrads g) {
         Inputs(SsdDims dims, int len, int np, Tensor xBC, Tensor dtRaw, int dtCol, Tensor dtBias, float dtMin, float dtMax, Tensor A,
                Tensor D, Tensor h0, Tensor hOffset, Tensor dy, SsdGrads g) {
             this(dims, len, np, dims.convDim(), (int) dtRaw.size(1), (int) g.dDtRaw().size(1), dtCol, dtMin, dtMax, A.toFloatArray(),
-                    D.toFloatArray(), dtBias.toFloatArray(), hOffset == null ? null : hOffset.toFloatArray(), xBC.data(), dtRaw.data(), dy.data(),
+                    D.toFloatArray(), dtBias.toFloatArray(), hOffset, xBC.data(), dtRaw.data(), dy.data(),
                     h0, g);
         }
     }
@@ -173,10 +173,8 @@ final class CpuSsdScanBackward {
                 MemorySegment.copy(in.xs, Tensor.F32, (row * in.conv + bCol) * 4, b, t * np, n);
                 MemorySegment.copy(in.xs, Tensor.F32, (row * in.conv + cCol) * 4, c, t * np, n);
             }
-            for (int i = 0; i < p; i++) {
-                if (in.hOffset != null) System.arraycopy(in.hOffset, (h * p + i) * n, offset, i * np, n);
-                if (in.h0 != null) MemorySegment.copy(in.h0.data(), Tensor.F32, ((((long) s * in.dims.nHeads() + h) * p + i) * n) * 4, kept, i * np, n);
-            }
+            if (in.hOffset != null) CpuMath.paddedRows(in.hOffset.data(), (long) h * p * n, p, n, np, offset);
+            if (in.h0 != null) CpuMath.paddedRows(in.h0.data(), ((long) s * in.dims.nHeads() + h) * p * n, p, n, np, kept);
         }
 
         /** The state at `at` of `to`, h_t, becomes h_{t+1} = exp(dt·A)·h_t + dt·x_t B_tᵀ in place. */
