@@ -78,6 +78,44 @@ extern "C" {
 SCAN_SL_VARIANTS(ssd_scan, SCAN_BLOCK, 1, (const float* xBC, int conv, const void* dtRaw, int dtHalf, int dtWidth, int dtCol, const float* dtBias, float dtMin, float dtMax, const float* A, const float* D, int headDim, int nGroups, int headsPerGroup, int n, int di, int len, float* state, const float* hOffset, const float* yOffset, float* y), (xBC, conv, dtRaw, dtHalf, dtWidth, dtCol, dtBias, dtMin, dtMax, A, D, headDim, nGroups, headsPerGroup, n, di, len, state, hOffset, yOffset, y))
 
 
+// ssdScan's decode step (len = 1) at state sizes n that are multiples of 16: `lanes` = n / 16 threads (a power of two ≤ 32)
+// share one channel c, each holding 16 neighbouring states in registers, read and written in 16-byte accesses. A step only
+// moves the state (b, nHeads, headDim, n) once each way, so each thread has 64 bytes of it in flight at once. Otherwise as
+// ssd_scan with len = 1. grid (ceil(di / (256 / lanes)), b), block 256; state, xBC's B | C and hOffset 16-byte aligned.
+__global__ void __launch_bounds__(256) ssd_decode_step(const float* xBC, int conv, const void* dtRaw, int dtHalf, int dtWidth, int dtCol,
+                                                      const float* dtBias, float dtMin, float dtMax, const float* A, const float* D,
+                                                      int headDim, int nGroups, int headsPerGroup, int n, int di, int lanes, float* state,
+                                                      const float* hOffset, const float* yOffset, float* y) {
+    int lane = threadIdx.x % lanes, c = blockIdx.x * (blockDim.x / lanes) + threadIdx.x / lanes, s = blockIdx.y;
+    bool valid = c < di;
+    int cc = valid ? c : 0, h = cc / headDim, g = h / headsPerGroup;
+    float4* hs = reinterpret_cast<float4*>(state + ((long long) s * di + cc) * n + 16 * lane);
+    float4 st[4], off[4];
+    #pragma unroll
+    for (int j = 0; j < 4; j++) {
+        st[j] = valid ? hs[j] : make_float4(0.f, 0.f, 0.f, 0.f);
+        off[j] = hOffset ? reinterpret_cast<const float4*>(hOffset + (long long) cc * n + 16 * lane)[j] : make_float4(0.f, 0.f, 0.f, 0.f);
+    }
+    float dtv = fminf(fmaxf(ssd_softplus(load_either(dtRaw, dtHalf, (long long) s * dtWidth + dtCol + h) + dtBias[h]), dtMin), dtMax);
+    float xv = xBC[(long long) s * conv + cc], decay = expf(dtv * A[h]), u = dtv * xv, part = 0.f;
+    const float4* B = reinterpret_cast<const float4*>(xBC + (long long) s * conv + di + g * n + 16 * lane);
+    const float4* C = B + nGroups * n / 4;
+    #pragma unroll
+    for (int j = 0; j < 4; j++) {
+        float4 b = B[j], cv = C[j], o = off[j], & v = st[j];
+        v.x = decay * v.x + u * b.x;
+        v.y = decay * v.y + u * b.y;
+        v.z = decay * v.z + u * b.z;
+        v.w = decay * v.w + u * b.w;
+        part += cv.x * (v.x + o.x) + cv.y * (v.y + o.y) + cv.z * (v.z + o.z) + cv.w * (v.w + o.w);
+    }
+    for (int m = lanes / 2; m > 0; m >>= 1) part += __shfl_xor_sync(0xffffffff, part, m, lanes);
+    if (!valid) return;
+    #pragma unroll
+    for (int j = 0; j < 4; j++) hs[j] = st[j];
+    if (lane == 0) y[(long long) s * di + cc] = part + D[h] * xv + (yOffset ? yOffset[cc] : 0.f);
+}
+
 // ---- The chunked scan in matrix form (the state space dual). Time goes in chunks of Q ∈ {32, 64} steps
 // (CudaSsd.Chunked). In chunk k of sequence s, head h (group g), with the step decays' running log cum_t = Σ_{r≤t} dt_r·A_h
 // and the mask L[t,r] = exp(cum_t − cum_r) for r ≤ t (0 above the diagonal):
@@ -87,10 +125,10 @@ SCAN_SL_VARIANTS(ssd_scan, SCAN_BLOCK, 1, (const float* xBC, int conv, const voi
 // threads, grid (nHeads, b, chunks), computes them on tensor cores from shared-memory tiles: x and dy (Q, P); B and C (Q, n); states (P, n); masks
 // (Q, Q). P is padded to a multiple of 32 and n to one of 16 (zeros), and every tile's stride is ≡ 12 (mod 32) floats
 // (ssd_stride), which keeps the fragment loads below free of bank conflicts (those along a tile's columns nearly so).
-// Rows past the chunk's steps are zeros with dt = 0. Per-chunk buffers: states ((b·chunks + k)·di + c)·n + q, the chunk's
-// decay product (b·chunks + k)·nHeads + h.
+// Rows past the chunk's steps are zeros with dt = 0. The states at the chunks' edges, (b, chunks, di, n) at
+// ((b·chunks + k)·di + c)·n + q, come from ssd_chunk_walk, which carries the state from chunk to chunk on chip.
 // Threads a block: 512 (16 warps) for the backward, so that its one block an SM (its tiles take 226 KB) has warps to hide
-// latency with; 256 for the forward passes, whose smaller tiles fit two blocks an SM.
+// latency with; 256 for the forward passes, whose smaller tiles fit two or more blocks an SM.
 #define SSD_BACKWARD_BLOCK 512
 #define SSD_FORWARD_BLOCK 256
 
@@ -154,6 +192,32 @@ extern "C" {
     _Pragma("unroll") for (int m_ = 0; m_ < 2; m_++) _Pragma("unroll") for (int j_ = 0; j_ < 2; j_++) \
     _Pragma("unroll") for (int e_ = 0; e_ < 4; e_++) { \
         int t = ssd_row(r0, m_, e_), c = ssd_col(c0, j_, e_); float& v = acc[m_][j_][e_]; __VA_ARGS__ }
+
+// As SSD_EACH, two neighbouring accumulators at a time: row t, columns c (even) and c + 1, their values v0 and v1.
+#define SSD_EACH_PAIR(acc, r0, c0, ...) \
+    _Pragma("unroll") for (int m_ = 0; m_ < 2; m_++) _Pragma("unroll") for (int j_ = 0; j_ < 2; j_++) \
+    _Pragma("unroll") for (int e_ = 0; e_ < 4; e_ += 2) { \
+        int t = ssd_row(r0, m_, e_), c = ssd_col(c0, j_, e_); float v0 = acc[m_][j_][e_], v1 = acc[m_][j_][e_ + 1]; __VA_ARGS__ }
+
+// p[0] = a and, if both, p[1] = b (ssd_add2: +=): one 8-byte access where p is aligned for it, so that a warp's accesses
+// of an accumulator tile fill whole sectors.
+__device__ __forceinline__ void ssd_put2(float* p, bool both, float a, float b) {
+    if (both && ((unsigned long long) p & 7) == 0) *reinterpret_cast<float2*>(p) = make_float2(a, b);
+    else {
+        p[0] = a;
+        if (both) p[1] = b;
+    }
+}
+
+__device__ __forceinline__ void ssd_add2(float* p, bool both, float a, float b) {
+    if (both && ((unsigned long long) p & 7) == 0) {
+        float2 o = *reinterpret_cast<float2*>(p);
+        *reinterpret_cast<float2*>(p) = make_float2(o.x + a, o.y + b);
+    } else {
+        p[0] += a;
+        if (both) p[1] += b;
+    }
+}
 
 // A tile's stride for `cols` floats a row: ≡ 12 (mod 32) (CudaSsd.Chunked.stride).
 __device__ __forceinline__ int ssd_stride(int cols) { return cols + ((12 - cols % 32) + 32) % 32; }
@@ -225,54 +289,78 @@ __device__ __forceinline__ void ssd_stage_cum(float* dtT, double* cumT, float* f
     __syncthreads();
 }
 
-// Forward pass 1 (reverse = 0) and backward pass 1 (reverse = 1): out[i, q] = Σ_t V[t, i]·w_t·U[t, q] over the chunk, into
-// out's (b, chunks, di, n) slice of the block's head. Forward: V = x, U = B, w_t = dt_t·exp(cum_end − cum_t): the chunk's
-// end state from a zero start (hloc), and decayProd = exp(cum_end). Backward: V = dy, U = C, w_t = exp(cum_t): ∂L/∂start
-// through the chunk's own outputs (outloc). Shared: cum (Q doubles); dt (Q); V (Q, sx); U (Q, sn).
+// The states at the chunks' edges, in one walk over the chunks per block of 32 channels (state rows) of one head and sequence:
+// v starts as h0 (null: zeros; reverse: zeros), and at each chunk k in turn (reverse: from the last) states_k = v (may be
+// null), then v = exp(cum_end)·v + Σ_t w_t·V[t, i]·U[t, q] over the chunk; the v left after the walk goes to last (null:
+// nowhere; reverse: +=; it may be h0). Forward: V = x, U = B, w_t = dt_t·exp(cum_end − cum_t), so states_k is start_k, the
+// state entering chunk k, and last the final state. Reverse (backward pass 1): V = dy, U = C, w_t = exp(cum_t), so states_k
+// is carryIn_k (∂L/∂h at chunk k's end through the later chunks) and last ∂L/∂h0. v stays in the warps' accumulators all
+// the way (each warp one or two 32 × 16 tiles of it: n ≤ 256), and the next chunk's tiles are staged while this one is
+// computed. grid (nHeads, b, Pp / 32), block SSD_FORWARD_BLOCK (8 warps). Shared: cum (Q doubles); dt (Q); two buffers
+// of V (Q, 32 channels, stride sv) and U (Q, sn).
+#define SSD_WALK_TILES 2
 }  // extern "C"
-template <int QC, int PC, int NC, bool FAST> __device__ void ssd_chunk_state_impl(SSD_PARAMS, int reverse, const float* dy, float* out, float* decayProd) {
+template <int QC, int PC, int NC, bool FAST> __device__ void ssd_chunk_walk_impl(SSD_PARAMS, int reverse, const float* dy, const float* h0, float* states,
+                                                               float* last) {
     extern __shared__ float ssdTile[];
-    SSD_BLOCK
+    const int Q = QC ? QC : chunkQ, P = PC ? PC : headDim, n = NC ? NC : stateN;
+    int h = blockIdx.x, nHeads = gridDim.x, di = nHeads * P, g = h / headsPerGroup, s = blockIdx.y, i0 = 32 * blockIdx.z;
+    int rows = min(32, P - i0), chunks = (len + Q - 1) / Q, Np = (n + 15) & ~15, sv = ssd_stride(32), sn = ssd_stride(Np);
+    int warp = threadIdx.x / 32, tiles = Np / 16, buffer = Q * (sv + sn);
     double* cumT = (double*) ssdTile;
-    float *dtT = (float*) (cumT + Q), *vT = dtT + Q, *uT = vT + Q * sx;
-    if (reverse) stage_tile(vT, sx, Q, Pp, dy, di, h * P, P, row0, steps);
-    else stage_tile(vT, sx, Q, Pp, xBC, conv, h * P, P, row0, steps);
-    stage_tile(uT, sn, Q, Np, xBC, conv, di + ((reverse ? nGroups : 0) + g) * n, n, row0, steps);
-    ssd_stage_cum(dtT, cumT, nullptr, dtRaw, dtHalf, dtWidth, dtCol, h, dtBias[h], dtMin, dtMax, A[h], row0, steps, Q);
-    copies_landed();
-    double cumEnd = cumT[steps - 1];
-    for (int idx = threadIdx.x; idx < Q * Np; idx += blockDim.x) {   // U's rows times w
-        int r = idx / Np;
-        uT[r * sn + idx % Np] *= reverse ? expf((float) cumT[r]) : dtT[r] * expf((float) (cumEnd - cumT[r]));
+    float *dtT = (float*) (cumT + Q), *buffers = dtT + Q;
+    long long first = ((long long) s * di + h * P + i0) * n;   // the slice's row 0 in h0 and last (b, di, n)
+    auto stage = [&](int step) {   // chunk `step` of the walk into buffer step % 2
+        int k = reverse ? chunks - 1 - step : step, t0 = k * Q, steps = min(len, t0 + Q) - t0;
+        long long row0 = (long long) s * len + t0;
+        float *vT = buffers + (step & 1) * buffer, *uT = vT + Q * sv;
+        if (reverse) stage_tile(vT, sv, Q, 32, dy, di, h * P + i0, rows, row0, steps);
+        else stage_tile(vT, sv, Q, 32, xBC, conv, h * P + i0, rows, row0, steps);
+        stage_tile(uT, sn, Q, Np, xBC, conv, di + ((reverse ? nGroups : 0) + g) * n, n, row0, steps);
+        copies_commit();
+    };
+    float hv[SSD_WALK_TILES][2][2][4];   // v, as accumulators
+    #pragma unroll
+    for (int tl = 0; tl < SSD_WALK_TILES; tl++)
+        if (warp + 8 * tl < tiles) SSD_EACH(hv[tl], 0, 16 * (warp + 8 * tl), v = h0 && !reverse && t < rows && c < n ? h0[first + (long long) t * n + c] : 0.f;)
+    float a = A[h], bias = dtBias[h];
+    stage(0);
+    for (int step = 0; step < chunks; step++) {
+        int k = reverse ? chunks - 1 - step : step, t0 = k * Q, steps = min(len, t0 + Q) - t0;
+        if (step + 1 < chunks) stage(step + 1);
+        ssd_stage_cum(dtT, cumT, nullptr, dtRaw, dtHalf, dtWidth, dtCol, h, bias, dtMin, dtMax, a, (long long) s * len + t0, steps, Q);
+        if (step + 1 < chunks) copies_wait_but_one();
+        else copies_wait_all();
+        __syncthreads();
+        float *vT = buffers + (step & 1) * buffer, *uT = vT + Q * sv;
+        double cumEnd = cumT[steps - 1];
+        for (int idx = threadIdx.x; idx < Q * 32; idx += blockDim.x) {   // V's rows times w
+            int r = idx / 32;
+            vT[r * sv + idx % 32] *= reverse ? expf((float) cumT[r]) : dtT[r] * expf((float) (cumEnd - cumT[r]));
+        }
+        __syncthreads();
+        float decay = expf((float) cumEnd), *edge = states ? states + (((long long) s * chunks + k) * di + h * P + i0) * n : nullptr;
+        #pragma unroll
+        for (int tl = 0; tl < SSD_WALK_TILES; tl++) {
+            int c0 = 16 * (warp + 8 * tl);
+            if (c0 >= Np) continue;
+            if (edge) SSD_EACH_PAIR(hv[tl], 0, c0, if (t < rows && c < n) ssd_put2(edge + (long long) t * n + c, c + 1 < n, v0, v1);)
+            float acc[2][2][4] = {};
+            ssd_mma_tile<FAST>(acc, vT, 1, sv, uT, sn, 1, Q, 0, c0);   // (w ⊙ V)ᵀ·U
+            SSD_EACH(hv[tl], 0, c0, v = decay * v + acc[m_][j_][e_];)
+        }
+        __syncthreads();   // this buffer and cum are free for the chunk after next
     }
-    __syncthreads();
-    if (!reverse && threadIdx.x == 0) decayProd[((long long) s * chunks + k) * nHeads + h] = expf((float) cumEnd);
-    SSD_WARP_TILES(r0, c0, Pp, Np) {
-        float acc[2][2][4] = {};
-        ssd_mma_tile<FAST>(acc, vT, 1, sx, uT, sn, 1, Q, r0, c0);   // Vᵀ·(w ⊙ U)
-        SSD_EACH(acc, r0, c0, if (t < P && c < n) out[stateAt + (long long) t * n + c] = v;)
-    }
+    if (last)
+        #pragma unroll
+        for (int tl = 0; tl < SSD_WALK_TILES; tl++) {
+            int c0 = 16 * (warp + 8 * tl);
+            if (c0 < Np) SSD_EACH(hv[tl], 0, c0, if (t < rows && c < n) { float* o = last + first + (long long) t * n + c; *o = reverse ? *o + v : v; })
+        }
 }
 extern "C" {
-SSD_SHAPES(ssd_chunk_state, SSD_FORWARD_BLOCK, (SSD_PARAMS, int reverse, const float* dy, float* out, float* decayProd), (SSD_ARGS, reverse, dy, out, decayProd))
-
-// Forward pass 2: start_k, the state entering chunk k, from h0 (null: zeros): start_{k+1} = decayProd_k·start_k + hloc_k;
-// the state after the last chunk goes to hEnd (may be null, may be h0). One thread per (channel, state);
-// grid (ceil(di·n / 256), b), block 256.
-__global__ void ssd_chunk_carry(int headDim, int nHeads, int n, int chunks, const float* h0, const float* hloc, const float* decayProd,
-                                float* start, float* hEnd) {
-    long long e = (long long) blockIdx.x * blockDim.x + threadIdx.x, dn = (long long) nHeads * headDim * n;
-    int s = blockIdx.y;
-    if (e >= dn) return;
-    int h = (int) (e / ((long long) headDim * n));
-    float v = h0 ? h0[s * dn + e] : 0.f;
-    for (int k = 0; k < chunks; k++) {
-        long long at = ((long long) s * chunks + k) * dn + e;
-        start[at] = v;
-        v = decayProd[((long long) s * chunks + k) * nHeads + h] * v + hloc[at];
-    }
-    if (hEnd) hEnd[s * dn + e] = v;
-}
+SSD_SHAPES(ssd_chunk_walk, SSD_FORWARD_BLOCK, (SSD_PARAMS, int reverse, const float* dy, const float* h0, float* states, float* last),
+           (SSD_ARGS, reverse, dy, h0, states, last))
 
 // C·Bᵀ of each chunk and group, which all the group's heads share (each masks it with its own decays): cb (b·chunks·nGroups, Q, Q)
 // at ((s·chunks + k)·nGroups + g), row t, column r, zeros past the chunk's steps. grid (nGroups, b, chunks). Shared: B, C (Q, sn).
@@ -290,13 +378,13 @@ template <int QC, int PC, int NC, bool FAST> __device__ void ssd_chunk_cb_impl(S
     SSD_WARP_TILES(r0, c0, Q, Q) {
         float acc[2][2][4] = {};
         ssd_mma_tile<FAST>(acc, cT, sn, 1, bT, 1, sn, Np, r0, c0);
-        SSD_EACH(acc, r0, c0, out[t * Q + c] = v;)
+        SSD_EACH_PAIR(acc, r0, c0, ssd_put2(out + t * Q + c, true, v0, v1);)
     }
 }
 extern "C" {
 SSD_SHAPES(ssd_chunk_cb, SSD_FORWARD_BLOCK, (SSD_PARAMS, float* cb), (SSD_ARGS, cb))
 
-// Forward pass 3: y of each chunk from its start state, y_t = Σ_r M[t, r]·x_r + exp(cum_t)·start·C_t + D_h·x_t + y′ with
+// Forward pass 2: y of each chunk from its start state, y_t = Σ_r M[t, r]·x_r + exp(cum_t)·start·C_t + D_h·x_t + y′ with
 // M = (C·Bᵀ) ⊙ L ⊙ dt_r, C·Bᵀ from ssd_chunk_cb. yOffset (nHeads·headDim) may be null. Shared: cum (Q doubles); dt (Q);
 // x (Q, sx); C (Q, sn); start (Pp, sn); M (Q, sq). (That fits two blocks an SM at the common shape.)
 }  // extern "C"
@@ -324,8 +412,12 @@ template <int QC, int PC, int NC, bool FAST> __device__ void ssd_chunk_out_impl(
         float intra[2][2][4] = {}, inter[2][2][4] = {};
         ssd_mma_tile<FAST>(intra, mT, sq, 1, xT, sx, 1, Q, r0, c0);    // M·x
         ssd_mma_tile<FAST>(inter, cT, sn, 1, hT, 1, sn, Np, r0, c0);   // C·startᵀ
-        SSD_EACH(intra, r0, c0, if (t < steps && c < P) y[(row0 + t) * di + h * P + c] = v + expf((float) cumT[t]) * inter[m_][j_][e_]
-                                    + d * xT[t * sx + c] + (yOffset ? yOffset[h * P + c] : 0.f);)
+        SSD_EACH_PAIR(intra, r0, c0, if (t < steps && c < P) {
+            float e = expf((float) cumT[t]);
+            bool both = c + 1 < P;
+            ssd_put2(y + (row0 + t) * di + h * P + c, both, v0 + e * inter[m_][j_][e_] + d * xT[t * sx + c] + (yOffset ? yOffset[h * P + c] : 0.f),
+                     v1 + e * inter[m_][j_][e_ + 1] + d * xT[t * sx + c + 1] + (yOffset && both ? yOffset[h * P + c + 1] : 0.f));
+        })
     }
 }
 extern "C" {
@@ -333,24 +425,7 @@ SSD_SHAPES(ssd_chunk_out, SSD_FORWARD_BLOCK, (SSD_PARAMS, const float* cb, const
                                                               float* y), (SSD_ARGS, cb, D, start, yOffset, y))
 
 
-// Backward pass 2: carryIn_k, the carry entering chunk k from the one after it: carryIn_{K−1} = 0,
-// carryIn_{k−1} = outloc_k + decayProd_k·carryIn_k; what leaves chunk 0 is dh0 (+=, may be null). Threads as ssd_chunk_carry.
-__global__ void ssd_chunk_back_carry(int headDim, int nHeads, int n, int chunks, const float* outloc, const float* decayProd,
-                                     float* carryIn, float* dh0) {
-    long long e = (long long) blockIdx.x * blockDim.x + threadIdx.x, dn = (long long) nHeads * headDim * n;
-    int s = blockIdx.y;
-    if (e >= dn) return;
-    int h = (int) (e / ((long long) headDim * n));
-    float v = 0.f;
-    for (int k = chunks - 1; k >= 0; k--) {
-        long long at = ((long long) s * chunks + k) * dn + e;
-        carryIn[at] = v;
-        v = outloc[at] + decayProd[((long long) s * chunks + k) * nHeads + h] * v;
-    }
-    if (dh0) dh0[s * dn + e] += v;
-}
-
-// Backward pass 3: every gradient of one head's chunk from its start state and carryIn (∂L/∂h_end through the later
+// Backward pass 2: every gradient of one head's chunk from its start state and carryIn (∂L/∂h_end through the later
 // chunks), with G = dy·xᵀ, CB = C·Bᵀ (ssd_chunk_cb's) and e_t = exp(cum_end − cum_t):
 //   dx  = dt ⊙ [(CB ⊙ L)ᵀ·dy + e ⊙ B·carryInᵀ] + D·dy           ∂L/∂dt (direct) = Σ_i x ⊙ [that bracket]
 //   dB  = dt ⊙ [(G ⊙ L)ᵀ·C + e ⊙ x·carryIn]                    dC = (G ⊙ L ⊙ dt_r)·B + exp(cum) ⊙ dy·start
@@ -414,10 +489,11 @@ template <int QC, int PC, int NC, bool FAST> __device__ void ssd_chunk_backward_
         float intra[2][2][4] = {}, inter[2][2][4] = {}, rows[2][2] = {};
         ssd_mma_tile<FAST>(intra, cblT, 1, sq, gT, sx, 1, Q, r0, c0);   // (CB ⊙ L)ᵀ·dy
         ssd_mma_tile<FAST>(inter, bT, sn, 1, hT, 1, sn, Np, r0, c0);    // B·carryInᵀ
-        SSD_EACH(intra, r0, c0, {
-            float pre = v + expf((float) (cumEnd - cumT[t])) * inter[m_][j_][e_];
-            rows[m_][e_ >> 1] += xT[t * sx + c] * pre;
-            if (t < steps && c < P) dxBC[(row0 + t) * conv + h * P + c] += dtT[t] * pre + d * gT[t * sx + c];
+        SSD_EACH_PAIR(intra, r0, c0, {
+            float e = expf((float) (cumEnd - cumT[t])), pre0 = v0 + e * inter[m_][j_][e_], pre1 = v1 + e * inter[m_][j_][e_ + 1];
+            rows[m_][e_ >> 1] += xT[t * sx + c] * pre0 + xT[t * sx + c + 1] * pre1;
+            if (t < steps && c < P)
+                ssd_add2(dxBC + (row0 + t) * conv + h * P + c, c + 1 < P, dtT[t] * pre0 + d * gT[t * sx + c], dtT[t] * pre1 + d * gT[t * sx + c + 1]);
         })
         for (int m = 0; m < 2; m++)
             for (int eh = 0; eh < 2; eh++) ssd_row_add(gdtT, ssd_row(r0, m, 2 * eh), rows[m][eh]);
@@ -428,10 +504,10 @@ template <int QC, int PC, int NC, bool FAST> __device__ void ssd_chunk_backward_
         float intra[2][2][4] = {}, inter[2][2][4] = {}, rows[2][2] = {};
         ssd_mma_tile<FAST>(intra, glT, 1, sq, cT, sn, 1, Q, r0, c0);    // (G ⊙ L)ᵀ·C
         ssd_mma_tile<FAST>(inter, xT, sx, 1, hT, sn, 1, Pp, r0, c0);    // x·carryIn
-        SSD_EACH(intra, r0, c0, {
-            float e = expf((float) (cumEnd - cumT[t])), w = inter[m_][j_][e_];
-            rows[m_][e_ >> 1] += e * dtT[t] * bT[t * sn + c] * w;
-            if (t < steps && c < n) part[(long long) t * width + g * n + c] = dtT[t] * (v + e * w);
+        SSD_EACH_PAIR(intra, r0, c0, {
+            float e = expf((float) (cumEnd - cumT[t])), w0 = inter[m_][j_][e_], w1 = inter[m_][j_][e_ + 1];
+            rows[m_][e_ >> 1] += e * dtT[t] * (bT[t * sn + c] * w0 + bT[t * sn + c + 1] * w1);
+            if (t < steps && c < n) ssd_put2(part + (long long) t * width + g * n + c, c + 1 < n, dtT[t] * (v0 + e * w0), dtT[t] * (v1 + e * w1));
         })
         for (int m = 0; m < 2; m++)
             for (int eh = 0; eh < 2; eh++) ssd_row_add(outT, ssd_row(r0, m, 2 * eh), rows[m][eh]);
@@ -443,10 +519,10 @@ template <int QC, int PC, int NC, bool FAST> __device__ void ssd_chunk_backward_
         float intra[2][2][4] = {}, inter[2][2][4] = {}, rows[2][2] = {};
         ssd_mma_tile<FAST>(intra, gldT, sq, 1, bT, sn, 1, Q, r0, c0);   // (G ⊙ L ⊙ dt_r)·B
         ssd_mma_tile<FAST>(inter, gT, sx, 1, hT, sn, 1, Pp, r0, c0);    // dy·start
-        SSD_EACH(intra, r0, c0, {
-            float e = expf((float) cumT[t]), w = inter[m_][j_][e_];
-            rows[m_][e_ >> 1] += e * cT[t * sn + c] * w;
-            if (t < steps && c < n) part[(long long) t * width + (nGroups + g) * n + c] = v + e * w;
+        SSD_EACH_PAIR(intra, r0, c0, {
+            float e = expf((float) cumT[t]), w0 = inter[m_][j_][e_], w1 = inter[m_][j_][e_ + 1];
+            rows[m_][e_ >> 1] += e * (cT[t * sn + c] * w0 + cT[t * sn + c + 1] * w1);
+            if (t < steps && c < n) ssd_put2(part + (long long) t * width + (nGroups + g) * n + c, c + 1 < n, v0 + e * w0, v1 + e * w1);
         })
         for (int m = 0; m < 2; m++)
             for (int eh = 0; eh < 2; eh++) ssd_row_add(inT, ssd_row(r0, m, 2 * eh), rows[m][eh]);

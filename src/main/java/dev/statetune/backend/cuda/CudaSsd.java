@@ -36,14 +36,22 @@ final class CudaSsd {
     }
 
     /**
-     * ssdScan. A sequence no longer than one chunk (a decode step, a short prompt) takes the one-pass
-     * ssd_scan, with CudaScan.lanes(stateDim) threads sharing one channel's states; a longer one the
-     * chunked passes in matrix form: each chunk's end state from a zero start, the carry over the chunks
-     * into state, each chunk's y from its start state. The state offset's read-out C·h′ is one GEMM per group.
+     * ssdScan. A decode step takes ssd_decode_step (where the state size is a multiple of 16); a sequence
+     * no longer than one chunk (a short prompt) the one-pass ssd_scan, with CudaScan.lanes(stateDim)
+     * threads sharing one channel's states; a longer one the chunked passes in matrix form: the walk over
+     * the chunks that leaves the state entering each chunk (and the final one in state), then each
+     * chunk's y from its start state. The state offset's read-out C·h′ is one GEMM per group.
      */
     void scan(SsdDims dims, int batch, int len, long xBC, long dtRaw, boolean dtHalf, int dtWidth, int dtCol, long dtBias, float dtMin,
               float dtMax, long A, long D, long state, long hOffset, long yOffset, long y) {
         int di = dims.innerDim(), n = dims.stateDim(), lanes = CudaScan.lanes(n), perBlock = SCAN_BLOCK / lanes;
+        int stepLanes = n / 16;
+        if (len == 1 && n % 16 == 0 && stepLanes <= 32 && Integer.bitCount(stepLanes) == 1 && di % 4 == 0 && ((xBC | state | hOffset) & 15) == 0) {
+            int channels = BLOCK / stepLanes;
+            kernels.launch("ssd_decode_step", (di + channels - 1) / channels, batch, BLOCK, xBC, dims.convDim(), dtRaw, dtHalf ? 1 : 0, dtWidth, dtCol,
+                    dtBias, dtMin, dtMax, A, D, dims.headDim(), dims.nGroups(), dims.nHeads() / dims.nGroups(), n, di, stepLanes, state, hOffset, yOffset, y);
+            return;
+        }
         Chunked c = new Chunked(dims, batch, len, xBC, dtRaw, dtHalf, dtWidth, dtCol, dtBias, dtMin, dtMax, A);
         if (len <= c.q) {
             kernels.launch("ssd_scan" + CudaScan.variant(n), (di + perBlock - 1) / perBlock, batch, SCAN_BLOCK, xBC, dims.convDim(), dtRaw,
@@ -51,37 +59,31 @@ final class CudaSsd {
                     state, hOffset, yOffset, y);
             return;
         }
-        ChunkStates states = chunkStates(c, state, state);
-        MemorySegment cb = c.products();
-        c.launch("ssd_chunk_out", FORWARD_BLOCK, c.outFloats(), cb.address(), D, states.start.address(), yOffset, y);
-        states.release(memory);
+        MemorySegment start = c.walk(false, 0L, state, state), cb = c.products();
+        c.launch("ssd_chunk_out", FORWARD_BLOCK, c.outFloats(), cb.address(), D, start.address(), yOffset, y);
+        memory.release(start);
         memory.release(cb);
         if (hOffset != 0) offsetGemms(dims, batch * len, xBC, hOffset, y, 0L, 0L, 0L);
     }
 
     /**
      * ssdScanBackward (dxBC and dDtRaw, of dtRaw's type, required; the rest may be 0) in the chunks of scan: the state
-     * entering each chunk (as scan), ∂L/∂start of each chunk through its own outputs, the carry over the
-     * chunks, then every gradient of one head and chunk per block. Scratch beyond the chunk states: the
-     * carries, and each head's dB | dC that scan_sum_partials adds into dxBC. h′'s terms are GEMMs.
+     * entering each chunk (as scan), the carry into each chunk's end from the later ones (the walk in
+     * reverse), then every gradient of one head and chunk per block. Scratch beyond those edge states:
+     * each head's dB | dC that scan_sum_partials adds into dxBC. h′'s terms are GEMMs.
      */
     void scanBackward(SsdDims dims, int batch, int len, long xBC, long dtRaw, boolean dtHalf, int dtWidth, int dtCol, long dtBias,
                       float dtMin, float dtMax, long A, long D, long h0, long hOffset, long dy, long dxBC, long dDtRaw, int dDtWidth,
                       long dDtBias, long dA, long dD, long dh0, long dhOffset, long dyOffset) {
-        int nh = dims.nHeads(), p = dims.headDim(), n = dims.stateDim(), ng = dims.nGroups(), di = dims.innerDim();
+        int nh = dims.nHeads(), n = dims.stateDim(), ng = dims.nGroups(), di = dims.innerDim();
         Chunked c = new Chunked(dims, batch, len, xBC, dtRaw, dtHalf, dtWidth, dtCol, dtBias, dtMin, dtMax, A);
-        ChunkStates states = chunkStates(c, h0, 0L);
-        long rows = (long) batch * len, bcWidth = 2L * ng * n, stateFloats = (long) batch * c.chunks * di * n;
-        MemorySegment outloc = memory.scratch(4 * stateFloats), carryIn = memory.scratch(4 * stateFloats);
-        c.launch("ssd_chunk_state", FORWARD_BLOCK, c.stateFloats(), 1, dy, outloc.address(), 0L);
-        kernels.launch("ssd_chunk_back_carry", carryGrid(di, n), batch, BLOCK, p, nh, n, c.chunks, outloc.address(),
-                states.decayProd.address(), carryIn.address(), dh0);
+        MemorySegment start = c.walk(false, 0L, h0, 0L), carryIn = c.walk(true, dy, 0L, dh0);
+        long rows = (long) batch * len, bcWidth = 2L * ng * n;
         MemorySegment bcPartials = memory.scratch(4L * (nh / ng) * rows * bcWidth), cb = c.products();
-        c.launch("ssd_chunk_backward", BACKWARD_BLOCK, c.backwardFloats(), cb.address(), D, states.start.address(), carryIn.address(), dy, dxBC, dDtRaw, dDtWidth,
+        c.launch("ssd_chunk_backward", BACKWARD_BLOCK, c.backwardFloats(), cb.address(), D, start.address(), carryIn.address(), dy, dxBC, dDtRaw, dDtWidth,
                 bcPartials.address(), dDtBias, dA, dD, dyOffset);
         sumPartials(bcPartials, nh / ng, rows, (int) bcWidth, dxBC, dims.convDim(), di);
-        states.release(memory);
-        for (MemorySegment m : new MemorySegment[] {outloc, carryIn, bcPartials, cb}) memory.release(m);
+        for (MemorySegment m : new MemorySegment[] {start, carryIn, bcPartials, cb}) memory.release(m);
         if (hOffset != 0 || dhOffset != 0) offsetGemms(dims, (int) rows, xBC, hOffset, 0L, dy, dxBC, dhOffset);
     }
 
@@ -142,9 +144,19 @@ final class CudaSsd {
                     + "and state size %d", 4 * MAX_SHARED_FLOATS, dims.headDim(), dims.stateDim()));
         }
 
-        /** Shared floats of ssd_chunk_state: cum (doubles), dt; V (q, pp); U (q, np). */
-        int stateFloats() {
-            return 3 * q + q * stride(pp) + q * stride(np);
+        /**
+         * ssd_chunk_walk (reverse: from the last chunk, over dy and C; else over x and B) from h0 (0: zeros):
+         * returns the states at the chunks' edges (b, chunks, di, n), and puts the state left at the end in
+         * last (0: nowhere; reverse: adds to it). Blocks of 32 channels whose 8 warps hold the state (n ≤ 256);
+         * shared: cum (doubles), dt; two buffers of V (q, 32) and U (q, np).
+         */
+        MemorySegment walk(boolean reverse, long dy, long h0, long last) {
+            if (np > 256) throw new StatetuneException("the CUDA SSD takes state sizes up to 256, not " + dims.stateDim());
+            MemorySegment edges = memory.scratch(4L * batch * chunks * dims.innerDim() * dims.stateDim());
+            int shared = 3 * q + 2 * q * (stride(32) + stride(np));
+            kernels.launch3d("ssd_chunk_walk" + suffix, dims.nHeads(), batch, pp / 32, FORWARD_BLOCK, 4 * shared,
+                    with(reverse ? 1 : 0, dy, h0, edges.address(), last));
+            return edges;
         }
 
         /** Shared floats of ssd_chunk_out: cum (doubles), dt; x; C; start (pp, np); the mask (q, q). */
@@ -183,35 +195,15 @@ final class CudaSsd {
 
         /** As above with `blocks` along x (heads, or groups). */
         void launchOver(int blocks, String name, int threads, int sharedFloats, Object... more) {
+            kernels.launch3d(name + suffix, blocks, batch, chunks, threads, 4 * sharedFloats, with(more));
+        }
+
+        /** The common arguments, then `more`. */
+        private Object[] with(Object... more) {
             Object[] all = java.util.Arrays.copyOf(common, common.length + more.length);
             System.arraycopy(more, 0, all, common.length, more.length);
-            kernels.launch3d(name + suffix, blocks, batch, chunks, threads, 4 * sharedFloats, all);
+            return all;
         }
-    }
-
-    /** The state entering each chunk (b, chunks, di, n), and each chunk's decay product (b, chunks, nHeads). */
-    private record ChunkStates(MemorySegment start, MemorySegment decayProd) {
-        void release(DeviceMemory memory) {
-            memory.release(start);
-            memory.release(decayProd);
-        }
-    }
-
-    /** Passes 1 and 2 of the chunked scan from h0 (0: zeros); the final state goes to hEnd (0: nowhere; may be h0). */
-    private ChunkStates chunkStates(Chunked c, long h0, long hEnd) {
-        int di = c.dims.innerDim(), n = c.dims.stateDim(), nh = c.dims.nHeads();
-        long stateFloats = (long) c.batch * c.chunks * di * n;
-        MemorySegment hloc = memory.scratch(4 * stateFloats);
-        ChunkStates states = new ChunkStates(memory.scratch(4 * stateFloats), memory.scratch(4L * c.batch * c.chunks * nh));
-        c.launch("ssd_chunk_state", FORWARD_BLOCK, c.stateFloats(), 0, 0L, hloc.address(), states.decayProd.address());
-        kernels.launch("ssd_chunk_carry", carryGrid(di, n), c.batch, BLOCK, c.dims.headDim(), nh, n, c.chunks, h0, hloc.address(),
-                states.decayProd.address(), states.start.address(), hEnd);
-        memory.release(hloc);
-        return states;
-    }
-
-    private static int carryGrid(int di, int n) {
-        return Math.toIntExact(((long) di * n + BLOCK - 1) / BLOCK);
     }
 
     /**

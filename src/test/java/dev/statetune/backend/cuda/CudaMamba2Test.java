@@ -31,8 +31,9 @@ import static org.junit.jupiter.api.Assertions.*;
  * Mamba-2 on the CUDA backend against the CPU backend: the SSD scan and the gated RMSNorm, forward
  * and every gradient, on random inputs (lengths that are no multiple of the chunk, several groups,
  * with and without seams and an initial state; lengths that span several of the CUDA scan's chunks of
- * time, up to 32 steps forward and 6 backward at state 128, and one within a chunk); the tiny fixtures' logits and greedy ids; 20 training
- * steps of adapters with the same losses. Skipped, saying so, without a GPU.
+ * time, up to 32 steps forward and 6 backward at state 128, one within a chunk, and single decode steps
+ * at state sizes 32 to 128); the tiny fixtures' logits and greedy ids; 20 training steps of adapters
+ * with the same losses. Skipped, saying so, without a GPU.
  */
 class CudaMamba2Test extends CudaVsCpu {
     static final MethodOptions OPTIONS = MethodOptions.defaults().withLoraTargets(MethodOptions.MAMBA2_LORA_TARGETS);
@@ -102,6 +103,10 @@ class CudaMamba2Test extends CudaVsCpu {
             2, 64, 1, 128, 256, 1, 19, true, false
             4, 3, 4, 5, 4, 2, 9, false, true
             3, 7, 1, 16, 8, 2, 1, true, false
+            4, 16, 2, 64, 8, 3, 1, true, true
+            2, 64, 1, 128, 64, 2, 1, false, false
+            3, 12, 3, 32, 8, 3, 1, true, false
+            5, 64, 1, 128, 64, 3, 1, true, false
             24, 64, 1, 128, 64, 2, 150, true, true
             2, 64, 1, 128, 256, 1, 64, true, true
             8, 16, 2, 16, 8, 2, 100, true, true
