@@ -78,44 +78,6 @@ extern "C" {
 SCAN_SL_VARIANTS(ssd_scan, SCAN_BLOCK, 1, (const float* xBC, int conv, const void* dtRaw, int dtHalf, int dtWidth, int dtCol, const float* dtBias, float dtMin, float dtMax, const float* A, const float* D, int headDim, int nGroups, int headsPerGroup, int n, int di, int len, float* state, const float* hOffset, const float* yOffset, float* y), (xBC, conv, dtRaw, dtHalf, dtWidth, dtCol, dtBias, dtMin, dtMax, A, D, headDim, nGroups, headsPerGroup, n, di, len, state, hOffset, yOffset, y))
 
 
-// ssdScan's decode step (len = 1) at state sizes n that are multiples of 16: `lanes` = n / 16 threads (a power of two ≤ 32)
-// share one channel c, each holding 16 neighbouring states in registers, read and written in 16-byte accesses. A step only
-// moves the state (b, nHeads, headDim, n) once each way, so each thread has 64 bytes of it in flight at once. Otherwise as
-// ssd_scan with len = 1. grid (ceil(di / (256 / lanes)), b), block 256; state, xBC's B | C and hOffset 16-byte aligned.
-__global__ void __launch_bounds__(256) ssd_decode_step(const float* xBC, int conv, const void* dtRaw, int dtHalf, int dtWidth, int dtCol,
-                                                      const float* dtBias, float dtMin, float dtMax, const float* A, const float* D,
-                                                      int headDim, int nGroups, int headsPerGroup, int n, int di, int lanes, float* state,
-                                                      const float* hOffset, const float* yOffset, float* y) {
-    int lane = threadIdx.x % lanes, c = blockIdx.x * (blockDim.x / lanes) + threadIdx.x / lanes, s = blockIdx.y;
-    bool valid = c < di;
-    int cc = valid ? c : 0, h = cc / headDim, g = h / headsPerGroup;
-    float4* hs = reinterpret_cast<float4*>(state + ((long long) s * di + cc) * n + 16 * lane);
-    float4 st[4], off[4];
-    #pragma unroll
-    for (int j = 0; j < 4; j++) {
-        st[j] = valid ? hs[j] : make_float4(0.f, 0.f, 0.f, 0.f);
-        off[j] = hOffset ? reinterpret_cast<const float4*>(hOffset + (long long) cc * n + 16 * lane)[j] : make_float4(0.f, 0.f, 0.f, 0.f);
-    }
-    float dtv = fminf(fmaxf(ssd_softplus(load_either(dtRaw, dtHalf, (long long) s * dtWidth + dtCol + h) + dtBias[h]), dtMin), dtMax);
-    float xv = xBC[(long long) s * conv + cc], decay = expf(dtv * A[h]), u = dtv * xv, part = 0.f;
-    const float4* B = reinterpret_cast<const float4*>(xBC + (long long) s * conv + di + g * n + 16 * lane);
-    const float4* C = B + nGroups * n / 4;
-    #pragma unroll
-    for (int j = 0; j < 4; j++) {
-        float4 b = B[j], cv = C[j], o = off[j], & v = st[j];
-        v.x = decay * v.x + u * b.x;
-        v.y = decay * v.y + u * b.y;
-        v.z = decay * v.z + u * b.z;
-        v.w = decay * v.w + u * b.w;
-        part += cv.x * (v.x + o.x) + cv.y * (v.y + o.y) + cv.z * (v.z + o.z) + cv.w * (v.w + o.w);
-    }
-    for (int m = lanes / 2; m > 0; m >>= 1) part += __shfl_xor_sync(0xffffffff, part, m, lanes);
-    if (!valid) return;
-    #pragma unroll
-    for (int j = 0; j < 4; j++) hs[j] = st[j];
-    if (lane == 0) y[(long long) s * di + cc] = part + D[h] * xv + (yOffset ? yOffset[cc] : 0.f);
-}
-
 // ---- The chunked scan in matrix form (the state space dual). Time goes in chunks of Q ∈ {32, 64} steps
 // (CudaSsd.Chunked). In chunk k of sequence s, head h (group g), with the step decays' running log cum_t = Σ_{r≤t} dt_r·A_h
 // and the mask L[t,r] = exp(cum_t − cum_r) for r ≤ t (0 above the diagonal):

@@ -36,22 +36,15 @@ final class CudaSsd {
     }
 
     /**
-     * ssdScan. A decode step takes ssd_decode_step (where the state size is a multiple of 16); a sequence
-     * no longer than one chunk (a short prompt) the one-pass ssd_scan, with CudaScan.lanes(stateDim)
-     * threads sharing one channel's states; a longer one the chunked passes in matrix form: the walk over
-     * the chunks that leaves the state entering each chunk (and the final one in state), then each
-     * chunk's y from its start state. The state offset's read-out C·h′ is one GEMM per group.
+     * ssdScan. A sequence no longer than one chunk (a decode step, a short prompt) takes the one-pass
+     * ssd_scan, with CudaScan.lanes(stateDim) threads sharing one channel's states; a longer one the
+     * chunked passes in matrix form: the walk over the chunks that leaves the state entering each chunk
+     * (and the final one in state), then each chunk's y from its start state. The state offset's
+     * read-out C·h′ is one GEMM per group.
      */
     void scan(SsdDims dims, int batch, int len, long xBC, long dtRaw, boolean dtHalf, int dtWidth, int dtCol, long dtBias, float dtMin,
               float dtMax, long A, long D, long state, long hOffset, long yOffset, long y) {
         int di = dims.innerDim(), n = dims.stateDim(), lanes = CudaScan.lanes(n), perBlock = SCAN_BLOCK / lanes;
-        int stepLanes = n / 16;
-        if (len == 1 && n % 16 == 0 && stepLanes <= 32 && Integer.bitCount(stepLanes) == 1 && di % 4 == 0 && ((xBC | state | hOffset) & 15) == 0) {
-            int channels = BLOCK / stepLanes;
-            kernels.launch("ssd_decode_step", (di + channels - 1) / channels, batch, BLOCK, xBC, dims.convDim(), dtRaw, dtHalf ? 1 : 0, dtWidth, dtCol,
-                    dtBias, dtMin, dtMax, A, D, dims.headDim(), dims.nGroups(), dims.nHeads() / dims.nGroups(), n, di, stepLanes, state, hOffset, yOffset, y);
-            return;
-        }
         Chunked c = new Chunked(dims, batch, len, xBC, dtRaw, dtHalf, dtWidth, dtCol, dtBias, dtMin, dtMax, A);
         if (len <= c.q) {
             kernels.launch("ssd_scan" + CudaScan.variant(n), (di + perBlock - 1) / perBlock, batch, SCAN_BLOCK, xBC, dims.convDim(), dtRaw,
