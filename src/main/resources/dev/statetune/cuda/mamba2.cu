@@ -261,6 +261,7 @@ __device__ __forceinline__ void ssd_stage_cum(float* dtT, double* cumT, float* f
 // computed. grid (nHeads, b, Pp / 32), block SSD_FORWARD_BLOCK (8 warps). Shared: cum (Q doubles); dt (Q); two buffers
 // of V (Q, 32 channels, stride sv) and U (Q, sn).
 #define SSD_WALK_TILES 2
+#define SSD_WALK_WARPS (SSD_FORWARD_BLOCK / 32)
 }  // extern "C"
 template <int QC, int PC, int NC, bool FAST> __device__ void ssd_chunk_walk_impl(SSD_PARAMS, int reverse, const float* dy, const float* h0, float* states,
                                                                float* last) {
@@ -281,10 +282,10 @@ template <int QC, int PC, int NC, bool FAST> __device__ void ssd_chunk_walk_impl
         stage_tile(uT, sn, Q, Np, xBC, conv, di + ((reverse ? nGroups : 0) + g) * n, n, row0, steps);
         copies_commit();
     };
-    float hv[SSD_WALK_TILES][2][2][4];   // v, as accumulators
+    float hv[SSD_WALK_TILES][2][2][4];   // v, as accumulators: this warp's tiles warp + SSD_WALK_WARPS·tl of its (32, Np)
     #pragma unroll
     for (int tl = 0; tl < SSD_WALK_TILES; tl++)
-        if (warp + 8 * tl < tiles) SSD_EACH(hv[tl], 0, 16 * (warp + 8 * tl), v = h0 && !reverse && t < rows && c < n ? h0[first + (long long) t * n + c] : 0.f;)
+        if (warp + SSD_WALK_WARPS * tl < tiles) SSD_EACH(hv[tl], 0, 16 * (warp + SSD_WALK_WARPS * tl), v = h0 && !reverse && t < rows && c < n ? h0[first + (long long) t * n + c] : 0.f;)
     float a = A[h], bias = dtBias[h];
     stage(0);
     for (int step = 0; step < chunks; step++) {
@@ -304,7 +305,7 @@ template <int QC, int PC, int NC, bool FAST> __device__ void ssd_chunk_walk_impl
         float decay = expf((float) cumEnd), *edge = states ? states + (((long long) s * chunks + k) * di + h * P + i0) * n : nullptr;
         #pragma unroll
         for (int tl = 0; tl < SSD_WALK_TILES; tl++) {
-            int c0 = 16 * (warp + 8 * tl);
+            int c0 = 16 * (warp + SSD_WALK_WARPS * tl);
             if (c0 >= Np) continue;
             if (edge) SSD_EACH_PAIR(hv[tl], 0, c0, if (t < rows && c < n) ssd_put2(edge + (long long) t * n + c, c + 1 < n, v0, v1);)
             float acc[2][2][4] = {};
@@ -316,7 +317,7 @@ template <int QC, int PC, int NC, bool FAST> __device__ void ssd_chunk_walk_impl
     if (last)
         #pragma unroll
         for (int tl = 0; tl < SSD_WALK_TILES; tl++) {
-            int c0 = 16 * (warp + 8 * tl);
+            int c0 = 16 * (warp + SSD_WALK_WARPS * tl);
             if (c0 < Np) SSD_EACH(hv[tl], 0, c0, if (t < rows && c < n) { float* o = last + first + (long long) t * n + c; *o = reverse ? *o + v : v; })
         }
 }
