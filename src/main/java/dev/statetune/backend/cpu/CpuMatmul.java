@@ -25,8 +25,11 @@ final class CpuMatmul {
     private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
     private static final int L = F.length();
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
-    /** Rows from which packing pays: each packed panel of w serves at least 4 row tiles. */
-    private static final int PACKED_ROWS = 16;
+    /**
+     * Rows from which packing pays: each packed panel of w serves at least 8 row tiles. At 16 rows
+     * beam search (5 beams × 4 prompts, 20 rows) decoded 16–17 tokens/s packed, 21 in place.
+     */
+    private static final int PACKED_ROWS = 32;
 
     private CpuMatmul() {}
 
